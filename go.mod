@@ -1,0 +1,3 @@
+module github.com/clerkgate/clerkgate
+
+go 1.25.0
