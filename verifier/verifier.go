@@ -1,0 +1,257 @@
+package verifier
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clerkgate/clerkgate/jwks"
+)
+
+// DefaultClockSkew is the leeway for exp, nbf and iat, the same as Clerk's SDKs.
+const DefaultClockSkew = 5 * time.Second
+
+// Config configures a Verifier. The zero value of each optional field is a
+// sensible default.
+type Config struct {
+	// Keys supplies verification keys by kid. Required.
+	Keys jwks.Source
+
+	// Issuer, when set, is the exact iss every token must carry:
+	// "https://<frontend host>" for a publishable key, or the proxy URL for
+	// apps that proxy Clerk's Frontend API. When empty, iss must merely
+	// look like a Clerk Frontend API URL ("https://clerk.…" or
+	// "https://….clerk.accounts.dev"). Set it whenever you can: it is what
+	// stops a token minted by another Clerk instance that shares nothing
+	// with you but a key source you configured by mistake.
+	Issuer string
+
+	// AuthorizedParties, when non-empty, lists the origins allowed in azp
+	// (e.g. "https://app.example.com"). A token without azp is then refused.
+	// This is the CSRF defence for cookie-borne tokens: set it in production.
+	AuthorizedParties []string
+
+	// AllowPending accepts sessions with sts "pending" (tasks outstanding,
+	// such as choosing an organization). Clerk treats them as signed out,
+	// and so do we unless the app opts in.
+	AllowPending bool
+
+	// ClockSkew is the leeway for time claims. Zero means DefaultClockSkew;
+	// a negative value means no leeway at all.
+	ClockSkew time.Duration
+
+	// Clock returns the current time. Nil means time.Now. Tests inject a
+	// fixed clock.
+	Clock func() time.Time
+}
+
+// Verifier checks Clerk session tokens. It is safe for concurrent use and
+// never calls Clerk itself: the key source is its only dependency.
+type Verifier struct {
+	keys    jwks.Source
+	issuer  string
+	parties map[string]struct{}
+	pending bool
+	skew    int64
+	now     func() time.Time
+}
+
+// New validates cfg and returns a Verifier.
+func New(cfg Config) (*Verifier, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("verifier: Config.Keys is required")
+	}
+	if cfg.Issuer != "" && !strings.HasPrefix(cfg.Issuer, "https://") && !strings.HasPrefix(cfg.Issuer, "http://") {
+		return nil, fmt.Errorf("verifier: issuer %q must be an absolute URL", cfg.Issuer)
+	}
+	v := &Verifier{
+		keys:    cfg.Keys,
+		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
+		pending: cfg.AllowPending,
+		now:     cfg.Clock,
+	}
+	switch {
+	case cfg.ClockSkew == 0:
+		v.skew = int64(DefaultClockSkew / time.Second)
+	case cfg.ClockSkew > 0:
+		v.skew = int64(cfg.ClockSkew / time.Second)
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if len(cfg.AuthorizedParties) > 0 {
+		v.parties = make(map[string]struct{}, len(cfg.AuthorizedParties))
+		for _, p := range cfg.AuthorizedParties {
+			p = strings.TrimSuffix(strings.TrimSpace(p), "/")
+			if p == "" {
+				return nil, errors.New("verifier: empty authorized party")
+			}
+			v.parties[p] = struct{}{}
+		}
+	}
+	return v, nil
+}
+
+// Verify checks token and returns its claims. Every failure is an *Error
+// whose Reason says why; see the Reason constants for the order of checks.
+// When the token's only fault is that it expired, the *Error carries the
+// authentic claims so that the caller can refresh the session.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
+	p, err := parse(token)
+	if err != nil {
+		return nil, err
+	}
+	h, err := hashFor(p.header.Alg)
+	if err != nil {
+		return nil, err
+	}
+	key, kerr := v.keys.Key(ctx, p.header.Kid)
+	if kerr != nil {
+		reason := ReasonKeyNotFound
+		if errors.Is(kerr, jwks.ErrUnavailable) {
+			reason = ReasonJWKSUnavailable
+		}
+		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", p.header.Kid), Err: kerr}
+	}
+	pub, err := rsaKeyFor(key, p.header.Alg)
+	if err != nil {
+		return nil, err
+	}
+	var sigBuf [512]byte
+	sig, derr := decodeSegment(sigBuf[:0], p.sig64)
+	if derr != nil {
+		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
+	}
+	if rsa.VerifyPKCS1v15(pub, h, digest(h, p.signed), sig) != nil {
+		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
+	}
+	payload, derr := decodeSegment(nil, p.payload64)
+	if derr != nil {
+		return nil, fail(ReasonTokenMalformed, "payload is not base64url: %v", derr)
+	}
+	c, err := decodeClaims(payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkClaims(c); err != nil {
+		return nil, err
+	}
+	if err := v.checkTime(c, v.now().Unix()); err != nil {
+		if err.Reason == ReasonTokenExpired {
+			err.Claims = c
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkClaims runs the checks that do not depend on the clock.
+func (v *Verifier) checkClaims(c *Claims) *Error {
+	if v.issuer != "" {
+		if c.Issuer != v.issuer {
+			return fail(ReasonIssuerInvalid, "iss %q is not %q", c.Issuer, v.issuer)
+		}
+	} else if !looksLikeClerkIssuer(c.Issuer) {
+		return fail(ReasonIssuerInvalid, "iss %q is not a Clerk Frontend API URL", c.Issuer)
+	}
+	if v.parties != nil {
+		if c.AuthorizedParty == "" {
+			return fail(ReasonAuthorizedPartyInvalid, "azp is missing")
+		}
+		if _, ok := v.parties[c.AuthorizedParty]; !ok {
+			return fail(ReasonAuthorizedPartyInvalid, "azp %q is not an authorized party", c.AuthorizedParty)
+		}
+	}
+	if c.SessionStatus == "pending" && !v.pending {
+		return fail(ReasonSessionPending, "session %s has pending tasks", c.SessionID)
+	}
+	return nil
+}
+
+// checkTime applies Clerk's boundaries: expired iff exp <= now - skew; not
+// yet valid iff nbf or iat is later than now + skew.
+func (v *Verifier) checkTime(c *Claims, now int64) *Error {
+	if c.Expiry <= now-v.skew {
+		return fail(ReasonTokenExpired, "expired at %d, now %d", c.Expiry, now)
+	}
+	if c.NotBefore > now+v.skew {
+		return fail(ReasonTokenNotYetValid, "nbf %d is after now %d", c.NotBefore, now)
+	}
+	if c.IssuedAt > now+v.skew {
+		return fail(ReasonTokenNotYetValid, "iat %d is after now %d", c.IssuedAt, now)
+	}
+	return nil
+}
+
+// looksLikeClerkIssuer accepts the two shapes of Clerk Frontend API URLs:
+// production and satellite domains ("https://clerk.example.com") and
+// development instances ("https://foo-bar-12.clerk.accounts.dev"). Apps
+// behind a Frontend API proxy must configure Issuer explicitly.
+func looksLikeClerkIssuer(iss string) bool {
+	host, ok := strings.CutPrefix(iss, "https://")
+	if !ok || host == "" || strings.ContainsAny(host, "/?#@ ") {
+		return false
+	}
+	return strings.HasPrefix(host, "clerk.") || strings.HasSuffix(host, ".clerk.accounts.dev")
+}
+
+// digest hashes the signing input with the hash that alg names.
+func digest(h crypto.Hash, signed string) []byte {
+	switch h {
+	case crypto.SHA384:
+		d := sha512.Sum384(readOnlyBytes(signed))
+		return d[:]
+	case crypto.SHA512:
+		d := sha512.Sum512(readOnlyBytes(signed))
+		return d[:]
+	}
+	d := sha256.Sum256(readOnlyBytes(signed))
+	return d[:]
+}
+
+// hashFor vets the header's alg before any key lookup: only the RSA PKCS#1
+// family is ever acceptable. "none" (in any case), HMAC, ECDSA, EdDSA and
+// RSA-PSS are refused here, whatever key the kid names.
+func hashFor(alg string) (crypto.Hash, *Error) {
+	switch alg {
+	case "RS256":
+		return crypto.SHA256, nil
+	case "RS384":
+		return crypto.SHA384, nil
+	case "RS512":
+		return crypto.SHA512, nil
+	}
+	return 0, fail(ReasonAlgorithmNotAllowed, "alg %q is not allowed", alg)
+}
+
+// rsaKeyFor lets the key, not the token, decide the algorithm: the key must
+// be RSA, and alg must be the one the key declares, or RS256 for a key that
+// declares none (Clerk's keys declare RS256).
+func rsaKeyFor(key jwks.Key, alg string) (*rsa.PublicKey, *Error) {
+	pub, ok := key.Public.(*rsa.PublicKey)
+	if !ok {
+		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q of type %T", alg, key.ID, key.Public)
+	}
+	want := key.Algorithm
+	if want == "" {
+		want = "RS256"
+	}
+	if alg != want {
+		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q, which declares %s", alg, key.ID, want)
+	}
+	return pub, nil
+}
