@@ -6,13 +6,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate/internal/testkit"
+
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
 func TestClaimsV1Organization(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	tok := f.sign(t, f.header(), with(f.claims(),
+	tok := f.sign(t, f.header(), testkit.With(f.claims(),
 		"org_id", "org_1", "org_slug", "acme", "org_role", "org:admin",
 		"org_permissions", []string{"org:sys_memberships:manage", "org:billing:read"},
 		"fva", []int{3, -1},
@@ -39,7 +41,7 @@ func TestClaimsV1Organization(t *testing.T) {
 func TestClaimsV2WorkedExample(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	tok := f.sign(t, f.header(), with(f.claims(),
+	tok := f.sign(t, f.header(), testkit.With(f.claims(),
 		"v", 2, "jti", "jti_1", "sts", "active", "pla", "u:free,o:pro", "fea", "o:dashboard,o:teams",
 		"o", map[string]any{"id": "org_2", "slg": "acme", "rol": "admin", "per": "manage,read", "fpm": "3,2"},
 	))
@@ -79,7 +81,7 @@ func TestClaimsV2PermissionEdgeCases(t *testing.T) {
 		{"no fpm", "o:a", "x", "", nil},
 	}
 	for _, tc := range cases {
-		tok := f.sign(t, f.header(), with(f.claims(), "v", 2, "fea", tc.fea,
+		tok := f.sign(t, f.header(), testkit.With(f.claims(), "v", 2, "fea", tc.fea,
 			"o", map[string]any{"id": "org_2", "slg": "acme", "rol": "member", "per": tc.per, "fpm": tc.fpm}))
 		c, err := v.Verify(context.Background(), tok)
 		require.NoError(t, err, tc.name)
@@ -104,7 +106,7 @@ func TestClaimsWithoutOrganization(t *testing.T) {
 func TestCustomClaims(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	tok := f.sign(t, f.header(), with(f.claims(), "email", "ada@example.com", "tier", 3))
+	tok := f.sign(t, f.header(), testkit.With(f.claims(), "email", "ada@example.com", "tier", 3))
 	c, err := f.verifier(t, nil).Verify(context.Background(), tok)
 	require.NoError(t, err)
 	var custom struct {

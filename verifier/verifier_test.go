@@ -5,14 +5,12 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,13 +20,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate/internal/testkit"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
 func TestClerkVectors(t *testing.T) {
 	t.Parallel()
-	vec := loadVectors(t)
+	vec := testkit.LoadVectors(t)
 	v, err := verifier.New(verifier.Config{
 		Keys:              keysFromJWKS(t, vec.JWKS),
 		Issuer:            vec.Issuer,
@@ -59,7 +58,7 @@ func TestClerkVectors(t *testing.T) {
 
 func TestClerkSkewBoundary(t *testing.T) {
 	t.Parallel()
-	vec := loadVectors(t)
+	vec := testkit.LoadVectors(t)
 	tokens := map[string]string{}
 	for _, c := range vec.Cases {
 		tokens[c.Name] = c.Token
@@ -87,7 +86,7 @@ func TestClerkSkewBoundary(t *testing.T) {
 
 // fixture is a verifier with a trusted RSA key, an EC key and an RS512 key.
 type fixture struct {
-	vec     vectors
+	vec     testkit.Vectors
 	key     *rsa.PrivateKey
 	foreign *rsa.PrivateKey
 	keys    keySet
@@ -101,8 +100,8 @@ const (
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	vec := loadVectors(t)
-	f := &fixture{vec: vec, key: parsePrivateKey(t, vec.SigningKeyPEM), keys: keysFromJWKS(t, vec.JWKS)}
+	vec := testkit.LoadVectors(t)
+	f := &fixture{vec: vec, key: vec.SigningKey(t), keys: keysFromJWKS(t, vec.JWKS)}
 	for kid := range f.keys {
 		f.kid = kid
 	}
@@ -146,26 +145,7 @@ func (f *fixture) claims() map[string]any {
 }
 
 func (f *fixture) sign(t testing.TB, hdr, claims map[string]any) string {
-	return signRS(t, f.key, crypto.SHA256, hdr, claims)
-}
-
-func with(m map[string]any, kv ...any) map[string]any {
-	out := maps.Clone(m)
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(out, kv[i].(string))
-			continue
-		}
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
-}
-
-func hs256(secret []byte, header, payload map[string]any) string {
-	signed := enc(header) + "." + enc(payload)
-	m := hmac.New(crypto.SHA256.New, secret)
-	m.Write([]byte(signed))
-	return signed + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return testkit.SignRS(t, f.key, crypto.SHA256, hdr, claims)
 }
 
 // TestAttacks holds one dangerous token per rejection path. Each would let
@@ -196,65 +176,65 @@ func TestAttacks(t *testing.T) {
 		token  string
 		reason verifier.Reason
 	}{
-		{"alg none", enc(with(h, "alg", "none")) + "." + enc(c) + ".", verifier.ReasonTokenMalformed},
-		{"alg none with junk signature", enc(with(h, "alg", "none")) + "." + enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
-		{"alg None", enc(with(h, "alg", "None")) + "." + enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
-		{"alg NONE", enc(with(h, "alg", "NONE")) + "." + enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
-		{"alg nOnE", enc(with(h, "alg", "nOnE")) + "." + enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
-		{"alg missing", enc(with(h, "alg", nil)) + "." + enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
-		{"HS256 keyed with public key PEM", hs256(pubPEM, with(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"HS256 keyed with public key DER", hs256(pubDER, with(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"HS256 keyed with modulus", hs256(f.key.N.Bytes(), with(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"HS512 keyed with public key PEM", hs256(pubPEM, with(h, "alg", "HS512"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"RS256 naming an EC key", f.sign(t, with(h, "kid", ecKid), c), verifier.ReasonAlgorithmNotAllowed},
-		{"ES256 all-zero signature", enc(with(h, "alg", "ES256", "kid", ecKid)) + "." + enc(c) + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64)), verifier.ReasonAlgorithmNotAllowed},
-		{"PS256 against RSA key", f.sign(t, with(h, "alg", "PS256"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"RS384 on a key declaring RS256", signRS(t, f.key, crypto.SHA384, with(h, "alg", "RS384"), c), verifier.ReasonAlgorithmNotAllowed},
-		{"RS256 on a key declaring RS512", f.sign(t, with(h, "kid", rs512Kid), c), verifier.ReasonAlgorithmNotAllowed},
-		{"tampered payload", parts[0] + "." + enc(with(c, "sub", "user_admin")) + "." + parts[2], verifier.ReasonSignatureInvalid},
-		{"tampered header", enc(with(h, "x", "y")) + "." + parts[1] + "." + parts[2], verifier.ReasonSignatureInvalid},
-		{"foreign key with the right kid", signRS(t, f.foreign, crypto.SHA256, h, c), verifier.ReasonSignatureInvalid},
+		{"alg none", testkit.Enc(testkit.With(h, "alg", "none")) + "." + testkit.Enc(c) + ".", verifier.ReasonTokenMalformed},
+		{"alg none with junk signature", testkit.Enc(testkit.With(h, "alg", "none")) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
+		{"alg None", testkit.Enc(testkit.With(h, "alg", "None")) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
+		{"alg NONE", testkit.Enc(testkit.With(h, "alg", "NONE")) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
+		{"alg nOnE", testkit.Enc(testkit.With(h, "alg", "nOnE")) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
+		{"alg missing", testkit.Enc(testkit.With(h, "alg", nil)) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
+		{"HS256 keyed with public key PEM", testkit.SignHS(pubPEM, testkit.With(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"HS256 keyed with public key DER", testkit.SignHS(pubDER, testkit.With(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"HS256 keyed with modulus", testkit.SignHS(f.key.N.Bytes(), testkit.With(h, "alg", "HS256"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"HS512 keyed with public key PEM", testkit.SignHS(pubPEM, testkit.With(h, "alg", "HS512"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"RS256 naming an EC key", f.sign(t, testkit.With(h, "kid", ecKid), c), verifier.ReasonAlgorithmNotAllowed},
+		{"ES256 all-zero signature", testkit.Enc(testkit.With(h, "alg", "ES256", "kid", ecKid)) + "." + testkit.Enc(c) + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64)), verifier.ReasonAlgorithmNotAllowed},
+		{"PS256 against RSA key", f.sign(t, testkit.With(h, "alg", "PS256"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"RS384 on a key declaring RS256", testkit.SignRS(t, f.key, crypto.SHA384, testkit.With(h, "alg", "RS384"), c), verifier.ReasonAlgorithmNotAllowed},
+		{"RS256 on a key declaring RS512", f.sign(t, testkit.With(h, "kid", rs512Kid), c), verifier.ReasonAlgorithmNotAllowed},
+		{"tampered payload", parts[0] + "." + testkit.Enc(testkit.With(c, "sub", "user_admin")) + "." + parts[2], verifier.ReasonSignatureInvalid},
+		{"tampered header", testkit.Enc(testkit.With(h, "x", "y")) + "." + parts[1] + "." + parts[2], verifier.ReasonSignatureInvalid},
+		{"foreign key with the right kid", testkit.SignRS(t, f.foreign, crypto.SHA256, h, c), verifier.ReasonSignatureInvalid},
 		{"truncated signature", parts[0] + "." + parts[1] + "." + parts[2][:40], verifier.ReasonSignatureInvalid},
 		{"padded signature", valid + "==", verifier.ReasonSignatureInvalid},
-		{"jku to attacker", signRS(t, f.foreign, crypto.SHA256, with(h, "jku", evil.URL+"/jwks.json"), c), verifier.ReasonSignatureInvalid},
-		{"x5u to attacker", signRS(t, f.foreign, crypto.SHA256, with(h, "x5u", evil.URL+"/cert.pem"), c), verifier.ReasonSignatureInvalid},
-		{"embedded attacker jwk", signRS(t, f.foreign, crypto.SHA256, with(h, "jwk", evilJWK), c), verifier.ReasonSignatureInvalid},
-		{"embedded attacker x5c", signRS(t, f.foreign, crypto.SHA256, with(h, "x5c", []string{"MIIB"}), c), verifier.ReasonSignatureInvalid},
-		{"unknown kid", signRS(t, f.foreign, crypto.SHA256, with(h, "kid", "ins_attacker"), c), verifier.ReasonKeyNotFound},
-		{"crit header", f.sign(t, with(h, "crit", []string{"exp"}), c), verifier.ReasonTokenMalformed},
-		{"empty crit", f.sign(t, with(h, "crit", []string{}), c), verifier.ReasonTokenMalformed},
-		{"typ JWS", f.sign(t, with(h, "typ", "JWS"), c), verifier.ReasonTokenMalformed},
-		{"typ not a string", f.sign(t, with(h, "typ", 1), c), verifier.ReasonTokenMalformed},
-		{"alg not a string", enc(with(h, "alg", 256)) + "." + enc(c) + ".AAAA", verifier.ReasonTokenMalformed},
-		{"oversized", f.sign(t, h, with(c, "pad", strings.Repeat("a", verifier.MaxTokenSize))), verifier.ReasonTokenMalformed},
+		{"jku to attacker", testkit.SignRS(t, f.foreign, crypto.SHA256, testkit.With(h, "jku", evil.URL+"/jwks.json"), c), verifier.ReasonSignatureInvalid},
+		{"x5u to attacker", testkit.SignRS(t, f.foreign, crypto.SHA256, testkit.With(h, "x5u", evil.URL+"/cert.pem"), c), verifier.ReasonSignatureInvalid},
+		{"embedded attacker jwk", testkit.SignRS(t, f.foreign, crypto.SHA256, testkit.With(h, "jwk", evilJWK), c), verifier.ReasonSignatureInvalid},
+		{"embedded attacker x5c", testkit.SignRS(t, f.foreign, crypto.SHA256, testkit.With(h, "x5c", []string{"MIIB"}), c), verifier.ReasonSignatureInvalid},
+		{"unknown kid", testkit.SignRS(t, f.foreign, crypto.SHA256, testkit.With(h, "kid", "ins_attacker"), c), verifier.ReasonKeyNotFound},
+		{"crit header", f.sign(t, testkit.With(h, "crit", []string{"exp"}), c), verifier.ReasonTokenMalformed},
+		{"empty crit", f.sign(t, testkit.With(h, "crit", []string{}), c), verifier.ReasonTokenMalformed},
+		{"typ JWS", f.sign(t, testkit.With(h, "typ", "JWS"), c), verifier.ReasonTokenMalformed},
+		{"typ not a string", f.sign(t, testkit.With(h, "typ", 1), c), verifier.ReasonTokenMalformed},
+		{"alg not a string", testkit.Enc(testkit.With(h, "alg", 256)) + "." + testkit.Enc(c) + ".AAAA", verifier.ReasonTokenMalformed},
+		{"oversized", f.sign(t, h, testkit.With(c, "pad", strings.Repeat("a", verifier.MaxTokenSize))), verifier.ReasonTokenMalformed},
 		{"two segments", parts[0] + "." + parts[1], verifier.ReasonTokenMalformed},
 		{"four segments", valid + "." + parts[2], verifier.ReasonTokenMalformed},
 		{"empty", "", verifier.ReasonTokenMalformed},
 		{"header not base64", "%%%." + parts[1] + "." + parts[2], verifier.ReasonTokenMalformed},
 		{"header not JSON", base64.RawURLEncoding.EncodeToString([]byte("{alg")) + "." + parts[1] + "." + parts[2], verifier.ReasonTokenMalformed},
 		{"JSON Web Encryption", valid + ".a.b", verifier.ReasonTokenMalformed},
-		{"exp as string", f.sign(t, h, with(c, "exp", "9999999999")), verifier.ReasonClaimsInvalid},
-		{"exp missing", f.sign(t, h, with(c, "exp", nil)), verifier.ReasonClaimsInvalid},
-		{"exp as float", f.sign(t, h, with(c, "exp", 1e12+0.5)), verifier.ReasonClaimsInvalid},
-		{"nbf as string", f.sign(t, h, with(c, "nbf", "0")), verifier.ReasonClaimsInvalid},
-		{"sub as number", f.sign(t, h, with(c, "sub", 42)), verifier.ReasonClaimsInvalid},
-		{"sub missing", f.sign(t, h, with(c, "sub", nil)), verifier.ReasonClaimsInvalid},
-		{"sid missing", f.sign(t, h, with(c, "sid", nil)), verifier.ReasonClaimsInvalid},
-		{"sid empty", f.sign(t, h, with(c, "sid", "")), verifier.ReasonClaimsInvalid},
-		{"payload is an array", f.sign(t, h, nil)[:0] + enc(h) + "." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + "." + parts[2], verifier.ReasonSignatureInvalid},
-		{"issuer of another Clerk instance", f.sign(t, h, with(c, "iss", "https://clerk.other-app.com")), verifier.ReasonIssuerInvalid},
-		{"issuer missing", f.sign(t, h, with(c, "iss", nil)), verifier.ReasonIssuerInvalid},
-		{"foreign azp", f.sign(t, h, with(c, "azp", "https://evil.example")), verifier.ReasonAuthorizedPartyInvalid},
-		{"missing azp", f.sign(t, h, with(c, "azp", nil)), verifier.ReasonAuthorizedPartyInvalid},
-		{"pending session", f.sign(t, h, with(c, "v", 2, "sts", "pending")), verifier.ReasonSessionPending},
-		{"expired", f.sign(t, h, with(c, "exp", f.vec.Now-6)), verifier.ReasonTokenExpired},
-		{"nbf in the future", f.sign(t, h, with(c, "nbf", f.vec.Now+6)), verifier.ReasonTokenNotYetValid},
-		{"iat in the future", f.sign(t, h, with(c, "iat", f.vec.Now+6)), verifier.ReasonTokenNotYetValid},
+		{"exp as string", f.sign(t, h, testkit.With(c, "exp", "9999999999")), verifier.ReasonClaimsInvalid},
+		{"exp missing", f.sign(t, h, testkit.With(c, "exp", nil)), verifier.ReasonClaimsInvalid},
+		{"exp as float", f.sign(t, h, testkit.With(c, "exp", 1e12+0.5)), verifier.ReasonClaimsInvalid},
+		{"nbf as string", f.sign(t, h, testkit.With(c, "nbf", "0")), verifier.ReasonClaimsInvalid},
+		{"sub as number", f.sign(t, h, testkit.With(c, "sub", 42)), verifier.ReasonClaimsInvalid},
+		{"sub missing", f.sign(t, h, testkit.With(c, "sub", nil)), verifier.ReasonClaimsInvalid},
+		{"sid missing", f.sign(t, h, testkit.With(c, "sid", nil)), verifier.ReasonClaimsInvalid},
+		{"sid empty", f.sign(t, h, testkit.With(c, "sid", "")), verifier.ReasonClaimsInvalid},
+		{"payload is an array", f.sign(t, h, nil)[:0] + testkit.Enc(h) + "." + base64.RawURLEncoding.EncodeToString([]byte("[1]")) + "." + parts[2], verifier.ReasonSignatureInvalid},
+		{"issuer of another Clerk instance", f.sign(t, h, testkit.With(c, "iss", "https://clerk.other-app.com")), verifier.ReasonIssuerInvalid},
+		{"issuer missing", f.sign(t, h, testkit.With(c, "iss", nil)), verifier.ReasonIssuerInvalid},
+		{"foreign azp", f.sign(t, h, testkit.With(c, "azp", "https://evil.example")), verifier.ReasonAuthorizedPartyInvalid},
+		{"missing azp", f.sign(t, h, testkit.With(c, "azp", nil)), verifier.ReasonAuthorizedPartyInvalid},
+		{"pending session", f.sign(t, h, testkit.With(c, "v", 2, "sts", "pending")), verifier.ReasonSessionPending},
+		{"expired", f.sign(t, h, testkit.With(c, "exp", f.vec.Now-6)), verifier.ReasonTokenExpired},
+		{"nbf in the future", f.sign(t, h, testkit.With(c, "nbf", f.vec.Now+6)), verifier.ReasonTokenNotYetValid},
+		{"iat in the future", f.sign(t, h, testkit.With(c, "iat", f.vec.Now+6)), verifier.ReasonTokenNotYetValid},
 		// Order: everything is checked before time, so an expired token
 		// with a bad issuer is an issuer failure, not a refresh candidate.
-		{"expired and foreign issuer", f.sign(t, h, with(c, "exp", f.vec.Now-100, "iss", "https://clerk.other-app.com")), verifier.ReasonIssuerInvalid},
-		{"expired and foreign azp", f.sign(t, h, with(c, "exp", f.vec.Now-100, "azp", "https://evil.example")), verifier.ReasonAuthorizedPartyInvalid},
-		{"expired and forged", signRS(t, f.foreign, crypto.SHA256, h, with(c, "exp", f.vec.Now-100)), verifier.ReasonSignatureInvalid},
+		{"expired and foreign issuer", f.sign(t, h, testkit.With(c, "exp", f.vec.Now-100, "iss", "https://clerk.other-app.com")), verifier.ReasonIssuerInvalid},
+		{"expired and foreign azp", f.sign(t, h, testkit.With(c, "exp", f.vec.Now-100, "azp", "https://evil.example")), verifier.ReasonAuthorizedPartyInvalid},
+		{"expired and forged", testkit.SignRS(t, f.foreign, crypto.SHA256, h, testkit.With(c, "exp", f.vec.Now-100)), verifier.ReasonSignatureInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,7 +260,7 @@ func TestExpiredTokenCarriesClaims(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	v := f.verifier(t, nil)
-	tok := f.sign(t, f.header(), with(f.claims(), "exp", f.vec.Now-30))
+	tok := f.sign(t, f.header(), testkit.With(f.claims(), "exp", f.vec.Now-30))
 	_, err := v.Verify(context.Background(), tok)
 	var ve *verifier.Error
 	require.ErrorAs(t, err, &ve)
@@ -298,15 +278,15 @@ func TestAccepts(t *testing.T) {
 		mod   func(*verifier.Config)
 		token string
 	}{
-		{"no typ", nil, f.sign(t, with(h, "typ", nil), c)},
-		{"unknown header fields", nil, f.sign(t, with(h, "oiat", 1, "cat", "x"), c)},
-		{"jku on a genuine token is ignored", nil, f.sign(t, with(h, "jku", "http://127.0.0.1:1/"), c)},
-		{"RS512 key declaring RS512", nil, signRS(t, f.key, crypto.SHA512, with(h, "alg", "RS512", "kid", rs512Kid), c)},
-		{"pending allowed", func(c *verifier.Config) { c.AllowPending = true }, f.sign(t, h, with(c, "v", 2, "sts", "pending"))},
-		{"no azp when parties unset", func(c *verifier.Config) { c.AuthorizedParties = nil }, f.sign(t, h, with(c, "azp", nil))},
-		{"Clerk-shaped issuer when none set", func(c *verifier.Config) { c.Issuer = "" }, f.sign(t, h, with(c, "iss", "https://happy-cat-12.clerk.accounts.dev"))},
-		{"expiry within skew", nil, f.sign(t, h, with(c, "exp", f.vec.Now-4))},
-		{"nbf within skew", nil, f.sign(t, h, with(c, "nbf", f.vec.Now+5))},
+		{"no typ", nil, f.sign(t, testkit.With(h, "typ", nil), c)},
+		{"unknown header fields", nil, f.sign(t, testkit.With(h, "oiat", 1, "cat", "x"), c)},
+		{"jku on a genuine token is ignored", nil, f.sign(t, testkit.With(h, "jku", "http://127.0.0.1:1/"), c)},
+		{"RS512 key declaring RS512", nil, testkit.SignRS(t, f.key, crypto.SHA512, testkit.With(h, "alg", "RS512", "kid", rs512Kid), c)},
+		{"pending allowed", func(c *verifier.Config) { c.AllowPending = true }, f.sign(t, h, testkit.With(c, "v", 2, "sts", "pending"))},
+		{"no azp when parties unset", func(c *verifier.Config) { c.AuthorizedParties = nil }, f.sign(t, h, testkit.With(c, "azp", nil))},
+		{"Clerk-shaped issuer when none set", func(c *verifier.Config) { c.Issuer = "" }, f.sign(t, h, testkit.With(c, "iss", "https://happy-cat-12.clerk.accounts.dev"))},
+		{"expiry within skew", nil, f.sign(t, h, testkit.With(c, "exp", f.vec.Now-4))},
+		{"nbf within skew", nil, f.sign(t, h, testkit.With(c, "nbf", f.vec.Now+5))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,7 +309,7 @@ func TestIssuerShapeWithoutConfiguredIssuer(t *testing.T) {
 		"https://user@clerk.example.com",
 		"",
 	} {
-		_, err := v.Verify(context.Background(), f.sign(t, f.header(), with(f.claims(), "iss", iss)))
+		_, err := v.Verify(context.Background(), f.sign(t, f.header(), testkit.With(f.claims(), "iss", iss)))
 		require.ErrorIs(t, err, verifier.ReasonIssuerInvalid, iss)
 	}
 }

@@ -1,0 +1,136 @@
+package clerkgate
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config configures a Gate. Give it at least one key source: SecretKey,
+// JWTKey or PublishableKey. The zero value of every other field is a
+// sensible default.
+type Config struct {
+	// SecretKey is the instance's Backend API key (sk_test_…/sk_live_…,
+	// env CLERK_SECRET_KEY). With it, keys come from the Backend API's
+	// /v1/jwks, expired sessions can be refreshed, and Sessions() works.
+	SecretKey string
+
+	// PublishableKey (pk_test_…/pk_live_…, env CLERK_PUBLISHABLE_KEY)
+	// names the instance's Frontend API host. It pins the issuer every
+	// token must carry and the suffix of the instance's cookie names, so
+	// set it in production even when SecretKey is set. Alone, it selects
+	// the Frontend API's public JWKS as key source.
+	PublishableKey string
+
+	// APIURL is the Backend API base URL without /v1 (env CLERK_API_URL).
+	// Default https://api.clerk.com. Tests point it at clerktest.
+	APIURL string
+
+	// JWTKey is the instance's PEM public key from the dashboard (env
+	// CLERK_JWT_KEY). With it, verification never touches the network for
+	// keys; it wins over the remote key sources.
+	JWTKey string
+
+	// AuthorizedParties lists the origins allowed in a token's azp claim
+	// (env CLERK_AUTHORIZED_PARTIES, comma-separated), e.g.
+	// "https://app.example.com". When set, a token without azp is refused.
+	// Set it in production: it stops tokens minted for another origin.
+	AuthorizedParties []string
+
+	// Issuer overrides the issuer derived from PublishableKey. ProxyURL is
+	// the usual reason to need it.
+	Issuer string
+
+	// ProxyURL is the URL of your Frontend API proxy, if you proxy Clerk
+	// through your own domain (e.g. "https://app.example.com/__clerk").
+	// Tokens then carry it as their issuer.
+	ProxyURL string
+
+	// AllowPendingSessions accepts sessions that still have tasks (sts
+	// "pending"). Clerk treats them as signed out by default.
+	AllowPendingSessions bool
+
+	// ClockSkew is the leeway for exp/nbf/iat. Zero means 5 s; negative
+	// means none.
+	ClockSkew time.Duration
+
+	// Clock returns the current time. Nil means time.Now.
+	Clock func() time.Time
+
+	// HTTPClient is used for key fetches and Backend API calls. Nil means
+	// a client of the Gate's own.
+	HTTPClient *http.Client
+
+	// JWKSRefreshInterval is how often keys are refetched in the
+	// background (default 1h); JWKSMinRefetchInterval limits refetches for
+	// unknown kids (default 10 s); JWKSFetchTimeout bounds one fetch
+	// (default 5 s).
+	JWKSRefreshInterval    time.Duration
+	JWKSMinRefetchInterval time.Duration
+	JWKSFetchTimeout       time.Duration
+
+	// RefreshTimeout bounds the Backend API call that refreshes an expired
+	// session, so a hanging Clerk never holds a request longer. Default 5 s.
+	RefreshTimeout time.Duration
+
+	// RefreshCacheSize bounds how many refresh results are remembered for
+	// parallel requests that carry the same expired token. Default 10,000.
+	RefreshCacheSize int
+
+	// RevocationCacheSize bounds the set of sessions revoked through this
+	// Gate. Default 10,000.
+	RevocationCacheSize int
+
+	// TrustProxyHeaders makes refresh derive the request's origin from
+	// X-Forwarded-Proto and X-Forwarded-Host. Set it only behind a proxy
+	// that overwrites those headers; otherwise clients can forge them.
+	TrustProxyHeaders bool
+
+	// ErrorHandler writes refusals. Nil means WriteError, the documented
+	// failure contract.
+	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)
+
+	// Logger receives key-fetch failures and refresh failures. Nothing is
+	// logged per ordinary request. Nil means discard.
+	Logger *slog.Logger
+}
+
+// Environment variables ConfigFromEnv reads.
+const (
+	EnvSecretKey         = "CLERK_SECRET_KEY"
+	EnvPublishableKey    = "CLERK_PUBLISHABLE_KEY"
+	EnvAPIURL            = "CLERK_API_URL"
+	EnvJWTKey            = "CLERK_JWT_KEY"
+	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
+)
+
+// ConfigFromEnv reads the CLERK_* environment variables into a Config.
+// Adjust the result (Logger, timeouts, …) before passing it to New.
+func ConfigFromEnv() Config {
+	var parties []string
+	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parties = append(parties, p)
+		}
+	}
+	return Config{
+		SecretKey:         strings.TrimSpace(os.Getenv(EnvSecretKey)),
+		PublishableKey:    strings.TrimSpace(os.Getenv(EnvPublishableKey)),
+		APIURL:            strings.TrimSpace(os.Getenv(EnvAPIURL)),
+		JWTKey:            os.Getenv(EnvJWTKey),
+		AuthorizedParties: parties,
+	}
+}
+
+// NewFromEnv is New(ConfigFromEnv()).
+func NewFromEnv() (*Gate, error) { return New(ConfigFromEnv()) }
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,142 @@
+package clerkgate
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// Reason is the machine-readable cause of a refusal, sent as the "error"
+// field of the JSON body. It is the verifier's Reason type, so errors.Is
+// works across both packages.
+type Reason = verifier.Reason
+
+// Reasons added by the HTTP layer; the verifier's own reasons are repeated
+// here so that handlers need import only this package.
+const (
+	ReasonTokenMissing   Reason = "token_missing"
+	ReasonSessionRevoked Reason = "session_revoked"
+	ReasonRefreshFailed  Reason = "refresh_failed"
+
+	ReasonTokenMalformed         = verifier.ReasonTokenMalformed
+	ReasonAlgorithmNotAllowed    = verifier.ReasonAlgorithmNotAllowed
+	ReasonKeyNotFound            = verifier.ReasonKeyNotFound
+	ReasonJWKSUnavailable        = verifier.ReasonJWKSUnavailable
+	ReasonSignatureInvalid       = verifier.ReasonSignatureInvalid
+	ReasonClaimsInvalid          = verifier.ReasonClaimsInvalid
+	ReasonIssuerInvalid          = verifier.ReasonIssuerInvalid
+	ReasonAuthorizedPartyInvalid = verifier.ReasonAuthorizedPartyInvalid
+	ReasonSessionPending         = verifier.ReasonSessionPending
+	ReasonTokenExpired           = verifier.ReasonTokenExpired
+	ReasonTokenNotYetValid       = verifier.ReasonTokenNotYetValid
+)
+
+// message is the human-readable text of the failure contract for a reason.
+// The texts are fixed on purpose: nothing from the request is echoed back.
+func message(r Reason) string {
+	switch r {
+	case ReasonTokenMissing:
+		return "no session token in the Authorization header or the session cookie"
+	case ReasonTokenMalformed:
+		return "the session token is not a well-formed JWT"
+	case ReasonAlgorithmNotAllowed:
+		return "the session token's signing algorithm is not allowed"
+	case ReasonKeyNotFound:
+		return "the session token was signed by an unknown key"
+	case ReasonJWKSUnavailable:
+		return "signing keys are temporarily unavailable; try again shortly"
+	case ReasonSignatureInvalid:
+		return "the session token's signature is invalid"
+	case ReasonClaimsInvalid:
+		return "the session token's claims are missing or of the wrong type"
+	case ReasonIssuerInvalid:
+		return "the session token was issued by another Clerk instance"
+	case ReasonAuthorizedPartyInvalid:
+		return "the session token was issued to an origin that is not authorized"
+	case ReasonSessionPending:
+		return "the session has pending tasks and is not signed in yet"
+	case ReasonTokenExpired:
+		return "the session token has expired"
+	case ReasonTokenNotYetValid:
+		return "the session token is not valid yet"
+	case ReasonSessionRevoked:
+		return "the session has been revoked"
+	case ReasonRefreshFailed:
+		return "the expired session could not be refreshed"
+	}
+	return string(r)
+}
+
+// jwksRetryAfter is what a 503 asks clients to wait: about one refetch
+// interval of the key source.
+const jwksRetryAfter = 10 * time.Second
+
+// AuthError is a refused request, as given to Config.ErrorHandler.
+type AuthError struct {
+	// Status is 401, or 503 when signing keys could not be had.
+	Status int
+	// Reason is the machine-readable cause.
+	Reason Reason
+	// Message is a fixed human-readable text for Reason, plus Clerk's
+	// error code for refresh failures.
+	Message string
+	// TokenPresented reports whether the request carried a token at all.
+	TokenPresented bool
+	// RetryAfter is set for 503 answers.
+	RetryAfter time.Duration
+	// Err is the underlying cause, for logging. Never send it to clients.
+	Err error
+}
+
+func (e *AuthError) Error() string {
+	msg := "clerkgate: " + string(e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, clerkgate.ReasonTokenExpired) work.
+func (e *AuthError) Is(target error) bool {
+	r, ok := target.(Reason)
+	return ok && r == e.Reason
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+func newAuthError(reason Reason, presented bool, cause error) *AuthError {
+	e := &AuthError{Status: http.StatusUnauthorized, Reason: reason, Message: message(reason), TokenPresented: presented, Err: cause}
+	if reason == ReasonJWKSUnavailable {
+		e.Status = http.StatusServiceUnavailable
+		e.RetryAfter = jwksRetryAfter
+	}
+	return e
+}
+
+// WriteError is the default Config.ErrorHandler. It writes the failure
+// contract: a 401 (or 503) with a JSON body {"error","message"} and a
+// WWW-Authenticate challenge (RFC 6750) that says invalid_token when a token
+// was presented.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
+	h := w.Header()
+	if e.Status == http.StatusUnauthorized {
+		challenge := "Bearer"
+		if e.TokenPresented {
+			challenge = `Bearer error="invalid_token", error_description="` + string(e.Reason) + `"`
+		}
+		h.Set("WWW-Authenticate", challenge)
+	}
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error   Reason `json:"error"`
+		Message string `json:"message"`
+	}{e.Reason, e.Message})
+}

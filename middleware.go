@@ -1,0 +1,262 @@
+// Package clerkgate authenticates HTTP requests made by users signed in
+// with Clerk.
+//
+// A Gate verifies the Clerk session token of each request locally, with
+// cached signing keys, so an ordinary request costs no network call. When a
+// browser's 60-second token has expired and it holds Clerk's refresh
+// cookie, the Gate refreshes the session through the Backend API, sets the
+// new cookies and lets the request through.
+//
+//	gate, err := clerkgate.NewFromEnv() // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, …
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer gate.Close()
+//	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+//		fmt.Fprintln(w, "hello", claims.Subject)
+//	})))
+//
+// Refusals follow one contract: 401 (503 when signing keys cannot be had),
+// a JSON body {"error":"<reason>","message":"…"} and a WWW-Authenticate
+// challenge. See WriteError and the Reason constants.
+package clerkgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/jwks"
+	"github.com/clerkgate/clerkgate/session"
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// Gate is the middleware: it verifies session tokens, refreshes expired
+// sessions and remembers sessions revoked through it. Each Gate owns its
+// keys and caches; two Gates for two Clerk instances share nothing. It is
+// safe for concurrent use. Close it to stop background key refreshes.
+type Gate struct {
+	verifier *verifier.Verifier
+	keys     jwks.Source
+	stop     context.CancelFunc
+	closers  []func() error
+	sessions *session.Client // nil without a secret key
+
+	suffixedSession string // "__session_<suffix>", "" without a publishable key
+	suffixedRefresh string // "__refresh_<suffix>", "" without a publishable key
+
+	now          func() time.Time
+	skew         time.Duration
+	trustProxy   bool
+	writeError   func(http.ResponseWriter, *http.Request, *AuthError)
+	log          *slog.Logger
+	refreshAfter time.Duration // RefreshTimeout
+
+	refreshes singleflight.Group
+	refreshed *expiring.Cache[[32]byte, *refreshResult]
+	revoked   *expiring.Cache[string, struct{}]
+}
+
+// New validates cfg once and returns a Gate. Bad configuration (a
+// malformed publishable key, a PEM that does not parse, no key source at
+// all) fails here, never on a request.
+func New(cfg Config) (*Gate, error) {
+	g := &Gate{
+		now:          cfg.Clock,
+		trustProxy:   cfg.TrustProxyHeaders,
+		writeError:   cfg.ErrorHandler,
+		log:          cfg.Logger,
+		refreshAfter: orDefault(cfg.RefreshTimeout, 5*time.Second),
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.writeError == nil {
+		g.writeError = WriteError
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	switch g.skew = cfg.ClockSkew; {
+	case g.skew == 0:
+		g.skew = verifier.DefaultClockSkew
+	case g.skew < 0:
+		g.skew = 0
+	}
+
+	issuer := cfg.Issuer
+	if cfg.PublishableKey != "" {
+		pk, err := publishable.Parse(cfg.PublishableKey)
+		if err != nil {
+			return nil, fmt.Errorf("clerkgate: %w", err)
+		}
+		suffix := pk.CookieSuffix()
+		g.suffixedSession = sessionCookie + "_" + suffix
+		g.suffixedRefresh = refreshCookie + "_" + suffix
+		if issuer == "" && cfg.ProxyURL == "" {
+			issuer = pk.Issuer()
+		}
+	}
+	if issuer == "" {
+		issuer = cfg.ProxyURL
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	g.stop = stop
+	keys, err := g.keySource(ctx, cfg)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	g.keys = keys
+
+	g.verifier, err = verifier.New(verifier.Config{
+		Keys:              keys,
+		Issuer:            issuer,
+		AuthorizedParties: cfg.AuthorizedParties,
+		AllowPending:      cfg.AllowPendingSessions,
+		ClockSkew:         cfg.ClockSkew,
+		Clock:             g.now,
+	})
+	if err != nil {
+		g.Close()
+		return nil, fmt.Errorf("clerkgate: %w", err)
+	}
+
+	if cfg.SecretKey != "" {
+		g.sessions, err = session.NewClient(session.Config{
+			SecretKey:  cfg.SecretKey,
+			APIURL:     cfg.APIURL,
+			HTTPClient: cfg.HTTPClient,
+			OnRevoked:  g.forgetSession,
+		})
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("clerkgate: %w", err)
+		}
+	}
+	if cfg.RefreshCacheSize < 0 || cfg.RevocationCacheSize < 0 {
+		g.Close()
+		return nil, errors.New("clerkgate: cache sizes must not be negative")
+	}
+	g.refreshed = expiring.New[[32]byte, *refreshResult](orDefault(cfg.RefreshCacheSize, 10_000), g.now)
+	g.revoked = expiring.New[string, struct{}](orDefault(cfg.RevocationCacheSize, 10_000), g.now)
+	return g, nil
+}
+
+// keySource picks where keys come from: the PEM key first (no network),
+// then the Backend API (with the secret key), then the Frontend API (with
+// only a publishable key).
+func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
+	remote := jwks.RemoteConfig{
+		HTTPClient:         cfg.HTTPClient,
+		FetchTimeout:       cfg.JWKSFetchTimeout,
+		RefreshInterval:    cfg.JWKSRefreshInterval,
+		MinRefetchInterval: cfg.JWKSMinRefetchInterval,
+		Logger:             g.log,
+	}
+	switch {
+	case cfg.JWTKey != "":
+		s, err := jwks.NewStatic(cfg.JWTKey)
+		if err != nil {
+			return nil, fmt.Errorf("clerkgate: CLERK_JWT_KEY: %w", err)
+		}
+		return s, nil
+	case cfg.SecretKey != "":
+		r, err := jwks.NewBackendAPI(ctx, cfg.APIURL, cfg.SecretKey, remote)
+		if err != nil {
+			return nil, fmt.Errorf("clerkgate: %w", err)
+		}
+		g.closers = append(g.closers, r.Close)
+		return r, nil
+	case cfg.PublishableKey != "":
+		r, err := jwks.NewFrontendAPI(ctx, cfg.PublishableKey, remote)
+		if err != nil {
+			return nil, fmt.Errorf("clerkgate: %w", err)
+		}
+		g.closers = append(g.closers, r.Close)
+		return r, nil
+	}
+	return nil, errors.New("clerkgate: no key source: set SecretKey (CLERK_SECRET_KEY), JWTKey (CLERK_JWT_KEY) or PublishableKey (CLERK_PUBLISHABLE_KEY)")
+}
+
+// Close stops background key refreshes and waits for them to end. It is
+// safe to call more than once.
+func (g *Gate) Close() error {
+	g.stop()
+	var errs []error
+	for _, c := range g.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Sessions returns the Backend API Sessions client, or nil when the Gate
+// has no secret key. Revoking a session through it makes this Gate refuse
+// that session's tokens at once.
+func (g *Gate) Sessions() *session.Client { return g.sessions }
+
+// Verifier returns the Gate's token verifier, for tokens that do not come
+// from an HTTP request (a WebSocket handshake message, a queue job).
+func (g *Gate) Verifier() *verifier.Verifier { return g.verifier }
+
+// RequireSession lets a request through only with a valid session, and
+// puts the session's claims in its context (see ClaimsFromContext).
+func (g *Gate) RequireSession(next http.Handler) http.Handler {
+	return g.middleware(next, true)
+}
+
+// OptionalSession lets anonymous requests through without claims, and
+// attaches claims when a valid token is present. A token that is present
+// but invalid is still refused: an attacker must not be able to turn a
+// bad token into an anonymous request by accident of the app's logic.
+func (g *Gate) OptionalSession(next http.Handler) http.Handler {
+	return g.middleware(next, false)
+}
+
+func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, err := g.Authenticate(w, r)
+		switch {
+		case err == nil:
+			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
+		case err.Reason == ReasonTokenMissing && !required:
+			next.ServeHTTP(w, r)
+		default:
+			g.writeError(w, r, err)
+		}
+	})
+}
+
+// Authenticate runs the Gate's checks on r without writing a refusal: it
+// returns the claims, or the error the middleware would have written. When
+// it refreshes an expired session it adds the new cookies to w's headers.
+// Framework adapters use it; most apps use RequireSession.
+func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	token := g.tokenFrom(r)
+	if token == "" {
+		return nil, newAuthError(ReasonTokenMissing, false, nil)
+	}
+	claims, err := g.verifier.Verify(r.Context(), token)
+	if err != nil {
+		var ve *verifier.Error
+		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil {
+			if c, ok, rerr := g.tryRefresh(w, r, token, ve.Claims); ok {
+				return c, rerr
+			}
+		}
+		return nil, newAuthError(verifier.ReasonOf(err), true, err)
+	}
+	if g.isRevoked(claims.SessionID) {
+		return nil, newAuthError(ReasonSessionRevoked, true, nil)
+	}
+	return claims, nil
+}
