@@ -1,0 +1,390 @@
+package clerkgate_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/internal/testkit"
+)
+
+// instance is a Clerk instance as the middleware sees it: a Backend API
+// serving a JWKS over real HTTP, and the key that signs its tokens.
+type instance struct {
+	vec     testkit.Vectors
+	key     *rsa.PrivateKey
+	foreign *rsa.PrivateKey
+	kid     string
+	api     *httptest.Server
+	fetches atomic.Int32
+}
+
+const (
+	ecKid    = "ins_ec_key"
+	rs512Kid = "ins_rs512_key"
+)
+
+func newInstance(t *testing.T) *instance {
+	t.Helper()
+	in := &instance{vec: testkit.LoadVectors(t)}
+	in.key = in.vec.SigningKey(t)
+	var err error
+	in.foreign, err = rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+
+	// The key set: the vectors' RSA key, the same key declared RS512 under
+	// another kid, and an EC key.
+	var doc struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	require.NoError(t, json.Unmarshal(in.vec.JWKS, &doc))
+	in.kid = doc.Keys[0]["kid"].(string)
+	rs512 := testkit.With(doc.Keys[0], "kid", rs512Kid, "alg", "RS512")
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ecJWK, err := jwk.FromRaw(&ec.PublicKey)
+	require.NoError(t, err)
+	require.NoError(t, ecJWK.Set(jwk.KeyIDKey, ecKid))
+	require.NoError(t, ecJWK.Set(jwk.AlgorithmKey, "ES256"))
+	ecJSON, err := json.Marshal(ecJWK)
+	require.NoError(t, err)
+	var ecMap map[string]any
+	require.NoError(t, json.Unmarshal(ecJSON, &ecMap))
+	body, err := json.Marshal(map[string]any{"keys": []any{doc.Keys[0], rs512, ecMap}})
+	require.NoError(t, err)
+
+	in.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/jwks" || r.Header.Get("Authorization") != "Bearer sk_test_instance" {
+			http.Error(w, `{"errors":[{"code":"resource_not_found"}]}`, http.StatusNotFound)
+			return
+		}
+		in.fetches.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	t.Cleanup(in.api.Close)
+	return in
+}
+
+func (in *instance) config() clerkgate.Config {
+	return clerkgate.Config{
+		SecretKey:         "sk_test_instance",
+		PublishableKey:    in.vec.PublishableTest,
+		APIURL:            in.api.URL,
+		AuthorizedParties: []string{in.vec.AuthorizedParty},
+		Clock:             func() time.Time { return time.Unix(in.vec.Now, 0) },
+	}
+}
+
+func (in *instance) gate(t *testing.T, mod func(*clerkgate.Config)) *clerkgate.Gate {
+	t.Helper()
+	cfg := in.config()
+	if mod != nil {
+		mod(&cfg)
+	}
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
+func (in *instance) header() map[string]any {
+	return map[string]any{"alg": "RS256", "kid": in.kid, "typ": "JWT"}
+}
+
+func (in *instance) claims() map[string]any {
+	now := in.vec.Now
+	return map[string]any{
+		"azp": in.vec.AuthorizedParty, "iss": in.vec.Issuer, "sub": "user_1", "sid": "sess_1",
+		"iat": now, "nbf": now - 10, "exp": now + 60,
+	}
+}
+
+func (in *instance) token(t *testing.T, claims map[string]any) string {
+	return testkit.SignRS(t, in.key, crypto.SHA256, in.header(), claims)
+}
+
+// serve runs handler behind the gate's middleware on a real listener.
+func serve(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// whoami answers 200 with the user id the middleware attached, or
+// "anonymous".
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if c, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
+		io.WriteString(w, c.Subject)
+		return
+	}
+	io.WriteString(w, "anonymous")
+})
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+	reason string
+}
+
+func get(t *testing.T, url string, mod func(*http.Request)) reply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if mod != nil {
+		mod(req)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	rep := reply{status: res.StatusCode, header: res.Header, body: string(b)}
+	if res.StatusCode >= 400 {
+		var body struct{ Error, Message string }
+		require.NoError(t, json.Unmarshal(b, &body), "error body must be JSON: %s", b)
+		require.Equal(t, "application/json", res.Header.Get("Content-Type"))
+		require.NotEmpty(t, body.Message)
+		rep.reason = body.Error
+	}
+	return rep
+}
+
+func bearer(token string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+func cookie(name, value string) func(*http.Request) {
+	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: value}) }
+}
+
+func TestAttacksOverHTTP(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	var contacted atomic.Int32
+	evil := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { contacted.Add(1) }))
+	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+
+	attacks := testkit.Attacks(t, testkit.AttackSetup{
+		Trusted: in.key, Kid: in.kid, RS512Kid: rs512Kid, ECKid: ecKid, Foreign: in.foreign,
+		EvilURL: evil.URL, Header: in.header(), Claims: in.claims(), Now: in.vec.Now,
+	})
+	for _, a := range attacks {
+		if a.Token == "" {
+			continue // over HTTP an empty token is no token: TestTokenSources covers it
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			for _, send := range []func(*http.Request){bearer(a.Token), cookie("__session", a.Token)} {
+				rep := get(t, srv.URL, send)
+				require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
+				require.Equal(t, string(a.Reason), rep.reason)
+				require.Contains(t, rep.header.Get("WWW-Authenticate"), `error="invalid_token"`)
+			}
+		})
+	}
+	require.Zero(t, contacted.Load(), "a URL from a token header was contacted")
+}
+
+func TestTokenSources(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+	good := in.token(t, in.claims())
+	forged := testkit.SignRS(t, in.foreign, crypto.SHA256, in.header(), testkit.With(in.claims(), "sub", "user_admin"))
+	suffixed := "__session_" + in.vec.CookieSuffix["pk_test"]
+
+	cases := []struct {
+		name   string
+		mods   []func(*http.Request)
+		status int
+		want   string
+	}{
+		{"bearer", []func(*http.Request){bearer(good)}, 200, "user_1"},
+		{"scheme is case-insensitive", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "bEaReR "+good) }}, 200, "user_1"},
+		{"__session cookie", []func(*http.Request){cookie("__session", good)}, 200, "user_1"},
+		{"suffixed cookie", []func(*http.Request){cookie(suffixed, good)}, 200, "user_1"},
+		{"suffixed cookie wins over __session", []func(*http.Request){cookie("__session", forged), cookie(suffixed, good)}, 200, "user_1"},
+		{"header wins over cookie", []func(*http.Request){bearer(forged), cookie("__session", good)}, 401, "signature_invalid"},
+		{"no token", nil, 401, "token_missing"},
+		{"Basic is not a session token", []func(*http.Request){func(r *http.Request) { r.SetBasicAuth("u", "p") }}, 401, "token_missing"},
+		{"Basic falls through to the cookie", []func(*http.Request){func(r *http.Request) { r.SetBasicAuth("u", "p") }, cookie("__session", good)}, 200, "user_1"},
+		{"empty bearer", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }}, 401, "token_malformed"},
+		{"other instance's suffixed cookie is ignored", []func(*http.Request){cookie("__session_other123", good)}, 401, "token_missing"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := get(t, srv.URL, func(r *http.Request) {
+				for _, m := range tc.mods {
+					m(r)
+				}
+			})
+			require.Equal(t, tc.status, rep.status, rep.body)
+			if tc.status == 200 {
+				require.Equal(t, tc.want, rep.body)
+			} else {
+				require.Equal(t, tc.want, rep.reason)
+			}
+		})
+	}
+}
+
+func TestMissingTokenChallenge(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	rep := get(t, serve(t, in.gate(t, nil).RequireSession(whoami)).URL, nil)
+	require.Equal(t, http.StatusUnauthorized, rep.status)
+	require.Equal(t, "Bearer", rep.header.Get("WWW-Authenticate"), "no invalid_token without a token")
+	require.Equal(t, "token_missing", rep.reason)
+}
+
+func TestOptionalSession(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	srv := serve(t, in.gate(t, nil).OptionalSession(whoami))
+
+	require.Equal(t, reply{status: 200, body: "anonymous"}, stripHeader(get(t, srv.URL, nil)))
+	require.Equal(t, "user_1", get(t, srv.URL, bearer(in.token(t, in.claims()))).body)
+	// A present but invalid token is refused, never downgraded to anonymous.
+	forged := testkit.SignRS(t, in.foreign, crypto.SHA256, in.header(), in.claims())
+	rep := get(t, srv.URL, bearer(forged))
+	require.Equal(t, http.StatusUnauthorized, rep.status)
+	require.Equal(t, "signature_invalid", rep.reason)
+	rep = get(t, srv.URL, cookie("__session", in.token(t, testkit.With(in.claims(), "exp", in.vec.Now-60))))
+	require.Equal(t, "token_expired", rep.reason)
+}
+
+func stripHeader(r reply) reply { r.header = nil; return r }
+
+func TestJWKSUnavailableIs503(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "boom", http.StatusInternalServerError)
+	}))
+	t.Cleanup(down.Close)
+	g := in.gate(t, func(c *clerkgate.Config) { c.APIURL = down.URL; c.JWKSFetchTimeout = time.Second })
+	rep := get(t, serve(t, g.RequireSession(whoami)).URL, bearer(in.token(t, in.claims())))
+	require.Equal(t, http.StatusServiceUnavailable, rep.status)
+	require.Equal(t, "jwks_unavailable", rep.reason)
+	require.NotEmpty(t, rep.header.Get("Retry-After"))
+}
+
+func TestExpiredWithoutRefreshCookieIs401(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+	rep := get(t, srv.URL, cookie("__session", in.token(t, testkit.With(in.claims(), "exp", in.vec.Now-60))))
+	require.Equal(t, http.StatusUnauthorized, rep.status)
+	require.Equal(t, "token_expired", rep.reason)
+}
+
+func TestCustomErrorHandler(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	g := in.gate(t, func(c *clerkgate.Config) {
+		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, e *clerkgate.AuthError) {
+			http.Redirect(w, r, "/sign-in?reason="+string(e.Reason), http.StatusFound)
+		}
+	})
+	srv := serve(t, g.RequireSession(whoami))
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(srv.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusFound, res.StatusCode)
+	require.Equal(t, "/sign-in?reason=token_missing", res.Header.Get("Location"))
+}
+
+// Two Gates for two Clerk instances must never share keys: a token signed
+// by instance B, with the same kid, must fail on instance A's Gate.
+func TestInstancesShareNothing(t *testing.T) {
+	t.Parallel()
+	a, b := newInstance(t), newInstance(t)
+	b.key = b.foreign // instance B signs with its own key under the same kid
+	gateA := a.gate(t, nil)
+	srvA := serve(t, gateA.RequireSession(whoami))
+	require.Equal(t, 200, get(t, srvA.URL, bearer(a.token(t, a.claims()))).status)
+	rep := get(t, srvA.URL, bearer(b.token(t, b.claims())))
+	require.Equal(t, "signature_invalid", rep.reason)
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	cases := map[string]struct {
+		cfg  clerkgate.Config
+		want string
+	}{
+		"no key source":          {clerkgate.Config{}, "no key source"},
+		"malformed publishable":  {clerkgate.Config{SecretKey: "sk_test_x", PublishableKey: "pk_test_%%%"}, "publishable key"},
+		"PEM that doesn't parse": {clerkgate.Config{JWTKey: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}, "CLERK_JWT_KEY"},
+		"secret key shape":       {clerkgate.Config{SecretKey: "pk_test_x"}, "secret key"},
+		"relative API URL":       {clerkgate.Config{SecretKey: "sk_test_x", APIURL: "api.clerk.com"}, "URL"},
+		"empty authorized party": {clerkgate.Config{JWTKey: in.vec.PublicKeyPEM, AuthorizedParties: []string{""}}, "authorized party"},
+	}
+	for name, tc := range cases {
+		_, err := clerkgate.New(tc.cfg)
+		require.ErrorContains(t, err, tc.want, name)
+		require.True(t, strings.HasPrefix(err.Error(), "clerkgate: "), err.Error())
+	}
+}
+
+// With CLERK_JWT_KEY, verification never touches the network.
+func TestStaticKeyNeedsNoNetwork(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	g, err := clerkgate.New(clerkgate.Config{
+		JWTKey:         in.vec.PublicKeyPEM,
+		PublishableKey: in.vec.PublishableTest,
+		Clock:          func() time.Time { return time.Unix(in.vec.Now, 0) },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	rep := get(t, serve(t, g.RequireSession(whoami)).URL, bearer(in.vec.Token("valid")))
+	require.Equal(t, 200, rep.status, rep.body)
+	require.Equal(t, "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr", rep.body)
+	require.Zero(t, in.fetches.Load())
+	require.Nil(t, g.Sessions(), "no secret key, no Backend API client")
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("CLERK_SECRET_KEY", " sk_test_env ")
+	t.Setenv("CLERK_PUBLISHABLE_KEY", "pk_test_x")
+	t.Setenv("CLERK_API_URL", "http://127.0.0.1:1")
+	t.Setenv("CLERK_JWT_KEY", "pem")
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "https://a.example, https://b.example,,")
+	cfg := clerkgate.ConfigFromEnv()
+	require.Equal(t, "sk_test_env", cfg.SecretKey)
+	require.Equal(t, "pk_test_x", cfg.PublishableKey)
+	require.Equal(t, "http://127.0.0.1:1", cfg.APIURL)
+	require.Equal(t, "pem", cfg.JWTKey)
+	require.Equal(t, []string{"https://a.example", "https://b.example"}, cfg.AuthorizedParties)
+}
+
+func TestContextAccessors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, ok := clerkgate.ClaimsFromContext(ctx)
+	require.False(t, ok)
+	require.Empty(t, clerkgate.UserID(ctx))
+	ctx = clerkgate.ContextWithClaims(ctx, &clerkgate.Claims{Subject: "user_9", SessionID: "sess_9"})
+	require.Equal(t, "user_9", clerkgate.UserID(ctx))
+	require.Equal(t, "sess_9", clerkgate.SessionID(ctx))
+}
