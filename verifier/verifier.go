@@ -49,6 +49,13 @@ type Config struct {
 	// Clock returns the current time. Nil means time.Now. Tests inject a
 	// fixed clock.
 	Clock func() time.Time
+
+	// CacheSize is how many verified tokens to remember, so that a token
+	// seen again (a browser sends the same one for its whole 60 s life)
+	// costs a map lookup instead of an RSA check. Zero means
+	// DefaultCacheSize; negative disables the cache. A hit still rechecks
+	// the clock and that the signing key is still in the key set.
+	CacheSize int
 }
 
 // Verifier checks Clerk session tokens. It is safe for concurrent use and
@@ -60,6 +67,7 @@ type Verifier struct {
 	pending bool
 	skew    int64
 	now     func() time.Time
+	cache   *tokenCache // nil when disabled
 }
 
 // New validates cfg and returns a Verifier.
@@ -84,6 +92,12 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	switch {
+	case cfg.CacheSize == 0:
+		v.cache = newTokenCache(DefaultCacheSize)
+	case cfg.CacheSize > 0:
+		v.cache = newTokenCache(cfg.CacheSize)
 	}
 	if len(cfg.AuthorizedParties) > 0 {
 		v.parties = make(map[string]struct{}, len(cfg.AuthorizedParties))
@@ -111,6 +125,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 }
 
 func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
+	if v.cache != nil {
+		if c, err, ok := v.lookup(ctx, token); ok {
+			return c, err
+		}
+	}
 	p, err := parse(token)
 	if err != nil {
 		return nil, err
@@ -156,6 +175,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 		}
 		return nil, err
 	}
+	v.remember(token, p.header.Kid, key.Public, c)
 	return c, nil
 }
 
