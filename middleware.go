@@ -125,6 +125,7 @@ func New(cfg Config) (*Gate, error) {
 		AllowPending:      cfg.AllowPendingSessions,
 		ClockSkew:         cfg.ClockSkew,
 		Clock:             g.now,
+		CacheSize:         cfg.TokenCacheSize,
 	})
 	if err != nil {
 		g.Close()
