@@ -1,0 +1,211 @@
+// Package exampleapp is what the net/http, gin and echo examples share:
+// configuration from the environment, dev mode on an embedded fake Clerk
+// backend, the routes' logic and the server's lifecycle. Each example's
+// main only wires these into its framework, so the three behave alike.
+package exampleapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/session"
+)
+
+// App is one example server's state.
+type App struct {
+	Gate *clerkgate.Gate
+	name string
+	addr string
+	log  *slog.Logger
+
+	dev       *clerktest.Server // nil unless in dev mode
+	devMu     sync.Mutex
+	devSessID string
+}
+
+// DevUserID is the user dev-mode tokens are minted for.
+const DevUserID = "user_dev"
+
+// New reads CLERK_* and ADDR from the environment. With none of
+// CLERK_SECRET_KEY, CLERK_JWT_KEY and CLERK_PUBLISHABLE_KEY set it starts in
+// dev mode: an embedded fake Clerk backend issues tokens, so the example
+// runs offline with no Clerk account. name labels the start-up banner.
+func New(name string) (*App, error) {
+	a := &App{
+		name: name,
+		addr: envOr("ADDR", "127.0.0.1:8080"),
+		log:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	cfg := clerkgate.ConfigFromEnv()
+	cfg.Logger = a.log
+	if cfg.SecretKey == "" && cfg.JWTKey == "" && cfg.PublishableKey == "" {
+		a.dev = clerktest.New()
+		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
+	}
+	gate, err := clerkgate.New(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Gate = gate
+	return a, nil
+}
+
+// DevMode reports whether the embedded fake backend is in use.
+func (a *App) DevMode() bool { return a.dev != nil }
+
+// Close stops the gate and the fake backend.
+func (a *App) Close() {
+	if a.Gate != nil {
+		a.Gate.Close()
+	}
+	if a.dev != nil {
+		a.dev.Close()
+	}
+}
+
+// Result is a route's answer, written as JSON by each framework.
+type Result struct {
+	Status int
+	Body   any
+}
+
+func ok(body any) Result { return Result{http.StatusOK, body} }
+
+func failure(status int, reason, msg string) Result {
+	return Result{status, map[string]string{"error": reason, "message": msg}}
+}
+
+// Health answers GET /healthz.
+func Health() Result { return ok(map[string]string{"status": "ok"}) }
+
+// Me answers GET /me with the caller's ids and every claim of the token.
+func Me(c *clerkgate.Claims) Result {
+	raw, err := c.Raw()
+	if err != nil {
+		return failure(http.StatusInternalServerError, "claims_unreadable", err.Error())
+	}
+	return ok(map[string]any{"user_id": c.Subject, "session_id": c.SessionID, "claims": raw})
+}
+
+// MySessions answers GET /me/sessions with the caller's sessions.
+func (a *App) MySessions(ctx context.Context, c *clerkgate.Claims) Result {
+	api := a.Gate.Sessions()
+	if api == nil {
+		return failure(http.StatusNotImplemented, "sessions_unavailable", "set CLERK_SECRET_KEY to use the Sessions API")
+	}
+	list, err := api.List(ctx, session.ListParams{UserID: c.Subject, Limit: 100})
+	if err != nil {
+		return apiFailure(err)
+	}
+	return ok(list)
+}
+
+// Logout answers POST /me/logout: it revokes the caller's session, after
+// which the same token is refused with session_revoked.
+func (a *App) Logout(ctx context.Context, c *clerkgate.Claims) Result {
+	api := a.Gate.Sessions()
+	if api == nil {
+		return failure(http.StatusNotImplemented, "sessions_unavailable", "set CLERK_SECRET_KEY to use the Sessions API")
+	}
+	s, err := api.Revoke(ctx, c.SessionID)
+	if err != nil {
+		return apiFailure(err)
+	}
+	return ok(s)
+}
+
+func apiFailure(err error) Result {
+	var apiErr *session.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode < 500 {
+		return failure(apiErr.StatusCode, "clerk_api_error", err.Error())
+	}
+	return failure(http.StatusBadGateway, "clerk_api_error", err.Error())
+}
+
+// DevToken answers GET /dev/token in dev mode with a fresh session token
+// for DevUserID. With ?expired=1 it returns an expired token plus the
+// refresh cookie a browser would hold, to try refresh-on-expiry.
+func (a *App) DevToken(expired bool) Result {
+	if a.dev == nil {
+		return failure(http.StatusNotFound, "not_dev_mode", "dev tokens exist only in dev mode")
+	}
+	a.devMu.Lock()
+	defer a.devMu.Unlock()
+	// Signing out revokes the session; the next dev token signs in afresh.
+	if status, _ := a.dev.SessionStatus(a.devSessID); status != "active" {
+		a.devSessID = ""
+	}
+	body := map[string]string{}
+	if a.devSessID == "" || expired {
+		s := a.dev.CreateSession(DevUserID)
+		if !expired {
+			a.devSessID = s.ID
+		}
+		body["refresh_cookie"] = "__refresh_" + a.dev.CookieSuffix() + "=" + s.RefreshToken
+		body["session_id"] = s.ID
+		if expired {
+			body["token"] = a.dev.Token(s.ID, clerktest.Expired())
+			return ok(body)
+		}
+	}
+	body["session_id"] = a.devSessID
+	body["token"] = a.dev.Token(a.devSessID)
+	return ok(body)
+}
+
+// Serve listens on ADDR, prints the start-up banner (with a curl command
+// in dev mode) and serves h until SIGINT or SIGTERM.
+func (a *App) Serve(h http.Handler) error {
+	ln, err := net.Listen("tcp", a.addr)
+	if err != nil {
+		return err
+	}
+	a.banner(os.Stdout, "http://"+ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func (a *App) banner(w io.Writer, base string) {
+	fmt.Fprintf(w, "clerkgate %s example listening on %s\n", a.name, base)
+	if a.dev == nil {
+		return
+	}
+	fmt.Fprintf(w, `dev mode: no CLERK_* keys set, so an embedded fake Clerk backend issues tokens.
+Try:
+  TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -H "Authorization: Bearer $TOKEN" %[1]s/me
+  curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
+  curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
+`, base)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,55 @@
+// Command nethttp is clerkgate's net/http example. Run it with no CLERK_*
+// variables for dev mode, then follow the curl commands it prints.
+package main
+
+import (
+	"encoding/json"
+	"log"
+	"net/http"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+)
+
+func main() {
+	app, err := exampleapp.New("net/http")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+	if err := app.Serve(routes(app)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func routes(app *exampleapp.App) http.Handler {
+	mux := http.NewServeMux()
+	protect := app.Gate.RequireSession
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		write(w, exampleapp.Health())
+	})
+	mux.Handle("GET /me", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, exampleapp.Me(claims))
+	})))
+	mux.Handle("GET /me/sessions", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, app.MySessions(r.Context(), claims))
+	})))
+	mux.Handle("POST /me/logout", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, app.Logout(r.Context(), claims))
+	})))
+	if app.DevMode() {
+		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
+			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
+		})
+	}
+	return mux
+}
+
+func write(w http.ResponseWriter, res exampleapp.Result) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(res.Status)
+	json.NewEncoder(w).Encode(res.Body)
+}
