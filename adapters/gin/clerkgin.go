@@ -1,0 +1,95 @@
+// Package clerkgin puts clerkgate in front of gin handlers.
+//
+// It is a thin skin over the root package: each middleware runs the Gate's
+// own net/http middleware, so verification, refresh on expiry, revocation,
+// Config.ErrorHandler and the failure contract (401/503, a JSON body and a
+// WWW-Authenticate challenge) are exactly those of clerkgate.RequireSession
+// and clerkgate.OptionalSession, byte for byte. On a refusal the response
+// is already written and the gin chain is aborted.
+//
+//	gate, err := clerkgate.NewFromEnv()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer gate.Close()
+//
+//	r := gin.New()
+//	r.GET("/me", clerkgin.RequireSession(gate), func(c *gin.Context) {
+//		claims, _ := clerkgin.Claims(c)
+//		c.JSON(http.StatusOK, gin.H{"user_id": claims.Subject})
+//	})
+//
+// Claims live in the request's context, so code that only sees a
+// context.Context reads them with clerkgate.ClaimsFromContext(
+// c.Request.Context()); Claims(c) is a shorthand for that.
+//
+// The package is named clerkgin, not gin, so that it does not clash with
+// the framework in the files that import both.
+package clerkgin
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/clerkgate/clerkgate"
+)
+
+// RequireSession returns gin middleware that lets a request through only
+// with a valid Clerk session. Later handlers find the session's claims
+// with Claims. A refused request gets the failure contract and the chain
+// is aborted: no later handler runs. It panics if gate is nil.
+func RequireSession(gate *clerkgate.Gate) gin.HandlerFunc {
+	mustHave(gate)
+	return adapt(gate.RequireSession)
+}
+
+// OptionalSession returns gin middleware that lets anonymous requests
+// through without claims and attaches claims when a valid token is
+// present. A token that is present but invalid is still refused, and the
+// chain aborted, as with clerkgate's OptionalSession. It panics if gate is
+// nil.
+func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
+	mustHave(gate)
+	return adapt(gate.OptionalSession)
+}
+
+// Claims returns the verified claims the middleware attached to c's
+// request, and false for an anonymous request. It is the same as
+// clerkgate.ClaimsFromContext(c.Request.Context()).
+func Claims(c *gin.Context) (*clerkgate.Claims, bool) {
+	if c == nil || c.Request == nil {
+		return nil, false
+	}
+	return clerkgate.ClaimsFromContext(c.Request.Context())
+}
+
+// mustHave fails at start-up, where a nil Gate is a wiring mistake, rather
+// than on the first request.
+func mustHave(gate *clerkgate.Gate) {
+	if gate == nil {
+		panic("clerkgin: nil *clerkgate.Gate")
+	}
+}
+
+// adapt runs a clerkgate net/http middleware inside a gin chain. The
+// middleware decides; if it calls its next handler, that handler hands the
+// request (whose context now carries the claims) back to gin and resumes
+// the chain. If it does not, it has written the refusal and the chain
+// stops there.
+func adapt(middleware func(http.Handler) http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		passed := false
+		// Built per request because it closes over c: a gin.Context is
+		// pooled and must not outlive its request, so it cannot be smuggled
+		// through the request's context into a shared handler.
+		middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			passed = true
+			c.Request = r
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+		if !passed {
+			c.Abort()
+		}
+	}
+}

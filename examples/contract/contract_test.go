@@ -1,0 +1,482 @@
+package contract_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// examples are the servers under contract, by folder under examples/. The
+// first is the reference the others are compared with.
+var examples = []string{"nethttp", "gin", "echo"}
+
+const (
+	// buildTimeout bounds one `go build`. It is generous because a build
+	// with a cold cache compiles gin and its dependencies, which takes
+	// minutes on a small CI machine; a warm build takes a second or two.
+	buildTimeout = 6 * time.Minute
+	// startTimeout bounds the wait from exec to the start-up banner.
+	startTimeout = 30 * time.Second
+	// stopTimeout bounds a graceful shutdown before the process is killed.
+	stopTimeout = 10 * time.Second
+	// requestTimeout bounds every HTTP exchange with a server.
+	requestTimeout = 15 * time.Second
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestContract(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example servers")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	bin := t.TempDir()
+
+	servers := make([]*server, len(examples))
+	errs := make([]error, len(examples))
+	var wg sync.WaitGroup
+	for i, name := range examples {
+		wg.Go(func() { servers[i], errs[i] = launch(t, root, bin, name) })
+	}
+	wg.Wait()
+	for i, s := range servers {
+		if s != nil {
+			t.Cleanup(func() { s.stop(t) })
+		}
+		require.NoError(t, errs[i], "example %s", examples[i])
+	}
+
+	refusals := &refusalLog{byCase: map[string]map[string]refusal{}}
+	t.Run("examples", func(t *testing.T) {
+		for _, s := range servers {
+			t.Run(s.name, func(t *testing.T) {
+				t.Parallel()
+				runContract(t, s, refusals)
+			})
+		}
+	})
+
+	t.Run("refusals are identical on the wire", func(t *testing.T) {
+		require.NotEmpty(t, refusals.byCase)
+		ref := examples[0]
+		for name, byServer := range refusals.snapshot() {
+			want, ok := byServer[ref]
+			require.True(t, ok, "%s: no answer from %s", name, ref)
+			for _, other := range examples[1:] {
+				got, ok := byServer[other]
+				require.True(t, ok, "%s: no answer from %s", name, other)
+				require.Equal(t, want, got, "%s: %s and %s differ", name, ref, other)
+			}
+		}
+	})
+
+	t.Run("banners are the same", func(t *testing.T) {
+		want := servers[0].normalizedBanner(t)
+		for _, s := range servers[1:] {
+			require.Equal(t, want, s.normalizedBanner(t), "banner of %s", s.name)
+		}
+	})
+}
+
+// runContract is the suite every example must pass. Its subtests run in
+// order: the later ones revoke the dev session the earlier ones use.
+func runContract(t *testing.T, s *server, refusals *refusalLog) {
+	t.Run("healthz", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/healthz", "")
+		require.Equal(t, http.StatusOK, res.status)
+		require.Equal(t, "ok", res.json(t)["status"])
+	})
+
+	dev := s.devToken(t, false)
+	token, sid := dev["token"], dev["session_id"]
+	require.NotEmpty(t, token)
+	require.NotEmpty(t, sid)
+
+	t.Run("valid token", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", token)
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		body := res.json(t)
+		require.Equal(t, "user_dev", body["user_id"])
+		require.Equal(t, sid, body["session_id"])
+		claims, ok := body["claims"].(map[string]any)
+		require.True(t, ok, "claims: %v", body["claims"])
+		require.Equal(t, "user_dev", claims["sub"])
+		require.Equal(t, sid, claims["sid"])
+	})
+
+	t.Run("missing token", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", "")
+		res.requireRefusal(t, http.StatusUnauthorized, "token_missing")
+		require.Equal(t, "Bearer", res.header.Get("WWW-Authenticate"))
+		refusals.add("missing token", s.name, res)
+	})
+
+	t.Run("forged token", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", forge(t, token))
+		res.requireRefusal(t, http.StatusUnauthorized, "signature_invalid")
+		require.Contains(t, res.header.Get("WWW-Authenticate"), `error="invalid_token"`)
+		refusals.add("forged token", s.name, res)
+	})
+
+	expired := s.devToken(t, true)
+	require.NotEmpty(t, expired["token"])
+	require.NotEmpty(t, expired["refresh_cookie"])
+
+	t.Run("expired token without refresh cookie", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", expired["token"])
+		res.requireRefusal(t, http.StatusUnauthorized, "token_expired")
+		require.Contains(t, res.header.Get("WWW-Authenticate"), `error="invalid_token"`)
+		refusals.add("expired token", s.name, res)
+	})
+
+	t.Run("expired token with refresh cookie is refreshed on GET", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", expired["token"], expired["refresh_cookie"])
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.Equal(t, expired["session_id"], res.json(t)["session_id"])
+		var session bool
+		for _, c := range res.header.Values("Set-Cookie") {
+			session = session || strings.HasPrefix(c, "__session")
+		}
+		require.True(t, session, "Set-Cookie: %q", res.header.Values("Set-Cookie"))
+	})
+
+	t.Run("expired token on POST is not refreshed", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/logout", expired["token"], expired["refresh_cookie"])
+		res.requireRefusal(t, http.StatusUnauthorized, "token_expired")
+		require.Empty(t, res.header.Values("Set-Cookie"))
+		refusals.add("expired token on POST", s.name, res)
+	})
+
+	t.Run("sessions", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me/sessions", token)
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		var list struct {
+			Data []struct {
+				ID     string `json:"id"`
+				UserID string `json:"user_id"`
+				Status string `json:"status"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(res.body, &list))
+		var found bool
+		for _, sess := range list.Data {
+			require.Equal(t, "user_dev", sess.UserID)
+			if sess.ID == sid {
+				found = true
+				require.Equal(t, "active", sess.Status)
+			}
+		}
+		require.True(t, found, "%s not in %s", sid, res.body)
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/logout", token)
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.Equal(t, "revoked", res.json(t)["status"])
+		require.Equal(t, sid, res.json(t)["id"])
+	})
+
+	t.Run("revoked session", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/me", token)
+		res.requireRefusal(t, http.StatusUnauthorized, "session_revoked")
+		refusals.add("revoked session", s.name, res)
+	})
+}
+
+// server is one example running as a process.
+type server struct {
+	name   string
+	base   string // http://127.0.0.1:port
+	client *http.Client
+	cmd    *exec.Cmd
+	exited chan error // receives Wait's result once
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+}
+
+// launch builds examples/<name> and starts it in dev mode on a free port.
+func launch(t *testing.T, root, bin, name string) (*server, error) {
+	exe := filepath.Join(bin, name)
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "./examples/"+name)
+	build.Dir = root
+	build.WaitDelay = time.Second
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./examples/%s: %w\n%s", name, err, out)
+	}
+
+	s := &server{
+		name:   name,
+		cmd:    exec.Command(exe),
+		exited: make(chan error, 1),
+		stdout: newLockedBuffer(),
+		stderr: newLockedBuffer(),
+	}
+	s.cmd.Env = append(devEnv(), "ADDR=127.0.0.1:0")
+	s.cmd.Stdout = s.stdout
+	s.cmd.Stderr = s.stderr
+	s.cmd.WaitDelay = time.Second
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+
+	timer := time.NewTimer(startTimeout)
+	defer timer.Stop()
+	var line string
+	select {
+	case line = <-s.stdout.firstLine:
+	case err := <-s.exited:
+		s.exited <- err // for stop
+		return s, fmt.Errorf("%s exited before its banner: %v\nstderr:\n%s", name, err, s.stderr)
+	case <-timer.C:
+		return s, fmt.Errorf("%s printed no banner within %v\nstderr:\n%s", name, startTimeout, s.stderr)
+	}
+
+	_, addr, ok := strings.Cut(line, " listening on ")
+	if !strings.HasPrefix(line, "clerkgate ") || !ok {
+		return s, fmt.Errorf("%s: unexpected first line %q", name, line)
+	}
+	u, err := url.Parse(addr)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return s, fmt.Errorf("%s: no address in banner %q", name, line)
+	}
+	s.base = u.String()
+	// Its own transport, so that closing idle connections at the end
+	// leaves no goroutine behind.
+	s.client = &http.Client{
+		Transport: &http.Transport{},
+		Timeout:   requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return s, nil
+}
+
+// devEnv is the test's environment without CLERK_* (so the example starts
+// in dev mode) and without ADDR.
+func devEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CLERK_") || strings.HasPrefix(kv, "ADDR=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// stop asks the server to shut down, kills it if it does not, and waits
+// for the process to be gone.
+func (s *server) stop(t *testing.T) {
+	if s.client != nil {
+		s.client.Transport.(*http.Transport).CloseIdleConnections()
+	}
+	if s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-s.exited:
+	case <-timer.C:
+		_ = s.cmd.Process.Kill()
+		err = <-s.exited
+		t.Errorf("%s ignored SIGINT for %v and was killed", s.name, stopTimeout)
+	}
+	if t.Failed() {
+		t.Logf("%s exited: %v\nstdout:\n%s\nstderr:\n%s", s.name, err, s.stdout, s.stderr)
+	}
+}
+
+// normalizedBanner is the start-up output with the example's name and
+// address replaced, once the dev-mode hints have been printed.
+func (s *server) normalizedBanner(t *testing.T) string {
+	var out string
+	require.Eventually(t, func() bool {
+		out = s.stdout.String()
+		return strings.Count(out, "\n") >= 7
+	}, 5*time.Second, 10*time.Millisecond, "banner of %s:\n%s", s.name, s.stdout)
+	first, rest, _ := strings.Cut(out, "\n")
+	_, after, _ := strings.Cut(first, " example listening on ")
+	require.Equal(t, s.base, after)
+	return "clerkgate NAME example listening on BASE\n" + strings.ReplaceAll(rest, s.base, "BASE")
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (s *server) do(t *testing.T, method, path, token string, cookies ...string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, c := range cookies {
+		req.Header.Add("Cookie", c)
+	}
+	res, err := s.client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{res.StatusCode, res.Header, body}
+}
+
+// devToken asks GET /dev/token for a token (and, for an expired one, the
+// refresh cookie a browser would hold).
+func (s *server) devToken(t *testing.T, expired bool) map[string]string {
+	t.Helper()
+	path := "/dev/token"
+	if expired {
+		path += "?expired=1"
+	}
+	res := s.do(t, http.MethodGet, path, "")
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	var out map[string]string
+	require.NoError(t, json.Unmarshal(res.body, &out), "body: %s", res.body)
+	return out
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
+	return m
+}
+
+// requireRefusal checks the failure contract: status, a JSON body naming
+// the reason with a message, and a Bearer challenge.
+func (r response) requireRefusal(t *testing.T, status int, reason string) {
+	t.Helper()
+	require.Equal(t, status, r.status, "body: %s", r.body)
+	require.Equal(t, "application/json", r.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer"),
+		"WWW-Authenticate: %q", r.header.Get("WWW-Authenticate"))
+	body := r.json(t)
+	require.Equal(t, reason, body["error"])
+	require.NotEmpty(t, body["message"])
+}
+
+// forge keeps a genuine token's header and signature but gives it another
+// subject: what an attacker holding someone's token would try.
+func forge(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3)
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(raw, &claims))
+	claims["sub"] = "user_attacker"
+	raw, err = json.Marshal(claims)
+	require.NoError(t, err)
+	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
+	return strings.Join(parts, ".")
+}
+
+// refusal is the part of a refused answer that must not depend on the
+// framework.
+type refusal struct {
+	Status          int
+	ContentType     []string
+	WWWAuthenticate []string
+	CacheControl    []string
+	RetryAfter      []string
+	Body            string
+}
+
+// refusalLog collects refusals by case and server, from servers tested in
+// parallel.
+type refusalLog struct {
+	mu     sync.Mutex
+	byCase map[string]map[string]refusal
+}
+
+func (l *refusalLog) add(name, server string, r response) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byCase[name] == nil {
+		l.byCase[name] = map[string]refusal{}
+	}
+	l.byCase[name][server] = refusal{
+		Status:          r.status,
+		ContentType:     r.header.Values("Content-Type"),
+		WWWAuthenticate: r.header.Values("WWW-Authenticate"),
+		CacheControl:    r.header.Values("Cache-Control"),
+		RetryAfter:      r.header.Values("Retry-After"),
+		Body:            string(r.body),
+	}
+}
+
+func (l *refusalLog) snapshot() map[string]map[string]refusal {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]map[string]refusal, len(l.byCase))
+	for k, v := range l.byCase {
+		out[k] = v
+	}
+	return out
+}
+
+// lockedBuffer collects a child's output, which os/exec copies from
+// another goroutine, and announces the first complete line.
+type lockedBuffer struct {
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	firstLine chan string
+	announced bool
+}
+
+func newLockedBuffer() *lockedBuffer {
+	return &lockedBuffer{firstLine: make(chan string, 1)}
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if !b.announced {
+		if line, _, ok := bytes.Cut(b.buf.Bytes(), []byte("\n")); ok {
+			b.firstLine <- string(line)
+			b.announced = true
+		}
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,54 @@
+// Command echo is clerkgate's echo example: the net/http example's routes
+// and dev mode, on echo with the clerkecho adapter. Run it with no CLERK_*
+// variables for dev mode, then follow the curl commands it prints.
+package main
+
+import (
+	"log"
+
+	"github.com/labstack/echo/v4"
+
+	clerkecho "github.com/clerkgate/clerkgate/adapters/echo"
+	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+)
+
+func main() {
+	app, err := exampleapp.New("echo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+	if err := app.Serve(routes(app)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func routes(app *exampleapp.App) *echo.Echo {
+	e := echo.New()
+	e.GET("/healthz", func(c echo.Context) error {
+		return write(c, exampleapp.Health())
+	})
+	me := e.Group("/me", clerkecho.RequireSession(app.Gate))
+	me.GET("", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, exampleapp.Me(claims))
+	})
+	me.GET("/sessions", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, app.MySessions(c.Request().Context(), claims))
+	})
+	me.POST("/logout", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, app.Logout(c.Request().Context(), claims))
+	})
+	if app.DevMode() {
+		e.GET("/dev/token", func(c echo.Context) error {
+			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
+		})
+	}
+	return e
+}
+
+func write(c echo.Context, res exampleapp.Result) error {
+	return c.JSON(res.Status, res.Body)
+}

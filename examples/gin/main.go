@@ -1,0 +1,59 @@
+// Command gin is clerkgate's gin example: the net/http example's routes and
+// dev mode, on gin with the clerkgin adapter. Run it with no CLERK_*
+// variables for dev mode, then follow the curl commands it prints.
+package main
+
+import (
+	"log"
+
+	"github.com/gin-gonic/gin"
+
+	clerkgin "github.com/clerkgate/clerkgate/adapters/gin"
+	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+)
+
+func main() {
+	// Release mode keeps gin's debug lines off stdout, where the start-up
+	// banner must come first.
+	gin.SetMode(gin.ReleaseMode)
+	app, err := exampleapp.New("gin")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+	if err := app.Serve(routes(app)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func routes(app *exampleapp.App) *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true // 405, as net/http's ServeMux answers
+	r.Use(gin.Recovery())
+	r.GET("/healthz", func(c *gin.Context) {
+		write(c, exampleapp.Health())
+	})
+	me := r.Group("/me", clerkgin.RequireSession(app.Gate))
+	me.GET("", func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, exampleapp.Me(claims))
+	})
+	me.GET("/sessions", func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, app.MySessions(c.Request.Context(), claims))
+	})
+	me.POST("/logout", func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, app.Logout(c.Request.Context(), claims))
+	})
+	if app.DevMode() {
+		r.GET("/dev/token", func(c *gin.Context) {
+			write(c, app.DevToken(c.Query("expired") == "1"))
+		})
+	}
+	return r
+}
+
+func write(c *gin.Context, res exampleapp.Result) {
+	c.JSON(res.Status, res.Body)
+}
