@@ -83,11 +83,25 @@ type Config struct {
 
 	// RefreshCacheSize bounds how many refresh results are remembered for
 	// parallel requests that carry the same expired token. Default 10,000.
+	// It sizes the default Store; a Store of your own has its own sizes.
 	RefreshCacheSize int
 
 	// RevocationCacheSize bounds the set of sessions revoked through this
-	// Gate. Default 10,000.
+	// Gate. Default 10,000. It sizes the default Store, like
+	// RefreshCacheSize.
 	RevocationCacheSize int
+
+	// Store is where refresh outcomes and revoked sessions are kept. Nil
+	// means a MemoryStore of the Gate's own, which is right for a single
+	// process. An app running several replicas behind a load balancer
+	// gives each replica a shared store, such as the Redis one in
+	// github.com/clerkgate/clerkgate/stores/redis, so that a browser's
+	// parallel requests make one refresh call across replicas and a
+	// session revoked on one replica is refused by all within a second.
+	// The Gate owns the Store: New starts it and Gate.Close closes it
+	// (when New fails, closing it is left to the caller). Give each Gate
+	// its own.
+	Store Store
 
 	// TrustProxyHeaders makes refresh derive the request's origin from
 	// X-Forwarded-Proto and X-Forwarded-Host. Set it only behind a proxy

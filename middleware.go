@@ -32,7 +32,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/clerkgate/clerkgate/internal/expiring"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/session"
@@ -41,8 +40,9 @@ import (
 
 // Gate is the middleware: it verifies session tokens, refreshes expired
 // sessions and remembers sessions revoked through it. Each Gate owns its
-// keys and caches; two Gates for two Clerk instances share nothing. It is
-// safe for concurrent use. Close it to stop background key refreshes.
+// keys, caches and Store; two Gates for two Clerk instances share nothing.
+// It is safe for concurrent use. Close it to stop background key refreshes
+// and the Store's background work.
 type Gate struct {
 	verifier *verifier.Verifier
 	keys     jwks.Source
@@ -60,9 +60,8 @@ type Gate struct {
 	log          *slog.Logger
 	refreshAfter time.Duration // RefreshTimeout
 
-	refreshes singleflight.Group
-	refreshed *expiring.Cache[[32]byte, *refreshResult]
-	revoked   *expiring.Cache[string, struct{}]
+	refreshes singleflight.Group // one refresh per expired token in this process
+	store     Store              // refresh outcomes and revocations, maybe shared
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -144,12 +143,10 @@ func New(cfg Config) (*Gate, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 	}
-	if cfg.RefreshCacheSize < 0 || cfg.RevocationCacheSize < 0 {
+	if err := g.startStore(cfg, issuer); err != nil {
 		g.Close()
-		return nil, errors.New("clerkgate: cache sizes must not be negative")
+		return nil, err
 	}
-	g.refreshed = expiring.New[[32]byte, *refreshResult](orDefault(cfg.RefreshCacheSize, 10_000), g.now)
-	g.revoked = expiring.New[string, struct{}](orDefault(cfg.RevocationCacheSize, 10_000), g.now)
 	return g, nil
 }
 
@@ -189,8 +186,8 @@ func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
 	return nil, errors.New("clerkgate: no key source: set SecretKey (CLERK_SECRET_KEY), JWTKey (CLERK_JWT_KEY) or PublishableKey (CLERK_PUBLISHABLE_KEY)")
 }
 
-// Close stops background key refreshes and waits for them to end. It is
-// safe to call more than once.
+// Close stops background key refreshes and waits for them to end, and
+// closes the Store. It is safe to call more than once.
 func (g *Gate) Close() error {
 	g.stop()
 	var errs []error

@@ -297,3 +297,41 @@ func TestRevokeThroughGateIsImmediate(t *testing.T) {
 func sessionRefresh(expired, refreshToken string) session.RefreshParams {
 	return session.RefreshParams{ExpiredToken: expired, RefreshToken: refreshToken, RequestOrigin: "https://app.example.com", Format: session.FormatCookie}
 }
+
+// A remembered refresh outcome belongs to the browser that holds both the
+// expired token and its refresh cookie. Someone who replays a stolen
+// expired token with any other refresh cookie must not receive the new
+// session, neither after the refresh nor while it is in flight.
+func TestRefreshOutcomeNeedsTheRefreshCookie(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, nil)
+	s := b.fake.CreateSession("user_1")
+	expired := b.fake.Token(s.ID, clerktest.Expired())
+	forgedCookie := cookie("__refresh_"+b.fake.CookieSuffix(), "made-up")
+
+	// While the browser's refresh is in flight…
+	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 300 * time.Millisecond, Times: 1})
+	var wg sync.WaitGroup
+	var owner reply
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		owner = get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s)))
+	}()
+	time.Sleep(50 * time.Millisecond)
+	during := get(t, b.srv, both(b.sessionCookie(expired), forgedCookie))
+	wg.Wait()
+	// …and after it.
+	after := get(t, b.srv, both(b.sessionCookie(expired), forgedCookie))
+
+	require.Equal(t, http.StatusOK, owner.status, owner.body)
+	require.NotEmpty(t, owner.header.Values("Set-Cookie"))
+	for _, rep := range []reply{during, after} {
+		require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
+		require.Equal(t, "refresh_failed", rep.reason)
+		require.Empty(t, rep.header.Values("Set-Cookie"), "the new session leaked to a request without the refresh cookie")
+	}
+	// The browser itself still gets its remembered outcome.
+	again := get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s)))
+	require.Equal(t, http.StatusOK, again.status, again.body)
+}

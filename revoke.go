@@ -1,6 +1,9 @@
 package clerkgate
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // maxTokenLifetime is how long a Clerk session token lives. A session
 // revoked here stays refused for that long plus the clock skew: by then
@@ -8,14 +11,19 @@ import "time"
 // no new ones for a revoked session.
 const maxTokenLifetime = 60 * time.Second
 
-// forgetSession marks a session revoked in this process. Other processes
-// learn of it only when the session's current token expires, within 60 s,
-// unless they share a coordination store.
+// forgetSession marks a session revoked, through the Store: at once in this
+// process, and in the other replicas as soon as the Store tells them (with
+// the default MemoryStore, never: they learn of it only when the session's
+// current token expires, within 60 s).
 func (g *Gate) forgetSession(sessionID string) {
-	g.revoked.Add(sessionID, struct{}{}, g.now().Add(maxTokenLifetime+g.skew))
+	ctx, cancel := context.WithTimeout(context.Background(), g.refreshAfter)
+	defer cancel()
+	if err := g.store.RevokeSession(ctx, sessionID, maxTokenLifetime+g.skew); err != nil {
+		g.log.Warn("clerkgate: revocation not shared with other replicas; they accept the session's current token until it expires",
+			"session_id", sessionID, "err", err)
+	}
 }
 
 func (g *Gate) isRevoked(sessionID string) bool {
-	_, ok := g.revoked.Get(sessionID)
-	return ok
+	return g.store.SessionRevoked(sessionID)
 }

@@ -2,6 +2,14 @@
 // configuration from the environment, dev mode on an embedded fake Clerk
 // backend, the routes' logic and the server's lifecycle. Each example's
 // main only wires these into its framework, so the three behave alike.
+//
+// With REDIS_URL set (e.g. redis://127.0.0.1:6379/0), an example shares
+// refreshes and revocations through Redis, so two example processes on
+// different ports behave as two replicas of one app. The Redis store lives
+// in its own module (stores/redis) so that the root module never depends
+// on go-redis; an example's main hands it in with WithRedis. An example
+// built without it refuses to start when REDIS_URL is set, rather than
+// run as a replica that shares nothing.
 package exampleapp
 
 import (
@@ -12,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -33,16 +42,42 @@ type App struct {
 	dev       *clerktest.Server // nil unless in dev mode
 	devMu     sync.Mutex
 	devSessID string
+	redisURL  string // "" unless REDIS_URL was used
 }
+
+// Option adjusts New.
+type Option func(*options)
+
+type options struct {
+	openRedis func(url string) (clerkgate.Store, error)
+}
+
+// WithRedis gives New the way to open a Redis store when REDIS_URL is set.
+// Examples in their own module pass redisstore.Open from
+// github.com/clerkgate/clerkgate/stores/redis:
+//
+//	exampleapp.WithRedis(func(url string) (clerkgate.Store, error) {
+//		return redisstore.Open(url, redisstore.Options{})
+//	})
+func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
+	return func(o *options) { o.openRedis = open }
+}
+
+// EnvRedisURL names the Redis that replicas share.
+const EnvRedisURL = "REDIS_URL"
 
 // DevUserID is the user dev-mode tokens are minted for.
 const DevUserID = "user_dev"
 
-// New reads CLERK_* and ADDR from the environment. With none of
+// New reads CLERK_*, REDIS_URL and ADDR from the environment. With none of
 // CLERK_SECRET_KEY, CLERK_JWT_KEY and CLERK_PUBLISHABLE_KEY set it starts in
 // dev mode: an embedded fake Clerk backend issues tokens, so the example
 // runs offline with no Clerk account. name labels the start-up banner.
-func New(name string) (*App, error) {
+func New(name string, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	a := &App{
 		name: name,
 		addr: envOr("ADDR", "127.0.0.1:8080"),
@@ -54,8 +89,27 @@ func New(name string) (*App, error) {
 		a.dev = clerktest.New()
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
 	}
+	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
+		if o.openRedis == nil {
+			a.Close()
+			return nil, fmt.Errorf("%s is set, but the %s example is built without the Redis store "+
+				"(its main does not pass exampleapp.WithRedis; an example in the root module cannot, "+
+				"since the root module does not depend on go-redis); unset %[1]s to run it as a single replica",
+				EnvRedisURL, name)
+		}
+		store, err := o.openRedis(redisURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("%s: %w", EnvRedisURL, err)
+		}
+		cfg.Store = store
+		a.redisURL = redisURL
+	}
 	gate, err := clerkgate.New(cfg)
 	if err != nil {
+		if cfg.Store != nil {
+			cfg.Store.Close() // New did not take it
+		}
 		a.Close()
 		return nil, err
 	}
@@ -191,9 +245,22 @@ func (a *App) Serve(h http.Handler) error {
 
 func (a *App) banner(w io.Writer, base string) {
 	fmt.Fprintf(w, "clerkgate %s example listening on %s\n", a.name, base)
+	if a.redisURL != "" {
+		fmt.Fprintf(w, "refreshes and revocations are shared with the other replicas through %s\n", redactURL(a.redisURL))
+	}
 	if a.dev == nil {
 		return
 	}
+	defer func() {
+		if a.redisURL == "" {
+			return
+		}
+		// A second replica must share this process's fake Clerk instance
+		// to be a replica of the same app.
+		fmt.Fprintf(w, `To run a second replica of this app (another process, same fake Clerk, same Redis):
+  CLERK_SECRET_KEY=%s CLERK_PUBLISHABLE_KEY=%s CLERK_API_URL=%s %s=%s ADDR=127.0.0.1:8081 go run <this example>
+`, a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL(), EnvRedisURL, a.redisURL)
+	}()
 	fmt.Fprintf(w, `dev mode: no CLERK_* keys set, so an embedded fake Clerk backend issues tokens.
 Try:
   TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
@@ -201,6 +268,15 @@ Try:
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
   curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
 `, base)
+}
+
+// redactURL hides a password in a Redis URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "REDIS_URL"
+	}
+	return u.Redacted()
 }
 
 func envOr(key, def string) string {

@@ -1,0 +1,231 @@
+package clerkgate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/clerkgate/clerkgate/internal/expiring"
+)
+
+// Store keeps what the replicas of an app must agree on: the outcome of
+// refreshing an expired session token, and the sessions revoked through
+// them.
+//
+// A browser's parallel requests land on different replicas. Clerk accepts
+// an expired token for refresh only once, so only one replica may refresh
+// it and the others must reuse its outcome; and a session revoked on one
+// replica must be refused by all. The default Store, a MemoryStore, keeps
+// both in the process, which is all one replica needs. Several replicas
+// share a Store backed by a distributed one, such as the Redis store in
+// the module github.com/clerkgate/clerkgate/stores/redis.
+//
+// A Store never sees a session token or a cookie. Refresh outcomes are
+// named by a digest of the expired token and sealed (AES-GCM) under a key
+// derived from it, so only a request that carries the expired token can
+// read them; a Store keeps them as opaque bytes.
+//
+// A Store serves one Gate, which owns it: New calls Start, and Gate.Close
+// calls Close. Authentication does not depend on the Store being reachable:
+// when a shared store fails, the Gate goes on with what it knows locally.
+type Store interface {
+	// Start is called once, by New, before any other method. The scope
+	// names the Clerk instance the Gate serves, so a store shared by apps
+	// of several instances keeps them apart, and gives the Gate's logger
+	// and clock. Start must not wait for the network: a store that cannot
+	// be reached yet is reached later.
+	Start(StoreScope) error
+
+	// ClaimRefresh either claims the refresh of the expired token that key
+	// names or returns the outcome another Gate published for it, waiting
+	// while another Gate holds the claim. claimed is true when the caller
+	// must refresh and then call PublishRefresh; sealed is the published
+	// outcome otherwise. A claim whose holder never publishes lapses after
+	// hold, and a waiting caller may then claim in its place.
+	//
+	// When ctx ends before there is an outcome, ClaimRefresh returns
+	// ctx.Err(). Any other error means the store failed, and the Gate
+	// refreshes on its own; so a store that has seen another Gate's claim
+	// had better go on waiting through a failure, since a second refresh
+	// of the token would only be refused as consumed.
+	ClaimRefresh(ctx context.Context, key string, hold time.Duration) (sealed []byte, claimed bool, err error)
+
+	// PublishRefresh records the outcome of a refresh this Gate claimed,
+	// releases the claim and wakes the callers waiting for it.
+	PublishRefresh(ctx context.Context, key string, outcome RefreshOutcome) error
+
+	// RevokeSession records that a session is revoked, for ttl. It takes
+	// effect for SessionRevoked in this process at once, even when it
+	// returns an error (which means other replicas may not learn of it).
+	RevokeSession(ctx context.Context, sessionID string, ttl time.Duration) error
+
+	// SessionRevoked reports whether a session was revoked. It runs on
+	// every authenticated request, so it answers from memory, never over
+	// the network.
+	SessionRevoked(sessionID string) bool
+
+	// Close stops the store's background work and releases what it holds.
+	// It is safe to call more than once.
+	Close() error
+}
+
+// StoreScope is what a Gate tells its Store when it starts using it.
+type StoreScope struct {
+	// Instance is a short, stable name for the Clerk instance (a digest of
+	// its issuer): replicas configured alike get the same one, and two
+	// instances never do. Shared stores put it in their key names.
+	Instance string
+	// Logger is the Gate's Config.Logger; never nil.
+	Logger *slog.Logger
+	// Clock is the Gate's Config.Clock; never nil.
+	Clock func() time.Time
+}
+
+// RefreshOutcome is the outcome of one refresh, as a Store keeps it.
+type RefreshOutcome struct {
+	// Sealed is the outcome encrypted by the Gate: opaque to the store.
+	Sealed []byte
+	// Failed marks the outcome of a refresh that failed. Waiting callers
+	// need it to stop waiting; a store keeps it only briefly, and never
+	// lets it replace a success.
+	Failed bool
+	// TTL is how long to keep the outcome: for a success, the lifetime of
+	// the new session token, after which nobody needs it.
+	TTL time.Duration
+}
+
+// MemoryStoreConfig sizes a MemoryStore. Zero values mean the defaults.
+type MemoryStoreConfig struct {
+	// RefreshCacheSize bounds how many refresh outcomes are remembered for
+	// requests that carry an already refreshed token. Default 10,000.
+	RefreshCacheSize int
+	// RevocationCacheSize bounds the set of revoked sessions. Default
+	// 10,000.
+	RevocationCacheSize int
+}
+
+// MemoryStore is the default Store: it keeps refresh outcomes and revoked
+// sessions in bounded LRU caches, in this process only. Parallel requests
+// of one process share one refresh, and later requests with the same
+// expired token reuse its outcome until the new token expires; other
+// processes learn nothing from it. It starts no goroutine.
+type MemoryStore struct {
+	mu      sync.Mutex // guards started
+	started bool
+	// now is set once by Start, which New calls before the Gate is used.
+	now func() time.Time
+
+	outcomes *expiring.Cache[string, []byte]
+	revoked  *expiring.Cache[string, struct{}]
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore. A Gate whose Config.Store
+// is nil makes its own, sized by Config.RefreshCacheSize and
+// Config.RevocationCacheSize.
+func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
+	if cfg.RefreshCacheSize < 0 || cfg.RevocationCacheSize < 0 {
+		return nil, errors.New("clerkgate: cache sizes must not be negative")
+	}
+	s := &MemoryStore{now: time.Now}
+	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
+	s.revoked = expiring.New[string, struct{}](orDefault(cfg.RevocationCacheSize, 10_000), s.clock)
+	return s, nil
+}
+
+// Start adopts the Gate's clock. A MemoryStore serves one Gate.
+func (s *MemoryStore) Start(scope StoreScope) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("clerkgate: the MemoryStore already serves a Gate; give each Gate its own store")
+	}
+	s.started = true
+	if scope.Clock != nil {
+		s.now = scope.Clock
+	}
+	return nil
+}
+
+// ClaimRefresh returns a remembered outcome, or the claim. There is no one
+// to wait for: the Gate already shares one refresh among the parallel
+// requests of its process.
+func (s *MemoryStore) ClaimRefresh(_ context.Context, key string, _ time.Duration) ([]byte, bool, error) {
+	if sealed, ok := s.outcomes.Get(key); ok {
+		return sealed, false, nil
+	}
+	return nil, true, nil
+}
+
+// PublishRefresh remembers a successful outcome for its TTL. A failure is
+// not remembered: the requests that shared the failed refresh already
+// have it, and a later request may try again.
+func (s *MemoryStore) PublishRefresh(_ context.Context, key string, out RefreshOutcome) error {
+	if !out.Failed && out.TTL > 0 {
+		s.outcomes.Add(key, out.Sealed, s.clock().Add(out.TTL))
+	}
+	return nil
+}
+
+// RevokeSession remembers the session as revoked for ttl.
+func (s *MemoryStore) RevokeSession(_ context.Context, sessionID string, ttl time.Duration) error {
+	s.revoked.Add(sessionID, struct{}{}, s.clock().Add(ttl))
+	return nil
+}
+
+// SessionRevoked reports whether the session was revoked less than its
+// ttl ago.
+func (s *MemoryStore) SessionRevoked(sessionID string) bool {
+	_, ok := s.revoked.Get(sessionID)
+	return ok
+}
+
+// Close does nothing: a MemoryStore holds nothing but memory.
+func (s *MemoryStore) Close() error { return nil }
+
+func (s *MemoryStore) clock() time.Time { return s.now() }
+
+// startStore starts the Store the Gate will use, the default one unless
+// cfg names one, and has Close close it. When it fails, a Store from cfg
+// stays the caller's.
+func (g *Gate) startStore(cfg Config, issuer string) error {
+	store := cfg.Store
+	if store == nil {
+		m, err := NewMemoryStore(MemoryStoreConfig{
+			RefreshCacheSize:    cfg.RefreshCacheSize,
+			RevocationCacheSize: cfg.RevocationCacheSize,
+		})
+		if err != nil {
+			return err
+		}
+		store = m
+	}
+	if err := store.Start(StoreScope{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now}); err != nil {
+		return fmt.Errorf("clerkgate: store: %w", err)
+	}
+	g.store = store
+	g.closers = append(g.closers, store.Close)
+	return nil
+}
+
+// instanceName names the Clerk instance in a shared store: a digest of its
+// issuer or, without one, of the key that identifies it. Replicas
+// configured alike get the same name.
+func instanceName(issuer string, cfg Config) string {
+	id := "iss:" + issuer
+	switch {
+	case issuer != "":
+	case cfg.SecretKey != "":
+		id = "sk:" + cfg.SecretKey
+	case cfg.JWTKey != "":
+		id = "pem:" + cfg.JWTKey
+	}
+	sum := sha256.Sum256([]byte("clerkgate instance\x00" + id))
+	return hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,34 @@
+package redisstore_test
+
+import (
+	"log"
+	"net/http"
+	"os"
+
+	"github.com/clerkgate/clerkgate"
+	redisstore "github.com/clerkgate/clerkgate/stores/redis"
+)
+
+// Every replica of the app runs this with the same CLERK_* keys and the
+// same REDIS_URL. A refresh is then made once across the replicas, and a
+// logout on one replica is enforced by all within a second.
+func ExampleOpen() {
+	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := clerkgate.ConfigFromEnv()
+	cfg.Store = store
+	gate, err := clerkgate.New(cfg)
+	if err != nil {
+		store.Close() // the Gate did not take it
+		log.Fatal(err)
+	}
+	defer gate.Close() // closes the store too
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(clerkgate.UserID(r.Context())))
+	})))
+	log.Fatal(http.ListenAndServe(":8080", mux))
+}

@@ -1,0 +1,180 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// listen keeps a subscription to the store's two channels until Close,
+// starting it over whenever it breaks. Each time it is (re)established the
+// replica shares the revocations Redis missed and reloads the revoked set,
+// so nothing published during an outage is lost.
+func (s *Store) listen() {
+	defer s.wg.Done()
+	delay := 50 * time.Millisecond
+	for {
+		wasUp, err := s.subscribeOnce()
+		if s.ctx.Err() != nil {
+			return
+		}
+		if wasUp {
+			delay = 50 * time.Millisecond
+		}
+		if err != nil {
+			// Only logged: the calls of refreshes and revocations decide
+			// for themselves whether Redis answers.
+			s.logDown("subscribe", err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
+		delay = min(2*delay, maxReconnectDelay)
+	}
+}
+
+// subscribeOnce runs one subscription until it fails or the store closes.
+// wasUp reports whether it got as far as a full resync.
+func (s *Store) subscribeOnce() (wasUp bool, err error) {
+	ps := s.rdb.Subscribe(s.ctx) // no channels yet, so no I/O
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ps.Close()
+		return false, nil
+	}
+	s.pubsub = ps
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.pubsub == ps {
+			s.pubsub = nil
+		}
+		s.mu.Unlock()
+		ps.Close()
+	}()
+
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	err = ps.Subscribe(ctx, s.revokedCh, s.refreshCh)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	heard := time.Now()
+	for {
+		msg, err := ps.ReceiveTimeout(s.ctx, healthInterval)
+		if s.ctx.Err() != nil {
+			return wasUp, nil
+		}
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return wasUp, err
+			}
+			if time.Since(heard) > 3*healthInterval {
+				return wasUp, errors.New("the subscription got no answer to pings")
+			}
+			ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+			err = ps.Ping(ctx)
+			cancel()
+			if err != nil {
+				return wasUp, err
+			}
+			continue
+		}
+		heard = time.Now()
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && m.Channel == s.revokedCh {
+				if err := s.resync(); err != nil {
+					return wasUp, err
+				}
+				wasUp = true
+				s.recovered()
+				// A publication may have been missed while the
+				// subscription was down: let waiting refreshes look.
+				s.wake("")
+			}
+		case *redis.Message:
+			switch m.Channel {
+			case s.revokedCh:
+				s.learnRevocation(m.Payload)
+			case s.refreshCh:
+				s.wake(m.Payload)
+			}
+		}
+	}
+}
+
+// resync shares the revocations made while Redis was unreachable, then
+// loads every revocation still in force. It runs right after subscribing,
+// so a revocation is either in the set it loads or in a later message.
+func (s *Store) resync() error {
+	s.mu.Lock()
+	pending := make(map[string]int64, len(s.unshared))
+	for id, until := range s.unshared {
+		pending[id] = until
+	}
+	s.mu.Unlock()
+	now := time.Now().UnixMilli()
+	for id, until := range pending {
+		if until > now {
+			if err := s.listenerCall("share a revocation", func(ctx context.Context) error {
+				return s.runRevoke(ctx, id, until)
+			}); err != nil {
+				return err
+			}
+		}
+		s.mu.Lock()
+		delete(s.unshared, id)
+		s.mu.Unlock()
+	}
+
+	// Loading the scripts now spares the first refresh after a (re)start
+	// a round trip, and opens a pooled connection.
+	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript} {
+		if err := s.listenerCall("load scripts", func(ctx context.Context) error {
+			return script.Load(ctx, s.rdb).Err()
+		}); err != nil {
+			return err
+		}
+	}
+	var revoked []redis.Z
+	err := s.listenerCall("load revocations", func(ctx context.Context) error {
+		var err error
+		revoked, err = s.rdb.ZRangeByScoreWithScores(ctx, s.revokedKey(), &redis.ZRangeBy{
+			Min: "(" + strconv.FormatInt(now, 10), Max: "+inf",
+		}).Result()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, z := range revoked {
+		if id, ok := z.Member.(string); ok {
+			s.revoked.add(id, struct{}{}, s.localUntil(int64(z.Score)))
+		}
+	}
+	return nil
+}
+
+// listenerCall runs one call of the subscription's within Options.Timeout.
+// Its failures end the subscription, which starts over; they do not make
+// the store skip Redis.
+func (s *Store) listenerCall(what string, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
