@@ -1,6 +1,6 @@
 module github.com/clerkgate/clerkgate/examples/echo
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
@@ -9,6 +9,13 @@ require (
 )
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+)
+
+require (
+	github.com/clerkgate/clerkgate/stores/redis v0.0.0-00010101000000-000000000000
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/goccy/go-json v0.10.6 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
@@ -27,7 +34,7 @@ require (
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
@@ -36,3 +43,5 @@ replace (
 	github.com/clerkgate/clerkgate => ../..
 	github.com/clerkgate/clerkgate/adapters/echo => ../../adapters/echo
 )
+
+replace github.com/clerkgate/clerkgate/stores/redis => ../../stores/redis

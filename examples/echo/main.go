@@ -8,12 +8,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/clerkgate/clerkgate"
 	clerkecho "github.com/clerkgate/clerkgate/adapters/echo"
 	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+	redisstore "github.com/clerkgate/clerkgate/stores/redis"
 )
 
 func main() {
-	app, err := exampleapp.New("echo")
+	app, err := exampleapp.New("echo", exampleapp.WithRedis(openRedis))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,4 +53,10 @@ func routes(app *exampleapp.App) *echo.Echo {
 
 func write(c echo.Context, res exampleapp.Result) error {
 	return c.JSON(res.Status, res.Body)
+}
+
+// openRedis lets replicas of this example share refreshes and revocations
+// when REDIS_URL is set.
+func openRedis(url string) (clerkgate.Store, error) {
+	return redisstore.Open(url, redisstore.Options{})
 }

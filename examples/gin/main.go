@@ -8,15 +8,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/clerkgate/clerkgate"
 	clerkgin "github.com/clerkgate/clerkgate/adapters/gin"
 	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+	redisstore "github.com/clerkgate/clerkgate/stores/redis"
 )
 
 func main() {
 	// Release mode keeps gin's debug lines off stdout, where the start-up
 	// banner must come first.
 	gin.SetMode(gin.ReleaseMode)
-	app, err := exampleapp.New("gin")
+	app, err := exampleapp.New("gin", exampleapp.WithRedis(openRedis))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,4 +58,10 @@ func routes(app *exampleapp.App) *gin.Engine {
 
 func write(c *gin.Context, res exampleapp.Result) {
 	c.JSON(res.Status, res.Body)
+}
+
+// openRedis lets replicas of this example share refreshes and revocations
+// when REDIS_URL is set.
+func openRedis(url string) (clerkgate.Store, error) {
+	return redisstore.Open(url, redisstore.Options{})
 }

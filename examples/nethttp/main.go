@@ -9,10 +9,11 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/examples/internal/exampleapp"
+	redisstore "github.com/clerkgate/clerkgate/stores/redis"
 )
 
 func main() {
-	app, err := exampleapp.New("net/http")
+	app, err := exampleapp.New("net/http", exampleapp.WithRedis(openRedis))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,4 +53,10 @@ func write(w http.ResponseWriter, res exampleapp.Result) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(res.Status)
 	json.NewEncoder(w).Encode(res.Body)
+}
+
+// openRedis lets replicas of this example share refreshes and revocations
+// when REDIS_URL is set.
+func openRedis(url string) (clerkgate.Store, error) {
+	return redisstore.Open(url, redisstore.Options{})
 }

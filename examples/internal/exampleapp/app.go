@@ -93,8 +93,7 @@ func New(name string, opts ...Option) (*App, error) {
 		if o.openRedis == nil {
 			a.Close()
 			return nil, fmt.Errorf("%s is set, but the %s example is built without the Redis store "+
-				"(its main does not pass exampleapp.WithRedis; an example in the root module cannot, "+
-				"since the root module does not depend on go-redis); unset %[1]s to run it as a single replica",
+				"(its main does not pass exampleapp.WithRedis); unset %[1]s to run it as a single replica",
 				EnvRedisURL, name)
 		}
 		store, err := o.openRedis(redisURL)
