@@ -37,8 +37,13 @@ func New[K comparable, V any](size int, now func() time.Time) *Cache[K, V] {
 	return &Cache[K, V]{lru: c, now: now}
 }
 
-// Add stores value under key until the deadline.
+// Add stores value under key until the deadline. A deadline already held
+// for key is never shortened: a revocation heard twice, late and early,
+// lasts until the later of the two.
 func (c *Cache[K, V]) Add(key K, value V, until time.Time) {
+	if old, ok := c.lru.Peek(key); ok && old.until.After(until) {
+		until = old.until
+	}
 	c.lru.Add(key, entry[V]{value, until})
 }
 

@@ -28,3 +28,15 @@ func TestExpiresAndStaysBounded(t *testing.T) {
 	_, ok = c.Get("x")
 	require.False(t, ok, "the least recently used entry is evicted")
 }
+
+func TestAddNeverShortensADeadline(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	c := New[string, int](4, func() time.Time { return now })
+	c.Add("a", 1, now.Add(time.Minute))
+	c.Add("a", 2, now.Add(time.Second))
+	now = now.Add(30 * time.Second)
+	v, ok := c.Get("a")
+	require.True(t, ok, "the earlier deadline must not replace the later one")
+	require.Equal(t, 2, v)
+}

@@ -161,7 +161,7 @@ func (s *Store) resync() error {
 	}
 	for _, z := range revoked {
 		if id, ok := z.Member.(string); ok {
-			s.revoked.add(id, struct{}{}, s.localUntil(int64(z.Score)))
+			s.revoked.Add(id, struct{}{}, s.localUntil(int64(z.Score)))
 		}
 	}
 	return nil

@@ -74,6 +74,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clerkgate/clerkgate/internal/expiring"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clerkgate/clerkgate"
@@ -148,8 +150,8 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time // the Gate's clock, for local expiries
 	base      string           // "<prefix>:<instance>"
-	revoked   *localCache[struct{}]
-	outcomes  *localCache[[]byte]
+	revoked   *expiring.Cache[string, struct{}]
+	outcomes  *expiring.Cache[string, []byte]
 	revokedCh string
 	refreshCh string
 
@@ -276,8 +278,8 @@ func (s *Store) Start(scope clerkgate.StoreScope) error {
 	s.base = s.opts.Prefix + ":" + scope.Instance
 	s.revokedCh = s.base + ":revoked"
 	s.refreshCh = s.base + ":refreshed"
-	s.revoked = newLocalCache[struct{}](s.opts.RevocationCacheSize, s.now)
-	s.outcomes = newLocalCache[[]byte](s.opts.RefreshCacheSize, s.now)
+	s.revoked = expiring.New[string, struct{}](s.opts.RevocationCacheSize, s.now)
+	s.outcomes = expiring.New[string, []byte](s.opts.RefreshCacheSize, s.now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.listen()
@@ -352,7 +354,7 @@ return 1
 // it claims the refresh in Redis or waits for the replica that holds the
 // claim to publish the outcome.
 func (s *Store) ClaimRefresh(ctx context.Context, name string, hold time.Duration) ([]byte, bool, error) {
-	if sealed, ok := s.outcomes.get(name); ok {
+	if sealed, ok := s.outcomes.Get(name); ok {
 		return sealed, false, nil
 	}
 	wake := s.watch(name)
@@ -397,7 +399,7 @@ func (s *Store) ClaimRefresh(ctx context.Context, name string, hold time.Duratio
 			}
 			sealed := []byte(value[1:])
 			if value[0] == flagSuccess && pttl > 0 {
-				s.outcomes.add(name, sealed, s.now().Add(time.Duration(pttl)*time.Millisecond))
+				s.outcomes.Add(name, sealed, s.now().Add(time.Duration(pttl)*time.Millisecond))
 			}
 			return sealed, false, nil
 		}
@@ -421,7 +423,7 @@ func (s *Store) PublishRefresh(ctx context.Context, name string, out clerkgate.R
 	if out.Failed {
 		flag, failed = flagFailure, "1"
 	} else {
-		s.outcomes.add(name, out.Sealed, s.now().Add(out.TTL))
+		s.outcomes.Add(name, out.Sealed, s.now().Add(out.TTL))
 	}
 	value := append([]byte{flag}, out.Sealed...)
 	return s.call(ctx, "publish a refresh outcome", func(ctx context.Context) error {
@@ -434,7 +436,7 @@ func (s *Store) PublishRefresh(ctx context.Context, name string, out clerkgate.R
 // the others through Redis. If Redis cannot be reached, the revocation is
 // shared when it is back (if it has not expired by then).
 func (s *Store) RevokeSession(ctx context.Context, sessionID string, ttl time.Duration) error {
-	s.revoked.add(sessionID, struct{}{}, s.now().Add(ttl))
+	s.revoked.Add(sessionID, struct{}{}, s.now().Add(ttl))
 	until := time.Now().Add(ttl).UnixMilli()
 	err := s.call(ctx, "share a revocation", func(ctx context.Context) error {
 		return s.runRevoke(ctx, sessionID, until)
@@ -457,7 +459,7 @@ func (s *Store) runRevoke(ctx context.Context, sessionID string, until int64) er
 
 // SessionRevoked reads the local copy of the revoked set: no Redis call.
 func (s *Store) SessionRevoked(sessionID string) bool {
-	_, ok := s.revoked.get(sessionID)
+	_, ok := s.revoked.Get(sessionID)
 	return ok
 }
 
@@ -560,5 +562,5 @@ func (s *Store) learnRevocation(payload string) {
 		s.log.Warn("redisstore: ignoring a malformed revocation message", "channel", s.revokedCh)
 		return
 	}
-	s.revoked.add(id, struct{}{}, s.localUntil(until))
+	s.revoked.Add(id, struct{}{}, s.localUntil(until))
 }
