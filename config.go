@@ -39,8 +39,14 @@ type Config struct {
 	// Set it in production: it stops tokens minted for another origin.
 	AuthorizedParties []string
 
-	// Issuer overrides the issuer derived from PublishableKey. ProxyURL is
-	// the usual reason to need it.
+	// Issuer overrides the issuer derived from PublishableKey. Two setups
+	// need it: a Frontend API proxy (see ProxyURL, which sets it for you),
+	// and an app on a satellite domain, whose tokens are issued by the
+	// satellite's own Frontend API ("https://clerk.<satellite domain>")
+	// while the publishable key names the primary domain's. Without
+	// Issuer or PublishableKey, iss must merely look like a Clerk Frontend
+	// API URL; that accepts any Clerk instance whose keys you trust, so
+	// prefer pinning it.
 	Issuer string
 
 	// ProxyURL is the URL of your Frontend API proxy, if you proxy Clerk
