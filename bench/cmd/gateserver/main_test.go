@@ -1,0 +1,41 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+func TestRoutes(t *testing.T) {
+	fake := clerktest.New()
+	defer fake.Close()
+	gate, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
+	h := routes(gate)
+	get := func(path, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	sess := fake.CreateSession("user_7")
+	if rec := get("/me", fake.Token(sess.ID)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"user_7"`) {
+		t.Fatalf("valid token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get("/me", fake.Token(sess.ID, clerktest.Expired())); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("expired token: %d", rec.Code)
+	}
+	if rec := get("/healthz", ""); rec.Code != http.StatusOK {
+		t.Fatalf("healthz: %d", rec.Code)
+	}
+}

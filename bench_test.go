@@ -1,0 +1,79 @@
+package clerkgate_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+// The two benchmarks below are read as a pair: the middleware's cost per
+// request is BenchmarkMiddlewareWarm minus BenchmarkBareHandler, measured
+// in the same run. Both serve one request in-process through a
+// httptest.ResponseRecorder; the token is already in the verified-token
+// cache, which is what a browser's 60-second token hits for all but its
+// first request.
+
+// benchHandler is the app: it reads the claims, as any protected handler
+// would, and answers 204 so that writing a body costs nothing.
+var benchHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	clerkgate.UserID(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+})
+
+// serveBench runs h once per iteration on one prepared request.
+func serveBench(b *testing.B, h http.Handler, req *http.Request, want int) {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("status %d, want %d: %s", rec.Code, want, rec.Body)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			b.Fatalf("status %d, want %d", rec.Code, want)
+		}
+	}
+}
+
+// benchRequest is a GET carrying a fresh session token of a clerktest
+// instance, and a Gate configured for that instance.
+func benchRequest(b *testing.B) (*clerkgate.Gate, *http.Request) {
+	b.Helper()
+	fake := clerktest.New()
+	b.Cleanup(fake.Close)
+	gate, err := clerkgate.New(clerkgate.Config{
+		SecretKey:      fake.SecretKey(),
+		PublishableKey: fake.PublishableKey(),
+		APIURL:         fake.URL(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { gate.Close() })
+	sess := fake.CreateSession("user_bench")
+	req := httptest.NewRequest(http.MethodGet, "/me", nil)
+	// An hour, not Clerk's 60 s, so that a long -benchtime cannot outlive it.
+	req.Header.Set("Authorization", "Bearer "+fake.Token(sess.ID, clerktest.ExpiresIn(time.Hour)))
+	return gate, req
+}
+
+// BenchmarkBareHandler is the baseline: the handler with no middleware.
+func BenchmarkBareHandler(b *testing.B) {
+	_, req := benchRequest(b)
+	serveBench(b, benchHandler, req, http.StatusNoContent)
+}
+
+// BenchmarkMiddlewareWarm is RequireSession over the same handler, with a
+// token the Gate has verified before.
+func BenchmarkMiddlewareWarm(b *testing.B) {
+	gate, req := benchRequest(b)
+	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+}
