@@ -45,7 +45,6 @@ import (
 // and the Store's background work.
 type Gate struct {
 	verifier *verifier.Verifier
-	keys     jwks.Source
 	stop     context.CancelFunc
 	closers  []func() error
 	sessions *session.Client // nil without a secret key
@@ -115,7 +114,6 @@ func New(cfg Config) (*Gate, error) {
 		stop()
 		return nil, err
 	}
-	g.keys = keys
 
 	g.verifier, err = verifier.New(verifier.Config{
 		Keys:              keys,
