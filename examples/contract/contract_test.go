@@ -3,7 +3,6 @@ package contract_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clerkgate/clerkgate/internal/adaptertest"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -131,7 +132,7 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 	})
 
 	t.Run("forged token", func(t *testing.T) {
-		res := s.do(t, http.MethodGet, "/me", forge(t, token))
+		res := s.do(t, http.MethodGet, "/me", adaptertest.Forge(t, token))
 		res.requireRefusal(t, http.StatusUnauthorized, "signature_invalid")
 		require.Contains(t, res.header.Get("WWW-Authenticate"), `error="invalid_token"`)
 		refusals.add("forged token", s.name, res)
@@ -386,23 +387,6 @@ func (r response) requireRefusal(t *testing.T, status int, reason string) {
 	body := r.json(t)
 	require.Equal(t, reason, body["error"])
 	require.NotEmpty(t, body["message"])
-}
-
-// forge keeps a genuine token's header and signature but gives it another
-// subject: what an attacker holding someone's token would try.
-func forge(t *testing.T, token string) string {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	require.Len(t, parts, 3)
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	require.NoError(t, err)
-	var claims map[string]any
-	require.NoError(t, json.Unmarshal(raw, &claims))
-	claims["sub"] = "user_attacker"
-	raw, err = json.Marshal(claims)
-	require.NoError(t, err)
-	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
-	return strings.Join(parts, ".")
 }
 
 // refusal is the part of a refused answer that must not depend on the
