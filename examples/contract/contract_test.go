@@ -31,7 +31,7 @@ const (
 	// buildTimeout bounds one `go build`. It is generous because a build
 	// with a cold cache compiles gin and its dependencies, which takes
 	// minutes on a small CI machine; a warm build takes a second or two.
-	buildTimeout = 6 * time.Minute
+	buildTimeout = 20 * time.Minute
 	// startTimeout bounds the wait from exec to the start-up banner.
 	startTimeout = 30 * time.Second
 	// stopTimeout bounds a graceful shutdown before the process is killed.
