@@ -12,16 +12,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
+
+	"github.com/clerkgate/clerkgate/bench/internal/serve"
 
 	"github.com/clerkgate/clerkgate"
 )
@@ -41,7 +39,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("clerkgate bench server listening on http://%s\n", ln.Addr())
-	if err := serve(ln, routes(gate)); err != nil {
+	if err := serve.UntilSignal(ln, routes(gate)); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -60,21 +58,4 @@ func routes(gate *clerkgate.Gate) http.Handler {
 func write(w http.ResponseWriter, body map[string]string) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(body)
-}
-
-// serve serves h on ln until SIGINT or SIGTERM, as the example does.
-func serve(ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
 }

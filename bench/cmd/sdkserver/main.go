@@ -10,7 +10,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,10 +18,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/clerkgate/clerkgate/bench/internal/serve"
 
 	"github.com/clerk/clerk-sdk-go/v2"
 	clerkhttp "github.com/clerk/clerk-sdk-go/v2/http"
@@ -47,26 +46,9 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("clerk-sdk-go server listening on http://%s\n", ln.Addr())
-	if err := serve(ln, h); err != nil {
+	if err := serve.UntilSignal(ln, h); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// serve serves h on ln until SIGINT or SIGTERM, as the example does.
-func serve(ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
 }
 
 // newHandler builds the routes. The middleware is configured the way
