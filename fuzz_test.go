@@ -253,17 +253,9 @@ func (b *fuzzBackend) refresh(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"object": "cookies", "cookies": cookies})
 }
 
-func (b *fuzzBackend) header() map[string]any {
-	return map[string]any{"alg": "RS256", "kid": b.kid, "typ": "JWT"}
-}
+func (b *fuzzBackend) header() map[string]any { return testkit.Header(b.kid) }
 
-func (b *fuzzBackend) claims() map[string]any {
-	now := b.vec.Now
-	return map[string]any{
-		"azp": b.vec.AuthorizedParty, "iss": b.vec.Issuer, "sub": "user_fuzz", "sid": "sess_fuzz",
-		"iat": now, "nbf": now - 10, "exp": now + 60,
-	}
-}
+func (b *fuzzBackend) claims() map[string]any { return b.vec.Claims("user_fuzz", "sess_fuzz") }
 
 // sign is an RS256 signature by the trusted key; it needs no testing.TB
 // because the refresh handler runs on the server's goroutines.

@@ -103,17 +103,9 @@ func (in *instance) gate(t *testing.T, mod func(*clerkgate.Config)) *clerkgate.G
 	return g
 }
 
-func (in *instance) header() map[string]any {
-	return map[string]any{"alg": "RS256", "kid": in.kid, "typ": "JWT"}
-}
+func (in *instance) header() map[string]any { return testkit.Header(in.kid) }
 
-func (in *instance) claims() map[string]any {
-	now := in.vec.Now
-	return map[string]any{
-		"azp": in.vec.AuthorizedParty, "iss": in.vec.Issuer, "sub": "user_1", "sid": "sess_1",
-		"iat": now, "nbf": now - 10, "exp": now + 60,
-	}
-}
+func (in *instance) claims() map[string]any { return in.vec.Claims("user_1", "sess_1") }
 
 func (in *instance) token(t *testing.T, claims map[string]any) string {
 	return testkit.SignRS(t, in.key, crypto.SHA256, in.header(), claims)

@@ -134,18 +134,9 @@ func (f *fixture) attackSetup(evilURL string) testkit.AttackSetup {
 	}
 }
 
-func (f *fixture) header() map[string]any {
-	return map[string]any{"alg": "RS256", "kid": f.kid, "typ": "JWT"}
-}
+func (f *fixture) header() map[string]any { return testkit.Header(f.kid) }
 
-func (f *fixture) claims() map[string]any {
-	now := f.vec.Now
-	return map[string]any{
-		"azp": f.vec.AuthorizedParty, "iss": f.vec.Issuer,
-		"sub": "user_123", "sid": "sess_123",
-		"iat": now, "nbf": now - 10, "exp": now + 60,
-	}
-}
+func (f *fixture) claims() map[string]any { return f.vec.Claims("user_123", "sess_123") }
 
 func (f *fixture) sign(t testing.TB, hdr, claims map[string]any) string {
 	return testkit.SignRS(t, f.key, crypto.SHA256, hdr, claims)

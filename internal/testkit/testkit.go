@@ -130,3 +130,17 @@ func With(m map[string]any, kv ...any) map[string]any {
 	}
 	return out
 }
+
+// Header is the JOSE header of a genuine Clerk session token for kid.
+func Header(kid string) map[string]any {
+	return map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}
+}
+
+// Claims are the claims of a genuine session token for the vectors'
+// instance, issued at the vectors' clock and valid for Clerk's 60 s.
+func (v Vectors) Claims(sub, sid string) map[string]any {
+	return map[string]any{
+		"azp": v.AuthorizedParty, "iss": v.Issuer, "sub": sub, "sid": sid,
+		"iat": v.Now, "nbf": v.Now - 10, "exp": v.Now + 60,
+	}
+}
