@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"context"
+	"crypto"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,4 +122,123 @@ func TestCustomClaims(t *testing.T) {
 	require.Equal(t, "ada@example.com", raw["email"])
 	require.Equal(t, "sess_123", raw["sid"])
 	require.Contains(t, string(c.RawJSON()), `"tier":3`)
+}
+
+// TestClaimsOrganizationFollowsVersion: like Clerk, the "o" claim counts
+// only in format 2, and the org_* claims only outside it. A token that
+// carries both must not get the v1 role in v2, or the reverse.
+func TestClaimsOrganizationFollowsVersion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	o := map[string]any{"id": "org_v2", "rol": "member"}
+	cases := []struct {
+		name    string
+		claims  map[string]any
+		wantOrg string
+		role    string
+	}{
+		{"v1 ignores o", testkit.With(f.claims(), "o", map[string]any{"id": "org_v2", "rol": "admin"}), "", ""},
+		{"v1 reads org_*", testkit.With(f.claims(), "org_id", "org_v1", "org_role", "org:admin"), "org_v1", "org:admin"},
+		{"v2 ignores org_*", testkit.With(f.claims(), "v", 2, "org_id", "org_v1", "org_role", "org:admin"), "", ""},
+		{"v2 with both reads o", testkit.With(f.claims(), "v", 2, "o", o, "org_id", "org_v1", "org_role", "org:admin"), "org_v2", "org:member"},
+		{"v3 reads org_*, as Clerk does", testkit.With(f.claims(), "v", 3, "o", o, "org_id", "org_v1", "org_role", "org:admin"), "org_v1", "org:admin"},
+	}
+	for _, tc := range cases {
+		c, err := v.Verify(context.Background(), f.sign(t, f.header(), tc.claims))
+		require.NoError(t, err, tc.name)
+		if tc.wantOrg == "" {
+			require.Nil(t, c.Organization, tc.name)
+			require.False(t, c.HasRole("org:admin"), tc.name)
+			continue
+		}
+		require.Equal(t, tc.wantOrg, c.Organization.ID, tc.name)
+		require.Equal(t, tc.role, c.Organization.Role, tc.name)
+	}
+}
+
+// TestClaimsFeatureScopes: a feature is organization-scoped when its
+// scope is exactly o, ou or uo, as in Clerk's splitByScope; any other
+// scope containing an "o" grants no organization permission.
+func TestClaimsFeatureScopes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	cases := []struct {
+		name, fea, fpm string
+		want           []string
+	}{
+		{"o, ou and uo are organization scopes", "o:a,ou:b,uo:c", "1,1,1", []string{"org:a:manage", "org:b:manage", "org:c:manage"}},
+		{"other scopes with an o are not", "xo:a,org:b,oo:c,O:d,o:e", "1", []string{"org:e:manage"}},
+		{"a feature without a scope voids the list", "o:a,b", "1", nil},
+	}
+	for _, tc := range cases {
+		tok := f.sign(t, f.header(), testkit.With(f.claims(), "v", 2, "fea", tc.fea,
+			"o", map[string]any{"id": "org_2", "rol": "member", "per": "manage", "fpm": tc.fpm}))
+		c, err := v.Verify(context.Background(), tok)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, c.Organization.Permissions, tc.name)
+	}
+}
+
+// TestHasFeatureAndPlan follows Clerk's has({feature}) and has({plan}).
+func TestHasFeatureAndPlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.sign(t, f.header(), testkit.With(f.claims(), "v", 2,
+		"fea", "o:dashboard,u:chat,uo:teams,xo:evil", "pla", "u:free,o:pro"))
+	c, err := f.verifier(t, nil).Verify(context.Background(), tok)
+	require.NoError(t, err)
+	for feature, want := range map[string]bool{
+		"o:dashboard": true, "org:dashboard": true, "organization:dashboard": true, "dashboard": true, "u:dashboard": false,
+		"u:chat": true, "user:chat": true, "chat": true, "o:chat": false,
+		"o:teams": true, "u:teams": true, "teams": true,
+		"xo:evil": false, "o:evil": false, "evil": false,
+		"x:dashboard": false, "": false, "o:": false, "o:dashboard:x": false,
+	} {
+		require.Equal(t, want, c.HasFeature(feature), feature)
+	}
+	for plan, want := range map[string]bool{"u:free": true, "free": true, "o:free": false, "o:pro": true, "pro": true, "u:pro": false} {
+		require.Equal(t, want, c.HasPlan(plan), plan)
+	}
+}
+
+// TestDecodeMatchesNamesExactly: custom claims follow Verify's rules.
+// encoding/json would fill Role from "ROLE" or "Role".
+func TestDecodeMatchesNamesExactly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	type custom struct {
+		Role  string `json:"role"`
+		Scope string `json:"scope"`
+		Inner struct {
+			Tier int `json:"tier"`
+		} `json:"inner"`
+	}
+	for name, member := range map[string]string{
+		"upper case":         `"ROLE":"admin"`,
+		"title case":         `"Role":"admin"`,
+		"title case nested":  `"inner":{"Tier":3}`,
+		"long s":             `"ſcope":"admin"`,
+		"nested case folded": `"inner":{"TIER":3}`,
+	} {
+		tok := testkit.SignRawRS(t, f.key, crypto.SHA256, testkit.JSONWith(f.header()), testkit.JSONWith(f.claims(), member))
+		c, err := v.Verify(context.Background(), tok)
+		require.NoError(t, err, name)
+		var got custom
+		require.ErrorContains(t, c.Decode(&got), "only ignoring case", name)
+		require.Empty(t, got.Role, name)
+		require.Empty(t, got.Scope, name)
+	}
+	tok := testkit.SignRawRS(t, f.key, crypto.SHA256, testkit.JSONWith(f.header()), testkit.JSONWith(f.claims(), `"role":"admin"`, `"inner":{"tier":3}`, `"Other":1`))
+	c, err := v.Verify(context.Background(), tok)
+	require.NoError(t, err)
+	var got custom
+	require.NoError(t, c.Decode(&got))
+	require.Equal(t, "admin", got.Role)
+	require.Equal(t, 3, got.Inner.Tier)
+	var m map[string]any
+	require.NoError(t, c.Decode(&m), "a map has no field names to fold")
+	require.Equal(t, "admin", m["role"])
 }
