@@ -299,7 +299,7 @@ func (b *fuzzBackend) signedByTrustedKey(token string) bool {
 
 // knownReasons is every reason of the failure contract.
 var knownReasons = map[Reason]bool{
-	ReasonTokenMissing: true, ReasonTokenMalformed: true, ReasonAlgorithmNotAllowed: true,
+	ReasonTokenMissing: true, ReasonTokenMalformed: true, ReasonTokenTypeInvalid: true, ReasonAlgorithmNotAllowed: true,
 	ReasonKeyNotFound: true, ReasonJWKSUnavailable: true, ReasonSignatureInvalid: true,
 	ReasonClaimsInvalid: true, ReasonIssuerInvalid: true, ReasonAuthorizedPartyInvalid: true,
 	ReasonSessionPending: true, ReasonTokenExpired: true, ReasonTokenNotYetValid: true,

@@ -154,7 +154,8 @@ func (s *Server) mint(in mintInput, tc tokenConfig) string {
 	if tc.key != nil {
 		key, kid = tc.key, tc.kid
 	}
-	header := map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}
+	// As Clerk mints them: cat marks the token class (session token).
+	header := map[string]any{"alg": "RS256", "cat": "cl_B7d4PD111AAA", "kid": kid, "typ": "JWT"}
 	for k, v := range tc.header {
 		if v == nil {
 			delete(header, k)

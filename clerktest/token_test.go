@@ -25,7 +25,7 @@ func TestTokenDefaultShape(t *testing.T) {
 	sess := s.CreateSession("user_1")
 	token := s.Token(sess.ID)
 
-	require.Equal(t, map[string]any{"alg": "RS256", "kid": s.KeyID(), "typ": "JWT"}, headerOf(t, token))
+	require.Equal(t, map[string]any{"alg": "RS256", "cat": "cl_B7d4PD111AAA", "kid": s.KeyID(), "typ": "JWT"}, headerOf(t, token))
 	c := claimsOf(t, token)
 	require.Equal(t, map[string]any{
 		"azp": clerktest.DefaultAuthorizedParty,

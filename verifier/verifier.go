@@ -29,12 +29,17 @@ type Config struct {
 	// look like a Clerk Frontend API URL ("https://clerk.…" or
 	// "https://….clerk.accounts.dev"). Set it whenever you can: it is what
 	// stops a token minted by another Clerk instance that shares nothing
-	// with you but a key source you configured by mistake.
+	// with you but a key source you configured by mistake. A trailing "/"
+	// is dropped ("https://clerk.example.com/" means
+	// "https://clerk.example.com"): Clerk's iss never ends in one, and an
+	// exact comparison would otherwise refuse every token.
 	Issuer string
 
 	// AuthorizedParties, when non-empty, lists the origins allowed in azp
 	// (e.g. "https://app.example.com"). A token without azp is then refused.
 	// This is the CSRF defence for cookie-borne tokens: set it in production.
+	// Each entry is trimmed of surrounding spaces and one trailing "/", as
+	// an origin has no path; azp itself is compared exactly.
 	AuthorizedParties []string
 
 	// AllowPending accepts sessions with sts "pending" (tasks outstanding,
