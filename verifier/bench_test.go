@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerkgate/clerkgate/internal/testkit"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -87,4 +88,22 @@ func BenchmarkColdOverFloor(b *testing.B) {
 		cold += time.Since(mid)
 	}
 	b.ReportMetric(float64(cold)/float64(floor), "cold/floor")
+}
+
+// BenchmarkVerifyColdClerkV2 verifies a first-seen token shaped as Clerk
+// sends them today: the session category in the header, and v2 claims
+// with an organization and its compact permissions.
+func BenchmarkVerifyColdClerkV2(b *testing.B) {
+	f := newFixture(b)
+	v := f.verifier(b, func(c *verifier.Config) { c.CacheSize = -1 })
+	tok := f.sign(b, testkit.With(f.header(), "cat", "cl_B7d4PD111AAA"), testkit.With(f.claims(),
+		"v", 2, "jti", "a5f1c2d3e4b5a6f7c8d9", "sts", "active", "fva", []int{3, -1}, "pla", "u:free",
+		"fea", "o:dashboard,o:teams", "o", map[string]any{"id": "org_2abc", "slg": "acme", "rol": "admin", "per": "manage,read", "fpm": "3,2"}))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

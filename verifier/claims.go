@@ -83,7 +83,7 @@ func decodeClaims(payload string) (*Claims, *Error) {
 		o      object
 		hasExp bool
 		v1     Organization // org_id, org_slug, org_role, org_permissions
-		v2     *wireOrg     // o
+		v2     wireOrg      // o
 	)
 	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
 		switch name {
@@ -149,7 +149,7 @@ func decodeClaims(payload string) (*Claims, *Error) {
 	// Like Clerk, read the "o" claim only in format 2, and the org_* claims
 	// only in any other format.
 	switch {
-	case c.Version == 2 && v2 != nil && v2.ID != "":
+	case c.Version == 2 && v2.ID != "":
 		role := v2.Role
 		if role != "" && !strings.HasPrefix(role, "org:") {
 			role = "org:" + role
@@ -216,10 +216,8 @@ func (d *claimDecoder) ints(name string) []int {
 		d.mistyped(name)
 		return nil
 	}
-	var (
-		out     []int
-		started bool
-	)
+	var started bool
+	out := make([]int, 0, 2) // fva holds two ages
 	for d.r.element(&started) {
 		out = append(out, int(d.int(name)))
 	}
@@ -263,12 +261,11 @@ func (d *claimDecoder) actor() *Actor {
 	return a
 }
 
-func (d *claimDecoder) org() *wireOrg {
+func (d *claimDecoder) org() (w wireOrg) {
 	if d.r.peek() != '{' {
 		d.mistyped("o")
-		return nil
+		return w
 	}
-	w := &wireOrg{}
 	var o object
 	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
 		switch name {
@@ -305,25 +302,28 @@ func orgPermissions(fea, per, fpm string) []string {
 	if fea == "" || per == "" || fpm == "" || !scopedList(fea) {
 		return nil
 	}
-	perms := strings.Split(per, ",")
-	masks := strings.Split(fpm, ",")
 	var out []string
-	i := 0
-	for _, f := range strings.Split(fea, ",") {
+	masks := fpm
+	for fea != "" {
+		var f, m string
+		f, fea, _ = strings.Cut(fea, ",")
 		scope, name, _ := strings.Cut(f, ":")
 		if !orgScope(scope) {
 			continue
 		}
-		if i >= len(masks) {
+		if masks == "" {
 			break
 		}
-		mask, err := strconv.ParseUint(masks[i], 10, 64)
-		i++
+		m, masks, _ = strings.Cut(masks, ",")
+		mask, err := strconv.ParseUint(m, 10, 64)
 		if err != nil {
 			continue
 		}
-		for j, p := range perms {
-			if j < 64 && mask&(1<<j) != 0 {
+		perms := per
+		for j := 0; perms != "" && j < 64; j++ {
+			var p string
+			p, perms, _ = strings.Cut(perms, ",")
+			if mask&(1<<j) != 0 {
 				out = append(out, "org:"+name+":"+p)
 			}
 		}

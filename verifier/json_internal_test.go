@@ -311,7 +311,7 @@ func FuzzDecodeClaims(f *testing.F) {
 		`{` + base + `,"o":{"id":"org_1","rol":"admin"}}`,
 		`{` + base + `,"Azp":"x"}`, `{` + base + `,"SUB":"x"}`, `{` + base + `,"sub":null}`, `{` + base + `,"exp":null}`,
 		`{` + base + `,"nbf":null}`, `{` + base + `,"iat":1.5}`, `{` + base + `,"exp":1e9}`, `{` + base + `,"v":99999999999999999999}`,
-		`{` + base + `,"fva":[1,null]}`, `{` + base + `,"org_permissions":[1]}`, `{` + base + `,"act":null}`, `{` + base + `,"o":{"id":null}}`,
+		`{` + base + `,"fva":[1,null]}`, `{` + base + `,"fva":[]}`, `{` + base + `,"v":2,"fea":"o:a,o:b","o":{"id":"o","per":"x,y","fpm":"1,"}}`, `{` + base + `,"org_permissions":[1]}`, `{` + base + `,"act":null}`, `{` + base + `,"o":{"id":null}}`,
 		`{"sub":"mch_1","sid":"s","exp":1}`, `{"sub":"","sid":"s","exp":1}`, `{"sid":"s","exp":1,"sub":"u","sub":"v"}`,
 		`[1]`, `"x"`, `{`, `{"sub":"u","sid":"s"}`,
 	} {
@@ -377,6 +377,7 @@ func referenceClaims(in []byte) (*Claims, Reason) {
 	if x, present := m["fva"]; present {
 		a, isArr := x.([]any)
 		bad = bad || !isArr
+		c.FactorVerificationAge = []int{}
 		for _, e := range a {
 			c.FactorVerificationAge = append(c.FactorVerificationAge, int(integer(e)))
 		}
