@@ -75,6 +75,7 @@ func reasons(r ...verifier.Reason) []verifier.Reason { return r }
 // differently, and on any token clerkgate refuses and Clerk accepts for a
 // cause that is not on the list of deliberate strictness.
 func TestParityWithClerk(t *testing.T) {
+	node, nodeDir := clerkUnderNode(t)
 	vec := testkit.LoadVectors(t)
 	const skew = 5 * time.Second
 	g := &generator{
@@ -86,7 +87,7 @@ func TestParityWithClerk(t *testing.T) {
 	cases := g.finish(runtime.GOMAXPROCS(0))
 	t.Logf("generated %d tokens in %v", len(cases), time.Since(start).Round(time.Millisecond))
 
-	clerk := runClerk(t, nodeInput{
+	clerk := runClerk(t, node, nodeDir, nodeInput{
 		Now: vec.Now, SkewMs: skew.Milliseconds(), JWTKey: vec.PublicKeyPEM, Issuer: vec.Issuer,
 		AuthorizedParties: []string{vec.AuthorizedParty},
 		SecretKey:         "sk_test_parityparityparityparityparityparity", PublishableKey: vec.PublishableTest,
@@ -370,21 +371,26 @@ func (r nodeResult) verdict() verdict {
 	return v
 }
 
-// runClerk verifies the batch with Clerk's code under Node. A missing Node
-// or npm install fails the test: skipping would let CI pass without the
-// comparison it exists for.
-func runClerk(t *testing.T, in nodeInput) nodeOutput {
+// clerkUnderNode finds Node and the installed SDK. Their absence fails the
+// test: skipping would let CI pass without the comparison it exists for.
+func clerkUnderNode(t *testing.T) (node, dir string) {
 	t.Helper()
 	const install = "the parity test needs Node.js 20+ and Clerk's SDK: install nodejs and npm (e.g. apt-get install nodejs npm), then run `npm ci` in parity/node (.ci/run does both)"
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node not found on PATH: %s", install)
 	}
-	dir, err := filepath.Abs("node")
+	dir, err = filepath.Abs("node")
 	require.NoError(t, err)
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@clerk", "backend", "package.json")); err != nil {
 		t.Fatalf("%s is missing @clerk/backend (%v): %s", dir, err, install)
 	}
+	return node, dir
+}
+
+// runClerk verifies the batch with Clerk's code under Node, in one process.
+func runClerk(t *testing.T, node, dir string, in nodeInput) nodeOutput {
+	t.Helper()
 	tmp := t.TempDir()
 	inPath, outPath := filepath.Join(tmp, "in.json"), filepath.Join(tmp, "out.json")
 	b, err := json.Marshal(in)
