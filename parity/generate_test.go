@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // A Case is one generated token with the mutation that made it. Kind is the
@@ -890,8 +893,119 @@ func flipCause(b []byte) string {
 			return causeClaimType
 		}
 	}
+	// Inside the objects and arrays clerkgate decodes into Go types.
+	nested := map[string]map[string]bool{
+		"o":   {"id": true, "slg": true, "rol": true, "per": true, "fpm": true},
+		"act": {"sub": true, "iss": true, "sid": true},
+	}
+	for name, fields := range nested {
+		obj, _ := members[name].(map[string]any)
+		for field, v := range obj {
+			if !fields[field] {
+				continue
+			}
+			if v == nil {
+				return causeNull
+			}
+			if _, isString := v.(string); !isString {
+				return causeClaimType
+			}
+		}
+	}
+	for _, name := range []string{"fva", "org_permissions"} {
+		list, _ := members[name].([]any)
+		for _, v := range list {
+			if v == nil {
+				return causeNull
+			}
+			n, isNum := v.(json.Number)
+			_, isString := v.(string)
+			_, intErr := strconv.ParseInt(string(n), 10, 64)
+			if (name == "fva" && (!isNum || intErr != nil)) || (name == "org_permissions" && !isString) {
+				return causeClaimType
+			}
+		}
+	}
+	if hasNestedDuplicate(b) {
+		return causeDuplicate
+	}
 	if s, ok := members["sts"].(string); ok && s == "pending" {
 		return causePending
 	}
 	return causeFlip
+}
+
+// hasNestedDuplicate reports a member name repeated in any object of the
+// JSON text b, at any depth.
+func hasNestedDuplicate(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		names     map[string]bool
+		expectKey bool
+	}
+	var stack []*frame
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t {
+		case json.Delim('{'):
+			if top != nil && !top.expectKey {
+				top.expectKey = true
+			}
+			stack = append(stack, &frame{names: map[string]bool{}, expectKey: true})
+			continue
+		case json.Delim('['):
+			if top != nil && !top.expectKey {
+				top.expectKey = true
+			}
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top == nil || top.names == nil {
+			continue // a value in an array
+		}
+		if top.expectKey {
+			name := t.(string)
+			if top.names[name] {
+				return true
+			}
+			top.names[name] = true
+			top.expectKey = false
+		} else {
+			top.expectKey = true
+		}
+	}
+}
+
+// TestFlipCause checks the labeller on payloads whose cause is known, since
+// a wrong label could excuse a real disagreement.
+func TestFlipCause(t *testing.T) {
+	const base = `"sub":"user_a","sid":"sess_a","exp":1,"o":{"id":"org_a","rol":"admin"}`
+	for payload, want := range map[string]string{
+		`{` + base + `}`:                                        causeFlip,
+		`{` + base + `,"sub":"user_b"}`:                         causeDuplicate,
+		`{` + base + `,"x":{"a":1,"b":[{"c":1,"c":2}]}}`:        causeDuplicate,
+		`{` + base + `,"x":{"a":1},"y":{"a":1}}`:                causeFlip,
+		`{"sub":"user_a","sid":"","exp":1}`:                     causeSidMissing,
+		`{"sub":"user_a","sid":"s","exp":1.5}`:                  causeClaimType,
+		`{"sub":"user_a","sid":"s","exp":1,"nbf":1e13}`:         causeJSDate,
+		`{"sub":"user_a","sid":"s","exp":1,"o":{"id":1}}`:       causeClaimType,
+		`{"sub":"user_a","sid":"s","exp":1,"act":{"sub":null}}`: causeNull,
+		`{"sub":"user_a","sid":"s","exp":null}`:                 causeNull,
+		`{"sub":"mch_a","sid":"s","exp":1}`:                     causeMachine,
+		"{\"sub\":\"user_\xff\",\"sid\":\"s\",\"exp\":1}":       causeUTF8,
+		"\uFEFF{" + base + "}":                                  causeBOM,
+		`{` + base:                                              causeFlip,
+	} {
+		require.Equal(t, want, flipCause([]byte(payload)), payload)
+	}
 }
