@@ -22,6 +22,7 @@ const (
 	ReasonRefreshFailed  Reason = "refresh_failed"
 
 	ReasonTokenMalformed         = verifier.ReasonTokenMalformed
+	ReasonTokenTypeInvalid       = verifier.ReasonTokenTypeInvalid
 	ReasonAlgorithmNotAllowed    = verifier.ReasonAlgorithmNotAllowed
 	ReasonKeyNotFound            = verifier.ReasonKeyNotFound
 	ReasonJWKSUnavailable        = verifier.ReasonJWKSUnavailable
@@ -42,6 +43,8 @@ func message(r Reason) string {
 		return "no session token in the Authorization header or the session cookie"
 	case ReasonTokenMalformed:
 		return "the session token is not a well-formed JWT"
+	case ReasonTokenTypeInvalid:
+		return "the token is not a session token"
 	case ReasonAlgorithmNotAllowed:
 		return "the session token's signing algorithm is not allowed"
 	case ReasonKeyNotFound:

@@ -182,6 +182,9 @@ func TestAttacksOverHTTP(t *testing.T) {
 		if a.Token == "" {
 			continue // over HTTP an empty token is no token: TestTokenSources covers it
 		}
+		if strings.ContainsAny(a.Token, "\r\n") {
+			continue // no HTTP header can carry CR or LF; the verifier's TestAttacks covers them
+		}
 		t.Run(a.Name, func(t *testing.T) {
 			for _, send := range []func(*http.Request){bearer(a.Token), cookie("__session", a.Token)} {
 				rep := get(t, srv.URL, send)

@@ -2,7 +2,7 @@ package verifier
 
 import (
 	"encoding/json"
-	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +46,7 @@ type Claims struct {
 	// formats, or nil when the session has none.
 	Organization *Organization `json:"-"`
 
-	raw []byte
+	raw string // the payload, as signed
 }
 
 // Actor describes who is acting on the user's behalf (impersonation).
@@ -68,67 +68,226 @@ type Organization struct {
 	Permissions []string
 }
 
-// wireClaims is the token payload as JSON has it: the claims themselves
-// plus the two organization encodings that Claims normalises.
-type wireClaims struct {
-	Claims
-
-	// v1 organization claims.
-	OrgID          string   `json:"org_id"`
-	OrgSlug        string   `json:"org_slug"`
-	OrgRole        string   `json:"org_role"`
-	OrgPermissions []string `json:"org_permissions"`
-	// v2 organization claim.
-	O *struct {
-		ID          string `json:"id"`
-		Slug        string `json:"slg"`
-		Role        string `json:"rol"`
-		Permissions string `json:"per"`
-		FeatureMap  string `json:"fpm"`
-	} `json:"o"`
-}
-
-// decodeClaims decodes and type-checks a verified payload in one JSON pass.
-func decodeClaims(payload []byte) (*Claims, *Error) {
-	// Presence is detected by starting from values JSON cannot leave
-	// behind: an exp that stays at the sentinel was absent (or null), and a
-	// token without "v" is format 1. This avoids a pointer per claim.
-	var w wireClaims
-	w.Expiry = expAbsent
-	w.Version = 1
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, fail(ReasonClaimsInvalid, "%v", err)
+// decodeClaims decodes and type-checks a verified payload in one strict
+// pass (see jsonReader). A payload that is not a JSON object is
+// token_malformed; a claim the verifier reads with the wrong type, null
+// included, is claims_invalid; a machine's subject is token_type_invalid.
+// The returned claims' strings share the payload's memory.
+func decodeClaims(payload string) (*Claims, *Error) {
+	d := claimDecoder{r: jsonReader{s: payload}}
+	if d.r.peek() != '{' {
+		return nil, fail(ReasonTokenMalformed, "payload is not a JSON object")
 	}
+	c := &Claims{Version: 1, raw: payload}
+	var (
+		o      object
+		hasExp bool
+		v1     Organization // org_id, org_slug, org_role, org_permissions
+		v2     *wireOrg     // o
+	)
+	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
+		switch name {
+		case "sub":
+			c.Subject = d.str(name)
+		case "sid":
+			c.SessionID = d.str(name)
+		case "iss":
+			c.Issuer = d.str(name)
+		case "azp":
+			c.AuthorizedParty = d.str(name)
+		case "exp":
+			c.Expiry, hasExp = d.int(name), true
+		case "nbf":
+			c.NotBefore = d.int(name)
+		case "iat":
+			c.IssuedAt = d.int(name)
+		case "jti":
+			c.ID = d.str(name)
+		case "v":
+			c.Version = int(d.int(name))
+		case "sts":
+			c.SessionStatus = d.str(name)
+		case "pla":
+			c.Plans = d.str(name)
+		case "fea":
+			c.Features = d.str(name)
+		case "fva":
+			c.FactorVerificationAge = d.ints(name)
+		case "act":
+			c.Actor = d.actor()
+		case "org_id":
+			v1.ID = d.str(name)
+		case "org_slug":
+			v1.Slug = d.str(name)
+		case "org_role":
+			v1.Role = d.str(name)
+		case "org_permissions":
+			v1.Permissions = d.strs(name)
+		case "o":
+			v2 = d.org()
+		default:
+			d.r.skip(1)
+		}
+	}
+	d.r.end()
 	switch {
-	case w.Expiry == expAbsent:
+	case d.r.err != "":
+		return nil, fail(ReasonTokenMalformed, "payload: %s", d.r.err)
+	case d.wrong != "":
+		return nil, fail(ReasonClaimsInvalid, "%s has the wrong JSON type", d.wrong)
+	case !hasExp:
 		return nil, fail(ReasonClaimsInvalid, "exp is missing")
-	case w.Subject == "":
+	case c.Subject == "":
 		return nil, fail(ReasonClaimsInvalid, "sub is missing")
-	case w.SessionID == "":
+	case c.SessionID == "":
 		return nil, fail(ReasonClaimsInvalid, "sid is missing")
+	case strings.HasPrefix(c.Subject, "mch_"):
+		// Clerk's M2M tokens name a machine as their subject; whatever
+		// else they carry (sid, org_role), they are never a user session.
+		return nil, fail(ReasonTokenTypeInvalid, "sub %s is a machine", quoteDetail(c.Subject))
 	}
-	c := &w.Claims
-	c.raw = payload
+	// Like Clerk, read the "o" claim only in format 2, and the org_* claims
+	// only in any other format.
 	switch {
-	case w.O != nil && w.O.ID != "":
-		role := w.O.Role
+	case c.Version == 2 && v2 != nil && v2.ID != "":
+		role := v2.Role
 		if role != "" && !strings.HasPrefix(role, "org:") {
 			role = "org:" + role
 		}
 		c.Organization = &Organization{
-			ID:          w.O.ID,
-			Slug:        w.O.Slug,
+			ID:          v2.ID,
+			Slug:        v2.Slug,
 			Role:        role,
-			Permissions: orgPermissions(c.Features, w.O.Permissions, w.O.FeatureMap),
+			Permissions: orgPermissions(c.Features, v2.Permissions, v2.FeatureMap),
 		}
-	case w.OrgID != "":
-		c.Organization = &Organization{ID: w.OrgID, Slug: w.OrgSlug, Role: w.OrgRole, Permissions: w.OrgPermissions}
+	case c.Version != 2 && v1.ID != "":
+		c.Organization = &v1
 	}
 	return c, nil
 }
 
-// expAbsent marks an exp claim that the payload did not set.
-const expAbsent = math.MinInt64
+// wireOrg is the v2 organization claim "o".
+type wireOrg struct {
+	ID, Slug, Role, Permissions, FeatureMap string
+}
+
+// claimDecoder reads claims of known types, remembering the first claim of
+// the wrong type while the walk goes on: a payload that is not JSON at all
+// is malformed, whichever of its claims comes first.
+type claimDecoder struct {
+	r     jsonReader
+	wrong string
+}
+
+func (d *claimDecoder) mistyped(name string) {
+	if d.wrong == "" {
+		d.wrong = name
+	}
+	d.r.skip(1)
+}
+
+func (d *claimDecoder) str(name string) string {
+	if d.r.peek() == '"' {
+		return d.r.str()
+	}
+	d.mistyped(name)
+	return ""
+}
+
+// int reads an integer. Fractions, exponents and values beyond int64 are
+// of the wrong type rather than rounded: 1e12+0.5 is no expiry.
+func (d *claimDecoder) int(name string) int64 {
+	if c := d.r.peek(); c != '-' && (c < '0' || c > '9') {
+		d.mistyped(name)
+		return 0
+	}
+	n, err := strconv.ParseInt(d.r.number(), 10, 64)
+	if err != nil || n != int64(int(n)) {
+		if d.wrong == "" {
+			d.wrong = name
+		}
+		return 0
+	}
+	return n
+}
+
+func (d *claimDecoder) ints(name string) []int {
+	if d.r.peek() != '[' {
+		d.mistyped(name)
+		return nil
+	}
+	var (
+		out     []int
+		started bool
+	)
+	for d.r.element(&started) {
+		out = append(out, int(d.int(name)))
+	}
+	return out
+}
+
+func (d *claimDecoder) strs(name string) []string {
+	if d.r.peek() != '[' {
+		d.mistyped(name)
+		return nil
+	}
+	var (
+		out     []string
+		started bool
+	)
+	for d.r.element(&started) {
+		out = append(out, d.str(name))
+	}
+	return out
+}
+
+func (d *claimDecoder) actor() *Actor {
+	if d.r.peek() != '{' {
+		d.mistyped("act")
+		return nil
+	}
+	a := &Actor{}
+	var o object
+	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
+		switch name {
+		case "sub":
+			a.Subject = d.str("act.sub")
+		case "iss":
+			a.Issuer = d.str("act.iss")
+		case "sid":
+			a.SessionID = d.str("act.sid")
+		default:
+			d.r.skip(2)
+		}
+	}
+	return a
+}
+
+func (d *claimDecoder) org() *wireOrg {
+	if d.r.peek() != '{' {
+		d.mistyped("o")
+		return nil
+	}
+	w := &wireOrg{}
+	var o object
+	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
+		switch name {
+		case "id":
+			w.ID = d.str("o.id")
+		case "slg":
+			w.Slug = d.str("o.slg")
+		case "rol":
+			w.Role = d.str("o.rol")
+		case "per":
+			w.Permissions = d.str("o.per")
+		case "fpm":
+			w.FeatureMap = d.str("o.fpm")
+		default:
+			d.r.skip(2)
+		}
+	}
+	return w
+}
 
 // orgPermissions expands the v2 compact permission encoding. fea lists
 // features with their scopes ("o:dashboard", "u:x", "uo:y"); per lists the
@@ -138,10 +297,12 @@ const expAbsent = math.MinInt64
 //	fea "o:dashboard,o:teams", per "manage,read", fpm "3,2"
 //	→ org:dashboard:manage, org:dashboard:read, org:teams:read
 //
-// Malformed parts grant nothing: a permission is never invented from a
-// value that does not parse.
+// As in Clerk, a feature is organization-scoped when its scope is exactly
+// "o", "ou" or "uo". Malformed parts grant nothing: a permission is never
+// invented from a value that does not parse, and a fea with an item
+// without a scope (which Clerk's parser throws on) grants nothing at all.
 func orgPermissions(fea, per, fpm string) []string {
-	if fea == "" || per == "" || fpm == "" {
+	if fea == "" || per == "" || fpm == "" || !scopedList(fea) {
 		return nil
 	}
 	perms := strings.Split(per, ",")
@@ -149,8 +310,8 @@ func orgPermissions(fea, per, fpm string) []string {
 	var out []string
 	i := 0
 	for _, f := range strings.Split(fea, ",") {
-		scope, name, ok := strings.Cut(f, ":")
-		if !ok || !strings.Contains(scope, "o") {
+		scope, name, _ := strings.Cut(f, ":")
+		if !orgScope(scope) {
 			continue
 		}
 		if i >= len(masks) {
@@ -170,6 +331,21 @@ func orgPermissions(fea, per, fpm string) []string {
 	return out
 }
 
+// scopedList reports whether every item of a fea or pla list has a scope.
+func scopedList(list string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		if !strings.Contains(item, ":") {
+			return false
+		}
+	}
+	return true
+}
+
+func orgScope(scope string) bool  { return scope == "o" || scope == "ou" || scope == "uo" }
+func userScope(scope string) bool { return scope == "u" || scope == "ou" || scope == "uo" }
+
 // HasRole reports whether the active organization role is role. Both
 // "admin" and "org:admin" name the same role.
 func (c *Claims) HasRole(role string) bool {
@@ -188,22 +364,46 @@ func (c *Claims) HasPermission(permission string) bool {
 	return c.Organization != nil && slices.Contains(c.Organization.Permissions, permission)
 }
 
-// HasFeature reports whether fea lists feature, given with its scope as it
-// appears in the token (e.g. "o:dashboard").
+// HasFeature reports whether the fea claim grants feature, as Clerk's
+// has({feature}) decides: "o:x" (or "org:x", "organization:x") asks for an
+// organization feature, "u:x" (or "user:x") for a user feature, and a bare
+// "x" for either. A fea item scoped "ou" or "uo" is both; items with any
+// other scope grant nothing, and a fea with an unscoped item grants
+// nothing at all.
 func (c *Claims) HasFeature(feature string) bool {
-	return listContains(c.Features, feature)
+	return scopedListHas(c.Features, feature)
 }
 
-// HasPlan reports whether pla lists plan (e.g. "u:free").
+// HasPlan reports whether the pla claim lists plan, with the same scopes
+// as HasFeature (e.g. "u:free", "o:pro", or a bare "free").
 func (c *Claims) HasPlan(plan string) bool {
-	return listContains(c.Plans, plan)
+	return scopedListHas(c.Plans, plan)
 }
 
-func listContains(list, item string) bool {
+func scopedListHas(list, want string) bool {
+	if want == "" || !scopedList(list) {
+		return false
+	}
+	var org, user bool
+	scope, id, scoped := strings.Cut(want, ":")
+	switch {
+	case !scoped:
+		id, org, user = scope, true, true
+	case scope == "o" || scope == "org" || scope == "organization":
+		org = true
+	case scope == "u" || scope == "user":
+		user = true
+	default:
+		return false
+	}
+	if id == "" || strings.Contains(id, ":") {
+		return false
+	}
 	for list != "" {
-		var v string
-		v, list, _ = strings.Cut(list, ",")
-		if v == item {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		s, v, _ := strings.Cut(item, ":")
+		if v == id && (org && orgScope(s) || user && userScope(s)) {
 			return true
 		}
 	}
@@ -229,15 +429,16 @@ func unixOrZero(s int64) time.Time {
 	return time.Unix(s, 0)
 }
 
-// RawJSON returns the token's payload exactly as signed. It is shared: do
-// not modify it.
-func (c *Claims) RawJSON() json.RawMessage { return c.raw }
+// RawJSON returns a copy of the token's payload exactly as signed.
+func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.raw) }
 
 // Raw decodes every claim into a map. It decodes afresh on each call, so the
-// hot path never pays for a map nobody reads.
+// hot path never pays for a map nobody reads. The payload passed Verify's
+// strict reading, so no member name is repeated and the map holds exactly
+// what was signed.
 func (c *Claims) Raw() (map[string]any, error) {
 	var m map[string]any
-	err := json.Unmarshal(c.raw, &m)
+	err := json.Unmarshal([]byte(c.raw), &m)
 	return m, err
 }
 
@@ -246,4 +447,14 @@ func (c *Claims) Raw() (map[string]any, error) {
 //
 //	var custom struct{ Email string `json:"email"` }
 //	err := claims.Decode(&custom)
-func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
+//
+// Member names match v's field names exactly: encoding/json would fill
+// Email from an "EMAIL" or "Email" member, so a payload with a member
+// that matches one of v's field names only ignoring case is an error. (No
+// member name is repeated either: Verify refused such tokens.)
+func (c *Claims) Decode(v any) error {
+	if err := checkExactNames(c.raw, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(c.raw), v)
+}

@@ -16,13 +16,28 @@ type Reason string
 func (r Reason) Error() string { return "verifier: " + string(r) }
 
 // The reasons Verify reports. When several checks would fail, Verify reports
-// the first in this order: shape, algorithm, key, signature, claim types,
-// issuer, authorized party, session status, time. Time comes last on purpose:
-// an expired token is worth refreshing only when everything else holds.
+// the first in this order: shape, token type (header), algorithm, key,
+// signature, payload shape, claim types, token type (subject), issuer,
+// authorized party, session status, time. Time comes last on purpose: an
+// expired token is worth refreshing only when everything else holds. The
+// payload is read only once its signature holds, so its shape and claims
+// are judged after the signature.
 const (
-	// ReasonTokenMalformed: not three base64url segments, not JSON, over the
-	// size cap, a typ other than JWT, or a crit header.
+	// ReasonTokenMalformed: not three segments of the base64url alphabet
+	// (no CR, LF, space, padding or other byte), over the size cap, a
+	// header or payload that is not a JSON object, not UTF-8, starts with a
+	// byte order mark, or repeats a member name (at any depth); a header
+	// whose alg, kid or typ is not a string (null included), whose typ is
+	// not JWT, or that has a crit member.
 	ReasonTokenMalformed Reason = "token_malformed"
+	// ReasonTokenTypeInvalid: a token of another class that Clerk signs
+	// with the same instance key: a header cat other than the session
+	// category or the "ignore categories" value (a JWT template, an M2M
+	// token, or cat not a string), a typ of an OAuth access token (at+jwt,
+	// application/at+jwt), or a machine's subject (sub starting "mch_").
+	// The header's verdict comes before the algorithm check; the subject's
+	// right after the claim types.
+	ReasonTokenTypeInvalid Reason = "token_type_invalid"
 	// ReasonAlgorithmNotAllowed: "none", HMAC, or an alg the key does not allow.
 	ReasonAlgorithmNotAllowed Reason = "algorithm_not_allowed"
 	// ReasonKeyNotFound: the key set holds no key with the token's kid.
@@ -32,8 +47,9 @@ const (
 	ReasonJWKSUnavailable Reason = "jwks_unavailable"
 	// ReasonSignatureInvalid: the signature does not match the key.
 	ReasonSignatureInvalid Reason = "signature_invalid"
-	// ReasonClaimsInvalid: exp, sub or sid is missing, or a claim has the
-	// wrong JSON type.
+	// ReasonClaimsInvalid: exp, sub or sid is missing, or a claim the
+	// verifier reads has the wrong JSON type: null counts as a wrong type,
+	// never as absent, and exp, nbf, iat and v must be integers.
 	ReasonClaimsInvalid Reason = "claims_invalid"
 	// ReasonIssuerInvalid: iss is not the configured issuer, or, with none
 	// configured, does not have the shape of a Clerk Frontend API URL.

@@ -1,9 +1,7 @@
 package verifier
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"unsafe"
 )
@@ -14,8 +12,9 @@ import (
 const MaxTokenSize = 16 << 10
 
 // b64 is strict base64url without padding, as JWS compact serialization
-// requires. Strict mode refuses non-canonical trailing bits, so one token
-// has exactly one encoding.
+// requires. Strict mode refuses non-canonical trailing bits; parse refuses
+// the CR and LF that it would skip. Together they give one token exactly
+// one encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
 // parsed is a token split into its parts, with its header decoded.
@@ -26,20 +25,39 @@ type parsed struct {
 	sig64     string
 }
 
-// header is the JOSE header. Fields we refuse to honour are decoded only so
-// their presence can be noticed.
+// header is the JOSE header: the members the verifier reads, all of them
+// strings when present.
 type header struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Crit json.RawMessage `json:"crit"`
+	Alg string
+	Kid string
+	Typ string // "" when absent
+	Cat string // "" when absent
 }
+
+// The JWT categories Clerk stamps in the header's cat, because one
+// instance key signs every class of token. A session verifier accepts the
+// session category, the "ignore categories" value some instances stamp on
+// every class, and no cat at all (tokens minted before categories); JWT
+// templates (cl_B7d4PD222AAA), M2M tokens (cl_B7d4PD333AAA) and anything
+// else are not session tokens.
+const (
+	catSession = "cl_B7d4PD111AAA"
+	catIgnore  = "cl_I7d4PD111III"
+)
 
 // parse checks the token's shape and decodes its header.
 func parse(token string) (parsed, *Error) {
 	var p parsed
 	if len(token) > MaxTokenSize {
 		return p, fail(ReasonTokenMalformed, "token is %d bytes, over the %d byte limit", len(token), MaxTokenSize)
+	}
+	// Go's base64 decoder skips CR and LF even in strict mode, and would
+	// give one token endless spellings, each its own cache entry. Nothing
+	// but the base64url alphabet and the two dots may appear.
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !isBase64URL(c) && c != '.' {
+			return p, fail(ReasonTokenMalformed, "byte %q at offset %d is not base64url", c, i)
+		}
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	payload64, sig64, ok2 := strings.Cut(rest, ".")
@@ -54,133 +72,101 @@ func parse(token string) (parsed, *Error) {
 	if err != nil {
 		return p, fail(ReasonTokenMalformed, "header: %v", err)
 	}
-	// typ is optional: starting from "JWT" lets an absent typ pass without a
-	// pointer to mark presence, while any other value present is caught.
-	p.header.Typ = "JWT"
-	if !decodeSimpleHeader(hb, &p.header) {
-		// Anything unusual goes through encoding/json, on copies, so that
-		// the buffer and p stay on the stack on the common path.
-		h := header{Typ: "JWT"}
-		if err := json.Unmarshal(bytes.Clone(hb), &h); err != nil {
-			return p, fail(ReasonTokenMalformed, "header: %v", err)
-		}
-		p.header = h
+	h, herr := decodeHeader(string(hb))
+	if herr != nil {
+		return p, herr
 	}
-	if p.header.Typ != "JWT" {
-		return p, fail(ReasonTokenMalformed, "typ %q is not JWT", p.header.Typ)
-	}
-	if p.header.Crit != nil {
-		// We implement no header extensions, so any critical one must be refused.
-		return p, fail(ReasonTokenMalformed, "crit header %s names extensions this verifier does not implement", p.header.Crit)
-	}
+	p.header = h
 	p.signed = token[:len(h64)+1+len(payload64)]
 	p.payload64, p.sig64 = payload64, sig64
 	return p, nil
 }
 
-// decodeSimpleHeader decodes the common header shape without
-// encoding/json, which cost about a fifth of the cold path outside the RSA
-// check: a flat JSON object of string members, ASCII only, with nothing to
-// unescape, as Clerk sends ({"alg":"RS256","cat":"cl_…","kid":"ins_…",
-// "typ":"JWT"}). For such input it sets exactly what json.Unmarshal would.
-// It reports false, having perhaps set some fields, for anything else
-// (escapes, non-ASCII, other value types, a crit member, a member name
-// that only matches alg, kid or typ ignoring case, a repeated one,
-// malformed JSON); the caller then starts over with encoding/json, so
-// acceptance and errors do not change.
-func decodeSimpleHeader(b []byte, h *header) bool {
-	i := skipJSONSpace(b, 0)
-	if i == len(b) || b[i] != '{' {
-		return false
+func isBase64URL(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// decodeHeader decodes the header strictly (see jsonReader) and checks
+// what it says about the token: a malformed header, a wrong type or null
+// for alg, kid or typ, a crit member, or a typ other than JWT are
+// token_malformed; a category or typ of another class of token is
+// token_type_invalid.
+func decodeHeader(s string) (header, *Error) {
+	var h header
+	r := jsonReader{s: s}
+	if r.peek() != '{' {
+		return h, fail(ReasonTokenMalformed, "header is not a JSON object")
 	}
-	i = skipJSONSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipJSONSpace(b, i+1) == len(b)
-	}
-	var seen uint8
-	for {
-		key, next, ok := simpleJSONString(b, i)
-		if !ok {
-			return false
-		}
-		i = skipJSONSpace(b, next)
-		if i == len(b) || b[i] != ':' {
-			return false
-		}
-		val, next, ok := simpleJSONString(b, skipJSONSpace(b, i+1))
-		if !ok {
-			return false
-		}
-		var bit uint8
-		switch string(key) {
+	var (
+		o                      object
+		wrongType              string // the first member that is not a string
+		typSet, catSet, catBad bool
+		crit                   bool
+		ok                     bool
+	)
+	for name, more := r.member(&o); more; name, more = r.member(&o) {
+		switch name {
 		case "alg":
-			bit, h.Alg = 1, headerValue(val)
-		case "kid":
-			bit, h.Kid = 2, string(val)
-		case "typ":
-			bit, h.Typ = 4, headerValue(val)
-		default:
-			// encoding/json matches names regardless of case, and a crit
-			// member must reach the check that refuses it.
-			for _, name := range [...]string{"alg", "kid", "typ", "crit"} {
-				if strings.EqualFold(string(key), name) {
-					return false
-				}
+			if h.Alg, ok = r.optStr(); !ok && wrongType == "" {
+				wrongType = name
 			}
-		}
-		if seen&bit != 0 {
-			return false // encoding/json keeps the last; let it decide
-		}
-		seen |= bit
-		i = skipJSONSpace(b, next)
-		if i == len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipJSONSpace(b, i+1)
-		case '}':
-			return skipJSONSpace(b, i+1) == len(b)
+		case "kid":
+			if h.Kid, ok = r.optStr(); !ok && wrongType == "" {
+				wrongType = name
+			}
+		case "typ":
+			typSet = true
+			if h.Typ, ok = r.optStr(); !ok && wrongType == "" {
+				wrongType = name
+			}
+		case "cat":
+			catSet = true
+			h.Cat, ok = r.optStr()
+			catBad = !ok
+		case "crit":
+			// We implement no header extensions, so any critical one must
+			// be refused, whatever its value.
+			crit = true
+			r.skip(1)
 		default:
-			return false
+			r.skip(1)
 		}
 	}
-}
-
-// simpleJSONString returns the contents of the JSON string starting at
-// b[i], and the index after it; ok is false unless it is there, ASCII, and
-// free of escapes and control characters.
-func simpleJSONString(b []byte, i int) (s []byte, next int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
+	r.end()
+	switch {
+	case r.err != "":
+		return h, fail(ReasonTokenMalformed, "header: %s", r.err)
+	case wrongType != "":
+		return h, fail(ReasonTokenMalformed, "header member %s is not a string", wrongType)
+	case crit:
+		return h, fail(ReasonTokenMalformed, "crit header names extensions this verifier does not implement")
 	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, 0, false
+	if typSet && h.Typ != "JWT" {
+		if isAccessTokenType(h.Typ) {
+			return h, fail(ReasonTokenTypeInvalid, "typ %q is an OAuth access token", h.Typ)
 		}
+		return h, fail(ReasonTokenMalformed, "typ %s is not JWT", quoteDetail(h.Typ))
 	}
-	return nil, 0, false
+	if catSet && (catBad || h.Cat != catSession && h.Cat != catIgnore) {
+		return h, fail(ReasonTokenTypeInvalid, "cat is not the session token category")
+	}
+	return h, nil
 }
 
-func skipJSONSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
+// isAccessTokenType reports whether typ marks an OAuth access token (RFC
+// 9068), which Clerk signs with the instance key too.
+func isAccessTokenType(typ string) bool {
+	return typ == "at+jwt" || typ == "application/at+jwt"
 }
 
-// headerValue returns the usual alg and typ values without allocating.
-func headerValue(v []byte) string {
-	switch string(v) {
-	case "RS256":
-		return "RS256"
-	case "JWT":
-		return "JWT"
+// optStr reads a string value; ok is false, and the value is skipped, if it
+// is of another type (null included).
+func (r *jsonReader) optStr() (string, bool) {
+	if r.peek() == '"' {
+		return r.str(), true
 	}
-	return string(v)
+	r.skip(1)
+	return "", false
 }
 
 // decodeSegment decodes one base64url segment, appending to dst.

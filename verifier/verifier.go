@@ -158,11 +158,12 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	if rsa.VerifyPKCS1v15(pub, h, digest(h, p.signed), sig) != nil {
 		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
-	payload, derr := decodeSegment(nil, p.payload64)
+	var payloadBuf [1024]byte
+	payload, derr := decodeSegment(payloadBuf[:0], p.payload64)
 	if derr != nil {
 		return nil, fail(ReasonTokenMalformed, "payload is not base64url: %v", derr)
 	}
-	c, err := decodeClaims(payload)
+	c, err := decodeClaims(string(payload))
 	if err != nil {
 		return nil, err
 	}

@@ -200,7 +200,12 @@ func TestAccepts(t *testing.T) {
 		token string
 	}{
 		{"no typ", nil, f.sign(t, testkit.With(h, "typ", nil), c)},
-		{"unknown header fields", nil, f.sign(t, testkit.With(h, "oiat", 1, "cat", "x"), c)},
+		{"unknown header fields", nil, f.sign(t, testkit.With(h, "oiat", 1, "x5u", "https://127.0.0.1:1/"), c)},
+		{"session category", nil, f.sign(t, testkit.With(h, "cat", "cl_B7d4PD111AAA"), c)},
+		{"ignore-categories value", nil, f.sign(t, testkit.With(h, "cat", "cl_I7d4PD111III"), c)},
+		{"header as Clerk sends it", nil, testkit.SignRawRS(t, f.key, crypto.SHA256, `{"alg":"RS256","cat":"cl_B7d4PD111AAA","kid":"`+f.kid+`","typ":"JWT"}`, testkit.JSONWith(c))},
+		{"escaped names and values", nil, testkit.SignRawRS(t, f.key, crypto.SHA256, `{"\u0061lg":"RS256","kid":"`+f.kid+`"}`, testkit.JSONWith(testkit.With(c, "sub", nil), `"s\u0075b":"user_\u00e9"`))},
+		{"machine-looking subject of a user", nil, f.sign(t, h, testkit.With(c, "sub", "user_mch_1"))},
 		{"jku on a genuine token is ignored", nil, f.sign(t, testkit.With(h, "jku", "http://127.0.0.1:1/"), c)},
 		{"RS512 key declaring RS512", nil, testkit.SignRS(t, f.key, crypto.SHA512, testkit.With(h, "alg", "RS512", "kid", rs512Kid), c)},
 		{"pending allowed", func(c *verifier.Config) { c.AllowPending = true }, f.sign(t, h, testkit.With(c, "v", 2, "sts", "pending"))},

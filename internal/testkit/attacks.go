@@ -5,7 +5,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,7 +59,73 @@ func Attacks(t testing.TB, s AttackSetup) []Attack {
 		"n": base64.RawURLEncoding.EncodeToString(s.Foreign.N.Bytes()), "e": "AQAB",
 	}
 
-	return []Attack{
+	// Tokens signed with the genuine key whose only fault is how strictly
+	// they must be read (issue 10): each was accepted once, and Clerk's
+	// own verifier refuses each, or reads it differently.
+	raw := func(header, payload string) string {
+		return SignRawRS(t, s.Trusted, crypto.SHA256, header, payload)
+	}
+	hj, cj := JSONWith(h), JSONWith(c)
+	v2 := With(c, "v", 2, "sts", "active", "fea", "o:dashboard", "o", map[string]any{"id": "org_1", "rol": "member", "per": "manage", "fpm": "0"})
+	// One genuine token, respelled: a byte inside each segment.
+	spell := func(seg int, b string) string {
+		p := slices.Clone(parts)
+		p[seg] = p[seg][:8] + b + p[seg][8:]
+		return strings.Join(p, ".")
+	}
+
+	strict := []Attack{
+		// Categories: the same instance key signs M2M tokens and JWT
+		// templates; a session-shaped one must not pass as a session.
+		{"M2M category with session claims and an admin role", SignRS(t, s.Trusted, crypto.SHA256, With(h, "cat", "cl_B7d4PD333AAA"), With(c, "org_id", "org_1", "org_role", "org:admin")), verifier.ReasonTokenTypeInvalid},
+		{"JWT template category", SignRS(t, s.Trusted, crypto.SHA256, With(h, "cat", "cl_B7d4PD222AAA"), c), verifier.ReasonTokenTypeInvalid},
+		{"unknown category", SignRS(t, s.Trusted, crypto.SHA256, With(h, "cat", "cl_B7d4PD999AAA"), c), verifier.ReasonTokenTypeInvalid},
+		{"category not a string", SignRS(t, s.Trusted, crypto.SHA256, With(h, "cat", 1), c), verifier.ReasonTokenTypeInvalid},
+		{"category null", raw(JSONWith(h, `"cat":null`), cj), verifier.ReasonTokenTypeInvalid},
+		{"session category in another case", SignRS(t, s.Trusted, crypto.SHA256, With(h, "cat", "CL_B7D4PD111AAA"), c), verifier.ReasonTokenTypeInvalid},
+		{"machine subject", SignRS(t, s.Trusted, crypto.SHA256, h, With(c, "sub", "mch_2abc")), verifier.ReasonTokenTypeInvalid},
+		{"typ at+jwt", SignRS(t, s.Trusted, crypto.SHA256, With(h, "typ", "at+jwt"), c), verifier.ReasonTokenTypeInvalid},
+		{"typ application/at+jwt", SignRS(t, s.Trusted, crypto.SHA256, With(h, "typ", "application/at+jwt"), c), verifier.ReasonTokenTypeInvalid},
+		// Member names match exactly, never ignoring case.
+		{"Azp without azp", raw(hj, JSONWith(With(c, "azp", nil), `"Azp":`+quote(c["azp"]))), verifier.ReasonAuthorizedPartyInvalid},
+		{"sts pending and STS active", raw(hj, JSONWith(With(c, "v", 2, "sts", "pending"), `"STS":"active"`)), verifier.ReasonSessionPending},
+		{"SUB for sub", raw(hj, JSONWith(With(c, "sub", nil), `"SUB":"user_123"`)), verifier.ReasonClaimsInvalid},
+		{"long s sub for sub", raw(hj, JSONWith(With(c, "sub", nil), `"ſub":"user_123"`)), verifier.ReasonClaimsInvalid},
+		{"EXP for exp", raw(hj, JSONWith(With(c, "exp", nil), `"EXP":9999999999`)), verifier.ReasonClaimsInvalid},
+		{"KID for kid", raw(JSONWith(With(h, "kid", nil), `"KID":`+quote(s.Kid)), cj), verifier.ReasonKeyNotFound},
+		// null is a wrong type, never "absent".
+		{"nbf null", raw(hj, JSONWith(With(c, "nbf", nil), `"nbf":null`)), verifier.ReasonClaimsInvalid},
+		{"iat null", raw(hj, JSONWith(With(c, "iat", nil), `"iat":null`)), verifier.ReasonClaimsInvalid},
+		{"exp null", raw(hj, JSONWith(With(c, "exp", nil), `"exp":null`)), verifier.ReasonClaimsInvalid},
+		{"azp null", raw(hj, JSONWith(With(c, "azp", nil), `"azp":null`)), verifier.ReasonClaimsInvalid},
+		{"act null", raw(hj, JSONWith(c, `"act":null`)), verifier.ReasonClaimsInvalid},
+		{"typ null", raw(JSONWith(With(h, "typ", nil), `"typ":null`), cj), verifier.ReasonTokenMalformed},
+		{"kid null", raw(JSONWith(With(h, "kid", nil), `"kid":null`), cj), verifier.ReasonTokenMalformed},
+		// A repeated name: parsers disagree on which one counts.
+		{"sub repeated as null", raw(hj, JSONWith(c, `"sub":null`)), verifier.ReasonTokenMalformed},
+		{"exp repeated as null", raw(hj, JSONWith(c, `"exp":null`)), verifier.ReasonTokenMalformed},
+		{"sub repeated with another user", raw(hj, JSONWith(c, `"sub":"user_admin"`)), verifier.ReasonTokenMalformed},
+		{"sub repeated through an escape", raw(hj, JSONWith(c, `"s\u0075b":"user_admin"`)), verifier.ReasonTokenMalformed},
+		{"custom claim repeated", raw(hj, JSONWith(c, `"role":"user"`, `"role":"admin"`)), verifier.ReasonTokenMalformed},
+		{"organization role repeated", raw(hj, strings.Replace(JSONWith(v2), `"rol":"member"`, `"rol":"member","rol":"admin"`, 1)), verifier.ReasonTokenMalformed},
+		{"actor repeated inside act", raw(hj, JSONWith(c, `"act":{"sub":"user_support","sub":"user_admin"}`)), verifier.ReasonTokenMalformed},
+		{"header repeats kid", raw(JSONWith(h, `"kid":"ins_attacker"`), cj), verifier.ReasonTokenMalformed},
+		// Bytes a second parser would read differently.
+		{"byte order mark before the payload", raw(hj, "\ufeff"+cj), verifier.ReasonTokenMalformed},
+		{"byte order mark before the header", raw("\ufeff"+hj, cj), verifier.ReasonTokenMalformed},
+		{"invalid UTF-8 in a claim", raw(hj, JSONWith(c, "\"name\":\"\xff\"")), verifier.ReasonTokenMalformed},
+		{"half a surrogate pair in a claim", raw(hj, JSONWith(c, `"name":"\ud800"`)), verifier.ReasonTokenMalformed},
+		{"payload not JSON, signed", raw(hj, "{sub:1}"), verifier.ReasonTokenMalformed},
+		{"payload an array, signed", raw(hj, `[`+cj+`]`), verifier.ReasonTokenMalformed},
+		// One token, one spelling: nothing outside the base64url alphabet.
+		{"CR LF in the header", spell(0, "\r\n"), verifier.ReasonTokenMalformed},
+		{"CR LF in the payload", spell(1, "\r\n"), verifier.ReasonTokenMalformed},
+		{"CR LF in the signature", spell(2, "\r\n"), verifier.ReasonTokenMalformed},
+		{"LF in the payload", spell(1, "\n"), verifier.ReasonTokenMalformed},
+		{"space in the payload", spell(1, " "), verifier.ReasonTokenMalformed},
+	}
+
+	return append(strict, []Attack{
 		{"alg none", Enc(With(h, "alg", "none")) + "." + Enc(c) + ".", verifier.ReasonTokenMalformed},
 		{"alg none with junk signature", Enc(With(h, "alg", "none")) + "." + Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
 		{"alg None", Enc(With(h, "alg", "None")) + "." + Enc(c) + ".AAAA", verifier.ReasonAlgorithmNotAllowed},
@@ -77,7 +145,7 @@ func Attacks(t testing.TB, s AttackSetup) []Attack {
 		{"tampered header", Enc(With(h, "x", "y")) + "." + parts[1] + "." + parts[2], verifier.ReasonSignatureInvalid},
 		{"foreign key with the right kid", SignRS(t, s.Foreign, crypto.SHA256, h, c), verifier.ReasonSignatureInvalid},
 		{"truncated signature", parts[0] + "." + parts[1] + "." + parts[2][:40], verifier.ReasonSignatureInvalid},
-		{"padded signature", valid + "==", verifier.ReasonSignatureInvalid},
+		{"padded signature", valid + "==", verifier.ReasonTokenMalformed},
 		{"jku to attacker", SignRS(t, s.Foreign, crypto.SHA256, With(h, "jku", s.EvilURL+"/jwks.json"), c), verifier.ReasonSignatureInvalid},
 		{"x5u to attacker", SignRS(t, s.Foreign, crypto.SHA256, With(h, "x5u", s.EvilURL+"/cert.pem"), c), verifier.ReasonSignatureInvalid},
 		{"embedded attacker jwk", SignRS(t, s.Foreign, crypto.SHA256, With(h, "jwk", evilJWK), c), verifier.ReasonSignatureInvalid},
@@ -117,5 +185,17 @@ func Attacks(t testing.TB, s AttackSetup) []Attack {
 		{"expired and foreign issuer", SignRS(t, s.Trusted, crypto.SHA256, h, With(c, "exp", s.Now-100, "iss", "https://clerk.other-app.com")), verifier.ReasonIssuerInvalid},
 		{"expired and foreign azp", SignRS(t, s.Trusted, crypto.SHA256, h, With(c, "exp", s.Now-100, "azp", "https://evil.example")), verifier.ReasonAuthorizedPartyInvalid},
 		{"expired and forged", SignRS(t, s.Foreign, crypto.SHA256, h, With(c, "exp", s.Now-100)), verifier.ReasonSignatureInvalid},
+		// Order: the header's category is judged before the algorithm, and
+		// a machine's subject before issuer and time.
+		{"M2M category and alg none", Enc(With(h, "alg", "none", "cat", "cl_B7d4PD333AAA")) + "." + Enc(c) + ".AAAA", verifier.ReasonTokenTypeInvalid},
+		{"machine subject, expired", SignRS(t, s.Trusted, crypto.SHA256, h, With(c, "sub", "mch_2abc", "exp", s.Now-100)), verifier.ReasonTokenTypeInvalid},
+	}...)
+}
+
+func quote(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
 	}
+	return string(b)
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,6 +105,36 @@ func SignRS(t testing.TB, key *rsa.PrivateKey, h crypto.Hash, header, payload ma
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, hh.Sum(nil))
 	require.NoError(t, err)
 	return signed + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// SignRawRS signs a header and payload given as JSON text (or any bytes),
+// for tokens a map cannot express: repeated or case-variant names, null,
+// a byte order mark, bytes that are not UTF-8.
+func SignRawRS(t testing.TB, key *rsa.PrivateKey, h crypto.Hash, header, payload string) string {
+	t.Helper()
+	signed := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	hh := h.New()
+	hh.Write([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, hh.Sum(nil))
+	require.NoError(t, err)
+	return signed + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// JSONWith returns m as a JSON object with raw members appended after
+// m's own, e.g. JSONWith(claims, `"sub":null`) repeats sub as null.
+func JSONWith(m map[string]any, members ...string) string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	out := strings.TrimSuffix(string(b), "}")
+	for _, member := range members {
+		if out != "{" {
+			out += ","
+		}
+		out += member
+	}
+	return out + "}"
 }
 
 // SignHS signs header.payload with HMAC-SHA256 keyed by secret: the
