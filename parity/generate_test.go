@@ -56,6 +56,7 @@ const (
 	causeUTF8       = "invalid-utf8"
 	causeBOM        = "bom"
 	causeSize       = "size"
+	causeDepth      = "depth"
 	causeNotJSON    = "not-json"
 	causeFlip       = "byte-flip"
 )
@@ -447,8 +448,12 @@ func (g *generator) caseVariants(f string, p object) {
 		if c.good == "" {
 			continue // a claim this format does not have
 		}
+		only := causeCase
+		if c.name == "sid" {
+			only = causeSidMissing // the variant is no sid, so there is none
+		}
 		for _, v := range foldVariants(c.name) {
-			g.add("case-payload", causeCase, f+"/only-"+v, h.json(), p.del(c.name).add(v, c.good).json())
+			g.add("case-payload", only, f+"/only-"+v, h.json(), p.del(c.name).add(v, c.good).json())
 			g.add("case-payload", causeCase, f+"/real-bad-variant-good-after-"+v, h.json(), p.set(c.name, c.bad).add(v, c.good).json())
 			g.add("case-payload", causeCase, f+"/real-bad-variant-good-before-"+v, h.json(), p.set(c.name, c.bad).prepend(v, c.good).json())
 			g.add("case-payload", causeCase, f+"/real-good-variant-bad-after-"+v, h.json(), p.add(v, c.bad).json())
@@ -629,7 +634,9 @@ func (g *generator) encodings(f string, p object) {
 	g.add("not-json", causeNotJSON, f+"/payload-plus", h, p.set("exp", "+"+num(g.now+50)).json())
 	g.add("not-json", causeNotJSON, f+"/payload-control-char", h, p.set("name", "\"a\tb\"").json())
 	g.add("not-json", causeValid, f+"/payload-trailing-space", h, pj+" \n")
-	g.add("not-json", causeValid, f+"/payload-deep", h, p.set("meta", strings.Repeat("[", 100)+strings.Repeat("]", 100)).json())
+	g.add("not-json", causeValid, f+"/payload-deep", h, p.set("meta", strings.Repeat("[", 50)+strings.Repeat("]", 50)).json())
+	g.add("not-json", causeDepth, f+"/payload-too-deep", h, p.set("meta", strings.Repeat(`{"a":[`, 50)+strings.Repeat("]}", 50)).json())
+	g.add("not-json", causeDepth, f+"/header-too-deep", g.header().set("x", strings.Repeat("[", 100)+strings.Repeat("]", 100)).json(), pj)
 }
 
 // base64Variants spells segments in every way base64url decoders differ on.

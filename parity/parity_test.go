@@ -49,6 +49,8 @@ var deliberateStrictness = map[string]deliberate{
 		"JWS segments are unpadded base64url (RFC 7515 §2); Clerk's loose decoder drops trailing '='"},
 	causeSize: {reasons(verifier.ReasonTokenMalformed),
 		"tokens over 16 KiB are refused before decoding; Clerk has no limit"},
+	causeDepth: {reasons(verifier.ReasonTokenMalformed),
+		"objects and arrays nest at most 64 deep, so a hostile token costs no deep recursion; Clerk's JSON.parse has no such limit"},
 	causeSidMissing: {reasons(verifier.ReasonClaimsInvalid),
 		"a session token without sid is not a session token (it cannot be revoked or refreshed); Clerk's verifyToken does not read sid"},
 	causeClaimType: {reasons(verifier.ReasonClaimsInvalid, verifier.ReasonTokenMalformed),
