@@ -139,9 +139,9 @@ func (g *Gate) refreshShared(ctx context.Context, sec refreshSecret, req refresh
 		return g.openOutcome(vctx, sec, sealed, req.old)
 	}
 
-	res, err := g.callLimited(ctx, func(ctx context.Context) (*refreshResult, error) {
+	res, err := g.callLimited(ctx, sessionKey(req.old.SessionID), func(ctx context.Context) (*refreshResult, error) {
 		return g.callRefresh(ctx, req)
-	}, sessionKey(req.old.SessionID))
+	})
 	g.publishOutcome(ctx, sec, res, err, req.old)
 	return res, err
 }

@@ -66,8 +66,25 @@ func TestRefreshFloodParallel(t *testing.T) {
 			replies[i] = get(t, b.srv, both(b.sessionCookie(expired), b.junkRefreshCookie(i)))
 		})
 	}
+	// Watch the calls in flight while the flood lasts.
+	done := make(chan struct{})
+	var peak int
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		for {
+			peak = max(peak, b.gate.RefreshStats().InFlight)
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	})
 	close(start)
 	wg.Wait()
+	close(done)
+	watch.Wait()
+	require.LessOrEqual(t, peak, 1, "one call in flight per session")
 	for i, rep := range replies {
 		requireRefreshRefused(t, rep, fmt.Sprint("junk pair ", i))
 	}

@@ -138,7 +138,7 @@ func sessionKey(sessionID string) string {
 // one failed within the window or when too many calls are in flight, and
 // records a failure for the session's other requests. ctx bounds nothing
 // but the store; each wait and the call have their own bound.
-func (g *Gate) callLimited(ctx context.Context, call func(context.Context) (*refreshResult, error), session string) (*refreshResult, error) {
+func (g *Gate) callLimited(ctx context.Context, session string, call func(context.Context) (*refreshResult, error)) (*refreshResult, error) {
 	l := g.limits
 	for {
 		if g.refreshFailedRecently(ctx, session) {
@@ -157,7 +157,7 @@ func (g *Gate) callLimited(ctx context.Context, call func(context.Context) (*ref
 			mine := &sessionCall{done: make(chan struct{})}
 			l.sessions[session] = mine
 			l.mu.Unlock()
-			return g.callAndRecord(ctx, call, session, mine)
+			return g.callAndRecord(ctx, session, mine, call)
 		}
 		l.mu.Unlock()
 
@@ -178,7 +178,9 @@ func (g *Gate) callLimited(ctx context.Context, call func(context.Context) (*ref
 	}
 }
 
-func (g *Gate) callAndRecord(ctx context.Context, call func(context.Context) (*refreshResult, error), session string, mine *sessionCall) (*refreshResult, error) {
+// callAndRecord makes the call the session's slot was taken for, and
+// frees the slot for the requests waiting on it.
+func (g *Gate) callAndRecord(ctx context.Context, session string, mine *sessionCall, call func(context.Context) (*refreshResult, error)) (*refreshResult, error) {
 	l := g.limits
 	defer func() {
 		l.mu.Lock()
