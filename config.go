@@ -3,6 +3,7 @@ package clerkgate
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -109,10 +110,44 @@ type Config struct {
 	// its own.
 	Store Store
 
-	// TrustProxyHeaders makes refresh derive the request's origin from
-	// X-Forwarded-Proto and X-Forwarded-Host. Set it only behind a proxy
-	// that overwrites those headers; otherwise clients can forge them.
+	// Refresh limits. One free sign-up gives anyone a genuine expired
+	// token, which passes every check up to the refresh; these bound what
+	// such requests can cost the app's Backend API quota.
+	//
+	// RefreshFailureWindow is how long, after a refresh of a session fails,
+	// the Gate answers other refreshes of that session refresh_failed
+	// without calling Clerk. It is shared by the Gates of a shared Store.
+	// Default 10 s.
+	//
+	// MaxRefreshesInFlight bounds the refresh calls this Gate makes at
+	// once, across all sessions; past it a refresh is refused at once
+	// (refresh_failed), never queued. Default 64.
+	//
+	// MaxExpiredTokenAge is how long after its expiry a token is still
+	// sent to Clerk for a refresh; an older one is answered token_expired
+	// without a call. A browser's clerk-js renews its token every minute
+	// while the tab is open, so only a tab that slept longer sends an old
+	// one, and it renews the token itself on waking. Default 5 min.
+	RefreshFailureWindow time.Duration
+	MaxRefreshesInFlight int
+	MaxExpiredTokenAge   time.Duration
+
+	// TrustProxyHeaders makes refresh take the request's origin from
+	// X-Forwarded-Proto and X-Forwarded-Host, and the user's IP address
+	// from X-Forwarded-For, when the request comes from a trusted proxy.
+	// Set it only behind a proxy that sets those headers; otherwise
+	// clients can forge them.
 	TrustProxyHeaders bool
+
+	// TrustedProxies are the addresses of the proxies in front of the app
+	// whose X-Forwarded-* headers count; setting it turns
+	// TrustProxyHeaders on. Headers of a request whose peer is not one of
+	// them are ignored, and the user's IP address is the rightmost
+	// X-Forwarded-For hop that is not one of them: every hop to its right
+	// was appended by a proxy you trust, every hop to its left was written
+	// by the client. Empty (with TrustProxyHeaders) means one proxy, the
+	// peer, whatever its address: the user is the rightmost hop.
+	TrustedProxies []netip.Prefix
 
 	// ErrorHandler writes refusals. Nil means WriteError, the documented
 	// failure contract.

@@ -306,11 +306,18 @@ func TestFaults(t *testing.T) {
 			require.Equal(t, refreshes+1, r.fake.Requests(clerktest.RouteRefresh), "one refresh call, never retried")
 
 			// Recovery: once the fault is gone a rotated key is picked up and
-			// refresh works again.
+			// refresh works again, for the sessions whose refresh did not
+			// just fail; that one waits out the failure window.
 			r.fake.ClearFaults()
 			time.Sleep(2 * faultMinRefetch)
 			r.fake.RotateKey()
 			faultRequireOK(t, r.call(r.withBearer(r.fake.Token(s.ID))), "new key after recovery")
+			if tc.refreshCode != "" {
+				refreshes := r.fake.Requests(clerktest.RouteRefresh)
+				faultRequireRefused(t, r.call(r.withExpiredSession(s)), http.StatusUnauthorized, "refresh_failed", "refresh within the failure window")
+				require.Equal(t, refreshes, r.fake.Requests(clerktest.RouteRefresh), "no call within the failure window")
+				s = r.fake.CreateSession("user_fault")
+			}
 			faultRequireOK(t, r.call(r.withExpiredSession(s)), "refresh after recovery")
 		})
 	}

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -59,8 +60,11 @@ type Gate struct {
 	log          *slog.Logger
 	refreshAfter time.Duration // RefreshTimeout
 
-	refreshes singleflight.Group // one refresh per expired token in this process
-	store     Store              // refresh outcomes and revocations, maybe shared
+	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
+
+	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
+	limits    *refreshLimits     // what refreshes may cost, per session and in all
+	store     Store              // refresh outcomes, failures and revocations, maybe shared
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -69,7 +73,6 @@ type Gate struct {
 func New(cfg Config) (*Gate, error) {
 	g := &Gate{
 		now:          cfg.Clock,
-		trustProxy:   cfg.TrustProxyHeaders,
 		writeError:   cfg.ErrorHandler,
 		log:          cfg.Logger,
 		refreshAfter: orDefault(cfg.RefreshTimeout, 5*time.Second),
@@ -83,6 +86,14 @@ func New(cfg Config) (*Gate, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	var err error
+	if g.limits, err = newRefreshLimits(cfg); err != nil {
+		return nil, err
+	}
+	if g.trustedProxies, err = trustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	g.trustProxy = cfg.TrustProxyHeaders || len(g.trustedProxies) > 0
 	switch g.skew = cfg.ClockSkew; {
 	case g.skew == 0:
 		g.skew = verifier.DefaultClockSkew

@@ -2,19 +2,9 @@ package clerkgate
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/clerkgate/clerkgate/session"
@@ -34,8 +24,10 @@ const failedOutcomeTTL = 2 * time.Second
 
 // tryRefresh refreshes an expired session when Clerk's own rules allow it:
 // a GET or HEAD request, a token whose only fault is expiry, the instance's
-// __refresh_<suffix> cookie, and both keys configured. ok reports whether
-// a refresh was attempted; if it was, the result (claims or error) is final.
+// __refresh_<suffix> cookie, and both keys configured. It also leaves
+// alone a token that expired more than MaxExpiredTokenAge ago. ok reports
+// whether a refresh was attempted; if it was, the result (claims or error)
+// is final.
 func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string, old *Claims) (*Claims, bool, *AuthError) {
 	if g.sessions == nil || g.suffixedRefresh == "" {
 		return nil, false, nil
@@ -49,6 +41,10 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	}
 	if g.isRevoked(old.SessionID) {
 		return nil, true, newAuthError(ReasonSessionRevoked, true, nil)
+	}
+	if g.now().Sub(old.ExpiresAt()) > g.limits.maxAge {
+		g.limits.counts.tooOld.Add(1)
+		return nil, false, nil
 	}
 
 	res, err := g.refresh(r, expired, refreshToken, old)
@@ -66,23 +62,37 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	return res.claims, true, nil
 }
 
+// refreshRequest is what a refresh call sends: the pair, and what the
+// Gate tells Clerk about the request (taken from it before the request
+// ends, since the call may outlive it).
+type refreshRequest struct {
+	expired, refreshToken string
+	old                   *Claims
+	origin, clientIP      string
+	headers               map[string][]string
+}
+
 // refresh exchanges an expired token for a new one exactly once, however
 // many requests carry it at the same moment, on however many replicas.
 // Clerk consumes an expired token on its first use, so a second call would
-// fail. In this process, parallel requests share one goroutine; it asks
-// the Store, which either lets it refresh or hands it the outcome another
-// replica published. Outcomes are kept until the new token expires, so
-// stragglers succeed too.
+// fail. In this process, parallel requests with the same pair share one
+// goroutine; it asks the Store, which either lets it refresh or hands it
+// the outcome another replica published. Outcomes are kept until the new
+// token expires, so stragglers succeed too.
 func (g *Gate) refresh(r *http.Request, expired, refreshToken string, old *Claims) (*refreshResult, error) {
 	sec, err := newRefreshSecret(expired, refreshToken)
 	if err != nil {
 		return nil, err
 	}
+	req := refreshRequest{
+		expired: expired, refreshToken: refreshToken, old: old,
+		origin: g.origin(r), clientIP: g.clientIP(r), headers: forwardedHeaders(r.Header),
+	}
 	ch := g.refreshes.DoChan(sec.name, func() (any, error) {
 		// The work outlives the request that started it: others may be
 		// waiting on it, and Clerk consumes the token whether or not
 		// anyone reads the answer.
-		return g.refreshShared(context.WithoutCancel(r.Context()), r, sec, expired, refreshToken, old)
+		return g.refreshShared(context.WithoutCancel(r.Context()), sec, req)
 	})
 	timer := time.NewTimer(g.refreshAfter)
 	defer timer.Stop()
@@ -99,13 +109,19 @@ func (g *Gate) refresh(r *http.Request, expired, refreshToken string, old *Claim
 	}
 }
 
-// refreshShared is the one refresh of this process for one expired token:
-// it reuses the outcome published in the Store, or claims the refresh,
-// calls Clerk and publishes the outcome, success or failure (so that the
-// replicas waiting for it stop waiting).
-func (g *Gate) refreshShared(ctx context.Context, r *http.Request, sec refreshSecret, expired, refreshToken string, old *Claims) (*refreshResult, error) {
+// refreshShared is the one refresh of this process for one pair: it
+// reuses the outcome published in the Store, or claims the refresh, calls
+// Clerk within the refresh limits and publishes the outcome, success or
+// failure (so that the replicas waiting for it stop waiting).
+//
+// The pair's own outcome comes first: a browser whose refresh succeeded
+// keeps getting its cookies even if someone else's junk pair for the same
+// session has since failed.
+func (g *Gate) refreshShared(ctx context.Context, sec refreshSecret, req refreshRequest) (*refreshResult, error) {
 	wait, cancel := context.WithTimeout(ctx, g.refreshAfter)
-	sealed, claimed, err := g.store.ClaimRefresh(wait, sec.name, 2*g.refreshAfter)
+	// The claim covers a wait for another pair of the session, then the
+	// call: hold it for both and some.
+	sealed, claimed, err := g.store.ClaimRefresh(wait, sec.name, 3*g.refreshAfter)
 	gaveUp := wait.Err() != nil
 	cancel()
 	switch {
@@ -116,34 +132,34 @@ func (g *Gate) refreshShared(ctx context.Context, r *http.Request, sec refreshSe
 		// here, as a lone replica would. If another replica refreshes the
 		// same token meanwhile, one of the two gets Clerk's "consumed".
 		g.log.Warn("clerkgate: refresh coordination store failed; refreshing without it",
-			"session_id", old.SessionID, "err", err)
+			"session_id", req.old.SessionID, "err", err)
 	case !claimed:
 		vctx, cancel := context.WithTimeout(ctx, g.refreshAfter)
 		defer cancel()
-		return g.openOutcome(vctx, sec, sealed, old)
+		return g.openOutcome(vctx, sec, sealed, req.old)
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, g.refreshAfter)
-	defer cancel()
-	res, err := g.callRefresh(cctx, r, expired, refreshToken, old)
-	g.publishOutcome(ctx, sec, res, err, old)
+	res, err := g.callLimited(ctx, sessionKey(req.old.SessionID), func(ctx context.Context) (*refreshResult, error) {
+		return g.callRefresh(ctx, req)
+	})
+	g.publishOutcome(ctx, sec, res, err, req.old)
 	return res, err
 }
 
-func (g *Gate) callRefresh(ctx context.Context, r *http.Request, expired, refreshToken string, old *Claims) (*refreshResult, error) {
-	out, err := g.sessions.Refresh(ctx, old.SessionID, session.RefreshParams{
-		ExpiredToken:         expired,
-		RefreshToken:         refreshToken,
-		RequestOrigin:        g.origin(r),
-		RequestHeaders:       forwardedHeaders(r.Header),
-		RequestOriginatingIP: g.clientIP(r),
+func (g *Gate) callRefresh(ctx context.Context, req refreshRequest) (*refreshResult, error) {
+	out, err := g.sessions.Refresh(ctx, req.old.SessionID, session.RefreshParams{
+		ExpiredToken:         req.expired,
+		RefreshToken:         req.refreshToken,
+		RequestOrigin:        req.origin,
+		RequestHeaders:       req.headers,
+		RequestOriginatingIP: req.clientIP,
 		Format:               session.FormatCookie,
 		SuffixedCookies:      true,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return g.acceptRefresh(ctx, out.Cookies, old)
+	return g.acceptRefresh(ctx, out.Cookies, req.old)
 }
 
 // acceptRefresh checks the cookies a refresh produced, whether they come
@@ -225,91 +241,6 @@ func clerkErrorCode(err error) string {
 	return ""
 }
 
-// refreshSecret is what a request that holds an expired token and its
-// refresh cookie can derive from them, and a Store cannot: the name the
-// refresh outcome goes by, and the key that seals it. Both come from
-// HKDF-SHA256 over the pair with distinct labels, so neither reveals the
-// tokens or the other.
-//
-// The refresh cookie is part of the secret on purpose. Keyed on the
-// expired token alone, a remembered outcome would be handed to anyone who
-// replays that token with any refresh cookie at all: someone who once
-// stole a session token (the __session cookie is readable by scripts)
-// could follow the session through every refresh. A browser's parallel
-// requests carry the same pair, so they still share one refresh.
-type refreshSecret struct {
-	name string // hex; the Store's key and the singleflight key
-	aead cipher.AEAD
-}
-
-func newRefreshSecret(expired, refreshToken string) (refreshSecret, error) {
-	// Length-prefix the expired token so no two pairs share an input.
-	ikm := binary.BigEndian.AppendUint32(nil, uint32(len(expired)))
-	ikm = append(append(ikm, expired...), refreshToken...)
-	prk, err := hkdf.Extract(sha256.New, ikm, nil)
-	if err != nil {
-		return refreshSecret{}, fmt.Errorf("refresh: %w", err)
-	}
-	name, err := hkdf.Expand(sha256.New, prk, "clerkgate refresh outcome name v2", 32)
-	if err != nil {
-		return refreshSecret{}, fmt.Errorf("refresh: %w", err)
-	}
-	key, err := hkdf.Expand(sha256.New, prk, "clerkgate refresh outcome key v2", 32)
-	if err != nil {
-		return refreshSecret{}, fmt.Errorf("refresh: %w", err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return refreshSecret{}, fmt.Errorf("refresh: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return refreshSecret{}, fmt.Errorf("refresh: %w", err)
-	}
-	return refreshSecret{name: hex.EncodeToString(name), aead: aead}, nil
-}
-
-// sealedOutcome is the plaintext of a published outcome: the Set-Cookie
-// values of a success, or Clerk's error code of a failure.
-type sealedOutcome struct {
-	Cookies []string `json:"cookies,omitempty"`
-	Code    string   `json:"code,omitempty"`
-}
-
-// sealVersion leads every sealed outcome, so the format can change.
-const sealVersion = 1
-
-// seal encrypts an outcome as version || nonce || AES-GCM ciphertext, with
-// the outcome's name as additional data.
-func (s refreshSecret) seal(out sealedOutcome) []byte {
-	plain, err := json.Marshal(out)
-	if err != nil {
-		panic("clerkgate: " + err.Error()) // strings only: cannot fail
-	}
-	n := s.aead.NonceSize()
-	buf := make([]byte, 1+n, 1+n+len(plain)+s.aead.Overhead())
-	buf[0] = sealVersion
-	nonce := buf[1:]
-	rand.Read(nonce) // never fails since Go 1.24
-	return s.aead.Seal(buf, nonce, plain, []byte(s.name))
-}
-
-func (s refreshSecret) open(sealed []byte) (sealedOutcome, error) {
-	var out sealedOutcome
-	n := s.aead.NonceSize()
-	if len(sealed) < 1+n || sealed[0] != sealVersion {
-		return out, errors.New("refresh: the stored outcome is not one clerkgate sealed")
-	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(s.name))
-	if err != nil {
-		return out, errors.New("refresh: the stored outcome does not open with this token: it was altered")
-	}
-	if err := json.Unmarshal(plain, &out); err != nil {
-		return out, fmt.Errorf("refresh: stored outcome: %w", err)
-	}
-	return out, nil
-}
-
 // sessionTokenIn finds the new session token among Set-Cookie values,
 // preferring the instance's suffixed cookie.
 func sessionTokenIn(setCookies []string, suffixed string) string {
@@ -327,54 +258,4 @@ func sessionTokenIn(setCookies []string, suffixed string) string {
 		}
 	}
 	return plain
-}
-
-// origin is the scheme and host the browser used, which Clerk compares
-// with the session's. Proxy headers count only when the app trusts them.
-func (g *Gate) origin(r *http.Request) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if g.trustProxy {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-func (g *Gate) clientIP(r *http.Request) string {
-	if g.trustProxy {
-		if ip := firstValue(r.Header.Get("X-Forwarded-For")); net.ParseIP(ip) != nil {
-			return ip
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || net.ParseIP(host) == nil {
-		return ""
-	}
-	return host
-}
-
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
-// forwardedHeaders copies the request's headers for Clerk's checks,
-// leaving out the credentials: the tokens already travel in the body's
-// own fields, and nothing else of the user's should leave the app.
-func forwardedHeaders(h http.Header) map[string][]string {
-	out := make(map[string][]string, len(h))
-	for k, v := range h {
-		if k == "Cookie" || k == "Authorization" {
-			continue
-		}
-		out[k] = v
-	}
-	return out
 }

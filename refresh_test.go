@@ -64,7 +64,7 @@ func TestRefreshHappyPath(t *testing.T) {
 	expired := b.fake.Token(s.ID, clerktest.Expired())
 
 	rep := get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s), func(r *http.Request) {
-		r.Header.Set("X-Request-Id", "abc")
+		r.Header.Set("User-Agent", "Mozilla/5.0 (test)")
 	}))
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, "user_1", rep.body, "the handler sees the refreshed session's claims")
@@ -103,7 +103,7 @@ func TestRefreshHappyPath(t *testing.T) {
 	require.Equal(t, s.RefreshToken, body.RefreshToken)
 	require.Equal(t, b.srv, body.RequestOrigin)
 	require.Equal(t, "cookie", body.Format)
-	require.Equal(t, []string{"abc"}, body.RequestHeaders["X-Request-Id"])
+	require.Equal(t, []string{"Mozilla/5.0 (test)"}, body.RequestHeaders["User-Agent"])
 	require.NotContains(t, body.RequestHeaders, "Cookie")
 	require.NotContains(t, body.RequestHeaders, "Authorization")
 }

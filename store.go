@@ -14,13 +14,15 @@ import (
 )
 
 // Store keeps what the replicas of an app must agree on: the outcome of
-// refreshing an expired session token, and the sessions revoked through
-// them.
+// refreshing an expired session token, the sessions whose refresh just
+// failed, and the sessions revoked through them.
 //
 // A browser's parallel requests land on different replicas. Clerk accepts
 // an expired token for refresh only once, so only one replica may refresh
-// it and the others must reuse its outcome; and a session revoked on one
-// replica must be refused by all. The default Store, a MemoryStore, keeps
+// it and the others must reuse its outcome; a session whose refresh failed
+// must not be refreshed again by another replica at once (anyone can pair
+// their expired token with made-up refresh cookies); and a session revoked
+// on one replica must be refused by all. The default Store, a MemoryStore, keeps
 // both in the process, which is all one replica needs. Several replicas
 // share a Store backed by a distributed one, such as the Redis store in
 // the module github.com/clerkgate/clerkgate/stores/redis.
@@ -58,6 +60,20 @@ type Store interface {
 	// PublishRefresh records the outcome of a refresh this Gate claimed,
 	// releases the claim and wakes the callers waiting for it.
 	PublishRefresh(ctx context.Context, key string, outcome RefreshOutcome) error
+
+	// FailRefresh records that a refresh of the session that key names
+	// failed: until window has passed, RefreshFailed reports it, to this
+	// Gate and to every other Gate sharing the store, so that they all
+	// answer the session's other refreshes without calling Clerk. The key
+	// is a digest of the session id.
+	FailRefresh(ctx context.Context, key string, window time.Duration) error
+
+	// RefreshFailed reports whether FailRefresh recorded a failure for key
+	// less than window ago. A failure it learns from elsewhere counts for
+	// at most window, however long the record claims to last. An error
+	// means the store failed, and the Gate goes on with what it knows
+	// locally.
+	RefreshFailed(ctx context.Context, key string, window time.Duration) (bool, error)
 
 	// RevokeSession records that a session is revoked, for ttl. It takes
 	// effect for SessionRevoked in this process at once, even when it
@@ -102,15 +118,17 @@ type RefreshOutcome struct {
 // MemoryStoreConfig sizes a MemoryStore. Zero values mean the defaults.
 type MemoryStoreConfig struct {
 	// RefreshCacheSize bounds how many refresh outcomes are remembered for
-	// requests that carry an already refreshed token. Default 10,000.
+	// requests that carry an already refreshed token, and how many
+	// sessions' failed refreshes. Default 10,000.
 	RefreshCacheSize int
 	// RevocationCacheSize bounds the set of revoked sessions. Default
 	// 10,000.
 	RevocationCacheSize int
 }
 
-// MemoryStore is the default Store: it keeps refresh outcomes and revoked
-// sessions in bounded LRU caches, in this process only. Parallel requests
+// MemoryStore is the default Store: it keeps refresh outcomes, failed
+// refreshes and revoked sessions in bounded LRU caches, in this process
+// only. Parallel requests
 // of one process share one refresh, and later requests with the same
 // expired token reuse its outcome until the new token expires; other
 // processes learn nothing from it. It starts no goroutine.
@@ -121,6 +139,7 @@ type MemoryStore struct {
 	now func() time.Time
 
 	outcomes *expiring.Cache[string, []byte]
+	failures *expiring.Cache[string, struct{}]
 	revoked  *expiring.Cache[string, struct{}]
 }
 
@@ -135,6 +154,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
 	}
 	s := &MemoryStore{now: time.Now}
 	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
+	s.failures = expiring.New[string, struct{}](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
 	s.revoked = expiring.New[string, struct{}](orDefault(cfg.RevocationCacheSize, 10_000), s.clock)
 	return s, nil
 }
@@ -171,6 +191,19 @@ func (s *MemoryStore) PublishRefresh(_ context.Context, key string, out RefreshO
 		s.outcomes.Add(key, out.Sealed, s.clock().Add(out.TTL))
 	}
 	return nil
+}
+
+// FailRefresh remembers the session's failed refresh for window.
+func (s *MemoryStore) FailRefresh(_ context.Context, key string, window time.Duration) error {
+	s.failures.Add(key, struct{}{}, s.clock().Add(window))
+	return nil
+}
+
+// RefreshFailed reports whether the session's refresh failed less than
+// its window ago.
+func (s *MemoryStore) RefreshFailed(_ context.Context, key string, _ time.Duration) (bool, error) {
+	_, ok := s.failures.Get(key)
+	return ok, nil
 }
 
 // RevokeSession remembers the session as revoked for ttl.

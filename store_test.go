@@ -166,12 +166,15 @@ func TestStoreOutcomeIsOpenedAndChecked(t *testing.T) {
 	require.Equal(t, 1, b.refreshCalls(), "an altered outcome is refused, not replaced by a consumed call")
 }
 
-// The default store behaves as clerkgate did before stores existed: a
-// failed refresh is shared by the requests in flight but not remembered,
-// so a later request tries again.
-func TestMemoryStoreForgetsFailures(t *testing.T) {
+// The default store remembers a failed refresh for the failure window
+// only: within it the session's next refresh is refused without a call,
+// after it a later request tries again.
+func TestMemoryStoreForgetsFailuresAfterTheWindow(t *testing.T) {
 	t.Parallel()
-	b := newBackend(t, nil)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	b := newBackend(t, func(c *clerkgate.Config) { c.Clock = clock })
 	s := b.fake.CreateSession("user_1")
 	req := both(b.sessionCookie(b.fake.Token(s.ID, clerktest.Expired())), b.refreshCookie(s))
 	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
@@ -179,6 +182,16 @@ func TestMemoryStoreForgetsFailures(t *testing.T) {
 	rep := get(t, b.srv, req)
 	require.Equal(t, "refresh_failed", rep.reason)
 	require.Contains(t, rep.body, "internal_clerk_error")
+	mu.Lock()
+	now = now.Add(9 * time.Second)
+	mu.Unlock()
+	rep = get(t, b.srv, req)
+	require.Equal(t, "refresh_failed", rep.reason, "within the 10 s window")
+	require.Equal(t, 1, b.refreshCalls())
+
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
 	rep = get(t, b.srv, req)
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, 2, b.refreshCalls())

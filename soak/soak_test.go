@@ -38,6 +38,10 @@ const (
 	defaultDuration = 10 * time.Second
 	// fullOutage is the refresh outage of a 60 s run.
 	fullOutage = 10 * time.Second
+	// failureWindow is clerkgate's default RefreshFailureWindow, which the
+	// example keeps: a session whose refresh failed in the outage is
+	// refused without a call for that long after its failure.
+	failureWindow = 10 * time.Second
 	// exampleRefetchLimit is the example's JWKSMinRefetchInterval, which is
 	// clerkgate's default: it reads no setting for it.
 	exampleRefetchLimit = 10 * time.Second
@@ -177,8 +181,8 @@ func TestSoak(t *testing.T) {
 		now := time.Now()
 		newKeyTokens.Store(&now)
 		// Traffic goes on for a quarter of the run after the rotation, and
-		// for a second after the outage.
-		end := start.Add(max(d, now.Sub(start)+d/4, d/2+outage/2+time.Second))
+		// for a second after the outage's failure windows.
+		end := start.Add(max(d, now.Sub(start)+d/4, d/2+outage/2+failureWindow+time.Second))
 		sleepUntil(end)
 		stop.Store(true)
 	})
@@ -255,8 +259,9 @@ func judge(all []result, outageFrom, outageTo, newKey time.Time) report {
 	for _, res := range all {
 		rep.latencies = append(rep.latencies, res.end.Sub(res.start))
 		counts[res.class][fmt.Sprintf("%d %s", res.status, res.reason)]++
-		// Whether a refresh call of this request could have met the fault.
-		inOutage := res.start.Before(outageTo) && res.end.After(outageFrom)
+		// Whether a refresh call of this request could have met the fault,
+		// or a failure window it opened.
+		inOutage := res.start.Before(outageTo.Add(failureWindow)) && res.end.After(outageFrom)
 		ok := res.err == nil
 		switch res.class {
 		case classValid:

@@ -31,6 +31,13 @@
 // only requests carrying that token can read it. A failure is published
 // too, for two seconds, so that waiting replicas stop waiting.
 //
+// Failed refreshes: when a refresh call fails, the replica sets a key
+// named by a digest of the session id, for the Gate's
+// RefreshFailureWindow; until it expires every replica answers the
+// session's other refreshes without calling Clerk. A replica that has
+// seen the key remembers it locally, so a flood of requests for the
+// session costs Redis one lookup per replica.
+//
 // Revocation: each revoked session id goes into a sorted set scored by its
 // expiry (the token lifetime plus skew) and onto a pub/sub channel. Every
 // replica loads the set when it subscribes, again on every reconnection,
@@ -56,6 +63,7 @@
 //
 //	<prefix>:<instance>:refresh:{<digest>}        sealed outcome (string, PX)
 //	<prefix>:<instance>:refresh:{<digest>}:claim  claim (string, PX)
+//	<prefix>:<instance>:refresh-failed:{<digest>} a session's failed refresh (string, PX)
 //	<prefix>:<instance>:revoked                   revoked session ids (sorted set, PXAT)
 //	<prefix>:<instance>:revoked                   channel: "<expiry ms> <session id>"
 //	<prefix>:<instance>:refreshed                 channel: "<digest>"
@@ -154,6 +162,8 @@ type Store struct {
 	outcomes  *expiring.Cache[string, []byte]
 	revokedCh string
 	refreshCh string
+
+	failedRefreshes *expiring.Cache[string, struct{}] // sessions whose refresh failed, as this replica knows
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -280,6 +290,7 @@ func (s *Store) Start(scope clerkgate.StoreScope) error {
 	s.refreshCh = s.base + ":refreshed"
 	s.revoked = expiring.New[string, struct{}](s.opts.RevocationCacheSize, s.now)
 	s.outcomes = expiring.New[string, []byte](s.opts.RefreshCacheSize, s.now)
+	s.failedRefreshes = expiring.New[string, struct{}](s.opts.RefreshCacheSize, s.now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.listen()
@@ -311,6 +322,7 @@ func (s *Store) Close() error {
 
 func (s *Store) outcomeKey(name string) string { return s.base + ":refresh:{" + name + "}" }
 func (s *Store) claimKey(name string) string   { return s.outcomeKey(name) + ":claim" }
+func (s *Store) failedKey(name string) string  { return s.base + ":refresh-failed:{" + name + "}" }
 func (s *Store) revokedKey() string            { return s.base + ":revoked" }
 
 // claimScript returns {1, outcome, pttl} when an outcome is published,
@@ -430,6 +442,45 @@ func (s *Store) PublishRefresh(ctx context.Context, name string, out clerkgate.R
 		return publishScript.Run(ctx, s.rdb, []string{s.outcomeKey(name), s.claimKey(name)},
 			value, max(out.TTL.Milliseconds(), 1), failed, s.refreshCh, name).Err()
 	})
+}
+
+// FailRefresh remembers the session's failed refresh in this replica's
+// memory, and in Redis for the other replicas, for window.
+func (s *Store) FailRefresh(ctx context.Context, name string, window time.Duration) error {
+	if window <= 0 {
+		return nil
+	}
+	s.failedRefreshes.Add(name, struct{}{}, s.now().Add(window))
+	return s.call(ctx, "share a failed refresh", func(ctx context.Context) error {
+		return s.rdb.Set(ctx, s.failedKey(name), "1", window).Err()
+	})
+}
+
+// RefreshFailed answers from this replica's memory when it knows of the
+// failure, and asks Redis otherwise. What it learns from Redis it keeps
+// for the key's remaining life, but never longer than window: a Redis
+// writer can hold back a session's refreshes for one window at a time,
+// never for longer.
+func (s *Store) RefreshFailed(ctx context.Context, name string, window time.Duration) (bool, error) {
+	if _, ok := s.failedRefreshes.Get(name); ok {
+		return true, nil
+	}
+	var pttl time.Duration
+	err := s.call(ctx, "look for a failed refresh", func(ctx context.Context) error {
+		var err error
+		pttl, err = s.rdb.PTTL(ctx, s.failedKey(name)).Result()
+		return err
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case pttl == -2: // no such key
+		return false, nil
+	case pttl < 0 || pttl > window: // no expiry, or a longer one than any Gate sets
+		pttl = window
+	}
+	s.failedRefreshes.Add(name, struct{}{}, s.now().Add(pttl))
+	return true, nil
 }
 
 // RevokeSession refuses the session in this replica at once, then tells
