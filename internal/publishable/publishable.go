@@ -41,7 +41,7 @@ func Parse(pk string) (Key, error) {
 	case strings.HasPrefix(pk, "sk_"):
 		// The classic mix-up: the secret key in the publishable key's
 		// place. Name it, and show nothing of it.
-		return Key{}, fmt.Errorf("publishable key %q: this is a secret key; want the publishable key (pk_test_… or pk_live_…)", redact(pk))
+		return Key{}, fmt.Errorf("publishable key %q: this is a secret key; want prefix pk_test_ or pk_live_", redact(pk))
 	default:
 		return Key{}, fmt.Errorf("publishable key %q: want prefix pk_test_ or pk_live_", redact(pk))
 	}
