@@ -64,6 +64,59 @@ func FuzzFindCookie(f *testing.F) {
 	})
 }
 
+// FuzzValidCookieValue checks the eight-bytes-at-a-time value check
+// against net/http's rule, byte by byte.
+func FuzzValidCookieValue(f *testing.F) {
+	for _, s := range []string{
+		"", "eyJhbGciOiJSUzI1NiJ9.e30.sig", "abcdefgh\"", "abcdefg\x7f", "abcdefg\x1f", "abcdefg\x80",
+		"abcdefgh;abcdefgh", "abc\\defghijk", "        ", "~~~~~~~~ ", "!!!!!!!!\x00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		want := true
+		for i := range len(v) {
+			if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+				want = false
+			}
+		}
+		if got := validCookieValue(v); got != want {
+			t.Fatalf("%q: got %v, want %v", v, got, want)
+		}
+	})
+}
+
+// TestValidCookieValueEveryByte tries every byte at every place of a
+// word, and every pair of bytes side by side, where a borrow from one byte
+// into the next could hide or invent a bad one.
+func TestValidCookieValueEveryByte(t *testing.T) {
+	t.Parallel()
+	valid := func(b byte) bool { return b >= 0x20 && b < 0x7f && b != '"' && b != ';' && b != '\\' }
+	const word = "abcdefghijklmnop"
+	for i := range len(word) {
+		w := []byte(word)
+		for b := range 256 {
+			w[i] = byte(b)
+			if got := validCookieValue(string(w)); got != valid(byte(b)) {
+				t.Fatalf("%q: got %v", w, got)
+			}
+		}
+	}
+	var w [8]byte
+	copy(w[:], word)
+	for i := range 7 {
+		for b1 := range 256 {
+			for b2 := range 256 {
+				w[i], w[i+1] = byte(b1), byte(b2)
+				if got := validCookieValue(string(w[:])); got != (valid(byte(b1)) && valid(byte(b2))) {
+					t.Fatalf("%q: got %v", w, got)
+				}
+			}
+		}
+		w[i], w[i+1] = word[i], word[i+1]
+	}
+}
+
 // TestFindCookieLimits: past maxCookies cookies (net/http's limit) or
 // maxCookieBytes of Cookie headers, a request carries no cookies at all.
 func TestFindCookieLimits(t *testing.T) {
