@@ -44,7 +44,7 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 	return v
 }
 
-// malformed stands for a token that was presented but cannot be told: an
+// malformed stands for a token that was presented but cannot be used: an
 // "Authorization: Bearer" with nothing after it, or a session cookie sent
 // twice with different values. It is not a JWT, so verification refuses
 // it as malformed.
