@@ -2,7 +2,6 @@ package clerkgate
 
 import (
 	"net/http"
-	"net/textproto"
 	"strings"
 )
 
@@ -25,33 +24,195 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 			if t := strings.TrimSpace(token); t != "" {
 				return t
 			}
-			return malformedEmpty
+			return malformed
 		}
 	}
+	lines := r.Header["Cookie"]
 	if g.suffixedSession != "" {
-		if v := cookieValue(r, g.suffixedSession); v != "" {
+		v, ambiguous := findCookie(lines, g.suffixedSession)
+		if ambiguous {
+			return malformed
+		}
+		if v != "" {
 			return v
 		}
 	}
-	return cookieValue(r, sessionCookie)
+	v, ambiguous := findCookie(lines, sessionCookie)
+	if ambiguous {
+		return malformed
+	}
+	return v
 }
 
-// malformedEmpty stands for "Authorization: Bearer" with nothing after it.
-// It is not a JWT, so verification refuses it as malformed.
-const malformedEmpty = "."
+// malformed stands for a token that was presented but cannot be used: an
+// "Authorization: Bearer" with nothing after it, or a session cookie sent
+// twice with different values. It is not a JWT, so verification refuses
+// it as malformed.
+//
+// Two session cookies of one name reach an app when someone else could
+// set one: a sibling subdomain can plant a cookie for the parent domain
+// with a longer Path, which browsers send first. Clerk's SDKs take the
+// first; taking either would sign the victim in as whoever planted it.
+const malformed = "."
 
-// cookieValue finds one cookie without parsing every cookie into a
-// http.Cookie, which r.Cookie does on each call.
+// cookieValue is the value of the cookie name, or "" when the request has
+// none, or has it twice with different values (see malformed).
 func cookieValue(r *http.Request, name string) string {
-	for _, line := range r.Header[textproto.CanonicalMIMEHeaderKey("Cookie")] {
+	v, _ := findCookie(r.Header["Cookie"], name)
+	return v
+}
+
+// maxCookies is net/http's limit on the cookies of one request (the
+// default of GODEBUG httpcookiemaxnum): past it, net/http reads none, and
+// neither does the Gate.
+const maxCookies = 3000
+
+// maxCookieBytes bounds the Cookie headers the Gate reads at all: past it,
+// a request is read as carrying no cookies (so it is signed out, and an
+// expired session is not refreshed), whatever net/http would make of them.
+// Scanning costs time in proportion to the header's size, and no browser
+// needs this much: a cookie holds at most 4 KiB, nginx refuses Cookie
+// lines over 8 KiB by default, and Node's HTTP server, where Clerk's own
+// SDK runs, refuses more than 16 KiB of headers in all.
+const maxCookieBytes = 64 << 10
+
+// findCookie reads the cookie name from the Cookie header lines exactly as
+// net/http's Request.CookiesNamed does (within maxCookieBytes), but only
+// that name: net/http builds every cookie of the header, which costs
+// milliseconds on 1 MiB of tiny cookies. value is the cookie's value when
+// every occurrence carries the same one; ambiguous reports two occurrences
+// with different values. name must be a valid cookie name.
+func findCookie(lines []string, name string) (value string, ambiguous bool) {
+	size, count := 0, 0
+	for _, line := range lines {
+		size += len(line)
+		if size > maxCookieBytes {
+			return "", false
+		}
+		count += strings.Count(line, ";") + 1
+	}
+	if count > maxCookies {
+		return "", false
+	}
+	found := false
+	for _, line := range lines {
 		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && k == name {
-				return strings.Trim(v, `"`)
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			rest, ok := cutName(pair, name)
+			if !ok {
+				continue
+			}
+			v, ok := pairValue(trimRight(rest))
+			if !ok {
+				continue
+			}
+			switch {
+			case !found:
+				value, found = v, true
+			case v != value:
+				return "", true
 			}
 		}
 	}
-	return ""
+	return value, false
+}
+
+// pairValue reads what follows a cookie's name up to the end of its pair
+// (trimmed on the right): optional white space and "=value", or nothing at
+// all (net/http reads "name" alone as an empty value). It strips one pair
+// of double quotes and refuses the bytes net/http refuses in a value.
+func pairValue(rest string) (string, bool) {
+	eq := strings.IndexByte(rest, '=')
+	if eq < 0 {
+		eq = len(rest)
+	}
+	for i := range eq {
+		if !isCookieSpace(rest[i]) {
+			return "", false // a longer name, such as __session_other
+		}
+	}
+	if eq == len(rest) {
+		return "", true
+	}
+	v := rest[eq+1:]
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v, validCookieValue(v)
+}
+
+// validCookieValue reports whether v holds only the bytes net/http allows
+// in a cookie value: 0x20 to 0x7e, less '"', ';' and '\\'. It looks at
+// eight bytes at a time, because a session token is a kilobyte or more
+// and is checked on every request: byte by byte, this check alone cost
+// more than the rest of the cookie scan.
+func validCookieValue(v string) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	// below(x, n) sets the high bit of some byte exactly when a byte of x
+	// is below n (for n ≤ 0x80), though not always of that byte; so
+	// below(x^c*ones, 1) tells whether some byte equals c.
+	below := func(x, n uint64) uint64 { return (x - n*ones) &^ x }
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		bad := x | below(x, 0x20) | below(x^0x7f*ones, 1) |
+			below(x^'"'*ones, 1) | below(x^';'*ones, 1) | below(x^'\\'*ones, 1)
+		if bad&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// isCookieSpace is the white space net/http trims around cookie pairs and
+// names (textproto.TrimString).
+func isCookieSpace(b byte) bool {
+	return b <= ' ' && (b == ' ' || b == '\t' || b == '\n' || b == '\r')
+}
+
+// cutName returns what follows name in a pair that starts with it after
+// white space. Browsers put one space after each ";"; a longer run of
+// white space is skipped by searching for the name, at memory speed,
+// rather than byte by byte.
+func cutName(pair, name string) (string, bool) {
+	if pair != "" && isCookieSpace(pair[0]) {
+		pair = pair[1:]
+		if pair != "" && isCookieSpace(pair[0]) {
+			i := strings.Index(pair, name)
+			if i < 0 || !onlySpace(pair[:i]) {
+				return "", false
+			}
+			pair = pair[i:]
+		}
+	}
+	return strings.CutPrefix(pair, name)
+}
+
+// onlySpace reports whether s is all cookie white space, looking from its
+// end: a name found in the middle of a value fails at the first byte.
+func onlySpace(s string) bool {
+	i := len(s) - 1
+	for i >= 0 && isCookieSpace(s[i]) {
+		i--
+	}
+	return i < 0
+}
+
+func trimRight(s string) string {
+	i := len(s)
+	for i > 0 && isCookieSpace(s[i-1]) {
+		i--
+	}
+	return s[:i]
 }

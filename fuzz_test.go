@@ -33,9 +33,10 @@ import (
 
 // FuzzTokenFrom feeds arbitrary Authorization and Cookie header values to
 // the token extraction. The properties: no panic; a Bearer header with a
-// token wins over every cookie; otherwise the result is empty or the value
-// of one of this instance's two session cookies, exactly as present in the
-// request, with the suffixed cookie taking precedence.
+// token wins over every cookie; otherwise the result is empty, or the value
+// of one of this instance's two session cookies exactly as net/http reads
+// it, with the suffixed cookie taking precedence, or malformed when the
+// cookie that counts carries two different values.
 func FuzzTokenFrom(f *testing.F) {
 	vec := testkit.LoadVectors(f)
 	g, err := New(Config{JWTKey: vec.PublicKeyPEM, PublishableKey: vec.PublishableTest})
@@ -57,9 +58,14 @@ func FuzzTokenFrom(f *testing.F) {
 		{"", suffixed + "=; __session=plain", ""},
 		{"", `__session="quoted"`, ""},
 		{"", `__session=""`, ""},
+		{"", `__session=""quoted""`, ""},
 		{"", "__session_other=x; x__session=y; __session =z; __sessionx=w", ""},
 		{"", " ;;; __session=a=b=c ;", ""},
 		{"", "__session=first; __session=second", "__session=third"},
+		{"", "__session=same; __session=same", "__session=same"},
+		{"", "__session=bad\\; __session=good", ""},
+		{"", suffixed + "=a; " + suffixed + "=b; __session=c", ""},
+		{"", "__session", ""},
 		{"", "\x00__session=nul", "__session=\xff"},
 	} {
 		f.Add(s[0], s[1], s[2])
@@ -80,38 +86,26 @@ func FuzzTokenFrom(f *testing.F) {
 		if scheme, rest, _ := strings.Cut(auth, " "); strings.EqualFold(scheme, "Bearer") {
 			want := strings.TrimSpace(rest)
 			if want == "" {
-				want = malformedEmpty
+				want = malformed
 			}
 			if got != want {
 				t.Fatalf("Bearer header %q: got %q, want %q whatever the cookies say", auth, got, want)
 			}
 			return
 		}
-		// Otherwise the first suffixed cookie, when it has a value, then the
-		// first __session cookie.
-		want, ok := firstCookie(r, suffixed)
-		if !ok || want == "" {
-			want, _ = firstCookie(r, sessionCookie)
+		// Otherwise the suffixed cookie, when it has a value, then the
+		// __session cookie, each as net/http reads it.
+		want, ambiguous := netHTTPCookie(r, suffixed)
+		if !ambiguous && want == "" {
+			want, ambiguous = netHTTPCookie(r, sessionCookie)
+		}
+		if ambiguous {
+			want = malformed
 		}
 		if got != want {
 			t.Fatalf("got %q, want %q from Cookie %q", got, want, r.Header.Values("Cookie"))
 		}
 	})
-}
-
-// firstCookie is the oracle for cookie lookup, written apart from
-// cookieValue: the value of the first cookie with exactly this name, quotes
-// removed, scanning the Cookie lines in order. A pair names the cookie when,
-// stripped of surrounding white space, it starts with name and "=".
-func firstCookie(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header.Values("Cookie") {
-		for _, pair := range strings.Split(line, ";") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(pair), name+"="); ok {
-				return strings.Trim(v, `"`), true
-			}
-		}
-	}
-	return "", false
 }
 
 // FuzzSessionTokenIn feeds arbitrary Set-Cookie values, as a refresh answer

@@ -52,11 +52,16 @@ func TestContract(t *testing.T) {
 	require.NoError(t, err)
 	bin := t.TempDir()
 
+	exes := make([]string, len(examples))
 	servers := make([]*server, len(examples))
 	errs := make([]error, len(examples))
 	var wg sync.WaitGroup
 	for i, name := range examples {
-		wg.Go(func() { servers[i], errs[i] = launch(t, root, bin, name) })
+		wg.Go(func() {
+			if exes[i], errs[i] = build(t, root, bin, name); errs[i] == nil {
+				servers[i], errs[i] = start(t, name, exes[i], append(devEnv(), "ADDR=127.0.0.1:0"))
+			}
+		})
 	}
 	wg.Wait()
 	for i, s := range servers {
@@ -94,6 +99,15 @@ func TestContract(t *testing.T) {
 		want := servers[0].normalizedBanner(t)
 		for _, s := range servers[1:] {
 			require.Equal(t, want, s.normalizedBanner(t), "banner of %s", s.name)
+		}
+	})
+
+	t.Run("fails safe", func(t *testing.T) {
+		for i, name := range examples {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				runFailSafe(t, name, exes[i])
+			})
 		}
 	})
 }
@@ -214,21 +228,26 @@ type server struct {
 	stderr *lockedBuffer
 }
 
-// launch builds examples/<name> and starts it in dev mode on a free port.
-func launch(t *testing.T, root, bin, name string) (*server, error) {
+// build builds examples/<name> into bin and returns the program's path.
+func build(t *testing.T, root, bin, name string) (string, error) {
 	exe := filepath.Join(bin, name)
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "./examples/"+name)
-	build.Dir = root
-	build.WaitDelay = time.Second
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./examples/%s: %w\n%s", name, err, out)
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "./examples/"+name)
+	cmd.Dir = root
+	cmd.WaitDelay = time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./examples/%s: %w\n%s", name, err, out)
 	}
+	return exe, nil
+}
 
+// start runs the example program exe with env and waits for its banner.
+// The server it returns, even with an error, must be stopped.
+func start(t *testing.T, name, exe string, env []string) (*server, error) {
 	s := &server{
 		name:   name,
 		cmd:    exec.Command(exe),
@@ -236,7 +255,7 @@ func launch(t *testing.T, root, bin, name string) (*server, error) {
 		stdout: newLockedBuffer(),
 		stderr: newLockedBuffer(),
 	}
-	s.cmd.Env = append(devEnv(), "ADDR=127.0.0.1:0")
+	s.cmd.Env = env
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr
 	s.cmd.WaitDelay = time.Second
@@ -292,7 +311,7 @@ func devEnv() []string {
 }
 
 // stop asks the server to shut down, kills it if it does not, and waits
-// for the process to be gone.
+// for the process to be gone. Stopping it again changes nothing.
 func (s *server) stop(t *testing.T) {
 	if s.client != nil {
 		s.client.Transport.(*http.Transport).CloseIdleConnections()
@@ -311,6 +330,7 @@ func (s *server) stop(t *testing.T) {
 		err = <-s.exited
 		t.Errorf("%s ignored SIGINT for %v and was killed", s.name, stopTimeout)
 	}
+	s.exited <- err // for the next stop
 	if t.Failed() {
 		t.Logf("%s exited: %v\nstdout:\n%s\nstderr:\n%s", s.name, err, s.stdout, s.stderr)
 	}

@@ -38,6 +38,10 @@ func Parse(pk string) (Key, error) {
 		enc = pk[len(testPrefix):]
 	case strings.HasPrefix(pk, livePrefix):
 		enc, live = pk[len(livePrefix):], true
+	case strings.HasPrefix(pk, "sk_"):
+		// The classic mix-up: the secret key in the publishable key's
+		// place. Name it, and show nothing of it.
+		return Key{}, fmt.Errorf("publishable key %q: this is a secret key; want prefix pk_test_ or pk_live_", redact(pk))
 	default:
 		return Key{}, fmt.Errorf("publishable key %q: want prefix pk_test_ or pk_live_", redact(pk))
 	}
@@ -90,10 +94,18 @@ func validHost(h string) bool {
 	return true
 }
 
-// redact keeps error messages useful without echoing a whole key.
+// redact shows no more of a key than its kind: one of Clerk's fixed
+// prefixes, or nothing. A secret key pasted where the publishable key
+// belongs ends up in start-up errors and logs, and even a few of its
+// characters narrow a search for it.
 func redact(s string) string {
-	if len(s) > 16 {
-		return s[:16] + "…"
+	for _, prefix := range []string{testPrefix, livePrefix, "sk_test_", "sk_live_"} {
+		if strings.HasPrefix(s, prefix) {
+			return prefix + "…"
+		}
 	}
-	return s
+	if s == "" {
+		return ""
+	}
+	return "…"
 }

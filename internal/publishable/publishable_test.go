@@ -40,3 +40,28 @@ func TestParseRefusesBadKeys(t *testing.T) {
 		require.Error(t, err, pk)
 	}
 }
+
+// TestParseErrorsShowOnlyThePrefix: whatever was passed, a refusal shows
+// at most Clerk's fixed prefix of it, never a character of what follows;
+// in particular not of a secret key passed by mistake.
+func TestParseErrorsShowOnlyThePrefix(t *testing.T) {
+	t.Parallel()
+	const secret = "Zq9WvK3xTmB7pLr2YhN8cD4f"
+	for _, tc := range []struct{ key, shown string }{
+		{"sk_live_" + secret, "sk_live_…"},
+		{"sk_test_" + secret, "sk_test_…"},
+		{"pk_test_" + secret + "!", "pk_test_…"},
+		{"pk_live_" + secret, "pk_live_…"}, // base64, but no host
+		{secret, "…"},
+		{"pk_" + secret, "…"},
+	} {
+		_, err := Parse(tc.key)
+		require.Error(t, err, tc.key)
+		require.Contains(t, err.Error(), `"`+tc.shown+`"`)
+		for i := 0; i+3 <= len(secret); i++ {
+			require.NotContains(t, err.Error(), secret[i:i+3], "error for %s", tc.key)
+		}
+	}
+	_, err := Parse("sk_live_" + secret)
+	require.ErrorContains(t, err, "this is a secret key")
+}

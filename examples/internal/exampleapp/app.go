@@ -10,6 +10,10 @@
 // on go-redis; an example's main hands it in with WithRedis. An example
 // built without it refuses to start when REDIS_URL is set, rather than
 // run as a replica that shares nothing.
+//
+// Dev mode fails safe: it runs only when no CLERK_* variable is in the
+// environment at all, an empty one stops start-up, it listens on loopback
+// only, and no route or log line shows more of a key than its prefix.
 package exampleapp
 
 import (
@@ -24,6 +28,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,10 +46,11 @@ type App struct {
 	addr string
 	log  *slog.Logger
 
-	dev       *clerktest.Server // nil unless in dev mode
-	devMu     sync.Mutex
-	devSessID string
-	redisURL  string // "" unless REDIS_URL was used
+	dev        *clerktest.Server // nil unless in dev mode
+	devMu      sync.Mutex
+	devSessID  string
+	redisURL   string // "" unless REDIS_URL was used
+	replicaEnv string // dev mode with REDIS_URL: the file a second replica reads its keys from
 }
 
 // Option adjusts New.
@@ -70,10 +77,13 @@ const EnvRedisURL = "REDIS_URL"
 // DevUserID is the user dev-mode tokens are minted for.
 const DevUserID = "user_dev"
 
-// New reads CLERK_*, REDIS_URL and ADDR from the environment. With none of
-// CLERK_SECRET_KEY, CLERK_JWT_KEY and CLERK_PUBLISHABLE_KEY set it starts in
-// dev mode: an embedded fake Clerk backend issues tokens, so the example
-// runs offline with no Clerk account. name labels the start-up banner.
+// DefaultAddr is where an example listens when ADDR is not set.
+const DefaultAddr = "127.0.0.1:8080"
+
+// New reads CLERK_*, REDIS_URL and ADDR from the environment. With no
+// CLERK_* variable in the environment at all it starts in dev mode: an
+// embedded fake Clerk backend issues tokens, so the example runs offline
+// with no Clerk account. name labels the start-up banner.
 func New(name string, opts ...Option) (*App, error) {
 	var o options
 	for _, opt := range opts {
@@ -81,12 +91,19 @@ func New(name string, opts ...Option) (*App, error) {
 	}
 	a := &App{
 		name: name,
-		addr: envOr("ADDR", "127.0.0.1:8080"),
+		addr: envOr("ADDR", DefaultAddr),
 		log:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	dev, err := devMode(os.Environ())
+	if err != nil {
+		return nil, err
 	}
 	cfg := clerkgate.ConfigFromEnv()
 	cfg.Logger = a.log
-	if cfg.SecretKey == "" && cfg.JWTKey == "" && cfg.PublishableKey == "" {
+	if dev {
+		if err := requireLoopback(a.addr); err != nil {
+			return nil, err
+		}
 		a.dev = clerktest.New()
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
 	}
@@ -114,7 +131,57 @@ func New(name string, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Gate = gate
+	if a.dev != nil && a.redisURL != "" {
+		if err := a.writeReplicaEnv(); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// devMode reports whether to run on the embedded fake backend: only when
+// no CLERK_* variable is present in environ. A present one means a real
+// Clerk instance was meant, even with an empty value, which is what a
+// compose file's "CLERK_SECRET_KEY: ${CLERK_SECRET_KEY}" passes on when the
+// host lacks the variable. Dev mode then would ignore CLERK_API_URL and
+// sign in anyone who asks GET /dev/token, so an empty CLERK_* variable
+// stops start-up instead, naming it.
+func devMode(environ []string) (bool, error) {
+	var present, empty []string
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "CLERK_") {
+			continue
+		}
+		present = append(present, name)
+		if strings.TrimSpace(value) == "" {
+			empty = append(empty, name)
+		}
+	}
+	if len(empty) > 0 {
+		slices.Sort(empty)
+		return false, fmt.Errorf("%s set but empty: give it a value or unset it "+
+			"(dev mode, on an embedded fake Clerk, runs only when no CLERK_* variable is set at all)",
+			strings.Join(empty, ", "))
+	}
+	return len(present) == 0, nil
+}
+
+// requireLoopback refuses a dev-mode address that other machines can
+// reach: GET /dev/token signs in whoever asks. It refuses rather than
+// quietly listen elsewhere than ADDR says.
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("ADDR=%q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("ADDR=%q: dev mode listens on loopback only (such as %s), "+
+		"because GET /dev/token signs in whoever asks; set the CLERK_* keys of a Clerk instance to listen elsewhere",
+		addr, DefaultAddr)
 }
 
 // DevMode reports whether the embedded fake backend is in use.
@@ -122,6 +189,9 @@ func (a *App) DevMode() bool { return a.dev != nil }
 
 // Close stops the gate and the fake backend.
 func (a *App) Close() {
+	if a.replicaEnv != "" {
+		os.Remove(a.replicaEnv)
+	}
 	if a.Gate != nil {
 		a.Gate.Close()
 	}
@@ -168,7 +238,7 @@ func (a *App) MySessions(ctx context.Context, c *clerkgate.Claims) Result {
 	}
 	list, err := api.List(ctx, session.ListParams{UserID: c.Subject, Limit: 100})
 	if err != nil {
-		return apiFailure(err)
+		return a.apiFailure("list sessions", err)
 	}
 	return ok(list)
 }
@@ -182,17 +252,24 @@ func (a *App) Logout(ctx context.Context, c *clerkgate.Claims) Result {
 	}
 	s, err := api.Revoke(ctx, c.SessionID)
 	if err != nil {
-		return apiFailure(err)
+		return a.apiFailure("revoke session", err)
 	}
 	return ok(s)
 }
 
-func apiFailure(err error) Result {
+// apiFailure answers a failed Backend API call with a fixed message and
+// logs the detail, which names internal URLs and addresses and Clerk's own
+// messages: none of it is the client's business. Clerk's 4xx answers are
+// about the app's request to Clerk, not the client's to the app, so every
+// failure is a 502.
+func (a *App) apiFailure(op string, err error) Result {
+	attrs := []any{"op", op, "err", err}
 	var apiErr *session.APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode < 500 {
-		return failure(apiErr.StatusCode, "clerk_api_error", err.Error())
+	if errors.As(err, &apiErr) {
+		attrs = append(attrs, "clerk_status", apiErr.StatusCode)
 	}
-	return failure(http.StatusBadGateway, "clerk_api_error", err.Error())
+	a.log.Error("example: Clerk Backend API call failed", attrs...)
+	return failure(http.StatusBadGateway, "clerk_api_error", "the Clerk Backend API call failed; the server log has the details")
 }
 
 // DevToken answers GET /dev/token in dev mode with a fresh session token
@@ -233,6 +310,10 @@ func (a *App) Serve(h http.Handler) error {
 	if err != nil {
 		return err
 	}
+	if tcp, _ := ln.Addr().(*net.TCPAddr); a.dev != nil && (tcp == nil || !tcp.IP.IsLoopback()) {
+		ln.Close() // "localhost" resolved to something else
+		return fmt.Errorf("ADDR=%q: dev mode listens on loopback only, but it resolved to %s", a.addr, ln.Addr())
+	}
 	a.banner(os.Stdout, "http://"+ln.Addr().String())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -262,18 +343,40 @@ func (a *App) banner(w io.Writer, base string) {
 			return
 		}
 		// A second replica must share this process's fake Clerk instance
-		// to be a replica of the same app.
+		// to be a replica of the same app. Its keys and the Redis URL (with
+		// any password) are in a file only this user can read, not here.
 		fmt.Fprintf(w, `To run a second replica of this app (another process, same fake Clerk, same Redis):
-  CLERK_SECRET_KEY=%s CLERK_PUBLISHABLE_KEY=%s CLERK_API_URL=%s %s=%s ADDR=127.0.0.1:8081 go run <this example>
-`, a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL(), EnvRedisURL, a.redisURL)
+  env $(cat %s) ADDR=127.0.0.1:8081 go run <this example>
+`, a.replicaEnv)
 	}()
-	fmt.Fprintf(w, `dev mode: no CLERK_* keys set, so an embedded fake Clerk backend issues tokens.
+	fmt.Fprintf(w, `dev mode: no CLERK_* variables set, so an embedded fake Clerk backend issues tokens.
 Try:
   TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
   curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
 `, base)
+}
+
+// writeReplicaEnv writes the environment of a second replica to a file
+// that only this user can read (os.CreateTemp makes it 0600); Close
+// removes it.
+func (a *App) writeReplicaEnv() error {
+	f, err := os.CreateTemp("", "clerkgate-replica-*.env")
+	if err != nil {
+		return fmt.Errorf("dev mode with %s: %w", EnvRedisURL, err)
+	}
+	a.replicaEnv = f.Name()
+	_, err = fmt.Fprintf(f, "%s=%s\n%s=%s\n%s=%s\n%s=%s\n",
+		clerkgate.EnvSecretKey, a.dev.SecretKey(), clerkgate.EnvPublishableKey, a.dev.PublishableKey(),
+		clerkgate.EnvAPIURL, a.dev.URL(), EnvRedisURL, a.redisURL)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("dev mode with %s: %w", EnvRedisURL, err)
+	}
+	return nil
 }
 
 // redactURL hides a password in a Redis URL.

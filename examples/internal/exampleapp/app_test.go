@@ -1,0 +1,88 @@
+package exampleapp
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestDevModeOnlyWithoutAnyClerkVariable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  []string
+		dev  bool
+		fail string
+	}{
+		{env: []string{"PATH=/bin", "HOME=/root"}, dev: true},
+		{env: []string{"XCLERK_SECRET_KEY="}, dev: true},
+		{env: []string{"CLERK_SECRET_KEY=sk_test_x"}},
+		{env: []string{"CLERK_API_URL=http://127.0.0.1:1"}},
+		{env: []string{"CLERK_SOMETHING_ELSE=1"}},
+		{env: []string{"CLERK_SECRET_KEY="}, fail: "CLERK_SECRET_KEY set but empty"},
+		{env: []string{"CLERK_JWT_KEY= \t\n"}, fail: "CLERK_JWT_KEY set but empty"},
+		{env: []string{"CLERK_SECRET_KEY", "PATH=/bin"}, fail: "CLERK_SECRET_KEY set but empty"},
+		{env: []string{"CLERK_SECRET_KEY=", "CLERK_API_URL=x", "CLERK_AUTHORIZED_PARTIES="},
+			fail: "CLERK_AUTHORIZED_PARTIES, CLERK_SECRET_KEY set but empty"},
+	} {
+		dev, err := devMode(tc.env)
+		if tc.fail != "" {
+			require.ErrorContains(t, err, tc.fail, "%q", tc.env)
+			require.False(t, dev)
+			continue
+		}
+		require.NoError(t, err, "%q", tc.env)
+		require.Equal(t, tc.dev, dev, "%q", tc.env)
+	}
+}
+
+func TestDevModeAddressMustBeLoopback(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, requireLoopback(DefaultAddr))
+	for _, ok := range []string{"127.0.0.1:0", "127.1.2.3:80", "[::1]:8080", "localhost:8080"} {
+		require.NoError(t, requireLoopback(ok), ok)
+	}
+	for _, bad := range []string{":8080", "0.0.0.0:8080", "[::]:8080", "192.168.1.10:8080", "example.com:80", "127.0.0.1", ""} {
+		require.Error(t, requireLoopback(bad), bad)
+	}
+}
+
+// TestReplicaBannerShowsNoSecret: in dev mode with REDIS_URL, the banner
+// tells how to start a second replica without printing the fake's secret
+// key or the Redis password; both are in a file only this user can read.
+func TestReplicaBannerShowsNoSecret(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	const redisURL = "redis://:hunter2-password@127.0.0.1:6379/0"
+	a := &App{name: "test", dev: fake, redisURL: redisURL}
+	t.Cleanup(a.Close)
+	require.NoError(t, a.writeReplicaEnv())
+
+	var out bytes.Buffer
+	a.banner(&out, "http://127.0.0.1:1")
+	require.Contains(t, out.String(), "env $(cat "+a.replicaEnv+")")
+	require.NotContains(t, out.String(), "hunter2")
+	secret := strings.TrimPrefix(fake.SecretKey(), "sk_test_")
+	require.NotContains(t, out.String(), secret[:6])
+
+	info, err := os.Stat(a.replicaEnv)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	env, err := os.ReadFile(a.replicaEnv)
+	require.NoError(t, err)
+	require.Contains(t, string(env), "CLERK_SECRET_KEY="+fake.SecretKey()+"\n")
+	require.Contains(t, string(env), "REDIS_URL="+redisURL+"\n")
+
+	a.Close()
+	_, err = os.Stat(a.replicaEnv)
+	require.ErrorIs(t, err, os.ErrNotExist, "Close removes the file")
+}
