@@ -68,13 +68,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/revoked"
+	"github.com/clerkgate/clerkgate/verifier"
 
 	"github.com/redis/go-redis/v9"
 
@@ -95,8 +96,12 @@ type Options struct {
 	// memory, so its stragglers need no Redis call. Default 10,000.
 	RefreshCacheSize int
 
-	// RevocationCacheSize bounds the local copy of the revoked sessions.
-	// Default 10,000.
+	// RevocationCacheSize bounds how many revocations heard from Redis
+	// the local copy holds at once. Default 10,000. None is dropped before
+	// its term to make room: past the bound, more are refused (and
+	// counted, see RevocationStats) until some expire, and the store then
+	// reloads the shared set. Revocations made through this replica's
+	// Gate are always held.
 	RevocationCacheSize int
 
 	// Logger receives outages and recoveries. Nil means the Gate's logger.
@@ -150,7 +155,8 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time // the Gate's clock, for local expiries
 	base      string           // "<prefix>:<instance>"
-	revoked   *expiring.Cache[string, struct{}]
+	revoked   *revoked.Set
+	term      time.Duration // the Gate's RevocationTerm
 	outcomes  *expiring.Cache[string, []byte]
 	revokedCh string
 	refreshCh string
@@ -165,6 +171,13 @@ type Store struct {
 	pubsub   *redis.PubSub
 	waiters  map[string]map[chan struct{}]struct{}
 	unshared map[string]int64 // session id → expiry (Unix ms) of revocations Redis missed
+
+	inDoubt   atomic.Bool   // a heard revocation was refused, or a load was cut short
+	lastLoad  time.Time     // of the revoked set; the listener's alone
+	refused   atomic.Uint64 // see RevocationStats
+	malformed atomic.Uint64
+	reloads   atomic.Uint64
+	lastWarn  atomic.Int64 // Unix ns of the last warning about refusals
 
 	failures  atomic.Int32 // calls failed in a row
 	skipUntil atomic.Int64 // Unix ns; Redis is skipped until then
@@ -278,7 +291,11 @@ func (s *Store) Start(scope clerkgate.StoreScope) error {
 	s.base = s.opts.Prefix + ":" + scope.Instance
 	s.revokedCh = s.base + ":revoked"
 	s.refreshCh = s.base + ":refreshed"
-	s.revoked = expiring.New[string, struct{}](s.opts.RevocationCacheSize, s.now)
+	s.term = scope.RevocationTerm
+	if s.term <= 0 {
+		s.term = clerkgate.DefaultMaxTokenLifetime + 2*verifier.DefaultClockSkew
+	}
+	s.revoked = revoked.New(s.now, s.term, s.opts.RevocationCacheSize)
 	s.outcomes = expiring.New[string, []byte](s.opts.RefreshCacheSize, s.now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
@@ -332,21 +349,6 @@ else
 end
 redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
-`)
-
-// revokeScript adds a session id to the revoked set (never shortening its
-// stay), drops the expired ones, makes the set expire with its last entry
-// and tells the replicas.
-var revokeScript = redis.NewScript(`
-local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not cur or tonumber(cur) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[1])
 return 1
 `)
 
@@ -430,37 +432,6 @@ func (s *Store) PublishRefresh(ctx context.Context, name string, out clerkgate.R
 		return publishScript.Run(ctx, s.rdb, []string{s.outcomeKey(name), s.claimKey(name)},
 			value, max(out.TTL.Milliseconds(), 1), failed, s.refreshCh, name).Err()
 	})
-}
-
-// RevokeSession refuses the session in this replica at once, then tells
-// the others through Redis. If Redis cannot be reached, the revocation is
-// shared when it is back (if it has not expired by then).
-func (s *Store) RevokeSession(ctx context.Context, sessionID string, ttl time.Duration) error {
-	s.revoked.Add(sessionID, struct{}{}, s.now().Add(ttl))
-	until := time.Now().Add(ttl).UnixMilli()
-	err := s.call(ctx, "share a revocation", func(ctx context.Context) error {
-		return s.runRevoke(ctx, sessionID, until)
-	})
-	if err != nil {
-		s.mu.Lock()
-		if len(s.unshared) < maxUnshared {
-			s.unshared[sessionID] = until
-		}
-		s.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-func (s *Store) runRevoke(ctx context.Context, sessionID string, until int64) error {
-	return revokeScript.Run(ctx, s.rdb, []string{s.revokedKey()},
-		sessionID, until, time.Now().UnixMilli(), s.revokedCh).Err()
-}
-
-// SessionRevoked reads the local copy of the revoked set: no Redis call.
-func (s *Store) SessionRevoked(sessionID string) bool {
-	_, ok := s.revoked.Get(sessionID)
-	return ok
 }
 
 // call runs one Redis call within Options.Timeout. A failure logs an
@@ -553,14 +524,4 @@ func (s *Store) wake(name string) {
 // into a deadline on the Gate's clock.
 func (s *Store) localUntil(untilMs int64) time.Time {
 	return s.now().Add(time.Until(time.UnixMilli(untilMs)))
-}
-
-func (s *Store) learnRevocation(payload string) {
-	ms, id, ok := strings.Cut(payload, " ")
-	until, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || id == "" {
-		s.log.Warn("redisstore: ignoring a malformed revocation message", "channel", s.revokedCh)
-		return
-	}
-	s.revoked.Add(id, struct{}{}, s.localUntil(until))
 }
