@@ -135,8 +135,9 @@ func TestRevocationOutlivesEveryAcceptedToken(t *testing.T) {
 	_, err := b.gate.Sessions().Revoke(context.Background(), s.ID)
 	require.NoError(t, err)
 	store.mu.Lock()
-	require.Equal(t, time.Hour+10*time.Second, store.revoked[s.ID], "the lifetime plus twice the 5 s skew")
+	term := store.revoked[s.ID]
 	store.mu.Unlock()
+	require.Equal(t, time.Hour+10*time.Second, term, "the lifetime plus twice the 5 s skew")
 
 	logout := clock.Now()
 	for _, after := range []time.Duration{0, 66 * time.Second, 30 * time.Minute, 59*time.Minute + 59*time.Second} {

@@ -229,8 +229,9 @@ func TestRevocationGoesThroughTheStore(t *testing.T) {
 	_, err := b.gate.Sessions().Revoke(context.Background(), s.ID)
 	require.NoError(t, err)
 	store.mu.Lock()
-	require.Equal(t, 66*time.Second, store.revoked[s.ID], "kept for the token lifetime plus twice the skew")
+	term := store.revoked[s.ID]
 	store.mu.Unlock()
+	require.Equal(t, 66*time.Second, term, "kept for the token lifetime plus twice the skew")
 	require.True(t, store.SessionRevoked(s.ID))
 	require.Equal(t, "session_revoked", get(t, b.srv, bearer(b.fake.Token(s.ID))).reason)
 }

@@ -32,9 +32,13 @@
 // too, for two seconds, so that waiting replicas stop waiting.
 //
 // Revocation: each revoked session id goes into a sorted set scored by its
-// expiry (the token lifetime plus skew) and onto a pub/sub channel. Every
-// replica loads the set when it subscribes, again on every reconnection,
-// and keeps a local copy that the channel updates.
+// expiry (the Gate's RevocationTerm: MaxTokenLifetime plus twice the skew)
+// and onto a pub/sub channel. Every replica loads the set when it
+// subscribes, again on every reconnection, and keeps a local copy that the
+// channel updates. Whoever writes to Redis is not trusted with more than
+// signing sessions out for one term per write: what is heard is capped at
+// the term, refused unless shaped "<expiry ms> sess_<base62>", and never
+// makes room by dropping a revocation in force (see RevocationStats).
 //
 // # When Redis fails
 //
