@@ -20,6 +20,9 @@ const (
 	ReasonTokenMissing   Reason = "token_missing"
 	ReasonSessionRevoked Reason = "session_revoked"
 	ReasonRefreshFailed  Reason = "refresh_failed"
+	// ReasonTokenLifetimeInvalid: the token lives longer than
+	// Config.MaxTokenLifetime, or carries no iat to tell.
+	ReasonTokenLifetimeInvalid Reason = "token_lifetime_invalid"
 
 	ReasonTokenMalformed         = verifier.ReasonTokenMalformed
 	ReasonTokenTypeInvalid       = verifier.ReasonTokenTypeInvalid
@@ -67,6 +70,8 @@ func message(r Reason) string {
 		return "the session token is not valid yet"
 	case ReasonSessionRevoked:
 		return "the session has been revoked"
+	case ReasonTokenLifetimeInvalid:
+		return "the session token lives longer than this app accepts"
 	case ReasonRefreshFailed:
 		return "the expired session could not be refreshed"
 	}

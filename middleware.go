@@ -59,6 +59,7 @@ type Gate struct {
 	writeError   func(http.ResponseWriter, *http.Request, *AuthError)
 	log          *slog.Logger
 	refreshAfter time.Duration // RefreshTimeout
+	maxLifetime  time.Duration // MaxTokenLifetime
 
 	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
 
@@ -99,6 +100,9 @@ func New(cfg Config) (*Gate, error) {
 		g.skew = verifier.DefaultClockSkew
 	case g.skew < 0:
 		g.skew = 0
+	}
+	if err := g.setMaxLifetime(cfg.MaxTokenLifetime); err != nil {
+		return nil, err
 	}
 
 	issuer := cfg.Issuer
@@ -255,12 +259,15 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 	claims, err := g.verifier.Verify(r.Context(), token)
 	if err != nil {
 		var ve *verifier.Error
-		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil {
+		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
 			if c, ok, rerr := g.tryRefresh(w, r, token, ve.Claims); ok {
 				return c, rerr
 			}
 		}
 		return nil, newAuthError(verifier.ReasonOf(err), true, err)
+	}
+	if err := g.checkLifetime(claims); err != nil {
+		return nil, newAuthError(ReasonTokenLifetimeInvalid, true, err)
 	}
 	if g.isRevoked(claims.SessionID) {
 		return nil, newAuthError(ReasonSessionRevoked, true, nil)
