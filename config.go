@@ -169,6 +169,15 @@ type Config struct {
 	// failure contract.
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)
 
+	// AcceptTokens is the token types Gate.Accept() accepts when a route
+	// names none; nil means session tokens only. RequireSession and
+	// OptionalSession always accept session tokens only.
+	AcceptTokens []TokenType
+
+	// Machine configures machine credentials: M2M tokens, API keys and
+	// OAuth access tokens. See MachineConfig.
+	Machine MachineConfig
+
 	// Logger receives key-fetch failures and refresh failures. Nothing is
 	// logged per ordinary request. Nil means discard.
 	Logger *slog.Logger

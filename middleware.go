@@ -66,6 +66,7 @@ type Gate struct {
 	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
+	machines  *machineAuth       // machine credentials: see accept.go
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -155,6 +156,10 @@ func New(cfg Config) (*Gate, error) {
 			g.Close()
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
+	}
+	if g.machines, err = newMachineAuth(cfg, g); err != nil {
+		g.Close()
+		return nil, err
 	}
 	if err := g.startStore(cfg, issuer); err != nil {
 		g.Close()
@@ -255,6 +260,9 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 	token := g.tokenFrom(r)
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
+	}
+	if err := refuseOpaqueMachine(token); err != nil {
+		return nil, err
 	}
 	claims, err := g.verifier.Verify(r.Context(), token)
 	if err != nil {
