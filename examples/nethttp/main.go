@@ -41,6 +41,10 @@ func routes(app *exampleapp.App) http.Handler {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, app.Logout(r.Context(), claims))
 	})))
+	mux.Handle("GET /api/whoami", app.Gate.Accept(clerkgate.AnyToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		write(w, exampleapp.Whoami(caller))
+	})))
 	if app.DevMode() {
 		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
