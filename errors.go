@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -84,7 +85,8 @@ const jwksRetryAfter = 10 * time.Second
 
 // AuthError is a refused request, as given to Config.ErrorHandler.
 type AuthError struct {
-	// Status is 401, or 503 when signing keys could not be had.
+	// Status is 401, 403 when the session failed a check of Require, or
+	// 503 when signing keys could not be had.
 	Status int
 	// Reason is the machine-readable cause.
 	Reason Reason
@@ -95,6 +97,8 @@ type AuthError struct {
 	TokenPresented bool
 	// RetryAfter is set for 503 answers.
 	RetryAfter time.Duration
+	// Check is the check the session failed, for 403 answers.
+	Check *authz.Check
 	// Err is the underlying cause, for logging. Never send it to clients.
 	Err error
 }
@@ -127,8 +131,12 @@ func newAuthError(reason Reason, presented bool, cause error) *AuthError {
 // WriteError is the default Config.ErrorHandler. It writes the failure
 // contract: a 401 (or 503) with a JSON body {"error","message"} and a
 // WWW-Authenticate challenge (RFC 6750) that says invalid_token when a token
-// was presented.
+// was presented. A 403 gets the body writeForbidden describes.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
+	if e.Status == http.StatusForbidden {
+		writeForbidden(w, e)
+		return
+	}
 	h := w.Header()
 	if e.Status == http.StatusUnauthorized {
 		challenge := "Bearer"
