@@ -158,3 +158,43 @@ func writeForbidden(w http.ResponseWriter, e *AuthError) {
 		Message string `json:"message"`
 	}{"forbidden", e.Reason, e.Message})
 }
+
+// With returns a copy of the route that also requires every check, for
+// routes that machines call:
+//
+//	jobs := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey).With(authz.Scope("jobs:write"))
+//	mux.Handle("POST /jobs", jobs.Require(handler))
+//
+// A machine caller passes only Scope checks it was granted; a session
+// caller is checked as Require checks it. Like Require, With panics on no
+// check or an invalid one.
+func (rt *Route) With(checks ...authz.Check) *Route {
+	if err := ValidateChecks(checks...); err != nil {
+		panic(err)
+	}
+	out := *rt
+	out.checks = append(append([]authz.Check(nil), rt.checks...), checks...)
+	return &out
+}
+
+// AuthorizeCaller is Authorize for any caller: a session's claims are
+// checked as Authorize checks them, and a machine credential passes only
+// the Scope checks its scopes grant (roles, permissions, features, plans
+// and reverification belong to user sessions, as in Clerk's has() for
+// machine tokens). A nil caller gets the 401 token_missing refusal.
+func AuthorizeCaller(c *Caller, checks ...authz.Check) *AuthError {
+	switch {
+	case c == nil:
+		return newAuthError(ReasonTokenMissing, false, nil)
+	case c.Machine == nil:
+		return Authorize(c.Session, checks...)
+	case len(checks) == 0:
+		return forbidden(authz.Func(nil))
+	}
+	for _, check := range checks {
+		if !check.AllowsScopes(c.Scopes()) {
+			return forbidden(check)
+		}
+	}
+	return nil
+}
