@@ -174,7 +174,9 @@ func TestDecide(t *testing.T) {
 		{name: "5.11 undecodable token: signed out", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Cookies.Session = "garbage" }),
 			action: handshake.SignedOut, reason: handshake.ReasonTokenInvalid},
 		{name: "5.12 JWT template in the cookie: signed out", cfg: prodConfig(),
-			req:    page(signedIn, func(r *handshake.Request) { r.Cookies.Session = session(now.Unix(), map[string]any{"cat": "cl_B7d4PD222AAA"}) }),
+			req: page(signedIn, func(r *handshake.Request) {
+				r.Cookies.Session = session(now.Unix(), map[string]any{"cat": "cl_B7d4PD222AAA"})
+			}),
 			action: handshake.SignedOut, reason: handshake.ReasonTokenTypeMismatch},
 		{name: "5.12 machine token in the cookie: signed out", cfg: prodConfig(),
 			req:    page(signedIn, func(r *handshake.Request) { r.Cookies.Session = session(now.Unix(), map[string]any{"sub": "mch_1"}) }),
