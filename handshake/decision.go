@@ -141,6 +141,9 @@ type Decision struct {
 	Suffixed bool
 	// Nonce or HandshakeToken are a Resolve's (the nonce wins).
 	Nonce, HandshakeToken string
+	// DevBrowser is the dev browser token the request carries, which a
+	// later handshake passes on.
+	DevBrowser string
 }
 
 // Decide is Clerk's decision for a request whose session token comes from
@@ -253,7 +256,7 @@ const (
 // the handshake when the request can be redirected; anything else, and
 // any request that cannot, is signed out.
 func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed}
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
 	switch f.Reason {
 	case VerifyTokenExpired:
@@ -270,7 +273,7 @@ func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
 // unless a primary domain's page is opened from a foreign site (perhaps
 // one of its satellites), which Clerk syncs through a handshake first.
 func AfterSignIn(req Request, cfg Config, d Decision) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed}
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
 		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
@@ -289,15 +292,15 @@ type state struct {
 }
 
 func (s state) verify(reason, message string) Decision {
-	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 func (s state) signedIn(string, string) Decision {
-	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 func (s state) signedOut(reason, message string) Decision {
-	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 // maybeRedirect sends the browser to location (the handshake when empty)
@@ -312,13 +315,14 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		location = s.handshakeURL(reason)
 	}
 	return Decision{
-		Action:   Redirect,
-		Reason:   reason,
-		Message:  message,
-		Location: location,
-		Cookies:  []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
-		Token:    s.token,
-		Suffixed: s.suffixed,
+		Action:     Redirect,
+		Reason:     reason,
+		Message:    message,
+		Location:   location,
+		Cookies:    []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Token:      s.token,
+		Suffixed:   s.suffixed,
+		DevBrowser: s.devBrowser,
 	}
 }
 
