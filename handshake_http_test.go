@@ -435,3 +435,55 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 	wg.Wait()
 	require.LessOrEqual(t, s.fake.Requests(clerktest.RouteHandshakePayload)-before, 16)
 }
+
+func TestPageLoadConfig(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	base := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
+	for name, tc := range map[string]struct {
+		mod  func(*clerkgate.Config)
+		want string
+	}{
+		"relative SignInURL":            {func(c *clerkgate.Config) { c.SignInURL = "/sign-in" }, "SignInURL"},
+		"javascript SignInURL":          {func(c *clerkgate.Config) { c.SignInURL = "javascript:alert(1)" }, "SignInURL"},
+		"satellite without domain":      {func(c *clerkgate.Config) { c.IsSatellite = true; c.SignInURL = "https://p.example/sign-in" }, "Domain or ProxyURL"},
+		"dev satellite without sign-in": {func(c *clerkgate.Config) { c.IsSatellite = true; c.Domain = "sat.example" }, "SignInURL"},
+		"satellite origin with a path":  {func(c *clerkgate.Config) { c.SatelliteOrigins = []string{"https://sat.example/x"} }, "SatelliteOrigins"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			_, err := clerkgate.New(cfg)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+
+	// A production satellite sends its handshakes to clerk.<Domain>.
+	live := "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
+	cfg := base
+	cfg.PublishableKey, cfg.IsSatellite, cfg.Domain = live, true, "sat.example"
+	cfg.SignInURL = "https://primary.example/sign-in" // the fake's secret key is a development one
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	srv := serve(t, g.OptionalSession(whoami))
+	resp := rawGet(t, srv.URL+"/?__clerk_synced=false", nil)
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://clerk.sat.example/v1/client/handshake?"), resp.Header.Get("Location"))
+	require.Equal(t, "satellite-needs-syncing", resp.Header.Get("X-Clerk-Auth-Reason"))
+	// Its first visit without cookies is simply signed out.
+	resp = rawGet(t, srv.URL+"/", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "session-token-and-uat-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
+
+	// With the handshake off, a page load is decided by its token alone.
+	cfg = base
+	cfg.DisableHandshake = true
+	off, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { off.Close() })
+	resp = rawGet(t, serve(t, off.RequireSession(whoami)).URL+"/", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Empty(t, resp.Header.Get("X-Clerk-Auth-Status"))
+}
