@@ -149,30 +149,34 @@ type Decision struct {
 // Decide is Clerk's decision for a request whose session token comes from
 // cookies (a request with an Authorization token never handshakes).
 func Decide(req Request, cfg Config) Decision {
-	suffixed := usesSuffixedCookies(req, cfg)
 	c := req.Cookies
-	token, uatRaw := c.Session, c.ClientUAT
+	// Each session cookie is peeked at once (a browser often holds the
+	// same token under both names).
+	plain, plainOK := peek(c.Session)
+	suffixedPeek, suffixedOK := plain, plainOK
+	if c.SessionSuffixed != c.Session {
+		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
+	}
+	suffixed := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
+	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
-		token, uatRaw = c.SessionSuffixed, c.ClientUATSuffixed
+		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	uat := parseUAT(uatRaw)
-	devBrowser := queryOr(req.URL, CookieDevBrowser, c.DevBrowser)
-	if suffixed {
-		devBrowser = queryOr(req.URL, CookieDevBrowser, c.DevBrowserSuffixed)
-	}
+	q := req.URL.Query()
+	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
 	// 1. Back from a handshake.
 	if !req.Resolved {
-		nonce := queryOr(req.URL, CookieHandshakeNonce, c.HandshakeNonce)
-		hs := queryOr(req.URL, CookieHandshake, c.Handshake)
+		nonce := or(q.Get(CookieHandshakeNonce), c.HandshakeNonce)
+		hs := or(q.Get(CookieHandshake), c.Handshake)
 		if nonce != "" || hs != "" {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
 
 	// 2–4. A satellite's first page load syncs with the primary.
-	q := req.URL.Query()
 	synced := q.Get(QuerySynced)
 	hasCookies := token != "" || uat != 0
 	if cfg.IsSatellite && req.SecFetchDest == "document" && req.Method == "GET" && synced != "true" {
@@ -221,7 +225,6 @@ func Decide(req Request, cfg Config) Decision {
 	}
 
 	// 11–13. What the token says before it is verified.
-	p, ok := peek(token)
 	switch {
 	case !ok:
 		return st.signedOut(ReasonTokenInvalid, "")
@@ -394,12 +397,12 @@ func parseUAT(v string) int64 {
 	return n
 }
 
-// queryOr is the query parameter name, else fallback.
-func queryOr(u *url.URL, name, fallback string) string {
-	if v := u.Query().Get(name); v != "" {
-		return v
+// or is a, else b.
+func or(a, b string) string {
+	if a != "" {
+		return a
 	}
-	return fallback
+	return b
 }
 
 // withoutParams is u without the named query parameters; the others keep
