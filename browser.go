@@ -320,7 +320,9 @@ func signedOutError(d handshake.Decision) *AuthError {
 // status headers and the handshake's decision.
 func clerkReason(r Reason) string {
 	switch r {
-	case ReasonTokenExpired:
+	case ReasonTokenMissing:
+		return handshake.ReasonSessionTokenAndUATMissing
+	case ReasonTokenExpired, ReasonRefreshFailed:
 		return handshake.VerifyTokenExpired
 	case ReasonTokenNotYetValid:
 		return handshake.VerifyTokenNotActiveYet
