@@ -40,7 +40,7 @@ func (s *site) advance(d time.Duration) { s.offset.Add(int64(d)) }
 func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option) *site {
 	t.Helper()
 	s := &site{}
-	s.fake = clerktest.New(append([]clerktest.Option{clerktest.WithClock(s.now)}, opts...)...)
+	s.fake = clerktest.New(append([]clerktest.Option{clerktest.WithClock(s.now), clerktest.WithLocalFrontendAPI()}, opts...)...)
 	t.Cleanup(s.fake.Close)
 	cfg := clerkgate.Config{
 		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),

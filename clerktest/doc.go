@@ -74,9 +74,9 @@
 // # The Frontend API
 //
 // The fake also plays the instance's Frontend API, on an origin of its own
-// (FrontendURL, TLS with a certificate Client trusts); the publishable key
-// names its host, so a Gate configured from the keys sends its handshakes
-// there. It remembers browsers by its own "__client" cookie on that origin:
+// (FrontendURL, TLS with a certificate Client trusts); with
+// WithLocalFrontendAPI the publishable key names its host, so a Gate
+// configured from the keys sends its handshakes there. It remembers browsers by its own "__client" cookie on that origin:
 //
 //	GET  /v1/client/handshake     redirect_url (a loopback http(s) URL, else 400), format,
 //	                              suffixed_cookies, __clerk_db_jwt: 307 back to redirect_url with

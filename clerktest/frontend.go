@@ -68,10 +68,10 @@ func newFrontendState() frontendState {
 }
 
 // FrontendURL is the fake Frontend API's origin ("https://127.0.0.1:port",
-// TLS with a certificate Client trusts). Unless WithFrontendHost names
-// another host, the publishable key encodes its host, so a Gate sends its
-// handshakes there. Open the app under test as http://localhost:port, not
-// 127.0.0.1: browsers share cookies across the ports of one host.
+// TLS with a certificate Client trusts). With WithLocalFrontendAPI, the
+// publishable key encodes its host, so a Gate sends its handshakes there.
+// Open the app under test as http://localhost:port, not 127.0.0.1:
+// browsers share cookies across the ports of one host.
 func (s *Server) FrontendURL() string { return s.fapi.URL }
 
 // SignInURL is the fake's sign-in page: a form that signs the browser in

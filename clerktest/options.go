@@ -43,6 +43,7 @@ type config struct {
 	retiredKeys int
 	lifetime    time.Duration
 	hsFormat    string
+	localFAPI   bool
 }
 
 type serverOption func(*config)
@@ -227,4 +228,15 @@ func WithTokenLifetime(d time.Duration) Option {
 // __clerk_handshake token otherwise.
 func WithHandshakeFormat(format string) Option {
 	return serverOption(func(c *config) { c.hsFormat = format })
+}
+
+// WithLocalFrontendAPI makes the instance's Frontend API host the fake's
+// own Frontend API (FrontendURL's "127.0.0.1:port"): the publishable key
+// encodes it, so a Gate configured from the keys sends its handshakes
+// there, and tokens carry "https://127.0.0.1:port" as their issuer. Use it
+// for page loads and dev mode. Without it the host is
+// "clerk.<random>.lcl.dev", an issuer of the shape Clerk's own SDKs
+// insist on, and handshakes go nowhere. It wins over WithFrontendHost.
+func WithLocalFrontendAPI() Option {
+	return serverOption(func(c *config) { c.localFAPI = true })
 }

@@ -81,14 +81,17 @@ func New(opts ...Option) *Server {
 		cfg.clock = time.Now
 	}
 	// The Frontend API gets its own origin (TLS, as Clerk's always is), so
-	// the app's cookies and the fake's client cookie never mix. Unless
-	// WithFrontendHost names another host, the publishable key points at
-	// it, so a Gate configured from the key alone drives it.
+	// the app's cookies and the fake's client cookie never mix. With
+	// WithLocalFrontendAPI the publishable key points at it, so a Gate
+	// configured from the key alone drives it.
 	fapi := httptest.NewUnstartedServer(nil)
 	fapi.Config.ErrorLog = log.New(io.Discard, "", 0)
 	fapi.StartTLS()
-	if cfg.host == "" {
+	switch {
+	case cfg.localFAPI:
 		cfg.host = strings.TrimPrefix(fapi.URL, "https://")
+	case cfg.host == "":
+		cfg.host = "clerk." + randomString(10, lowerNum) + ".lcl.dev"
 	}
 	azp := DefaultAuthorizedParty
 	if cfg.azp != nil {
