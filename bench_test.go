@@ -53,6 +53,8 @@ func benchRequest(b *testing.B) (*clerkgate.Gate, *http.Request) {
 		SecretKey:      fake.SecretKey(),
 		PublishableKey: fake.PublishableKey(),
 		APIURL:         fake.URL(),
+		// An hour, not Clerk's 60 s, so that a long -benchtime cannot outlive it.
+		MaxTokenLifetime: time.Hour,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -176,6 +176,9 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
 	claims, err := g.verifier.Verify(r.Context(), d.Token)
 	if err == nil {
+		if lerr := g.checkLifetime(claims); lerr != nil {
+			return nil, signedOut(w, "token-lifetime-invalid", "", newAuthError(ReasonTokenLifetimeInvalid, true, lerr))
+		}
 		if g.isRevoked(claims.SessionID) {
 			return nil, signedOut(w, "session-revoked", "", newAuthError(ReasonSessionRevoked, true, nil))
 		}
@@ -184,7 +187,7 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
 	failure := handshake.Failure{Reason: clerkReason(refusal.Reason)}
 	var ve *verifier.Error
-	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil {
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
 		c, attempted, rerr := g.tryRefresh(w, r, d.Token, ve.Claims)
 		if attempted && rerr == nil {
 			return c, nil
@@ -251,7 +254,7 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false
 		}
-		if g.isRevoked(c.SessionID) {
+		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
 			return nil, nil, false
 		}
 		claims = c
@@ -309,6 +312,9 @@ func setAuthStatus(h http.Header, status, reason, message string) {
 func signedOutError(d handshake.Decision) *AuthError {
 	switch d.Reason {
 	case handshake.ReasonTokenInvalid:
+		if e := refuseOpaqueMachine(d.Token); e != nil {
+			return e
+		}
 		return newAuthError(ReasonTokenMalformed, true, nil)
 	case handshake.ReasonTokenTypeMismatch:
 		return newAuthError(ReasonTokenTypeInvalid, true, nil)

@@ -93,10 +93,26 @@ type Config struct {
 	// It sizes the default Store; a Store of your own has its own sizes.
 	RefreshCacheSize int
 
-	// RevocationCacheSize bounds the set of sessions revoked through this
-	// Gate. Default 10,000. It sizes the default Store, like
+	// RevocationCacheSize bounds how many sessions revoked elsewhere (on
+	// other replicas, heard through a shared Store) are held at once.
+	// Default 10,000. Sessions revoked through this Gate are never
+	// dropped before their term, whatever their number: each is a
+	// successful Backend API call, so Clerk's rate limit bounds them (at
+	// most 7,000 at once at the default MaxTokenLifetime, for a production
+	// instance's 1,000 calls per 10 s). It sizes the default Store, like
 	// RefreshCacheSize.
 	RevocationCacheSize int
+
+	// MaxTokenLifetime is the longest lifetime (exp − iat) of a session
+	// token the Gate accepts: one that lives longer, or carries no iat, is
+	// refused (token_lifetime_invalid), and is never refreshed. Default
+	// 60 s, the lifetime of every session token Clerk gives browsers;
+	// raise it only to accept tokens from Sessions().CreateToken with a
+	// longer ExpiresInSeconds. A session revoked through the Gate is
+	// refused for MaxTokenLifetime plus twice ClockSkew, which outlasts
+	// every token of that session the Gate would accept; a longer
+	// lifetime keeps revocations (and their memory) that much longer.
+	MaxTokenLifetime time.Duration
 
 	// Store is where refresh outcomes and revoked sessions are kept. Nil
 	// means a MemoryStore of the Gate's own, which is right for a single
@@ -189,6 +205,15 @@ type Config struct {
 	// ErrorHandler writes refusals. Nil means WriteError, the documented
 	// failure contract.
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)
+
+	// AcceptTokens is the token types Gate.Accept() accepts when a route
+	// names none; nil means session tokens only. RequireSession and
+	// OptionalSession always accept session tokens only.
+	AcceptTokens []TokenType
+
+	// Machine configures machine credentials: M2M tokens, API keys and
+	// OAuth access tokens. See MachineConfig.
+	Machine MachineConfig
 
 	// Logger receives key-fetch failures and refresh failures. Nothing is
 	// logged per ordinary request. Nil means discard.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -20,6 +21,9 @@ const (
 	ReasonTokenMissing   Reason = "token_missing"
 	ReasonSessionRevoked Reason = "session_revoked"
 	ReasonRefreshFailed  Reason = "refresh_failed"
+	// ReasonTokenLifetimeInvalid: the token lives longer than
+	// Config.MaxTokenLifetime, or carries no iat to tell.
+	ReasonTokenLifetimeInvalid Reason = "token_lifetime_invalid"
 
 	ReasonTokenMalformed         = verifier.ReasonTokenMalformed
 	ReasonTokenTypeInvalid       = verifier.ReasonTokenTypeInvalid
@@ -67,6 +71,8 @@ func message(r Reason) string {
 		return "the session token is not valid yet"
 	case ReasonSessionRevoked:
 		return "the session has been revoked"
+	case ReasonTokenLifetimeInvalid:
+		return "the session token lives longer than this app accepts"
 	case ReasonRefreshFailed:
 		return "the expired session could not be refreshed"
 	}
@@ -79,7 +85,8 @@ const jwksRetryAfter = 10 * time.Second
 
 // AuthError is a refused request, as given to Config.ErrorHandler.
 type AuthError struct {
-	// Status is 401, or 503 when signing keys could not be had.
+	// Status is 401, 403 when the session failed a check of Require, or
+	// 503 when signing keys could not be had.
 	Status int
 	// Reason is the machine-readable cause.
 	Reason Reason
@@ -90,6 +97,8 @@ type AuthError struct {
 	TokenPresented bool
 	// RetryAfter is set for 503 answers.
 	RetryAfter time.Duration
+	// Check is the check the session failed, for 403 answers.
+	Check *authz.Check
 	// Err is the underlying cause, for logging. Never send it to clients.
 	Err error
 	// Location is set when the answer is a redirect rather than a
@@ -128,8 +137,12 @@ func newAuthError(reason Reason, presented bool, cause error) *AuthError {
 // WriteError is the default Config.ErrorHandler. It writes the failure
 // contract: a 401 (or 503) with a JSON body {"error","message"} and a
 // WWW-Authenticate challenge (RFC 6750) that says invalid_token when a token
-// was presented.
+// was presented. A 403 gets the body writeForbidden describes.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
+	if e.Status == http.StatusForbidden {
+		writeForbidden(w, e)
+		return
+	}
 	h := w.Header()
 	if e.Location != "" {
 		writeRedirect(w, e)

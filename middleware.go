@@ -65,6 +65,7 @@ type Gate struct {
 	writeError   func(http.ResponseWriter, *http.Request, *AuthError)
 	log          *slog.Logger
 	refreshAfter time.Duration // RefreshTimeout
+	maxLifetime  time.Duration // MaxTokenLifetime
 
 	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
 
@@ -74,6 +75,7 @@ type Gate struct {
 	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
+	machines  *machineAuth       // machine credentials: see accept.go
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -108,6 +110,9 @@ func New(cfg Config) (*Gate, error) {
 		g.skew = verifier.DefaultClockSkew
 	case g.skew < 0:
 		g.skew = 0
+	}
+	if err := g.setMaxLifetime(cfg.MaxTokenLifetime); err != nil {
+		return nil, err
 	}
 
 	issuer := cfg.Issuer
@@ -169,6 +174,10 @@ func New(cfg Config) (*Gate, error) {
 		return nil, err
 	}
 	g.signInURL = cfg.SignInURL
+	if g.machines, err = newMachineAuth(cfg, g); err != nil {
+		g.Close()
+		return nil, err
+	}
 	if err := g.startStore(cfg, issuer); err != nil {
 		g.Close()
 		return nil, err
@@ -292,15 +301,21 @@ func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claim
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
 	}
+	if err := refuseOpaqueMachine(token); err != nil {
+		return nil, err
+	}
 	claims, err := g.verifier.Verify(r.Context(), token)
 	if err != nil {
 		var ve *verifier.Error
-		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil {
+		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
 			if c, ok, rerr := g.tryRefresh(w, r, token, ve.Claims); ok {
 				return c, rerr
 			}
 		}
 		return nil, newAuthError(verifier.ReasonOf(err), true, err)
+	}
+	if err := g.checkLifetime(claims); err != nil {
+		return nil, newAuthError(ReasonTokenLifetimeInvalid, true, err)
 	}
 	if g.isRevoked(claims.SessionID) {
 		return nil, newAuthError(ReasonSessionRevoked, true, nil)

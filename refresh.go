@@ -175,6 +175,9 @@ func (g *Gate) acceptRefresh(ctx context.Context, cookies []string, old *Claims)
 	if err != nil {
 		return nil, fmt.Errorf("refresh: new session token: %w", err)
 	}
+	if err := g.checkLifetime(claims); err != nil {
+		return nil, fmt.Errorf("refresh: new session token: %w", err)
+	}
 	if claims.SessionID != old.SessionID || claims.Subject != old.Subject {
 		return nil, fmt.Errorf("refresh: new token is for session %s of %s, want %s of %s",
 			claims.SessionID, claims.Subject, old.SessionID, old.Subject)

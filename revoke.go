@@ -2,23 +2,57 @@ package clerkgate
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
-// maxTokenLifetime is how long a Clerk session token lives. A session
-// revoked here stays refused for that long plus the clock skew: by then
-// every token issued before the revocation has expired, and Clerk issues
-// no new ones for a revoked session.
-const maxTokenLifetime = 60 * time.Second
+// DefaultMaxTokenLifetime is how long a Clerk session token lives: the
+// default Config.MaxTokenLifetime.
+const DefaultMaxTokenLifetime = 60 * time.Second
+
+// A revoked session must stay refused for as long as any token of it
+// passes every other check. Clerk mints no token for a revoked session, so
+// every such token was issued (iat) before the revocation, give or take the
+// skew between Clerk's clock and ours; it lives at most maxLifetime, and
+// is accepted until skew after its exp. Hence a revocation lasts
+// maxLifetime + 2·skew, and tokens that live longer are refused outright:
+// without that cap, a token from CreateToken (up to 10 years) would
+// outlive any revocation.
+
+// revocationTerm is how long a revocation made through this Gate lasts.
+func (g *Gate) revocationTerm() time.Duration { return g.maxLifetime + 2*g.skew }
+
+// setMaxLifetime adopts Config.MaxTokenLifetime.
+func (g *Gate) setMaxLifetime(d time.Duration) error {
+	if d < 0 {
+		return errors.New("clerkgate: MaxTokenLifetime must not be negative")
+	}
+	g.maxLifetime = orDefault(d, DefaultMaxTokenLifetime)
+	return nil
+}
+
+// checkLifetime refuses a token that lives longer than the Gate accepts,
+// or that does not say when it was issued. Clerk's tokens always carry
+// iat, and without it nothing bounds how long ago the token was made.
+func (g *Gate) checkLifetime(c *Claims) error {
+	if c.IssuedAt == 0 {
+		return errors.New("the token carries no iat, so its lifetime is unknown")
+	}
+	if life := time.Duration(c.Expiry-c.IssuedAt) * time.Second; life > g.maxLifetime {
+		return fmt.Errorf("the token lives %s, longer than MaxTokenLifetime (%s)", life, g.maxLifetime)
+	}
+	return nil
+}
 
 // forgetSession marks a session revoked, through the Store: at once in this
 // process, and in the other replicas as soon as the Store tells them (with
 // the default MemoryStore, never: they learn of it only when the session's
-// current token expires, within 60 s).
+// current token expires, within MaxTokenLifetime).
 func (g *Gate) forgetSession(sessionID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.refreshAfter)
 	defer cancel()
-	if err := g.store.RevokeSession(ctx, sessionID, maxTokenLifetime+g.skew); err != nil {
+	if err := g.store.RevokeSession(ctx, sessionID, g.revocationTerm()); err != nil {
 		g.log.Warn("clerkgate: revocation not shared with other replicas; they accept the session's current token until it expires",
 			"session_id", sessionID, "err", err)
 	}

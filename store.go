@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/revoked"
+	"github.com/clerkgate/clerkgate/verifier"
 )
 
 // Store keeps what the replicas of an app must agree on: the outcome of
@@ -75,9 +78,11 @@ type Store interface {
 	// locally.
 	RefreshFailed(ctx context.Context, key string, window time.Duration) (bool, error)
 
-	// RevokeSession records that a session is revoked, for ttl. It takes
-	// effect for SessionRevoked in this process at once, even when it
-	// returns an error (which means other replicas may not learn of it).
+	// RevokeSession records that a session is revoked, for ttl (the
+	// scope's RevocationTerm). It takes effect for SessionRevoked in this
+	// process at once, even when it returns an error (which means other
+	// replicas may not learn of it), and lasts its whole term: a store
+	// never drops a revocation made through its Gate early to make room.
 	RevokeSession(ctx context.Context, sessionID string, ttl time.Duration) error
 
 	// SessionRevoked reports whether a session was revoked. It runs on
@@ -100,6 +105,12 @@ type StoreScope struct {
 	Logger *slog.Logger
 	// Clock is the Gate's Config.Clock; never nil.
 	Clock func() time.Time
+	// RevocationTerm is how long a revocation lasts: the Gate's
+	// MaxTokenLifetime plus twice its clock skew, by when every token of
+	// the session the Gate would accept has expired. A shared store caps
+	// every revocation it hears of at this term from when it hears it, so
+	// that nobody who can write to it can revoke a session for longer.
+	RevocationTerm time.Duration
 }
 
 // RefreshOutcome is the outcome of one refresh, as a Store keeps it.
@@ -121,13 +132,17 @@ type MemoryStoreConfig struct {
 	// requests that carry an already refreshed token, and how many
 	// sessions' failed refreshes. Default 10,000.
 	RefreshCacheSize int
-	// RevocationCacheSize bounds the set of revoked sessions. Default
-	// 10,000.
+	// RevocationCacheSize is accepted for symmetry with shared stores,
+	// where it bounds the revocations heard from other replicas. A
+	// MemoryStore hears none: it keeps the revocations made through its
+	// Gate, each for its whole term, whatever their number (see
+	// Config.RevocationCacheSize for their bound).
 	RevocationCacheSize int
 }
 
-// MemoryStore is the default Store: it keeps refresh outcomes, failed
-// refreshes and revoked sessions in bounded LRU caches, in this process
+// MemoryStore is the default Store: it keeps refresh outcomes and failed
+// refreshes in bounded LRU caches and revoked sessions until their term,
+// in this process
 // only. Parallel requests
 // of one process share one refresh, and later requests with the same
 // expired token reuse its outcome until the new token expires; other
@@ -140,7 +155,9 @@ type MemoryStore struct {
 
 	outcomes *expiring.Cache[string, []byte]
 	failures *expiring.Cache[string, struct{}]
-	revoked  *expiring.Cache[string, struct{}]
+	// revoked is replaced by Start, which gives the term; until then, and
+	// for a MemoryStore used without a Gate, the default term holds.
+	revoked atomic.Pointer[revoked.Set]
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -155,7 +172,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
 	s := &MemoryStore{now: time.Now}
 	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
 	s.failures = expiring.New[string, struct{}](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
-	s.revoked = expiring.New[string, struct{}](orDefault(cfg.RevocationCacheSize, 10_000), s.clock)
+	s.revoked.Store(revoked.New(s.clock, DefaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
 	return s, nil
 }
 
@@ -169,6 +186,9 @@ func (s *MemoryStore) Start(scope StoreScope) error {
 	s.started = true
 	if scope.Clock != nil {
 		s.now = scope.Clock
+	}
+	if scope.RevocationTerm > 0 {
+		s.revoked.Store(revoked.New(s.clock, scope.RevocationTerm, 0))
 	}
 	return nil
 }
@@ -206,17 +226,17 @@ func (s *MemoryStore) RefreshFailed(_ context.Context, key string, _ time.Durati
 	return ok, nil
 }
 
-// RevokeSession remembers the session as revoked for ttl.
+// RevokeSession remembers the session as revoked for ttl, capped at the
+// scope's RevocationTerm. Nothing pushes it out before then.
 func (s *MemoryStore) RevokeSession(_ context.Context, sessionID string, ttl time.Duration) error {
-	s.revoked.Add(sessionID, struct{}{}, s.clock().Add(ttl))
+	s.revoked.Load().AddOwn(sessionID, ttl)
 	return nil
 }
 
 // SessionRevoked reports whether the session was revoked less than its
 // ttl ago.
 func (s *MemoryStore) SessionRevoked(sessionID string) bool {
-	_, ok := s.revoked.Get(sessionID)
-	return ok
+	return s.revoked.Load().Has(sessionID)
 }
 
 // Close does nothing: a MemoryStore holds nothing but memory.
@@ -239,7 +259,8 @@ func (g *Gate) startStore(cfg Config, issuer string) error {
 		}
 		store = m
 	}
-	if err := store.Start(StoreScope{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now}); err != nil {
+	scope := StoreScope{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now, RevocationTerm: g.revocationTerm()}
+	if err := store.Start(scope); err != nil {
 		return fmt.Errorf("clerkgate: store: %w", err)
 	}
 	g.store = store

@@ -240,3 +240,28 @@ func WithHandshakeFormat(format string) Option {
 func WithLocalFrontendAPI() Option {
 	return serverOption(func(c *config) { c.localFAPI = true })
 }
+
+// WithFeatures adds billing features to the fea claim, each as
+// "<scope>:<id>" with scope "u" (user), "o" (organization) or "ou" (both),
+// e.g. WithFeatures("u:chat", "o:dashboard"). In a v2 token they follow
+// the organization features WithOrg puts there.
+func WithFeatures(features ...string) TokenOption {
+	features = slices.Clone(features)
+	return tokenOption(func(c *tokenConfig) { c.features = append(c.features, features...) })
+}
+
+// WithPlans sets the pla claim to the billing plans, scoped as in
+// WithFeatures, e.g. WithPlans("u:free", "o:pro").
+func WithPlans(plans ...string) TokenOption {
+	plans = slices.Clone(plans)
+	return tokenOption(func(c *tokenConfig) { c.plans = plans })
+}
+
+// WithFactorVerificationAge sets the fva claim of an instance that has
+// reverification turned on: the minutes since the user last verified their
+// first and their second factor, -1 for a factor group they have not
+// enabled. Without it a token has no fva, as on instances that have not
+// opted in, and no reverification check passes.
+func WithFactorVerificationAge(first, second int) TokenOption {
+	return tokenOption(func(c *tokenConfig) { c.fva = []int{first, second} })
+}

@@ -59,6 +59,8 @@ type Server struct {
 	total    int
 	log      []Request
 	frontend frontendState
+
+	machines machineStore // machine credentials, under their own lock
 }
 
 // New starts a fake Clerk Backend API on a loopback port, with a fresh
@@ -197,6 +199,9 @@ func (s *Server) routes() http.Handler {
 	} {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.serve(route, h, w, r) })
 	}
+	for route, h := range s.machineRoutes() {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.serve(route, h, w, r) })
+	}
 	return mux
 }
 
@@ -230,7 +235,7 @@ func (s *Server) serve(route string, h handlerFunc, w http.ResponseWriter, r *ht
 	case tooLarge:
 		writeError(out, errorf(http.StatusRequestEntityTooLarge, CodeRequestBodyTooLarge, "the request body is larger than 1 MiB"))
 	default:
-		if e := s.authenticate(r); e != nil {
+		if e := s.authenticateFor(route, r); e != nil {
 			writeError(out, e)
 		} else if e := checkVersion(r); e != nil {
 			writeError(out, e)

@@ -36,6 +36,9 @@ type tokenConfig struct {
 	org      *orgMembership
 	azp      *string
 	iss      *string
+	features []string // fea items after the organization's
+	plans    []string // pla items
+	fva      []int
 	claims   map[string]any
 	header   map[string]any
 	key      *rsa.PrivateKey
@@ -131,6 +134,16 @@ func (s *Server) mint(in mintInput, tc tokenConfig) string {
 		}
 	} else if org != nil {
 		maps.Copy(claims, org.v1Claims())
+	}
+	if len(tc.features) > 0 {
+		fea, _ := claims["fea"].(string)
+		claims["fea"] = strings.Trim(fea+","+strings.Join(tc.features, ","), ",")
+	}
+	if len(tc.plans) > 0 {
+		claims["pla"] = strings.Join(tc.plans, ",")
+	}
+	if tc.fva != nil {
+		claims["fva"] = tc.fva
 	}
 	if tc.pending {
 		claims["sts"] = "pending"

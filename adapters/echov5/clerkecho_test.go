@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	clerkecho "github.com/clerkgate/clerkgate/adapters/echov5"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/internal/adaptertest"
 )
 
@@ -59,6 +60,45 @@ func TestContract(t *testing.T) {
 		srv, _ := serve(t, gate, nil)
 		return srv
 	})
+}
+
+// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// byte, over real HTTP.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		srv, _ := serve(t, gate, func(e *echo.Echo) {
+			for path, checks := range adaptertest.AuthzRoutes {
+				e.GET(path, whoami, clerkecho.Require(gate, checks...))
+			}
+		})
+		return srv
+	})
+}
+
+func TestForbiddenIsAnEchoError(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	app, errs := serve(t, f.Gate, func(e *echo.Echo) {
+		e.GET("/admin", whoami, clerkecho.Require(f.Gate, authz.Role("org:admin")))
+	})
+	got := adaptertest.Get(t, app, "/admin", f.Token())
+	require.Equal(t, http.StatusForbidden, got.Status)
+	require.JSONEq(t, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`, string(got.Body))
+	all := errs.All()
+	require.Len(t, all, 1)
+	var ae *clerkgate.AuthError
+	require.ErrorAs(t, all[0], &ae)
+	require.ErrorIs(t, ae, clerkgate.ReasonRoleRequired)
+	require.Equal(t, authz.KindRole, ae.Check.Kind())
+}
+
+func TestRequirePanicsOnBadChecks(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	require.Panics(t, func() { clerkecho.Require(f.Gate) })
+	require.Panics(t, func() { clerkecho.Require(f.Gate, authz.Reverification("hard")) })
+	require.Panics(t, func() { clerkecho.Require(nil, authz.Role("admin")) })
 }
 
 func TestRefusalIsAnEchoError(t *testing.T) {

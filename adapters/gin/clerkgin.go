@@ -33,6 +33,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
 )
 
 // RequireSession returns gin middleware that lets a request through only
@@ -52,6 +53,21 @@ func RequireSession(gate *clerkgate.Gate) gin.HandlerFunc {
 func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 	mustHave(gate)
 	return adapt(gate.OptionalSession)
+}
+
+// Require returns gin middleware that lets a request through only with a
+// valid Clerk session that passes every check, as clerkgate's
+// Gate.Require does, byte for byte: the 401 contract without a session, a
+// 403 for a failed check (Clerk's reverification payload for a failed
+// reverification). A refused request aborts the chain.
+//
+//	r.GET("/admin", clerkgin.Require(gate, authz.Role("org:admin")), admin)
+//
+// It panics if gate is nil or a check is invalid (see
+// clerkgate.ValidateChecks).
+func Require(gate *clerkgate.Gate, checks ...authz.Check) gin.HandlerFunc {
+	mustHave(gate)
+	return adapt(gate.Require(checks...))
 }
 
 // Claims returns the verified claims the middleware attached to c's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	clerkgin "github.com/clerkgate/clerkgate/adapters/gin"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/internal/adaptertest"
 )
 
@@ -47,6 +48,29 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 func TestContract(t *testing.T) {
 	t.Parallel()
 	adaptertest.Run(t, serve)
+}
+
+// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// byte, over real HTTP.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		r := gin.New()
+		for path, checks := range adaptertest.AuthzRoutes {
+			r.GET(path, clerkgin.Require(gate, checks...), whoami)
+		}
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		return srv
+	})
+}
+
+func TestRequirePanicsOnBadChecks(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	require.Panics(t, func() { clerkgin.Require(f.Gate) })
+	require.Panics(t, func() { clerkgin.Require(f.Gate, authz.Role("")) })
+	require.Panics(t, func() { clerkgin.Require(nil, authz.Role("admin")) })
 }
 
 func TestClaimsWithoutRequest(t *testing.T) {

@@ -203,6 +203,10 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 		require.True(t, found, "%s not in %s", sid, res.body)
 	})
 
+	t.Run("authorization", func(t *testing.T) {
+		runAuthorization(t, s, refusals)
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		res := s.do(t, http.MethodPost, "/me/logout", token)
 		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
@@ -214,6 +218,73 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 		res := s.do(t, http.MethodGet, "/me", token)
 		res.requireRefusal(t, http.StatusUnauthorized, "session_revoked")
 		refusals.add("revoked session", s.name, res)
+	})
+}
+
+// runAuthorization checks GET /admin (org:admin) and POST /me/sensitive
+// (second factor within 10 minutes) with tokens from GET /dev/token/authz.
+func runAuthorization(t *testing.T, s *server, refusals *refusalLog) {
+	authzToken := func(t *testing.T, query string) string {
+		t.Helper()
+		res := s.do(t, http.MethodGet, "/dev/token/authz?"+query, "")
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		token, _ := res.json(t)["token"].(string)
+		require.NotEmpty(t, token)
+		return token
+	}
+	const stepUp = `{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}`
+	requireForbidden := func(t *testing.T, res response, body string) {
+		t.Helper()
+		require.Equal(t, http.StatusForbidden, res.status, "body: %s", res.body)
+		require.Equal(t, "application/json", res.header.Get("Content-Type"))
+		require.Empty(t, res.header.Get("WWW-Authenticate"))
+		require.Equal(t, body, string(res.body))
+	}
+
+	t.Run("admin", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "org_role=admin"))
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.JSONEq(t, `{"user_id":"user_dev","org_id":"org_dev"}`, string(res.body))
+	})
+	t.Run("admin refuses a member", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "org_role=member"))
+		requireForbidden(t, res, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`+"\n")
+		refusals.add("admin: member", s.name, res)
+	})
+	t.Run("admin refuses a user without organization", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "fva=0,0"))
+		requireForbidden(t, res, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`+"\n")
+		refusals.add("admin: no organization", s.name, res)
+	})
+	t.Run("admin without a token", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", "")
+		res.requireRefusal(t, http.StatusUnauthorized, "token_missing")
+		refusals.add("admin: no token", s.name, res)
+	})
+
+	t.Run("sensitive", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "fva=30,9"))
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.JSONEq(t, `{"user_id":"user_dev"}`, string(res.body))
+	})
+	t.Run("sensitive refuses a stale second factor", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "fva=0,10"))
+		requireForbidden(t, res, stepUp)
+		refusals.add("sensitive: stale", s.name, res)
+	})
+	t.Run("sensitive refuses a session without fva", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "org_role=admin"))
+		requireForbidden(t, res, stepUp)
+		refusals.add("sensitive: no fva", s.name, res)
+	})
+	t.Run("sensitive without a token", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", "")
+		res.requireRefusal(t, http.StatusUnauthorized, "token_missing")
+		refusals.add("sensitive: no token", s.name, res)
+	})
+	t.Run("bad fva", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/dev/token/authz?fva=1.5,x", "")
+		require.Equal(t, http.StatusBadRequest, res.status, "body: %s", res.body)
 	})
 }
 

@@ -43,9 +43,20 @@ func routes(app *exampleapp.App) *echo.Echo {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, app.Logout(c.Request().Context(), claims))
 	})
+	e.GET("/admin", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, exampleapp.Admin(claims))
+	}, clerkecho.Require(app.Gate, exampleapp.AdminCheck()))
+	e.POST("/me/sensitive", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, exampleapp.Sensitive(claims))
+	}, clerkecho.Require(app.Gate, exampleapp.SensitiveCheck()))
 	if app.DevMode() {
 		e.GET("/dev/token", func(c echo.Context) error {
 			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
+		})
+		e.GET("/dev/token/authz", func(c echo.Context) error {
+			return write(c, app.DevAuthzToken(c.QueryParam("org_role"), c.QueryParam("fva")))
 		})
 	}
 	return e

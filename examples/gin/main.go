@@ -48,9 +48,20 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, app.Logout(c.Request.Context(), claims))
 	})
+	r.GET("/admin", clerkgin.Require(app.Gate, exampleapp.AdminCheck()), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, exampleapp.Admin(claims))
+	})
+	r.POST("/me/sensitive", clerkgin.Require(app.Gate, exampleapp.SensitiveCheck()), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, exampleapp.Sensitive(claims))
+	})
 	if app.DevMode() {
 		r.GET("/dev/token", func(c *gin.Context) {
 			write(c, app.DevToken(c.Query("expired") == "1"))
+		})
+		r.GET("/dev/token/authz", func(c *gin.Context) {
+			write(c, app.DevAuthzToken(c.Query("org_role"), c.Query("fva")))
 		})
 	}
 	return r

@@ -41,9 +41,24 @@ func routes(app *exampleapp.App) http.Handler {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, app.Logout(r.Context(), claims))
 	})))
+	mux.Handle("GET /api/whoami", app.Gate.Accept(clerkgate.AnyToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		write(w, exampleapp.Whoami(caller))
+	})))
+	mux.Handle("GET /admin", app.Gate.Require(exampleapp.AdminCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, exampleapp.Admin(claims))
+	})))
+	mux.Handle("POST /me/sensitive", app.Gate.Require(exampleapp.SensitiveCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, exampleapp.Sensitive(claims))
+	})))
 	if app.DevMode() {
 		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
+		})
+		mux.HandleFunc("GET /dev/token/authz", func(w http.ResponseWriter, r *http.Request) {
+			write(w, app.DevAuthzToken(r.URL.Query().Get("org_role"), r.URL.Query().Get("fva")))
 		})
 	}
 	return mux

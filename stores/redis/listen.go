@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -80,6 +79,9 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				return wasUp, err
 			}
+			if err := s.reloadIfInDoubt(); err != nil {
+				return wasUp, err
+			}
 			if time.Since(heard) > 3*healthInterval {
 				return wasUp, errors.New("the subscription got no answer to pings")
 			}
@@ -92,6 +94,9 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 			continue
 		}
 		heard = time.Now()
+		if err := s.reloadIfInDoubt(); err != nil {
+			return wasUp, err
+		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && m.Channel == s.revokedCh {
@@ -141,30 +146,14 @@ func (s *Store) resync() error {
 
 	// Loading the scripts now spares the first refresh after a (re)start
 	// a round trip, and opens a pooled connection.
-	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript} {
+	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
 		if err := s.listenerCall("load scripts", func(ctx context.Context) error {
 			return script.Load(ctx, s.rdb).Err()
 		}); err != nil {
 			return err
 		}
 	}
-	var revoked []redis.Z
-	err := s.listenerCall("load revocations", func(ctx context.Context) error {
-		var err error
-		revoked, err = s.rdb.ZRangeByScoreWithScores(ctx, s.revokedKey(), &redis.ZRangeBy{
-			Min: "(" + strconv.FormatInt(now, 10), Max: "+inf",
-		}).Result()
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, z := range revoked {
-		if id, ok := z.Member.(string); ok {
-			s.revoked.Add(id, struct{}{}, s.localUntil(int64(z.Score)))
-		}
-	}
-	return nil
+	return s.loadRevocations()
 }
 
 // listenerCall runs one call of the subscription's within Options.Timeout.

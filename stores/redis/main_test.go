@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,18 +205,24 @@ type cluster struct {
 	timeout  time.Duration
 	prefix   string
 	http     *http.Client
+	mods     []replicaMod // for every replica
 	replicas []*replica
 }
 
+// replicaMod adjusts the configuration of a replica's Gate and store.
+type replicaMod func(*clerkgate.Config, *redisstore.Options)
+
 type replica struct {
-	name string
-	gate *clerkgate.Gate
-	url  string
-	logs *syncBuffer
+	name  string
+	gate  *clerkgate.Gate
+	store *redisstore.Store
+	url   string
+	logs  *syncBuffer
 }
 
-// newCluster starts n replicas. timeout is their stores' Options.Timeout.
-func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration) *cluster {
+// newCluster starts n replicas. timeout is their stores' Options.Timeout;
+// mods adjust every replica's configuration.
+func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration, mods ...replicaMod) *cluster {
 	t.Helper()
 	c := &cluster{
 		t:        t,
@@ -224,6 +231,7 @@ func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration) *cl
 		timeout:  timeout,
 		prefix:   "clerkgate-test-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		http:     &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		mods:     mods,
 	}
 	t.Cleanup(func() {
 		c.fake.Close()
@@ -235,27 +243,34 @@ func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration) *cl
 	return c
 }
 
-func (c *cluster) addReplica(name string) *replica {
+// addReplica starts one more replica; mods adjust its configuration after
+// the cluster's own.
+func (c *cluster) addReplica(name string, mods ...replicaMod) *replica {
 	t := c.t
 	t.Helper()
 	logs := &syncBuffer{}
-	store, err := redisstore.Open(c.redisURL, redisstore.Options{Prefix: c.prefix, Timeout: c.timeout})
-	require.NoError(t, err)
-	g, err := clerkgate.New(clerkgate.Config{
+	cfg := clerkgate.Config{
 		SecretKey:      c.fake.SecretKey(),
 		PublishableKey: c.fake.PublishableKey(),
 		APIURL:         c.fake.URL(),
 		HTTPClient:     c.http,
-		Store:          store,
 		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	opts := redisstore.Options{Prefix: c.prefix, Timeout: c.timeout}
+	for _, m := range append(slices.Clone(c.mods), mods...) {
+		m(&cfg, &opts)
+	}
+	store, err := redisstore.Open(c.redisURL, opts)
+	require.NoError(t, err)
+	cfg.Store = store
+	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(g.RequireSession(whoami))
 	t.Cleanup(func() {
 		srv.Close()
 		require.NoError(t, g.Close())
 	})
-	r := &replica{name: name, gate: g, url: srv.URL, logs: logs}
+	r := &replica{name: name, gate: g, store: store, url: srv.URL, logs: logs}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("replica %s log:\n%s", name, logs)

@@ -39,9 +39,13 @@
 // session costs Redis one lookup per replica.
 //
 // Revocation: each revoked session id goes into a sorted set scored by its
-// expiry (the token lifetime plus skew) and onto a pub/sub channel. Every
-// replica loads the set when it subscribes, again on every reconnection,
-// and keeps a local copy that the channel updates.
+// expiry (the Gate's RevocationTerm: MaxTokenLifetime plus twice the skew)
+// and onto a pub/sub channel. Every replica loads the set when it
+// subscribes, again on every reconnection, and keeps a local copy that the
+// channel updates. Whoever writes to Redis is not trusted with more than
+// signing sessions out for one term per write: what is heard is capped at
+// the term, refused unless shaped "<expiry ms> sess_<base62>", and never
+// makes room by dropping a revocation in force (see RevocationStats).
 //
 // # When Redis fails
 //
@@ -76,13 +80,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/revoked"
+	"github.com/clerkgate/clerkgate/verifier"
 
 	"github.com/redis/go-redis/v9"
 
@@ -103,8 +108,12 @@ type Options struct {
 	// memory, so its stragglers need no Redis call. Default 10,000.
 	RefreshCacheSize int
 
-	// RevocationCacheSize bounds the local copy of the revoked sessions.
-	// Default 10,000.
+	// RevocationCacheSize bounds how many revocations heard from Redis
+	// the local copy holds at once. Default 10,000. None is dropped before
+	// its term to make room: past the bound, more are refused (and
+	// counted, see RevocationStats) until some expire, and the store then
+	// reloads the shared set. Revocations made through this replica's
+	// Gate are always held.
 	RevocationCacheSize int
 
 	// Logger receives outages and recoveries. Nil means the Gate's logger.
@@ -158,7 +167,8 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time // the Gate's clock, for local expiries
 	base      string           // "<prefix>:<instance>"
-	revoked   *expiring.Cache[string, struct{}]
+	revoked   *revoked.Set
+	term      time.Duration // the Gate's RevocationTerm
 	outcomes  *expiring.Cache[string, []byte]
 	revokedCh string
 	refreshCh string
@@ -175,6 +185,13 @@ type Store struct {
 	pubsub   *redis.PubSub
 	waiters  map[string]map[chan struct{}]struct{}
 	unshared map[string]int64 // session id → expiry (Unix ms) of revocations Redis missed
+
+	inDoubt   atomic.Bool   // a heard revocation was refused, or a load was cut short
+	lastLoad  time.Time     // of the revoked set; the listener's alone
+	refused   atomic.Uint64 // see RevocationStats
+	malformed atomic.Uint64
+	reloads   atomic.Uint64
+	lastWarn  atomic.Int64 // Unix ns of the last warning about refusals
 
 	failures  atomic.Int32 // calls failed in a row
 	skipUntil atomic.Int64 // Unix ns; Redis is skipped until then
@@ -288,7 +305,11 @@ func (s *Store) Start(scope clerkgate.StoreScope) error {
 	s.base = s.opts.Prefix + ":" + scope.Instance
 	s.revokedCh = s.base + ":revoked"
 	s.refreshCh = s.base + ":refreshed"
-	s.revoked = expiring.New[string, struct{}](s.opts.RevocationCacheSize, s.now)
+	s.term = scope.RevocationTerm
+	if s.term <= 0 {
+		s.term = clerkgate.DefaultMaxTokenLifetime + 2*verifier.DefaultClockSkew
+	}
+	s.revoked = revoked.New(s.now, s.term, s.opts.RevocationCacheSize)
 	s.outcomes = expiring.New[string, []byte](s.opts.RefreshCacheSize, s.now)
 	s.failedRefreshes = expiring.New[string, struct{}](s.opts.RefreshCacheSize, s.now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -344,21 +365,6 @@ else
 end
 redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
-`)
-
-// revokeScript adds a session id to the revoked set (never shortening its
-// stay), drops the expired ones, makes the set expire with its last entry
-// and tells the replicas.
-var revokeScript = redis.NewScript(`
-local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not cur or tonumber(cur) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[1])
 return 1
 `)
 
@@ -483,37 +489,6 @@ func (s *Store) RefreshFailed(ctx context.Context, name string, window time.Dura
 	return true, nil
 }
 
-// RevokeSession refuses the session in this replica at once, then tells
-// the others through Redis. If Redis cannot be reached, the revocation is
-// shared when it is back (if it has not expired by then).
-func (s *Store) RevokeSession(ctx context.Context, sessionID string, ttl time.Duration) error {
-	s.revoked.Add(sessionID, struct{}{}, s.now().Add(ttl))
-	until := time.Now().Add(ttl).UnixMilli()
-	err := s.call(ctx, "share a revocation", func(ctx context.Context) error {
-		return s.runRevoke(ctx, sessionID, until)
-	})
-	if err != nil {
-		s.mu.Lock()
-		if len(s.unshared) < maxUnshared {
-			s.unshared[sessionID] = until
-		}
-		s.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-func (s *Store) runRevoke(ctx context.Context, sessionID string, until int64) error {
-	return revokeScript.Run(ctx, s.rdb, []string{s.revokedKey()},
-		sessionID, until, time.Now().UnixMilli(), s.revokedCh).Err()
-}
-
-// SessionRevoked reads the local copy of the revoked set: no Redis call.
-func (s *Store) SessionRevoked(sessionID string) bool {
-	_, ok := s.revoked.Get(sessionID)
-	return ok
-}
-
 // call runs one Redis call within Options.Timeout. A failure logs an
 // outage; after failuresBeforeSkipping in a row, calls fail at once for a
 // second. A success ends it all. When the caller's ctx ends
@@ -604,14 +579,4 @@ func (s *Store) wake(name string) {
 // into a deadline on the Gate's clock.
 func (s *Store) localUntil(untilMs int64) time.Time {
 	return s.now().Add(time.Until(time.UnixMilli(untilMs)))
-}
-
-func (s *Store) learnRevocation(payload string) {
-	ms, id, ok := strings.Cut(payload, " ")
-	until, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || id == "" {
-		s.log.Warn("redisstore: ignoring a malformed revocation message", "channel", s.revokedCh)
-		return
-	}
-	s.revoked.Add(id, struct{}{}, s.localUntil(until))
 }

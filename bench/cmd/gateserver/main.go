@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/clerkgate/clerkgate/bench/internal/serve"
 
@@ -25,7 +26,11 @@ import (
 )
 
 func main() {
-	gate, err := clerkgate.NewFromEnv()
+	cfg := clerkgate.ConfigFromEnv()
+	// The load tool mints the tokens of its timed phases up front, to live
+	// two hours instead of Clerk's 60 s.
+	cfg.MaxTokenLifetime = 3 * time.Hour
+	gate, err := clerkgate.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -224,6 +224,19 @@ func Me(c *clerkgate.Claims) Result {
 	return ok(meBody{UserID: c.Subject, SessionID: c.SessionID, Claims: c.RawJSON()})
 }
 
+// Whoami answers GET /api/whoami, for session tokens, M2M tokens, API
+// keys and OAuth tokens alike: the credential's type, in Clerk's names,
+// its subject and its scopes (none for sessions).
+func Whoami(c *clerkgate.Caller) Result {
+	return ok(whoamiBody{TokenType: string(c.Type), Subject: c.Subject(), Scopes: c.Scopes()})
+}
+
+type whoamiBody struct {
+	TokenType string   `json:"token_type"`
+	Subject   string   `json:"subject"`
+	Scopes    []string `json:"scopes"`
+}
+
 type meBody struct {
 	UserID    string          `json:"user_id"`
 	SessionID string          `json:"session_id"`

@@ -1,0 +1,313 @@
+package clerkgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/clerkgate/clerkgate/machine"
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// MachineConfig configures machine credentials (Config.Machine). Its zero
+// value is right for most apps.
+type MachineConfig struct {
+	// SecretKey is a machine secret key (env CLERK_MACHINE_SECRET_KEY).
+	// When set, opaque M2M tokens are verified with it instead of the
+	// instance's secret key, so only tokens granted to that machine pass.
+	SecretKey string
+	// MaxAge is the longest an opaque credential (API key, opaque M2M or
+	// OAuth token) is trusted without asking Clerk again: the worst-case
+	// delay before a revocation made elsewhere takes effect here. Default
+	// 60 s; never past the credential's own expiry.
+	MaxAge time.Duration
+	// RefusalAge is how long Clerk's "unknown", "revoked" or "expired"
+	// answers for an opaque credential are remembered. Default 10 s.
+	RefusalAge time.Duration
+	// CacheSize bounds how many opaque credentials are remembered.
+	// Default 10,000.
+	CacheSize int
+	// NewPerSecond and NewBurst bound the Backend API calls for opaque
+	// credentials this process has never seen pass (default 10 per second,
+	// bursts of 20): past them such credentials are answered 503 with
+	// Retry-After, without a call, while known ones are served as usual.
+	NewPerSecond float64
+	NewBurst     int
+}
+
+// Reasons of machine credential refusals.
+const (
+	// ReasonTokenInvalid: Clerk does not know the opaque credential.
+	ReasonTokenInvalid Reason = "token_invalid"
+	// ReasonTokenRevoked: Clerk says the credential was revoked.
+	ReasonTokenRevoked Reason = "token_revoked"
+	// ReasonMachineUnavailable: the credential could not be verified now
+	// (the Backend API did not answer, or too many new credentials arrived
+	// at once). 503 with Retry-After; the credential may be fine.
+	ReasonMachineUnavailable Reason = "machine_auth_unavailable"
+)
+
+// machineAuth is a Gate's machine credential state.
+type machineAuth struct {
+	client *machine.Client   // nil without a secret key of any kind
+	cache  *machine.Verifier // nil with client
+	accept acceptSet         // Config.AcceptTokens
+}
+
+func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
+	m := &machineAuth{}
+	var err error
+	if m.accept, err = newAcceptSet(cfg.AcceptTokens); err != nil {
+		return nil, err
+	}
+	mc := cfg.Machine
+	if cfg.SecretKey == "" && mc.SecretKey == "" {
+		return m, nil
+	}
+	m.client, err = machine.NewClient(machine.Config{SecretKey: cfg.SecretKey, MachineSecretKey: mc.SecretKey,
+		APIURL: cfg.APIURL, HTTPClient: cfg.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("clerkgate: %w", err)
+	}
+	m.cache, err = machine.NewVerifier(machine.VerifierConfig{Client: m.client, MaxAge: mc.MaxAge,
+		RefusalAge: mc.RefusalAge, CacheSize: mc.CacheSize, NewPerSecond: mc.NewPerSecond, NewBurst: mc.NewBurst,
+		Timeout: g.refreshAfter, Clock: g.now})
+	if err != nil {
+		return nil, fmt.Errorf("clerkgate: %w", err)
+	}
+	return m, nil
+}
+
+// acceptSet is the token types a route accepts.
+type acceptSet struct{ session, m2m, apiKey, oauth bool }
+
+func newAcceptSet(types []TokenType) (acceptSet, error) {
+	var a acceptSet
+	if len(types) == 0 {
+		a.session = true
+	}
+	for _, t := range types {
+		switch t {
+		case SessionToken:
+			a.session = true
+		case M2MToken:
+			a.m2m = true
+		case APIKey:
+			a.apiKey = true
+		case OAuthToken:
+			a.oauth = true
+		case AnyToken:
+			a = acceptSet{true, true, true, true}
+		default:
+			return a, fmt.Errorf("clerkgate: unknown token type %q", t)
+		}
+	}
+	return a, nil
+}
+
+func (a acceptSet) has(t TokenType) bool {
+	switch t {
+	case SessionToken:
+		return a.session
+	case M2MToken:
+		return a.m2m
+	case APIKey:
+		return a.apiKey
+	case OAuthToken:
+		return a.oauth
+	}
+	return false
+}
+
+// Route is middleware for routes that accept a chosen set of token types;
+// get one from Gate.Accept. It shares the Gate's keys, caches and Store.
+type Route struct {
+	g      *Gate
+	accept acceptSet
+}
+
+// Accept returns middleware for routes that accept the given token types,
+// in Go's idiom for Clerk's acceptsToken:
+//
+//	api := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)
+//	mux.Handle("POST /api/jobs", api.Require(jobs))
+//
+// With no types it accepts Config.AcceptTokens (session tokens by
+// default); AnyToken accepts all four. Machine credentials are read from
+// the Authorization header only, never from cookies. A credential of a
+// type the route does not accept is refused (token_type_invalid) before
+// any network call or signature check; a session token is never a machine
+// credential, nor the reverse. Accept panics on an unknown type, as
+// http.ServeMux does on a bad pattern: it is a bug in the program.
+func (g *Gate) Accept(types ...TokenType) *Route {
+	if len(types) == 0 {
+		return &Route{g: g, accept: g.machines.accept}
+	}
+	a, err := newAcceptSet(types)
+	if err != nil {
+		panic(err)
+	}
+	return &Route{g: g, accept: a}
+}
+
+// Require lets a request through only with a valid credential of an
+// accepted type, and puts the Caller in its context (CallerFromContext).
+func (rt *Route) Require(next http.Handler) http.Handler { return rt.middleware(next, true) }
+
+// Optional lets anonymous requests through without a Caller; a credential
+// that is present but refused is still refused.
+func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware(next, false) }
+
+func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := rt.Authenticate(w, r)
+		switch {
+		case err == nil:
+			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
+		case err.Location != "":
+			writeRedirect(w, err)
+		case err.Reason == ReasonTokenMissing && !required:
+			next.ServeHTTP(w, r)
+		default:
+			rt.g.writeError(w, r, err)
+		}
+	})
+}
+
+// Authenticate runs the route's checks on r without writing a refusal, for
+// framework adapters. Session tokens go through Gate.Authenticate (with
+// its refresh); machine credentials through their own verification.
+func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
+	token := bearer(r)
+	if token == "" || rt.accept == (acceptSet{session: true}) {
+		if !rt.accept.session {
+			return nil, newAuthError(ReasonTokenMissing, token != "", nil)
+		}
+		return rt.g.authenticateSession(w, r)
+	}
+	typ := machine.Classify(token)
+	if !rt.accept.has(typ) {
+		return nil, typeNotAccepted(typ)
+	}
+	if typ == SessionToken {
+		return rt.g.authenticateSession(w, r)
+	}
+	id, err := rt.g.verifyMachine(r.Context(), typ, token)
+	if err != nil {
+		return nil, err
+	}
+	return &Caller{Type: typ, Machine: id}, nil
+}
+
+func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
+	claims, err := g.Authenticate(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return &Caller{Type: SessionToken, Session: claims}, nil
+}
+
+// bearer is the Authorization header's bearer token, or "".
+func bearer(r *http.Request) string {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func typeNotAccepted(typ TokenType) *AuthError {
+	e := newAuthError(ReasonTokenTypeInvalid, true, fmt.Errorf("clerkgate: a %s is not accepted here", typ))
+	e.Message = "this route does not accept this type of token"
+	return e
+}
+
+// refuseOpaqueMachine is Authenticate's guard: an opaque machine
+// credential on a session route is refused by type, not as a malformed
+// JWT, and costs nothing.
+func refuseOpaqueMachine(token string) *AuthError {
+	if machine.IsOpaque(token) {
+		return typeNotAccepted(machine.Classify(token))
+	}
+	return nil
+}
+
+// verifyMachine verifies a machine credential: JWTs locally, opaque ones
+// through the cache and the Backend API.
+func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (*Identity, *AuthError) {
+	if !machine.IsOpaque(token) {
+		kind := verifier.KindM2M
+		if typ == OAuthToken {
+			kind = verifier.KindOAuth
+		}
+		c, err := g.verifier.VerifyMachine(ctx, token, kind)
+		if err != nil {
+			return nil, machineError(verifier.ReasonOf(err), err)
+		}
+		return machine.FromJWT(c), nil
+	}
+	if g.machines.cache == nil {
+		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
+		return nil, machineError(ReasonMachineUnavailable, errors.New("clerkgate: no secret key to verify opaque credentials"))
+	}
+	id, err := g.machines.cache.Verify(ctx, token)
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, machine.ErrInvalidInput):
+		return nil, machineError(ReasonTokenMalformed, err)
+	case errors.Is(err, machine.ErrNotFound):
+		return nil, machineError(ReasonTokenInvalid, err)
+	case errors.Is(err, machine.ErrRevoked):
+		return nil, machineError(ReasonTokenRevoked, err)
+	case errors.Is(err, machine.ErrExpired):
+		return nil, machineError(ReasonTokenExpired, err)
+	case errors.Is(err, machine.ErrBusy):
+		e := machineError(ReasonMachineUnavailable, err)
+		e.RetryAfter = time.Second
+		return nil, e
+	}
+	// The error names the operation and status, never the credential.
+	g.log.Warn("clerkgate: machine credential verification failed", "type", string(typ), "err", err)
+	return nil, machineError(ReasonMachineUnavailable, err)
+}
+
+// machineRetryAfter is what a 503 for a machine credential asks clients
+// to wait.
+const machineRetryAfter = 5 * time.Second
+
+func machineError(reason Reason, cause error) *AuthError {
+	e := newAuthError(reason, true, cause)
+	switch reason {
+	case ReasonTokenInvalid:
+		e.Message = "the credential is not known to Clerk"
+	case ReasonTokenRevoked:
+		e.Message = "the credential has been revoked"
+	case ReasonTokenExpired:
+		e.Message = "the credential has expired"
+	case ReasonTokenMalformed:
+		e.Message = "the credential is malformed"
+	case ReasonMachineUnavailable:
+		e.Status, e.RetryAfter = http.StatusServiceUnavailable, machineRetryAfter
+		e.Message = "the credential cannot be verified right now; try again shortly"
+	default:
+		e.Message = strings.ReplaceAll(e.Message, "session token", "token")
+	}
+	return e
+}
+
+// Machines returns the Backend API client for machine credentials
+// (create, list and revoke M2M tokens and API keys), or nil when the Gate
+// has no secret key.
+func (g *Gate) Machines() *machine.Client { return g.machines.client }
+
+// MachineStats reports the opaque credential cache's counters.
+func (g *Gate) MachineStats() machine.Stats {
+	if g.machines.cache == nil {
+		return machine.Stats{}
+	}
+	return g.machines.cache.Stats()
+}

@@ -1,0 +1,85 @@
+package machine
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// Identity is a verified machine credential: who is calling and what it
+// may do. It is immutable once returned and safe to share.
+type Identity struct {
+	// Type is M2MToken, APIKey or OAuthToken.
+	Type TokenType
+	// ID is the credential's id ("mt_…", "ak_…", "oat_…"), or a JWT's jti
+	// ("" when it has none). It is never the secret itself.
+	ID string
+	// Subject is who the credential acts for: a machine ("mch_…") for
+	// M2M tokens, a user, organization or machine for API keys, a user
+	// for OAuth tokens.
+	Subject string
+	// Scopes are what the credential grants: for M2M tokens, the machines
+	// it may call; for API keys and OAuth tokens, the scopes granted.
+	Scopes []string
+	// Name is an API key's name ("" for other types).
+	Name string
+	// ClientID is an OAuth token's application ("" for other types).
+	ClientID string
+	// ExpiresAt is when the credential expires; zero means never.
+	ExpiresAt time.Time
+
+	// claims is the custom claims as JSON: an opaque credential's
+	// "claims", or a JWT's whole payload (stripRegistered set).
+	claims          json.RawMessage
+	stripRegistered bool
+}
+
+// HasScope reports whether the credential grants scope exactly.
+func (id *Identity) HasScope(scope string) bool {
+	return id != nil && scope != "" && slices.Contains(id.Scopes, scope)
+}
+
+// Claims decodes the credential's custom claims, or returns nil when it
+// has none. For an M2M JWT they are every claim but iss, sub, exp, nbf,
+// iat and jti, as Clerk's SDK reports them. It decodes afresh on each
+// call, so requests that never read claims never pay for them.
+func (id *Identity) Claims() (map[string]any, error) {
+	if len(id.claims) == 0 || string(id.claims) == "null" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(id.claims, &m); err != nil {
+		return nil, err
+	}
+	if id.stripRegistered {
+		for _, name := range []string{"iss", "sub", "exp", "nbf", "iat", "jti"} {
+			delete(m, name)
+		}
+		if len(m) == 0 {
+			return nil, nil
+		}
+	}
+	return m, nil
+}
+
+// FromJWT makes the Identity of a machine JWT that package verifier
+// verified.
+func FromJWT(c *verifier.MachineClaims) *Identity {
+	id := &Identity{
+		ID:        c.ID,
+		Subject:   c.Subject,
+		Scopes:    c.Scopes,
+		ClientID:  c.ClientID,
+		ExpiresAt: c.ExpiresAt(),
+	}
+	switch c.Kind {
+	case verifier.KindM2M:
+		id.Type = M2MToken
+		id.claims, id.stripRegistered = c.RawJSON(), true
+	default:
+		id.Type = OAuthToken
+	}
+	return id
+}
