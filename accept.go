@@ -169,6 +169,8 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
+		case err.Location != "":
+			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
 		default:
