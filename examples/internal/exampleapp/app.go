@@ -46,6 +46,9 @@ type App struct {
 	addr string
 	log  *slog.Logger
 
+	pages      *pages
+	signOutURL string // where the pages' "Sign out" link goes; "" for none
+
 	dev        *clerktest.Server // nil unless in dev mode
 	devMu      sync.Mutex
 	devSessID  string
@@ -93,6 +96,10 @@ func New(name string, opts ...Option) (*App, error) {
 		name: name,
 		addr: envOr("ADDR", DefaultAddr),
 		log:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	var err error
+	if a.pages, err = newPages(); err != nil {
+		return nil, err
 	}
 	dev, err := devMode(os.Environ())
 	if err != nil {
@@ -303,8 +310,9 @@ func (a *App) DevToken(expired bool) Result {
 	return ok(body)
 }
 
-// Serve listens on ADDR, prints the start-up banner (with a curl command
-// in dev mode) and serves h until SIGINT or SIGTERM.
+// Serve listens on ADDR, prints the start-up banner (in dev mode, how to
+// sign in from a browser and curl commands) and serves h until SIGINT or
+// SIGTERM.
 func (a *App) Serve(h http.Handler) error {
 	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
@@ -350,12 +358,14 @@ func (a *App) banner(w io.Writer, base string) {
 `, a.replicaEnv)
 	}()
 	fmt.Fprintf(w, `dev mode: no CLERK_* variables set, so an embedded fake Clerk backend issues tokens.
-Try:
+In a browser, open %[1]s/ and follow "Sign in": %[1]s/dashboard sends you to
+the fake Clerk's sign-in page, which signs you in as %[2]s with one click and sends you back.
+From a shell, try:
   TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
   curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
-`, base)
+`, base, DevUserID)
 }
 
 // writeReplicaEnv writes the environment of a second replica to a file
