@@ -62,8 +62,9 @@ func TestJWKSServesKeyThatVerifiesTokens(t *testing.T) {
 func TestInstanceIdentity(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	require.True(t, strings.HasPrefix(s.FrontendHost(), "clerk."))
-	require.True(t, strings.HasSuffix(s.FrontendHost(), ".lcl.dev"))
+	// The publishable key points at the fake's own Frontend API.
+	require.True(t, strings.HasPrefix(s.FrontendHost(), "127.0.0.1:"))
+	require.Equal(t, "https://"+s.FrontendHost(), s.FrontendURL())
 	require.Equal(t, "https://"+s.FrontendHost(), s.Issuer())
 	require.True(t, strings.HasPrefix(s.SecretKey(), "sk_test_"))
 	require.True(t, strings.HasPrefix(s.URL(), "http://127.0.0.1:"))

@@ -41,6 +41,8 @@ type config struct {
 	templates   map[string]map[string]any
 	keyBits     int
 	retiredKeys int
+	lifetime    time.Duration
+	hsFormat    string
 }
 
 type serverOption func(*config)
@@ -209,4 +211,20 @@ func WithIssuer(iss string) TokenOption {
 // to mint tokens the server's JWKS cannot verify.
 func SignedWith(key *rsa.PrivateKey, kid string) TokenOption {
 	return tokenOption(func(c *tokenConfig) { c.key, c.kid = key, kid })
+}
+
+// WithTokenLifetime sets the lifetime (exp − iat) of every session token
+// the server mints unless ExpiresIn says otherwise: Token, the refresh
+// endpoint and the Frontend API's handshake. Browser tests shorten it to
+// reach expiry in seconds. The default is DefaultTokenLifetime (60 s).
+func WithTokenLifetime(d time.Duration) Option {
+	return serverOption(func(c *config) { c.lifetime = max(d, 0) })
+}
+
+// WithHandshakeFormat makes the Frontend API's handshake answer in format
+// ("nonce" or "token") whatever the redirect asks for. By default it
+// answers as asked: a __clerk_handshake_nonce for format=nonce, a signed
+// __clerk_handshake token otherwise.
+func WithHandshakeFormat(format string) Option {
+	return serverOption(func(c *config) { c.hsFormat = format })
 }

@@ -2,6 +2,7 @@ package clerktest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -83,10 +84,7 @@ func (s *Server) Token(sessionID string, opts ...TokenOption) string {
 }
 
 func (s *Server) mint(in mintInput, tc tokenConfig) string {
-	lifetime := tc.lifetime
-	if lifetime == 0 {
-		lifetime = DefaultTokenLifetime
-	}
+	lifetime := cmp.Or(tc.lifetime, s.lifetime, DefaultTokenLifetime)
 	iat := tc.issuedAt
 	switch {
 	case tc.expired:
