@@ -361,6 +361,9 @@ func (s *server) normalizedBanner(t *testing.T) string {
 	first, rest, _ := strings.Cut(out, "\n")
 	_, after, _ := strings.Cut(first, " example listening on ")
 	require.Equal(t, s.base, after)
+	u, err := url.Parse(s.base)
+	require.NoError(t, err)
+	rest = strings.ReplaceAll(rest, "http://localhost:"+u.Port(), "BROWSER_BASE")
 	return "clerkgate NAME example listening on BASE\n" + strings.ReplaceAll(rest, s.base, "BASE")
 }
 

@@ -1,7 +1,11 @@
 package contract_test
 
 import (
+	"bytes"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,6 +35,7 @@ func runPages(t *testing.T, s *server, token, sid string, pages *refusalLog) {
 		res.requirePage(t)
 		require.Contains(t, string(res.body), `Signed in as <span id="user-id">user_dev</span>`)
 		require.NotContains(t, string(res.body), "Signed out")
+		res.body = s.withoutSignOutURL(t, res.body)
 		pages.add("home signed in", s.name, res)
 	})
 
@@ -47,7 +52,7 @@ func runPages(t *testing.T, s *server, token, sid string, pages *refusalLog) {
 		res.requirePage(t)
 		require.Contains(t, string(res.body), `<dd id="user-id">user_dev</dd>`)
 		require.Contains(t, string(res.body), `<dd id="session-id">`+sid+`</dd>`)
-		res.body = []byte(strings.ReplaceAll(string(res.body), sid, "SESSION_ID"))
+		res.body = []byte(strings.ReplaceAll(string(s.withoutSignOutURL(t, res.body)), sid, "SESSION_ID"))
 		pages.add("dashboard signed in", s.name, res)
 	})
 
@@ -65,6 +70,24 @@ func runPages(t *testing.T, s *server, token, sid string, pages *refusalLog) {
 		pages.add("dashboard with an expired token", s.name, res)
 	})
 }
+
+// withoutSignOutURL checks that a signed-in page links to the dev fake's
+// sign-out page, which sends the browser back to this example's home
+// page, and replaces the link, which names ports, by SIGN_OUT_URL.
+func (s *server) withoutSignOutURL(t *testing.T, body []byte) []byte {
+	t.Helper()
+	m := signOutLink.FindSubmatch(body)
+	require.NotNil(t, m, "no sign-out link in %s", body)
+	back, err := url.Parse(html.UnescapeString(string(m[1])))
+	require.NoError(t, err)
+	require.Equal(t, "/sign-out", back.Path)
+	base, err := url.Parse(s.base)
+	require.NoError(t, err)
+	require.Equal(t, "http://localhost:"+base.Port()+"/", back.Query().Get("redirect_url"))
+	return bytes.Replace(body, m[1], []byte("SIGN_OUT_URL"), 1)
+}
+
+var signOutLink = regexp.MustCompile(`<a id="sign-out" href="([^"]+)">Sign out</a>`)
 
 // requirePage checks that r is a page: 200, HTML, and never cached, since
 // it shows who is signed in.

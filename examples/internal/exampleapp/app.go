@@ -322,7 +322,11 @@ func (a *App) Serve(h http.Handler) error {
 		ln.Close() // "localhost" resolved to something else
 		return fmt.Errorf("ADDR=%q: dev mode listens on loopback only, but it resolved to %s", a.addr, ln.Addr())
 	}
-	a.banner(os.Stdout, "http://"+ln.Addr().String())
+	base := "http://" + ln.Addr().String()
+	if a.dev != nil {
+		a.signOutURL = a.dev.SignOutURL(browserURL(base) + "/")
+	}
+	a.banner(os.Stdout, base)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -358,14 +362,30 @@ func (a *App) banner(w io.Writer, base string) {
 `, a.replicaEnv)
 	}()
 	fmt.Fprintf(w, `dev mode: no CLERK_* variables set, so an embedded fake Clerk backend issues tokens.
-In a browser, open %[1]s/ and follow "Sign in": %[1]s/dashboard sends you to
-the fake Clerk's sign-in page, which signs you in as %[2]s with one click and sends you back.
+In a browser, open %[3]s/ and follow "Sign in": the dashboard sends you to the
+fake Clerk's sign-in page, which signs you in as %[2]s with one click and sends you back.
 From a shell, try:
   TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
   curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
-`, base, DevUserID)
+`, base, DevUserID, browserURL(base))
+}
+
+// browserURL is base as a browser should open it in dev mode: the
+// loopback address named localhost. Browsers share cookies among all the
+// ports of one host, and the fake Clerk's Frontend API is on 127.0.0.1:
+// under another host name, the app's cookies and the fake's stay apart,
+// as an app's and Clerk's do in production.
+func browserURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
+		u.Host = net.JoinHostPort("localhost", u.Port())
+	}
+	return u.String()
 }
 
 // writeReplicaEnv writes the environment of a second replica to a file
