@@ -92,6 +92,12 @@ type AuthError struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause, for logging. Never send it to clients.
 	Err error
+	// Location is set when the answer is a redirect rather than a
+	// refusal (Status 307, Reason ReasonHandshake): the browser goes
+	// through Clerk's handshake, or on to its page once it is resolved.
+	// WriteError and the middlewares redirect there; an ErrorHandler of
+	// your own is not called for redirects.
+	Location string
 }
 
 func (e *AuthError) Error() string {
@@ -125,6 +131,10 @@ func newAuthError(reason Reason, presented bool, cause error) *AuthError {
 // was presented.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
 	h := w.Header()
+	if e.Location != "" {
+		writeRedirect(w, e)
+		return
+	}
 	if e.Status == http.StatusUnauthorized {
 		challenge := "Bearer"
 		if e.TokenPresented {
@@ -142,4 +152,11 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
 		Error   Reason `json:"error"`
 		Message string `json:"message"`
 	}{e.Reason, e.Message})
+}
+
+// writeRedirect answers a handshake redirect: the headers Authenticate set
+// (cookies, Cache-Control, auth status) and Location.
+func writeRedirect(w http.ResponseWriter, e *AuthError) {
+	w.Header().Set("Location", e.Location)
+	w.WriteHeader(e.Status)
 }

@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/session"
@@ -61,6 +62,9 @@ type Gate struct {
 	refreshAfter time.Duration // RefreshTimeout
 
 	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
+
+	browser   *browserAuth // page loads; nil with the handshake off
+	signInURL string       // SignInURL
 
 	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
@@ -102,11 +106,13 @@ func New(cfg Config) (*Gate, error) {
 	}
 
 	issuer := cfg.Issuer
+	var pk *publishable.Key
 	if cfg.PublishableKey != "" {
-		pk, err := publishable.Parse(cfg.PublishableKey)
+		k, err := publishable.Parse(cfg.PublishableKey)
 		if err != nil {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
+		pk = &k
 		suffix := pk.CookieSuffix()
 		g.suffixedSession = sessionCookie + "_" + suffix
 		g.suffixedRefresh = refreshCookie + "_" + suffix
@@ -152,6 +158,12 @@ func New(cfg Config) (*Gate, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 	}
+	g.browser, err = browserConfig(cfg, pk, g.sessions, g.now, g.refreshAfter)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.signInURL = cfg.SignInURL
 	if err := g.startStore(cfg, issuer); err != nil {
 		g.Close()
 		return nil, err
@@ -235,8 +247,11 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
+		case err.Location != "":
+			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
+		case required && err.Status == http.StatusUnauthorized && g.signInRedirect(w, r):
 		default:
 			g.writeError(w, r, err)
 		}
@@ -248,6 +263,20 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // it refreshes an expired session it adds the new cookies to w's headers.
 // Framework adapters use it; most apps use RequireSession.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	if g.browser != nil && !hasBearer(r) &&
+		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
+		return g.authenticatePage(w, r)
+	}
+	claims, err := g.authenticateToken(w, r)
+	if err != nil && g.browser != nil {
+		setAuthStatus(w.Header(), handshake.StatusSignedOut, clerkReason(err.Reason), "")
+	}
+	return claims, err
+}
+
+// authenticateToken is the decision for API calls and header tokens: the
+// request's session token alone, refreshed when it expired.
+func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	token := g.tokenFrom(r)
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
