@@ -135,6 +135,10 @@ func (cfg Config) middleware(required bool) echo.MiddlewareFunc {
 			switch {
 			case err == nil:
 				c.SetRequest(r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)))
+			case gate.Redirected(c.Response(), r, err, required):
+				// A handshake, or the sign-in page for a page load: not a
+				// refusal, and no handler runs.
+				return nil
 			case err.Reason == clerkgate.ReasonTokenMissing && !required:
 				// Anonymous, and allowed to be.
 			default:

@@ -2,12 +2,20 @@ package browser_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate/clerktest"
 )
 
 // chromiumPath finds the browser: $CHROMIUM, else chromium on the PATH,
@@ -31,14 +39,15 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts headless Chromium with a new, empty profile and
-// returns a context for one tab. Closing the test cancels it, which ends
-// the browser process.
+// returns one tab. The test's end closes the browser. Chromium trusts
+// the TLS certificate whose public key has the SHA-256 digest spki
+// (base64), the fake Frontend API's, and no other certificate error.
 //
 // The flags keep Chromium off the network: this machine's network is
 // closed, and without them Chromium opens many connections to Google's
 // hosts (updates, sync, QUIC probes) that fail; the test must talk to
 // loopback only.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, spki string) tab {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -56,6 +65,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
@@ -66,5 +76,27 @@ func newBrowser(t *testing.T) context.Context {
 	// Start the browser now, so that a browser that cannot start fails
 	// here with its own error rather than in the first step.
 	require.NoError(t, chromedp.Do(ctx), "starting Chromium")
-	return ctx
+	return tab{ctx}
+}
+
+// frontendSPKI is the digest Chromium's --ignore-certificate-errors-spki-list
+// takes for the fake Frontend API's certificate, which only the fake's own
+// Client trusts: the certificate it presents to a client that verifies it.
+func frontendSPKI(t *testing.T, fake *clerktest.Server) string {
+	t.Helper()
+	tr, ok := fake.Client().Transport.(*http.Transport)
+	require.True(t, ok, "clerktest's client has no *http.Transport")
+	u, err := url.Parse(fake.FrontendURL())
+	require.NoError(t, err)
+	d := tls.Dialer{Config: tr.TLSClientConfig.Clone()}
+	d.Config.ServerName = u.Hostname()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	require.NoError(t, err, "TLS to the fake Frontend API")
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	require.NotEmpty(t, certs)
+	sum := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }

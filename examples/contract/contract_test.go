@@ -165,6 +165,7 @@ func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 	})
 
 	runPages(t, s, token, sid, pages)
+	runBrowserPages(t, s)
 
 	expired := s.devToken(t, true)
 	require.NotEmpty(t, expired["token"])

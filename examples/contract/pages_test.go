@@ -3,7 +3,9 @@ package contract_test
 import (
 	"bytes"
 	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/internal/adaptertest"
 )
 
@@ -97,4 +100,100 @@ func (r response) requirePage(t *testing.T) {
 	require.Equal(t, "text/html; charset=utf-8", r.header.Get("Content-Type"))
 	require.Equal(t, "no-store", r.header.Get("Cache-Control"))
 	require.True(t, strings.HasPrefix(string(r.body), "<!doctype html>"), "body: %s", r.body)
+}
+
+// runBrowserPages walks the example's pages as a browser does in dev mode:
+// document requests, a cookie jar, redirects followed. The dev fake's
+// Frontend API (its handshake, sign-in page and sign-out link) is on
+// another origin, which the walk crosses as a browser would.
+func runBrowserPages(t *testing.T, s *server) {
+	b := newBrowserClient(t)
+	base, err := url.Parse(s.base)
+	require.NoError(t, err)
+	app := "http://localhost:" + base.Port() // as the banner says to open it
+
+	var signIn *http.Response
+	t.Run("browser: dashboard signed out goes to sign in", func(t *testing.T) {
+		res, body := b.get(t, app+"/dashboard")
+		require.Equal(t, http.StatusOK, res.StatusCode, "ended on %s: %s", res.Request.URL, body)
+		require.Equal(t, "/sign-in", res.Request.URL.Path, "ended on %s", res.Request.URL)
+		require.Equal(t, "https", res.Request.URL.Scheme)
+		require.Equal(t, app+"/dashboard", res.Request.URL.Query().Get("redirect_url"))
+		require.Contains(t, body, `<form method="post" action="/sign-in">`)
+		signIn = res
+	})
+
+	t.Run("browser: signing in leads back to the dashboard", func(t *testing.T) {
+		require.NotNil(t, signIn)
+		res, body := b.post(t, signIn.Request.URL.String(), url.Values{
+			"user_id": {"user_dev"}, "redirect_url": {app + "/dashboard"},
+		})
+		require.Equal(t, http.StatusOK, res.StatusCode, "ended on %s: %s", res.Request.URL, body)
+		require.Equal(t, app+"/dashboard", res.Request.URL.String())
+		require.Contains(t, body, `<dd id="user-id">user_dev</dd>`)
+
+		res, body = b.get(t, app+"/")
+		require.Equal(t, app+"/", res.Request.URL.String())
+		require.Contains(t, body, `Signed in as <span id="user-id">user_dev</span>`)
+	})
+
+	t.Run("browser: the sign-out link signs out", func(t *testing.T) {
+		_, body := b.get(t, app+"/")
+		m := signOutLink.FindStringSubmatch(body)
+		require.NotNil(t, m, "no sign-out link in %s", body)
+		res, body := b.get(t, html.UnescapeString(m[1]))
+		require.Equal(t, app+"/", res.Request.URL.String())
+		require.Contains(t, body, `<p id="status">Signed out</p>`)
+
+		res, _ = b.get(t, app+"/dashboard")
+		require.Equal(t, "/sign-in", res.Request.URL.Path, "ended on %s", res.Request.URL)
+	})
+}
+
+// browserClient is an http.Client that plays a browser: a cookie jar,
+// redirects followed (ten at most: more is a loop), document requests.
+type browserClient struct {
+	*http.Client
+}
+
+func newBrowserClient(t *testing.T) browserClient {
+	// The dev fake in the example process serves its Frontend API with
+	// net/http/httptest's certificate, which clerktest's own client trusts.
+	fake := clerktest.New()
+	tlsConfig := fake.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	fake.Close()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	tr := &http.Transport{TLSClientConfig: tlsConfig}
+	t.Cleanup(tr.CloseIdleConnections)
+	return browserClient{&http.Client{Transport: tr, Jar: jar, Timeout: requestTimeout}}
+}
+
+func (b browserClient) get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	require.NoError(t, err)
+	return b.do(t, req)
+}
+
+func (b browserClient) post(t *testing.T, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(t, req)
+}
+
+func (b browserClient) do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	// A navigation: every hop of its redirects carries these (net/http
+	// copies them), as a browser's do.
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	res, err := b.Do(req)
+	require.NoError(t, err, "%s %s", req.Method, req.URL)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res, string(body)
 }

@@ -74,6 +74,11 @@ func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
 	return func(o *options) { o.openRedis = open }
 }
 
+// EnvSignInURL names the app's sign-in page (Config.SignInURL), where
+// GET /dashboard sends a browser that is signed out. Clerk's SDKs read
+// the same variable.
+const EnvSignInURL = "CLERK_SIGN_IN_URL"
+
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
 
@@ -107,12 +112,16 @@ func New(name string, opts ...Option) (*App, error) {
 	}
 	cfg := clerkgate.ConfigFromEnv()
 	cfg.Logger = a.log
+	// A page load that ends signed out goes to the sign-in page, as in
+	// Clerk's own apps, rather than to a 401.
+	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
 		}
 		a.dev = clerktest.New()
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
+		cfg.SignInURL = a.dev.SignInURL()
 	}
 	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
 		if o.openRedis == nil {
