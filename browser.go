@@ -262,6 +262,9 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	}
 	if res.Location != "" {
 		// Development: on to the page, without the handshake's parameters.
+		if claims == nil {
+			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
+		}
 		return nil, redirect(w, handshake.Decision{Location: res.Location}), true
 	}
 	if claims == nil {
@@ -317,7 +320,9 @@ func signedOutError(d handshake.Decision) *AuthError {
 // status headers and the handshake's decision.
 func clerkReason(r Reason) string {
 	switch r {
-	case ReasonTokenExpired:
+	case ReasonTokenMissing:
+		return handshake.ReasonSessionTokenAndUATMissing
+	case ReasonTokenExpired, ReasonRefreshFailed:
 		return handshake.VerifyTokenExpired
 	case ReasonTokenNotYetValid:
 		return handshake.VerifyTokenNotActiveYet
@@ -353,7 +358,7 @@ func orString(a, b string) string {
 // signInRedirect sends a page load that RequireSession refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
-	if g.signInURL == "" || !handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
+	if g.signInURL == "" || hasBearer(r) || !handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
 		return false
 	}
 	u, err := url.Parse(g.signInURL)

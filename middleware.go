@@ -17,6 +17,11 @@
 //		fmt.Fprintln(w, "hello", claims.Subject)
 //	})))
 //
+// Server-rendered pages work the way Clerk's own backend serves them: a
+// page load whose session token expired or went missing goes through the
+// Frontend API's handshake (a 307 to Clerk and back) instead of a 401; see
+// Config.DisableHandshake and package handshake.
+//
 // Refusals follow one contract: 401 (503 when signing keys cannot be had),
 // a JSON body {"error":"<reason>","message":"…"} and a WWW-Authenticate
 // challenge. See WriteError and the Reason constants.
@@ -262,6 +267,12 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // returns the claims, or the error the middleware would have written. When
 // it refreshes an expired session it adds the new cookies to w's headers.
 // Framework adapters use it; most apps use RequireSession.
+//
+// A page load (a GET for a document, with cookies rather than an
+// Authorization header) follows Clerk's browser decision when the
+// handshake is on (see Config.DisableHandshake): the error may then be a
+// redirect, with Location set and the cookies and auth status headers
+// already on w; WriteError answers it with a 307.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	if g.browser != nil && !hasBearer(r) &&
 		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {

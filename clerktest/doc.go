@@ -88,7 +88,8 @@
 //	GET  /.well-known/jwks.json   the JWKS
 //
 // The handshake's cookies are __session, __client_uat and __clerk_db_jwt
-// (each also suffixed when suffixed_cookies=true) and __refresh_<suffix>,
+// (the first two also suffixed when suffixed_cookies=true, the last
+// always) and __refresh_<suffix>,
 // for the client's newest active session, or their removal when it has
 // none; Secure only when redirect_url is https. The Backend API trades a
 // nonce for them once, within 5 minutes, at GET

@@ -200,7 +200,10 @@ func (s *Server) handshakeDirectives(cl *fapiClient, suffixed, secure bool) []st
 		set("__client_uat", uat, "")
 		out = append(out, refreshCookieName+"_"+s.suffix+"="+refresh+attrs+"; HttpOnly")
 	}
-	set("__clerk_db_jwt", cl.devBrowser, "")
+	// The dev browser under both names, whatever was asked: clerk-js
+	// keeps both, and a later refresh may switch the app to suffixed names.
+	out = append(out, "__clerk_db_jwt="+cl.devBrowser+attrs)
+	out = append(out, "__clerk_db_jwt_"+s.suffix+"="+cl.devBrowser+attrs)
 	return out
 }
 

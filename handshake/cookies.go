@@ -104,14 +104,13 @@ func number(n json.Number) int64 {
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.
-func usesSuffixedCookies(req Request, cfg Config) bool {
+func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked) bool {
 	c := req.Cookies
 	if cfg.CookieSuffix == "" {
 		return false
 	}
 	uat, suffixedUAT := c.ClientUAT, c.ClientUATSuffixed
 	session, suffixedSession := c.Session, c.SessionSuffixed
-	ps, sessionOK := peek(session)
 	if session != "" && (!sessionOK || !ps.hasIss) {
 		return false // 1
 	}
@@ -121,7 +120,6 @@ func usesSuffixedCookies(req Request, cfg Config) bool {
 	if suffixedUAT == "" && suffixedSession == "" {
 		return false // 3
 	}
-	pss, _ := peek(suffixedSession)
 	if suffixedUAT != "0" && uat != "0" && ps.iat > pss.iat {
 		return false // 4
 	}

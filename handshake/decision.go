@@ -141,35 +141,42 @@ type Decision struct {
 	Suffixed bool
 	// Nonce or HandshakeToken are a Resolve's (the nonce wins).
 	Nonce, HandshakeToken string
+	// DevBrowser is the dev browser token the request carries, which a
+	// later handshake passes on.
+	DevBrowser string
 }
 
 // Decide is Clerk's decision for a request whose session token comes from
 // cookies (a request with an Authorization token never handshakes).
 func Decide(req Request, cfg Config) Decision {
-	suffixed := usesSuffixedCookies(req, cfg)
 	c := req.Cookies
-	token, uatRaw := c.Session, c.ClientUAT
+	// Each session cookie is peeked at once (a browser often holds the
+	// same token under both names).
+	plain, plainOK := peek(c.Session)
+	suffixedPeek, suffixedOK := plain, plainOK
+	if c.SessionSuffixed != c.Session {
+		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
+	}
+	suffixed := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
+	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
-		token, uatRaw = c.SessionSuffixed, c.ClientUATSuffixed
+		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	uat := parseUAT(uatRaw)
-	devBrowser := queryOr(req.URL, CookieDevBrowser, c.DevBrowser)
-	if suffixed {
-		devBrowser = queryOr(req.URL, CookieDevBrowser, c.DevBrowserSuffixed)
-	}
+	q := req.URL.Query()
+	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
 	// 1. Back from a handshake.
 	if !req.Resolved {
-		nonce := queryOr(req.URL, CookieHandshakeNonce, c.HandshakeNonce)
-		hs := queryOr(req.URL, CookieHandshake, c.Handshake)
+		nonce := or(q.Get(CookieHandshakeNonce), c.HandshakeNonce)
+		hs := or(q.Get(CookieHandshake), c.Handshake)
 		if nonce != "" || hs != "" {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
 
 	// 2–4. A satellite's first page load syncs with the primary.
-	q := req.URL.Query()
 	synced := q.Get(QuerySynced)
 	hasCookies := token != "" || uat != 0
 	if cfg.IsSatellite && req.SecFetchDest == "document" && req.Method == "GET" && synced != "true" {
@@ -218,7 +225,6 @@ func Decide(req Request, cfg Config) Decision {
 	}
 
 	// 11–13. What the token says before it is verified.
-	p, ok := peek(token)
 	switch {
 	case !ok:
 		return st.signedOut(ReasonTokenInvalid, "")
@@ -253,7 +259,7 @@ const (
 // the handshake when the request can be redirected; anything else, and
 // any request that cannot, is signed out.
 func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed}
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
 	switch f.Reason {
 	case VerifyTokenExpired:
@@ -270,7 +276,7 @@ func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
 // unless a primary domain's page is opened from a foreign site (perhaps
 // one of its satellites), which Clerk syncs through a handshake first.
 func AfterSignIn(req Request, cfg Config, d Decision) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed}
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
 		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
@@ -289,15 +295,15 @@ type state struct {
 }
 
 func (s state) verify(reason, message string) Decision {
-	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 func (s state) signedIn(string, string) Decision {
-	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 func (s state) signedOut(reason, message string) Decision {
-	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed}
+	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
 }
 
 // maybeRedirect sends the browser to location (the handshake when empty)
@@ -312,13 +318,14 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		location = s.handshakeURL(reason)
 	}
 	return Decision{
-		Action:   Redirect,
-		Reason:   reason,
-		Message:  message,
-		Location: location,
-		Cookies:  []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
-		Token:    s.token,
-		Suffixed: s.suffixed,
+		Action:     Redirect,
+		Reason:     reason,
+		Message:    message,
+		Location:   location,
+		Cookies:    []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Token:      s.token,
+		Suffixed:   s.suffixed,
+		DevBrowser: s.devBrowser,
 	}
 }
 
@@ -390,12 +397,12 @@ func parseUAT(v string) int64 {
 	return n
 }
 
-// queryOr is the query parameter name, else fallback.
-func queryOr(u *url.URL, name, fallback string) string {
-	if v := u.Query().Get(name); v != "" {
-		return v
+// or is a, else b.
+func or(a, b string) string {
+	if a != "" {
+		return a
 	}
-	return fallback
+	return b
 }
 
 // withoutParams is u without the named query parameters; the others keep

@@ -397,3 +397,30 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResolved: whatever a handshake carries, only Clerk's cookies come
+// out, each a single well-formed Set-Cookie value.
+func FuzzResolved(f *testing.F) {
+	f.Add("__session=a; Path=/", "admin=1", "__client_uat=1\r\nX: y")
+	f.Add("__refresh_"+suffix+"=r; HttpOnly", "__session_"+suffix+"=s; Domain=.example.com", "__clerk_db_jwt=d; Max-Age=0")
+	allowed := map[string]bool{
+		"__session": true, "__client_uat": true, "__clerk_db_jwt": true, "__clerk_handshake": true,
+		"__clerk_handshake_nonce": true, "__clerk_redirect_count": true,
+		"__session_" + suffix: true, "__client_uat_" + suffix: true, "__clerk_db_jwt_" + suffix: true, "__refresh_" + suffix: true,
+	}
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		res := handshake.Resolved(page(), devConfig(), []string{a, b, c})
+		if len(res.Cookies)+res.Refused != 3 {
+			t.Fatalf("%d cookies and %d refused of 3", len(res.Cookies), res.Refused)
+		}
+		for _, sc := range res.Cookies {
+			if strings.ContainsAny(sc, "\r\n\x00") {
+				t.Fatalf("a header break in %q", sc)
+			}
+			name, _, _ := strings.Cut(sc, "=")
+			if !allowed[name] {
+				t.Fatalf("cookie %q is not Clerk's", name)
+			}
+		}
+	})
+}
