@@ -165,6 +165,10 @@ func (cfg Config) middleware(required bool, checks []authz.Check) echo.Middlewar
 					}
 				}
 				c.SetRequest(r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)))
+			case gate.Redirected(c.Response(), r, err, required):
+				// A handshake, or the sign-in page for a page load: not a
+				// refusal, and no handler runs.
+				return nil
 			case err.Reason == clerkgate.ReasonTokenMissing && !required:
 				// Anonymous, and allowed to be.
 			default:

@@ -72,27 +72,22 @@ func TestContract(t *testing.T) {
 	}
 
 	refusals := &refusalLog{byCase: map[string]map[string]refusal{}}
+	pages := &refusalLog{byCase: map[string]map[string]refusal{}}
 	t.Run("examples", func(t *testing.T) {
 		for _, s := range servers {
 			t.Run(s.name, func(t *testing.T) {
 				t.Parallel()
-				runContract(t, s, refusals)
+				runContract(t, s, refusals, pages)
 			})
 		}
 	})
 
 	t.Run("refusals are identical on the wire", func(t *testing.T) {
-		require.NotEmpty(t, refusals.byCase)
-		ref := examples[0]
-		for name, byServer := range refusals.snapshot() {
-			want, ok := byServer[ref]
-			require.True(t, ok, "%s: no answer from %s", name, ref)
-			for _, other := range examples[1:] {
-				got, ok := byServer[other]
-				require.True(t, ok, "%s: no answer from %s", name, other)
-				require.Equal(t, want, got, "%s: %s and %s differ", name, ref, other)
-			}
-		}
+		requireIdentical(t, refusals)
+	})
+
+	t.Run("pages are identical on the wire", func(t *testing.T) {
+		requireIdentical(t, pages)
 	})
 
 	t.Run("banners are the same", func(t *testing.T) {
@@ -112,9 +107,26 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// requireIdentical checks that every example answered each logged case
+// with the same bytes as the reference example.
+func requireIdentical(t *testing.T, log *refusalLog) {
+	t.Helper()
+	require.NotEmpty(t, log.byCase)
+	ref := examples[0]
+	for name, byServer := range log.snapshot() {
+		want, ok := byServer[ref]
+		require.True(t, ok, "%s: no answer from %s", name, ref)
+		for _, other := range examples[1:] {
+			got, ok := byServer[other]
+			require.True(t, ok, "%s: no answer from %s", name, other)
+			require.Equal(t, want, got, "%s: %s and %s differ", name, ref, other)
+		}
+	}
+}
+
 // runContract is the suite every example must pass. Its subtests run in
 // order: the later ones revoke the dev session the earlier ones use.
-func runContract(t *testing.T, s *server, refusals *refusalLog) {
+func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 	t.Run("healthz", func(t *testing.T) {
 		res := s.do(t, http.MethodGet, "/healthz", "")
 		require.Equal(t, http.StatusOK, res.status)
@@ -151,6 +163,9 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 		require.Contains(t, res.header.Get("WWW-Authenticate"), `error="invalid_token"`)
 		refusals.add("forged token", s.name, res)
 	})
+
+	runPages(t, s, token, sid, pages)
+	runBrowserPages(t, s)
 
 	expired := s.devToken(t, true)
 	require.NotEmpty(t, expired["token"])
@@ -413,11 +428,14 @@ func (s *server) normalizedBanner(t *testing.T) string {
 	var out string
 	require.Eventually(t, func() bool {
 		out = s.stdout.String()
-		return strings.Count(out, "\n") >= 7
+		return strings.Count(out, "\n") >= 9
 	}, 5*time.Second, 10*time.Millisecond, "banner of %s:\n%s", s.name, s.stdout)
 	first, rest, _ := strings.Cut(out, "\n")
 	_, after, _ := strings.Cut(first, " example listening on ")
 	require.Equal(t, s.base, after)
+	u, err := url.Parse(s.base)
+	require.NoError(t, err)
+	rest = strings.ReplaceAll(rest, "http://localhost:"+u.Port(), "BROWSER_BASE")
 	return "clerkgate NAME example listening on BASE\n" + strings.ReplaceAll(rest, s.base, "BASE")
 }
 
@@ -480,8 +498,8 @@ func (r response) requireRefusal(t *testing.T, status int, reason string) {
 	require.NotEmpty(t, body["message"])
 }
 
-// refusal is the part of a refused answer that must not depend on the
-// framework.
+// refusal is the part of a refused answer (or a page) that must not
+// depend on the framework.
 type refusal struct {
 	Status          int
 	ContentType     []string
@@ -491,8 +509,8 @@ type refusal struct {
 	Body            string
 }
 
-// refusalLog collects refusals by case and server, from servers tested in
-// parallel.
+// refusalLog collects answers (refusals, and pages) by case and server,
+// from servers tested in parallel.
 type refusalLog struct {
 	mu     sync.Mutex
 	byCase map[string]map[string]refusal

@@ -27,6 +27,16 @@ func main() {
 
 func routes(app *exampleapp.App) *echo.Echo {
 	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		exampleapp.WritePage(c.Response(), app.Home(claims))
+		return nil
+	}, clerkecho.OptionalSession(app.Gate))
+	e.GET("/dashboard", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		exampleapp.WritePage(c.Response(), app.Dashboard(claims))
+		return nil
+	}, clerkecho.RequireSession(app.Gate))
 	e.GET("/healthz", func(c echo.Context) error {
 		return write(c, exampleapp.Health())
 	})

@@ -32,6 +32,14 @@ func routes(app *exampleapp.App) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true // 405, as net/http's ServeMux answers
 	r.Use(gin.Recovery())
+	r.GET("/", clerkgin.OptionalSession(app.Gate), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		exampleapp.WritePage(c.Writer, app.Home(claims))
+	})
+	r.GET("/dashboard", clerkgin.RequireSession(app.Gate), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		exampleapp.WritePage(c.Writer, app.Dashboard(claims))
+	})
 	r.GET("/healthz", func(c *gin.Context) {
 		write(c, exampleapp.Health())
 	})

@@ -26,6 +26,14 @@ func main() {
 func routes(app *exampleapp.App) http.Handler {
 	mux := http.NewServeMux()
 	protect := app.Gate.RequireSession
+	mux.Handle("GET /{$}", app.Gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		exampleapp.WritePage(w, app.Home(claims))
+	})))
+	mux.Handle("GET /dashboard", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		exampleapp.WritePage(w, app.Dashboard(claims))
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		write(w, exampleapp.Health())
 	})
