@@ -38,7 +38,7 @@ const (
 // handshakes (and why), refreshes and nonce resolutions the Gate caused.
 // A step that needs more handshakes than one is a loop, or a lost cookie.
 func TestSignInAndStaySignedIn(t *testing.T) {
-	fake := clerktest.New(clerktest.WithTokenLifetime(tokenLifetime))
+	fake := clerktest.New(clerktest.WithLocalFrontendAPI(), clerktest.WithTokenLifetime(tokenLifetime))
 	t.Cleanup(fake.Close)
 	example := startExample(t,
 		"CLERK_SECRET_KEY="+fake.SecretKey(),

@@ -119,7 +119,7 @@ func New(name string, opts ...Option) (*App, error) {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
 		}
-		a.dev = clerktest.New()
+		a.dev = clerktest.New(clerktest.WithLocalFrontendAPI())
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
 		cfg.SignInURL = a.dev.SignInURL()
 	}
