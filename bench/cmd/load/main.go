@@ -90,6 +90,8 @@ type options struct {
 	refreshBurst     int
 	refreshFollowUps int
 	refreshLatency   time.Duration
+
+	chart string // SVG file for the req/s chart; "" for none
 }
 
 func main() {
@@ -113,6 +115,7 @@ func main() {
 	flag.IntVar(&o.refreshBurst, "refresh-burst", 3, "concurrent requests a browser sends with each expired token")
 	flag.IntVar(&o.refreshFollowUps, "refresh-follow-ups", 17, "requests a browser sends with each refreshed token before it expires again")
 	flag.DurationVar(&o.refreshLatency, "refresh-latency", 50*time.Millisecond, "latency injected into the fake's refresh endpoint")
+	flag.StringVar(&o.chart, "chart", "", "also write an SVG bar chart of req/s by phase to this file")
 	flag.Parse()
 	if o.loadCPUs != "" {
 		if err := pinSelf(o.loadCPUs); err != nil {
@@ -270,6 +273,11 @@ func run(o options) error {
 	}
 
 	report(os.Stdout, o, res, refreshed, mem, time.Since(started))
+	if o.chart != "" && len(res) > 0 {
+		if err := writeChartFile(o.chart, res); err != nil {
+			return err
+		}
+	}
 	if res.failed() || (mem != nil && mem.failed > 0) || refreshFailed(refreshed) {
 		return fmt.Errorf("load: some requests failed; see the tables")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/bench/internal/svgchart"
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
@@ -133,5 +135,32 @@ func TestPercentile(t *testing.T) {
 	}
 	if percentile(nil, 50) != 0 {
 		t.Error("empty")
+	}
+}
+
+// TestChart: the req/s chart carries the tables' medians, clerk-sdk-go
+// left out where it has no stream (cookies).
+func TestChart(t *testing.T) {
+	r := results{}
+	for i, rate := range []float64{100, 300, 200} {
+		r.add(clerkgateServer, phaseFresh, outcome{ok: int64(rate), elapsed: time.Second})
+		r.add(sdkServer, phaseFresh, outcome{ok: int64(rate / 2), elapsed: time.Second})
+		r.add(clerkgateServer, phaseCookieFresh, outcome{ok: int64(i + 1), elapsed: time.Second})
+	}
+	c := chart(r)
+	var fresh, cookie *svgchart.Group
+	for i := range c.Groups {
+		switch c.Groups[i].Label {
+		case phaseFresh:
+			fresh = &c.Groups[i]
+		case phaseCookieFresh:
+			cookie = &c.Groups[i]
+		}
+	}
+	if fresh == nil || fresh.Values[0] != 200 || fresh.Values[1] != 100 {
+		t.Fatalf("never-seen: %+v", fresh)
+	}
+	if cookie == nil || cookie.Values[0] != 2 || !math.IsNaN(cookie.Values[1]) {
+		t.Fatalf("cookie: %+v", cookie)
 	}
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/clerkgate/clerkgate/bench/internal/svgchart"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -238,6 +241,41 @@ func refreshFailed(rs []refreshOutcome) bool {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// chart is req/s by phase, clerkgate beside clerk-sdk-go, medians over
+// rounds: the same numbers as the tables.
+func chart(r results) svgchart.Chart {
+	c := svgchart.Chart{
+		Title:  "Requests per second by phase, median over rounds (longer is better)",
+		Unit:   "req/s",
+		Series: []string{"clerkgate", "clerk-sdk-go"},
+	}
+	add := func(label, cg, sdk, ph string) {
+		v := []float64{median(r.rates(cg, ph)), math.NaN()}
+		if sdk != "" {
+			v[1] = median(r.rates(sdk, ph))
+		}
+		c.Groups = append(c.Groups, svgchart.Group{Label: label, Values: v})
+	}
+	for _, ph := range phases {
+		add(ph, clerkgateServer, sdkServer, ph)
+	}
+	for _, p := range cookiePairs {
+		add(p[0], clerkgateServer, "", p[0])
+	}
+	for _, ph := range h2Phases {
+		add(ph, leanTLSServer, sdkTLSServer, ph)
+	}
+	return c
+}
+
+func writeChartFile(path string, r results) error {
+	var b bytes.Buffer
+	if err := chart(r).Write(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
 
 // reportMemory prints the RSS samples at round numbers of tokens, and
 // compares the growth after the cache filled up with the cache's bound.
