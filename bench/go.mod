@@ -8,6 +8,7 @@ require (
 	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/jwx/v2 v2.1.7
+	go.uber.org/goleak v1.3.0
 )
 
 require (
