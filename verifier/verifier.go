@@ -160,7 +160,12 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
 	}
 	var digestBuf [sha512.Size]byte
-	if key.VerifyPKCS1v15(h, digest(&digestBuf, h, p.signed), sig) != nil {
+	if verr := key.VerifyPKCS1v15(h, digest(&digestBuf, h, p.signed), sig); verr != nil {
+		if !errors.Is(verr, jwks.ErrSignature) {
+			// The key itself is unusable (under 2048 bits, say): a Source
+			// of someone's own handed it over. No token it signs is valid.
+			return nil, fail(ReasonSignatureInvalid, "key %q cannot verify: %v", key.ID, verr)
+		}
 		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
 	var payloadBuf [1024]byte

@@ -303,6 +303,7 @@ func TestWeakKeyRefusedWhateverTheSource(t *testing.T) {
 	require.NoError(t, err)
 	_, err = v.Verify(context.Background(), testkit.SignRS(t, weak, crypto.SHA256, testkit.With(f.header(), "kid", "weak"), f.claims()))
 	require.ErrorIs(t, err, verifier.ReasonSignatureInvalid)
+	require.ErrorContains(t, err, "1024 bits")
 }
 
 // TestRSAHashesAreNotInterchangeable: a key declaring RS384 or RS512 only
