@@ -151,8 +151,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 		}
 		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", p.header.Kid), Err: kerr}
 	}
-	pub, err := rsaKeyFor(key, p.header.Alg)
-	if err != nil {
+	if err := checkKeyFits(key, p.header.Alg); err != nil {
 		return nil, err
 	}
 	var sigBuf [512]byte
@@ -160,7 +159,13 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	if derr != nil {
 		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
 	}
-	if rsa.VerifyPKCS1v15(pub, h, digest(h, p.signed), sig) != nil {
+	var digestBuf [sha512.Size]byte
+	if verr := key.VerifyPKCS1v15(h, digest(&digestBuf, h, p.signed), sig); verr != nil {
+		if !errors.Is(verr, jwks.ErrSignature) {
+			// The key itself is unusable (under 2048 bits, say): a Source
+			// of someone's own handed it over. No token it signs is valid.
+			return nil, fail(ReasonSignatureInvalid, "key %q cannot verify: %v", key.ID, verr)
+		}
 		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
 	var payloadBuf [1024]byte
@@ -235,18 +240,19 @@ func looksLikeClerkIssuer(iss string) bool {
 	return strings.HasPrefix(host, "clerk.") || strings.HasSuffix(host, ".clerk.accounts.dev")
 }
 
-// digest hashes the signing input with the hash that alg names.
-func digest(h crypto.Hash, signed string) []byte {
+// digest hashes the signing input with h into buf, which the caller keeps
+// on its stack.
+func digest(buf *[sha512.Size]byte, h crypto.Hash, signed string) []byte {
 	switch h {
 	case crypto.SHA384:
-		d := sha512.Sum384(readOnlyBytes(signed))
-		return d[:]
+		*(*[sha512.Size384]byte)(buf[:]) = sha512.Sum384(readOnlyBytes(signed))
+		return buf[:sha512.Size384]
 	case crypto.SHA512:
-		d := sha512.Sum512(readOnlyBytes(signed))
-		return d[:]
+		*buf = sha512.Sum512(readOnlyBytes(signed))
+		return buf[:]
 	}
-	d := sha256.Sum256(readOnlyBytes(signed))
-	return d[:]
+	*(*[sha256.Size]byte)(buf[:]) = sha256.Sum256(readOnlyBytes(signed))
+	return buf[:sha256.Size]
 }
 
 // hashFor vets the header's alg before any key lookup: only the RSA PKCS#1
@@ -264,20 +270,19 @@ func hashFor(alg string) (crypto.Hash, *Error) {
 	return 0, fail(ReasonAlgorithmNotAllowed, "alg %q is not allowed", alg)
 }
 
-// rsaKeyFor lets the key, not the token, decide the algorithm: the key must
-// be RSA, and alg must be the one the key declares, or RS256 for a key that
-// declares none (Clerk's keys declare RS256).
-func rsaKeyFor(key jwks.Key, alg string) (*rsa.PublicKey, *Error) {
-	pub, ok := key.Public.(*rsa.PublicKey)
-	if !ok {
-		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q of type %T", alg, key.ID, key.Public)
+// checkKeyFits lets the key, not the token, decide the algorithm: the key
+// must be RSA, and alg must be the one the key declares, or RS256 for a
+// key that declares none (Clerk's keys declare RS256).
+func checkKeyFits(key jwks.Key, alg string) *Error {
+	if _, ok := key.Public.(*rsa.PublicKey); !ok {
+		return fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q of type %T", alg, key.ID, key.Public)
 	}
 	want := key.Algorithm
 	if want == "" {
 		want = "RS256"
 	}
 	if alg != want {
-		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q, which declares %s", alg, key.ID, want)
+		return fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q, which declares %s", alg, key.ID, want)
 	}
-	return pub, nil
+	return nil
 }
