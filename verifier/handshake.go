@@ -2,11 +2,6 @@ package verifier
 
 import (
 	"context"
-	"crypto/rsa"
-	"errors"
-	"fmt"
-
-	"github.com/clerkgate/clerkgate/jwks"
 )
 
 // MaxHandshakeDirectives bounds the Set-Cookie directives one handshake
@@ -34,24 +29,8 @@ func (v *Verifier) VerifyHandshake(ctx context.Context, token string) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	key, kerr := v.keys.Key(ctx, p.header.Kid)
-	if kerr != nil {
-		reason := ReasonKeyNotFound
-		if errors.Is(kerr, jwks.ErrUnavailable) {
-			reason = ReasonJWKSUnavailable
-		}
-		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", p.header.Kid), Err: kerr}
-	}
-	pub, err := rsaKeyFor(key, p.header.Alg)
-	if err != nil {
+	if _, err := v.checkSignature(ctx, p.header.Kid, p.header.Alg, h, p.signed, p.sig64); err != nil {
 		return nil, err
-	}
-	sig, derr := decodeSegment(nil, p.sig64)
-	if derr != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
-	}
-	if rsa.VerifyPKCS1v15(pub, h, digest(h, p.signed), sig) != nil {
-		return nil, fail(ReasonSignatureInvalid, "handshake signature does not match key %q", key.ID)
 	}
 	payload, derr := decodeSegment(nil, p.payload64)
 	if derr != nil {

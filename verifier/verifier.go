@@ -143,30 +143,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	key, kerr := v.keys.Key(ctx, p.header.Kid)
-	if kerr != nil {
-		reason := ReasonKeyNotFound
-		if errors.Is(kerr, jwks.ErrUnavailable) {
-			reason = ReasonJWKSUnavailable
-		}
-		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", p.header.Kid), Err: kerr}
-	}
-	if err := checkKeyFits(key, p.header.Alg); err != nil {
+	key, err := v.checkSignature(ctx, p.header.Kid, p.header.Alg, h, p.signed, p.sig64)
+	if err != nil {
 		return nil, err
-	}
-	var sigBuf [512]byte
-	sig, derr := decodeSegment(sigBuf[:0], p.sig64)
-	if derr != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
-	}
-	var digestBuf [sha512.Size]byte
-	if verr := key.VerifyPKCS1v15(h, digest(&digestBuf, h, p.signed), sig); verr != nil {
-		if !errors.Is(verr, jwks.ErrSignature) {
-			// The key itself is unusable (under 2048 bits, say): a Source
-			// of someone's own handed it over. No token it signs is valid.
-			return nil, fail(ReasonSignatureInvalid, "key %q cannot verify: %v", key.ID, verr)
-		}
-		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
 	var payloadBuf [1024]byte
 	payload, derr := decodeSegment(payloadBuf[:0], p.payload64)
@@ -188,6 +167,38 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	}
 	v.remember(token, p.header.Kid, key.Public, c)
 	return c, nil
+}
+
+// checkSignature finds the key kid names, checks that it allows alg, and
+// verifies the signature over signed with it. Session tokens, machine JWTs
+// and handshake tokens all go through it, so there is one signature path.
+func (v *Verifier) checkSignature(ctx context.Context, kid, alg string, h crypto.Hash, signed, sig64 string) (jwks.Key, *Error) {
+	key, kerr := v.keys.Key(ctx, kid)
+	if kerr != nil {
+		reason := ReasonKeyNotFound
+		if errors.Is(kerr, jwks.ErrUnavailable) {
+			reason = ReasonJWKSUnavailable
+		}
+		return key, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", kid), Err: kerr}
+	}
+	if err := checkKeyFits(key, alg); err != nil {
+		return key, err
+	}
+	var sigBuf [512]byte
+	sig, derr := decodeSegment(sigBuf[:0], sig64)
+	if derr != nil {
+		return key, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
+	}
+	var digestBuf [sha512.Size]byte
+	if verr := key.VerifyPKCS1v15(h, digest(&digestBuf, h, signed), sig); verr != nil {
+		if !errors.Is(verr, jwks.ErrSignature) {
+			// The key itself is unusable (under 2048 bits, say): a Source
+			// of someone's own handed it over. No token it signs is valid.
+			return key, fail(ReasonSignatureInvalid, "key %q cannot verify: %v", key.ID, verr)
+		}
+		return key, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
+	}
+	return key, nil
 }
 
 // checkClaims runs the checks that do not depend on the clock.
