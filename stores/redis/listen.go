@@ -29,6 +29,9 @@ func (s *Store) listen() {
 			// Only logged: the calls of refreshes and revocations decide
 			// for themselves whether Redis answers.
 			s.logDown("subscribe", err)
+			// The node that owned the channels' slot may have failed over:
+			// the next attempt should find the new owner.
+			s.reloadSlots()
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -44,7 +47,11 @@ func (s *Store) listen() {
 // subscribeOnce runs one subscription until it fails or the store closes.
 // wasUp reports whether it got as far as a full resync.
 func (s *Store) subscribeOnce() (wasUp bool, err error) {
-	ps := s.rdb.Subscribe(s.ctx) // no channels yet, so no I/O
+	// No channels yet, so no I/O.
+	ps, subscribe, subscribed := s.rdb.Subscribe(s.ctx), (*redis.PubSub).Subscribe, "subscribe"
+	if s.sharded {
+		ps, subscribe, subscribed = s.rdb.SSubscribe(s.ctx), (*redis.PubSub).SSubscribe, "ssubscribe"
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -63,7 +70,9 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 	}()
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	err = ps.Subscribe(ctx, s.revokedCh, s.refreshCh)
+	// Both channels hash to one slot, so on a cluster one connection to
+	// the node that owns it carries them.
+	err = subscribe(ps, ctx, s.revokedCh, s.refreshCh)
 	cancel()
 	if err != nil {
 		return false, err
@@ -99,7 +108,12 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && m.Channel == s.revokedCh {
+			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
+				// A cluster node drops the subscribers of a slot it no
+				// longer owns, such as a master demoted after a failover.
+				return wasUp, fmt.Errorf("the node dropped the subscription to %s", m.Channel)
+			}
+			if m.Kind == subscribed && m.Channel == s.revokedCh {
 				if err := s.resync(); err != nil {
 					return wasUp, err
 				}
@@ -166,4 +180,12 @@ func (s *Store) listenerCall(what string, f func(context.Context) error) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// reloadSlots asks a cluster client to read again which node owns which
+// slot, in the background, rather than wait for its periodic reload.
+func (s *Store) reloadSlots() {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		cc.ReloadState(s.ctx)
+	}
 }
