@@ -118,8 +118,9 @@ func admin[T any](addr string, f func(context.Context, *redis.Client) (T, error)
 }
 
 // clusterOK tells whether the node at addr sees a healthy cluster whose
-// slots are all served by masters in up (when up is not nil).
-func clusterOK(addr string, up func(addr string) bool) error {
+// slots are all served by masters in up (when up is not nil), each with a
+// replica when replicated.
+func clusterOK(addr string, up func(addr string) bool, replicated bool) error {
 	info, err := admin(addr, func(ctx context.Context, rdb *redis.Client) (string, error) {
 		return rdb.ClusterInfo(ctx).Result()
 	})
@@ -140,6 +141,9 @@ func clusterOK(addr string, up func(addr string) bool) error {
 		if len(s.Nodes) == 0 || up != nil && !up(s.Nodes[0].Addr) {
 			return fmt.Errorf("%s: slots %d-%d have no live master", addr, s.Start, s.End)
 		}
+		if replicated && len(s.Nodes) < 2 {
+			return fmt.Errorf("%s: slots %d-%d have no replica", addr, s.Start, s.End)
+		}
 		covered += s.End - s.Start + 1
 	}
 	if covered != 16384 {
@@ -149,7 +153,7 @@ func clusterOK(addr string, up func(addr string) bool) error {
 }
 
 // waitReady waits until every running node sees a healthy cluster served
-// by running masters.
+// by running masters, with a replica each when every node runs.
 func (rc *redisCluster) waitReady(within time.Duration) error {
 	up := func(addr string) bool {
 		for _, n := range rc.nodes {
@@ -162,9 +166,10 @@ func (rc *redisCluster) waitReady(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		var err error
+		all := !slices.ContainsFunc(rc.nodes, func(n *redisServer) bool { return !n.running() })
 		for _, n := range rc.nodes {
 			if n.running() {
-				if err = clusterOK(n.addr(), up); err != nil {
+				if err = clusterOK(n.addr(), up, all); err != nil {
 					break
 				}
 			}
@@ -252,7 +257,7 @@ func (rc *redisCluster) waitMaster(t *testing.T, key string, want *redisServer, 
 			if !n.running() {
 				continue
 			}
-			if err := clusterOK(n.addr(), nil); err != nil {
+			if err := clusterOK(n.addr(), nil, false); err != nil {
 				return false
 			}
 			slot, err := admin(n.addr(), func(ctx context.Context, rdb *redis.Client) (int64, error) {
@@ -302,7 +307,7 @@ func sharedCluster(t *testing.T) backend {
 	t.Helper()
 	if addrs := os.Getenv(EnvRedisClusterAddrs); addrs != "" {
 		first, _, _ := strings.Cut(addrs, ",")
-		require.NoErrorf(t, clusterOK(first, nil), "%s=%s does not answer as a healthy Redis Cluster", EnvRedisClusterAddrs, addrs)
+		require.NoErrorf(t, clusterOK(first, nil, false), "%s=%s does not answer as a healthy Redis Cluster", EnvRedisClusterAddrs, addrs)
 		return backend{seeds: addrs}
 	}
 	sharedClust.once.Do(func() {
@@ -343,22 +348,78 @@ func (c *app) outcomeKey(expired, refreshToken string) string {
 }
 
 // sessionOn creates sessions until one has its keys (the outcome of
-// refreshing its expired token, and its failed refreshes) on master.
-func (c *app) sessionOn(rc *redisCluster, master *redisServer) (clerktest.Session, string) {
+// refreshing its expired token, and its failed refreshes) in slots.
+func (c *app) sessionOn(slots slotSet) (clerktest.Session, string) {
 	c.t.Helper()
-	for range 500 {
+	for range 1000 {
 		s := c.fake.CreateSession("user_1")
 		expired := c.fake.Token(s.ID, clerktest.Expired())
-		if m, _ := rc.shard(c.t, c.outcomeKey(expired, s.RefreshToken)); m != master {
-			continue
+		if slots.has(c.outcomeKey(expired, s.RefreshToken)) && slots.has(c.failedKey(s.ID)) {
+			return s, expired
 		}
-		if m, _ := rc.shard(c.t, c.failedKey(s.ID)); m != master {
-			continue
-		}
-		return s, expired
 	}
-	c.t.Fatalf("no session with its keys on %s", master.addr())
+	c.t.Fatal("no session with its keys in the slots")
 	return clerktest.Session{}, ""
+}
+
+// slotSet is the slots a master serves.
+type slotSet []redis.ClusterSlot
+
+func (s slotSet) has(key string) bool {
+	slot := keySlot(key)
+	for _, r := range s {
+		if r.Start <= slot && slot <= r.End {
+			return true
+		}
+	}
+	return false
+}
+
+// slotsOf returns the slots that master serves, as the first running node
+// sees them.
+func (rc *redisCluster) slotsOf(t *testing.T, master *redisServer) slotSet {
+	t.Helper()
+	for _, n := range rc.nodes {
+		if !n.running() {
+			continue
+		}
+		slots, err := admin(n.addr(), func(ctx context.Context, rdb *redis.Client) ([]redis.ClusterSlot, error) {
+			return rdb.ClusterSlots(ctx).Result()
+		})
+		require.NoError(t, err)
+		var mine slotSet
+		for _, s := range slots {
+			if s.Nodes[0].Addr == master.addr() {
+				mine = append(mine, s)
+			}
+		}
+		require.NotEmpty(t, mine, "%s serves no slot", master.addr())
+		return mine
+	}
+	t.Fatal("no node of the cluster is running")
+	return nil
+}
+
+// keySlot is the cluster slot of key: CRC16 (XMODEM) of its hash tag, or
+// of the whole key when it has none, modulo 16384.
+func keySlot(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	var crc uint16
+	for i := 0; i < len(key); i++ {
+		crc ^= uint16(key[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return int(crc) % 16384
 }
 
 // refreshOnce sends n parallel requests with the session's expired token
@@ -425,6 +486,7 @@ func (c *app) steadyTraffic() (stop func() (sent int, failed []string)) {
 			if err != nil || rep.status != 200 {
 				failed = append(failed, fmt.Sprintf("replica %s: %d %s %v", r.name, rep.status, rep.body, err))
 			}
+			time.Sleep(time.Millisecond) // a steady flow, not a load test
 		}
 	})
 	return func() (int, []string) {

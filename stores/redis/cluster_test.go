@@ -76,7 +76,7 @@ func TestClusterSessionsOnEveryMaster(t *testing.T) {
 	c := newApp(t, backend{seeds: rc.seeds()}, 3, relaxed)
 	c.waitSubscribed(10 * time.Second)
 	for i, master := range rc.masters(t) {
-		s, expired := c.sessionOn(rc, master)
+		s, expired := c.sessionOn(rc.slotsOf(t, master))
 		c.refreshOnce("keys on "+master.addr(), c.replicas, 30, s, expired)
 		n, err := admin(master.addr(), func(ctx context.Context, node *redis.Client) (int64, error) {
 			return node.Exists(ctx, c.outcomeKey(expired, s.RefreshToken)).Result()
@@ -95,5 +95,126 @@ func TestClusterSessionsOnEveryMaster(t *testing.T) {
 		c.waitRefused(tok, began, time.Second)
 		t.Logf("session with its keys on %s: logout through %s enforced by every replica after %s (Clerk's call included)",
 			master.addr(), from.name, time.Since(began).Round(100*time.Microsecond))
+	}
+}
+
+// checkShared requires the replicas to share again: a refresh over all of
+// them makes one call, and a logout through one is enforced by all within
+// a second. The session's keys are in slots.
+func (c *app) checkShared(phase string, slots slotSet) {
+	c.t.Helper()
+	s, expired := c.sessionOn(slots)
+	c.refreshOnce(phase, c.replicas, 30, s, expired)
+	began := time.Now()
+	tok := c.revokeOn(c.replicas[0])
+	c.waitRefused(tok, began, time.Second)
+	c.t.Logf("%s: logout through %s enforced by every replica after %s", phase, c.replicas[0].name, time.Since(began).Round(100*time.Microsecond))
+}
+
+// Losing the master that holds the app's channels and revoked set, and
+// the session's keys, first in a graceful failover (CLUSTER FAILOVER, as
+// in maintenance) and then in a crash: no valid request is refused
+// meanwhile, refreshes through one replica go on, and once the replica is
+// promoted the replicas resubscribe, share the revocations made meanwhile
+// and coordinate again.
+func TestClusterFailover(t *testing.T) {
+	t.Parallel()
+	rc := startCluster(t)
+	c := newApp(t, backend{seeds: rc.seeds()}, 3, outageTimeout, longLived)
+	c.waitSubscribed(10 * time.Second)
+	hub := c.revokedKey()
+	master, standby := rc.shard(t, hub)
+	require.NotNil(t, standby, "the master has a replica")
+	// The session keys of every check are on the same slots as the hub.
+	slots := rc.slotsOf(t, master)
+	c.checkShared("before", slots)
+	stop := c.steadyTraffic()
+
+	// A graceful failover: the old master drops its subscribers.
+	began := time.Now()
+	_, err := admin(standby.addr(), func(ctx context.Context, rdb *redis.Client) (string, error) {
+		return rdb.ClusterFailover(ctx).Result()
+	})
+	require.NoError(t, err)
+	rc.waitMaster(t, hub, standby, 10*time.Second)
+	promoted := time.Since(began)
+	c.waitSubscribedOn(standby, 10*time.Second)
+	t.Logf("graceful failover: %s promoted after %s, every replica subscribed to it after %s",
+		standby.addr(), promoted.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	c.checkShared("after a graceful failover", slots)
+	t.Logf("graceful failover: the replicas share again %s after it began", time.Since(began).Round(time.Millisecond))
+
+	// A crash of the new master.
+	master, standby = standby, master
+	began = time.Now()
+	master.kill()
+	for _, r := range c.replicas {
+		s, expired := c.sessionOn(slots)
+		c.refreshOnce("master down, replica "+r.name+" alone", []*replica{r}, 5, s, expired)
+	}
+	during := c.revokeOn(c.replicas[0])
+	rc.waitMaster(t, hub, standby, 10*clusterNodeTimeout+10*time.Second)
+	promoted = time.Since(began)
+	c.waitSubscribedOn(standby, 10*time.Second)
+	resubscribed := time.Since(began)
+	c.waitRefused(during, time.Now(), 5*time.Second)
+	t.Logf("crash: %s promoted after %s, every replica subscribed to it after %s, the revocation made meanwhile enforced everywhere after %s",
+		standby.addr(), promoted.Round(time.Millisecond), resubscribed.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	c.checkShared("after a crash", slots)
+	t.Logf("crash: the replicas share again %s after the master died (cluster-node-timeout %s)", time.Since(began).Round(time.Millisecond), clusterNodeTimeout)
+
+	// The crashed node comes back as a replica.
+	require.NoError(t, master.start())
+	require.NoError(t, rc.waitReady(30*time.Second))
+	sent, failed := stop()
+	require.Empty(t, failed, "valid requests refused during the failovers")
+	t.Logf("%d valid requests during both failovers: none refused", sent)
+	for _, r := range c.replicas {
+		require.Contains(t, r.logs.String(), "reachable again", "replica %s logs the recovery", r.name)
+	}
+}
+
+// Every node of the cluster restarts, empty: the replicas go on alone
+// meanwhile, then recover on their own, share the revocations made while
+// the cluster was down, and coordinate again.
+func TestClusterRestart(t *testing.T) {
+	t.Parallel()
+	rc := startCluster(t)
+	c := newApp(t, backend{seeds: rc.seeds()}, 2, outageTimeout, longLived)
+	c.waitSubscribed(10 * time.Second)
+	master, _ := rc.shard(t, c.revokedKey())
+	c.checkShared("before", rc.slotsOf(t, master))
+	stop := c.steadyTraffic()
+
+	for _, n := range rc.nodes {
+		n.kill()
+	}
+	for _, r := range c.replicas {
+		s := c.fake.CreateSession("user_1")
+		c.refreshOnce("cluster down, replica "+r.name+" alone", []*replica{r}, 5, s, c.fake.Token(s.ID, clerktest.Expired()))
+	}
+	during := c.revokeOn(c.replicas[0])
+	require.Equal(t, http.StatusOK, c.get(c.replicas[1], bearer(during)).status, "B cannot know yet")
+
+	began := time.Now()
+	for _, n := range rc.nodes {
+		require.NoError(t, n.start())
+	}
+	require.NoError(t, rc.waitReady(30*time.Second))
+	ready := time.Since(began)
+	c.waitSubscribed(20 * time.Second)
+	resubscribed := time.Since(began)
+	c.waitRefused(during, time.Now(), 5*time.Second)
+	t.Logf("restart: cluster ready after %s, every replica subscribed after %s, the revocation made while it was down enforced everywhere after %s",
+		ready.Round(time.Millisecond), resubscribed.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	master, _ = rc.shard(t, c.revokedKey())
+	c.checkShared("after the restart", rc.slotsOf(t, master))
+
+	sent, failed := stop()
+	require.Empty(t, failed, "valid requests refused while the cluster was down")
+	t.Logf("%d valid requests while the cluster restarted: none refused", sent)
+	for _, r := range c.replicas {
+		require.Contains(t, r.logs.String(), "Redis unavailable", "replica %s logs the outage", r.name)
+		require.Contains(t, r.logs.String(), "reachable again", "replica %s logs the recovery", r.name)
 	}
 }
