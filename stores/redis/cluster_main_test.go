@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -252,34 +251,34 @@ func (rc *redisCluster) node(t *testing.T, addr string) *redisServer {
 // waitMaster waits until every running node sees want serve key.
 func (rc *redisCluster) waitMaster(t *testing.T, key string, want *redisServer, within time.Duration) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		for _, n := range rc.nodes {
-			if !n.running() {
-				continue
-			}
-			if err := clusterOK(n.addr(), nil, false); err != nil {
+	require.Eventually(t, func() bool { return rc.masterIs(key, want) }, within, 20*time.Millisecond,
+		"%s did not take over %s", want.addr(), key)
+}
+
+// masterIs tells whether every running node sees a healthy cluster in
+// which want serves key.
+func (rc *redisCluster) masterIs(key string, want *redisServer) bool {
+	slot := keySlot(key)
+	for _, n := range rc.nodes {
+		if !n.running() {
+			continue
+		}
+		if err := clusterOK(n.addr(), nil, false); err != nil {
+			return false
+		}
+		slots, err := admin(n.addr(), func(ctx context.Context, rdb *redis.Client) ([]redis.ClusterSlot, error) {
+			return rdb.ClusterSlots(ctx).Result()
+		})
+		if err != nil {
+			return false
+		}
+		for _, s := range slots {
+			if s.Start <= slot && slot <= s.End && s.Nodes[0].Addr != want.addr() {
 				return false
-			}
-			slot, err := admin(n.addr(), func(ctx context.Context, rdb *redis.Client) (int64, error) {
-				return rdb.ClusterKeySlot(ctx, key).Result()
-			})
-			if err != nil {
-				return false
-			}
-			slots, err := admin(n.addr(), func(ctx context.Context, rdb *redis.Client) ([]redis.ClusterSlot, error) {
-				return rdb.ClusterSlots(ctx).Result()
-			})
-			if err != nil {
-				return false
-			}
-			for _, s := range slots {
-				if int64(s.Start) <= slot && slot <= int64(s.End) && s.Nodes[0].Addr != want.addr() {
-					return false
-				}
 			}
 		}
-		return true
-	}, within, 20*time.Millisecond, "%s did not take over %s", want.addr(), key)
+	}
+	return true
 }
 
 // sharedClust is the cluster the tests share when EnvRedisClusterAddrs is
@@ -500,26 +499,39 @@ func (c *app) steadyTraffic() (stop func() (sent int, failed []string)) {
 // during a test.
 func longLived(cfg *clerkgate.Config, _ *redisstore.Options) { cfg.MaxTokenLifetime = 10 * time.Minute }
 
-// waitSubscribedOn waits until every replica listens to the app's shard
-// channels on node.
-func (c *app) waitSubscribedOn(node *redisServer, within time.Duration) {
+// waitSubscribedIn waits until every replica listens to the app's shard
+// channels on one of the running nodes of a shard: its master, or a
+// replica, which the master passes the messages on to.
+func (c *app) waitSubscribedIn(within time.Duration, shard ...*redisServer) {
 	c.t.Helper()
 	require.Eventually(c.t, func() bool {
-		counts, err := admin(node.addr(), func(ctx context.Context, rdb *redis.Client) (map[string]int64, error) {
-			chans, err := rdb.PubSubShardChannels(ctx, c.prefix+":*").Result()
-			if err != nil || len(chans) < 2 {
-				return nil, errors.New("no channels")
+		subscribed := map[string]int64{}
+		for _, node := range shard {
+			if !node.running() {
+				continue
 			}
-			return rdb.PubSubShardNumSub(ctx, chans...).Result()
-		})
-		if err != nil {
+			counts, err := admin(node.addr(), func(ctx context.Context, rdb *redis.Client) (map[string]int64, error) {
+				chans, err := rdb.PubSubShardChannels(ctx, c.prefix+":*").Result()
+				if err != nil || len(chans) == 0 {
+					return nil, err
+				}
+				return rdb.PubSubShardNumSub(ctx, chans...).Result()
+			})
+			if err != nil {
+				return false
+			}
+			for ch, n := range counts {
+				subscribed[ch] += n
+			}
+		}
+		if len(subscribed) < 2 {
 			return false
 		}
-		for _, n := range counts {
+		for _, n := range subscribed {
 			if n < int64(len(c.replicas)) {
 				return false
 			}
 		}
 		return true
-	}, within, 10*time.Millisecond, "replicas did not all subscribe on %s", node.addr())
+	}, within, 10*time.Millisecond, "replicas did not all subscribe in the shard")
 }

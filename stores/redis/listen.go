@@ -91,6 +91,7 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 			if err := s.reloadIfInDoubt(); err != nil {
 				return wasUp, err
 			}
+			s.shareUnsharedNow()
 			if time.Since(heard) > 3*healthInterval {
 				return wasUp, errors.New("the subscription got no answer to pings")
 			}
@@ -106,6 +107,7 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 		if err := s.reloadIfInDoubt(); err != nil {
 			return wasUp, err
 		}
+		s.shareUnsharedNow()
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
@@ -138,29 +140,18 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 // loads every revocation still in force. It runs right after subscribing,
 // so a revocation is either in the set it loads or in a later message.
 func (s *Store) resync() error {
-	s.mu.Lock()
-	pending := make(map[string]int64, len(s.unshared))
-	for id, until := range s.unshared {
-		pending[id] = until
-	}
-	s.mu.Unlock()
-	now := time.Now().UnixMilli()
-	for id, until := range pending {
-		if until > now {
-			if err := s.listenerCall("share a revocation", func(ctx context.Context) error {
-				return s.runRevoke(ctx, id, until)
-			}); err != nil {
-				return err
-			}
-		}
-		s.mu.Lock()
-		delete(s.unshared, id)
-		s.mu.Unlock()
+	if err := s.shareUnshared(); err != nil {
+		return err
 	}
 
 	// Loading the scripts now spares the first refresh after a (re)start
-	// a round trip, and opens a pooled connection.
+	// a round trip, and opens a pooled connection. Not on a cluster, where
+	// it takes every node: the subscription must depend on the node that
+	// owns the channels alone, not wait for a failed one elsewhere.
 	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
+		if s.sharded {
+			break
+		}
 		if err := s.listenerCall("load scripts", func(ctx context.Context) error {
 			return script.Load(ctx, s.rdb).Err()
 		}); err != nil {
@@ -188,4 +179,45 @@ func (s *Store) reloadSlots() {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		cc.ReloadState(s.ctx)
 	}
+}
+
+// shareUnshared shares the revocations that Redis missed, those still in
+// force.
+func (s *Store) shareUnshared() error {
+	s.lastShare = time.Now()
+	s.mu.Lock()
+	pending := make(map[string]int64, len(s.unshared))
+	for id, until := range s.unshared {
+		pending[id] = until
+	}
+	s.mu.Unlock()
+	now := time.Now().UnixMilli()
+	for id, until := range pending {
+		if until > now {
+			if err := s.listenerCall("share a revocation", func(ctx context.Context) error {
+				return s.runRevoke(ctx, id, until)
+			}); err != nil {
+				return err
+			}
+		}
+		s.mu.Lock()
+		delete(s.unshared, id)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// shareUnsharedNow tries, at most once per healthInterval, to share what
+// Redis missed while the subscription held: on a cluster, calls to the
+// revoked set's slot fail while a failed master awaits its successor, yet
+// a subscription on the slot's replica lives through it, so no resync
+// comes. A failure leaves the revocations for the next try.
+func (s *Store) shareUnsharedNow() {
+	s.mu.Lock()
+	pending := len(s.unshared)
+	s.mu.Unlock()
+	if pending == 0 || time.Since(s.lastShare) < healthInterval {
+		return
+	}
+	_ = s.shareUnshared()
 }

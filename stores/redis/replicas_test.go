@@ -419,3 +419,30 @@ func TestOpenAndNew(t *testing.T) {
 	require.NoError(t, g.Close())
 	require.NoError(t, store.Close())
 }
+
+// A revocation that Redis missed while it took no writes, though it kept
+// the subscriptions, is shared once it takes them again: no resubscription
+// comes to do it. (On a cluster, this is a subscription on a replica while
+// its master fails.)
+func TestRevocationSharedOnceRedisTakesWritesAgain(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	c := newApp(t, backend{url: srv.url()}, 2, outageTimeout, longLived)
+	c.waitSubscribed(5 * time.Second)
+	a, b := c.replicas[0], c.replicas[1]
+	require.Eventually(t, func() bool { return b.store.RevocationStats().Reloads == 1 }, 5*time.Second, 5*time.Millisecond,
+		"B loaded the revoked set once, when it subscribed")
+
+	_, err := admin(srv.addr(), func(ctx context.Context, rdb *redis.Client) (string, error) {
+		return rdb.Do(ctx, "CLIENT", "PAUSE", "2000", "WRITE").Text()
+	})
+	require.NoError(t, err)
+	tok := c.revokeOn(a)
+	require.Equal(t, http.StatusOK, c.get(b, bearer(tok)).status, "B cannot know yet")
+	require.Contains(t, a.logs.String(), "share a revocation", "A's call failed")
+
+	began := time.Now()
+	c.waitRefused(tok, began, 5*time.Second)
+	t.Logf("the revocation reached B %s after Redis was paused for 2 s", time.Since(began).Round(time.Millisecond))
+	require.EqualValues(t, 1, b.store.RevocationStats().Reloads, "by a message, not by a reload")
+}

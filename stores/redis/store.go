@@ -19,7 +19,7 @@
 // An ordinary request costs no Redis call: the revocation check reads a
 // local set that a pub/sub subscription keeps up to date. A refresh costs a
 // couple of round trips (claim, then publish or fetch the outcome) on top
-// of Clerk's own call.
+// of Clerk's own call, and one more on a cluster.
 //
 // # How it works
 //
@@ -59,6 +59,25 @@
 // replica that made them, and shared once Redis is back. The outage and the
 // recovery are logged (Warn and Info).
 //
+// # Redis Cluster
+//
+// OpenCluster, or New with a *redis.ClusterClient, runs the store on a
+// Redis Cluster (Redis 7 or later), with the same guarantees. Each script
+// touches the keys of one hash tag, so one slot: a token's refresh keys
+// are on the slot of its digest, spread over the masters; the revoked set
+// and both channels are on the slot of the instance. The channels are
+// shard channels (SPUBLISH, SSUBSCRIBE): a message goes to the master that
+// owns the instance's slot and to its replicas, not to every node, and
+// each app replica holds one subscription there. Since a refresh outcome
+// and the channel are on different slots, waking the waiting replicas is a
+// call of its own: one more round trip for the replica that refreshed.
+//
+// When a master fails, calls for its slots fail until the cluster promotes
+// its replica (after cluster-node-timeout) and the client learns the new
+// slot map: meanwhile the store behaves as in an outage, for those slots.
+// A subscription that breaks, or that a demoted master drops, starts over
+// on the slot's new owner and reloads the revoked set.
+//
 // # Keys
 //
 // Every key and channel starts with Options.Prefix (default "clerkgate")
@@ -68,9 +87,12 @@
 //	<prefix>:<instance>:refresh:{<digest>}        sealed outcome (string, PX)
 //	<prefix>:<instance>:refresh:{<digest>}:claim  claim (string, PX)
 //	<prefix>:<instance>:refresh-failed:{<digest>} a session's failed refresh (string, PX)
-//	<prefix>:<instance>:revoked                   revoked session ids (sorted set, PXAT)
-//	<prefix>:<instance>:revoked                   channel: "<expiry ms> <session id>"
-//	<prefix>:<instance>:refreshed                 channel: "<digest>"
+//	<prefix>:{<instance>}:revoked                 revoked session ids (sorted set, PXAT)
+//	<prefix>:{<instance>}:revoked                 channel: "<expiry ms> <session id>"
+//	<prefix>:{<instance>}:refreshed               channel: "<digest>"
+//
+// The braces are hash tags: on a cluster, keys and channels with the same
+// tag share a slot.
 package redisstore
 
 import (
@@ -193,6 +215,7 @@ type Store struct {
 
 	inDoubt   atomic.Bool   // a heard revocation was refused, or a load was cut short
 	lastLoad  time.Time     // of the revoked set; the listener's alone
+	lastShare time.Time     // of the unshared revocations; the listener's alone
 	refused   atomic.Uint64 // see RevocationStats
 	malformed atomic.Uint64
 	reloads   atomic.Uint64
