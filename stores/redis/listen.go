@@ -148,14 +148,13 @@ func (s *Store) resync() error {
 	// a round trip, and opens a pooled connection. Not on a cluster, where
 	// it takes every node: the subscription must depend on the node that
 	// owns the channels alone, not wait for a failed one elsewhere.
-	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
-		if s.sharded {
-			break
-		}
-		if err := s.listenerCall("load scripts", func(ctx context.Context) error {
-			return script.Load(ctx, s.rdb).Err()
-		}); err != nil {
-			return err
+	if !s.sharded {
+		for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
+			if err := s.listenerCall("load scripts", func(ctx context.Context) error {
+				return script.Load(ctx, s.rdb).Err()
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	return s.loadRevocations()
