@@ -186,6 +186,9 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		}
 		return rt.g.authenticateSession(w, r)
 	}
+	if token == malformed && !rt.accept.session {
+		return nil, machineError(ReasonTokenMalformed, errEmptyBearer)
+	}
 	typ := machine.Classify(token)
 	if !rt.accept.has(typ) {
 		return nil, typeNotAccepted(typ)
@@ -208,14 +211,21 @@ func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Cal
 	return &Caller{Type: SessionToken, Session: claims}, nil
 }
 
-// bearer is the Authorization header's bearer token, or "".
+// bearer is the Authorization header's bearer token, or "" without one.
+// A present-but-empty one is malformed, as for session routes: a
+// credential was presented, so the request is not anonymous.
 func bearer(r *http.Request) string {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
-	return strings.TrimSpace(token)
+	if t := strings.TrimSpace(token); t != "" {
+		return t
+	}
+	return malformed
 }
+
+var errEmptyBearer = errors.New("clerkgate: empty bearer token")
 
 func typeNotAccepted(typ TokenType) *AuthError {
 	e := newAuthError(ReasonTokenTypeInvalid, true, fmt.Errorf("clerkgate: a %s is not accepted here", typ))

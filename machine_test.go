@@ -181,6 +181,8 @@ func TestMachineRefusals(t *testing.T) {
 		{"expired oauth token", "/oauth", expiredOAT, "token_expired"},
 		{"unknown oauth token", "/oauth", "oat_" + randomHex(16), "token_invalid"},
 		{"api key with a bad byte", "/keys", "ak_abc%20def", "token_malformed"},
+		{"bare bearer on a machine route", "/keys", "", "token_malformed"},
+		{"bare bearer on a route for any type", "/any", "", "token_malformed"},
 		{"expired m2m jwt", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialLifetime(-time.Minute)), "token_expired"},
 		{"m2m jwt with session category", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialHeader(map[string]any{"cat": "cl_B7d4PD111AAA"})), "token_type_invalid"},
 		{"m2m jwt with ignore category", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialHeader(map[string]any{"cat": "cl_I7d4PD111III"})), "token_type_invalid"},

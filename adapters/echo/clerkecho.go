@@ -42,6 +42,8 @@
 package clerkecho
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -51,8 +53,14 @@ import (
 // Config configures the middleware, in the manner of echo's own
 // middleware configs.
 type Config struct {
-	// Gate authenticates the requests. It is required.
+	// Gate authenticates the requests. It is required by RequireSession
+	// and OptionalSession.
 	Gate *clerkgate.Gate
+
+	// Route authenticates the requests of Require and Optional: the token
+	// types it accepts (clerkgate.Gate.Accept) and their verification. It
+	// is required by them, and the session middlewares ignore it.
+	Route *clerkgate.Route
 
 	// Skipper picks requests the middleware leaves alone: they reach the
 	// handler unauthenticated and without claims, as if the middleware
@@ -85,13 +93,62 @@ func OptionalSession(gate *clerkgate.Gate) echo.MiddlewareFunc {
 // ErrorHandler. It panics if cfg.Gate is nil, as echo's middlewares do
 // for a missing required setting.
 func RequireSessionWithConfig(cfg Config) echo.MiddlewareFunc {
+	cfg.Route = nil
 	return cfg.middleware(true)
 }
 
 // OptionalSessionWithConfig is OptionalSession with a Skipper or an
 // ErrorHandler. It panics if cfg.Gate is nil.
 func OptionalSessionWithConfig(cfg Config) echo.MiddlewareFunc {
+	cfg.Route = nil
 	return cfg.middleware(false)
+}
+
+// Require returns echo middleware that lets a request through only with a
+// valid credential of a type route accepts (session tokens, M2M tokens,
+// API keys, OAuth tokens: see clerkgate.Gate.Accept). Handlers find who is
+// calling with Caller. Refusals are written as for RequireSession.
+//
+//	e.GET("/api/jobs", jobs, clerkecho.Require(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
+func Require(route *clerkgate.Route) echo.MiddlewareFunc {
+	return RequireWithConfig(Config{Route: route})
+}
+
+// Optional is Require that also lets anonymous requests through, without
+// a Caller; a credential that is present but refused is still refused.
+func Optional(route *clerkgate.Route) echo.MiddlewareFunc {
+	return OptionalWithConfig(Config{Route: route})
+}
+
+// RequireWithConfig is Require with a Skipper or an ErrorHandler. It
+// panics if cfg.Route is nil.
+func RequireWithConfig(cfg Config) echo.MiddlewareFunc {
+	mustHaveRoute(cfg.Route)
+	return cfg.middleware(true)
+}
+
+// OptionalWithConfig is Optional with a Skipper or an ErrorHandler. It
+// panics if cfg.Route is nil.
+func OptionalWithConfig(cfg Config) echo.MiddlewareFunc {
+	mustHaveRoute(cfg.Route)
+	return cfg.middleware(false)
+}
+
+func mustHaveRoute(route *clerkgate.Route) {
+	if route == nil {
+		panic("clerkecho: Config.Route is nil")
+	}
+}
+
+// Caller returns who is calling, as Require or Optional found it (or, for
+// sessions, RequireSession), and false for an anonymous or skipped
+// request. It is the same as clerkgate.CallerFromContext(
+// c.Request().Context()).
+func Caller(c echo.Context) (*clerkgate.Caller, bool) {
+	if c == nil || c.Request() == nil {
+		return nil, false
+	}
+	return clerkgate.CallerFromContext(c.Request().Context())
 }
 
 // Claims returns the verified claims the middleware attached to c's
@@ -113,7 +170,7 @@ func Refuse(c echo.Context, err *clerkgate.AuthError) error {
 }
 
 func (cfg Config) middleware(required bool) echo.MiddlewareFunc {
-	if cfg.Gate == nil {
+	if cfg.Gate == nil && cfg.Route == nil {
 		panic("clerkecho: Config.Gate is nil")
 	}
 	skip := cfg.Skipper
@@ -124,17 +181,17 @@ func (cfg Config) middleware(required bool) echo.MiddlewareFunc {
 	if refuse == nil {
 		refuse = Refuse
 	}
-	gate := cfg.Gate
+	authenticate := cfg.authenticate()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if skip(c) {
 				return next(c)
 			}
 			r := c.Request()
-			claims, err := gate.Authenticate(c.Response(), r)
+			authed, err := authenticate(c.Response(), r)
 			switch {
 			case err == nil:
-				c.SetRequest(r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)))
+				c.SetRequest(authed)
 			case err.Reason == clerkgate.ReasonTokenMissing && !required:
 				// Anonymous, and allowed to be.
 			default:
@@ -142,5 +199,27 @@ func (cfg Config) middleware(required bool) echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
+	}
+}
+
+// authenticate is the Gate's session check or the Route's; it returns the
+// request with what it found in its context.
+func (cfg Config) authenticate() func(http.ResponseWriter, *http.Request) (*http.Request, *clerkgate.AuthError) {
+	if route := cfg.Route; route != nil {
+		return func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+			caller, err := route.Authenticate(w, r)
+			if err != nil {
+				return nil, err
+			}
+			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), caller)), nil
+		}
+	}
+	gate := cfg.Gate
+	return func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+		claims, err := gate.Authenticate(w, r)
+		if err != nil {
+			return nil, err
+		}
+		return r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)), nil
 	}
 }

@@ -26,6 +26,12 @@ func whoami(c *echo.Context) error {
 	return c.JSON(http.StatusOK, adaptertest.Whoami(c.Request().Context(), claims, ok))
 }
 
+// whoCalls answers with what both caller accessors see.
+func whoCalls(c *echo.Context) error {
+	caller, ok := clerkecho.Caller(c)
+	return c.JSON(http.StatusOK, adaptertest.CallerJSON(c.Request().Context(), caller, ok))
+}
+
 // serve starts an app with the adapter's middlewares on real HTTP, routed
 // as adaptertest expects, with echo's default error handler behind a
 // recorder of the errors that reach it.
@@ -42,6 +48,9 @@ func serve(t *testing.T, gate *clerkgate.Gate, extra func(*echo.Echo)) (*httptes
 	e.POST("/me", whoami, clerkecho.RequireSession(gate))
 	e.GET("/maybe", whoami, clerkecho.OptionalSession(gate))
 	e.GET("/open", whoami)
+	e.GET("/any", whoCalls, clerkecho.Require(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/machines", whoCalls, clerkecho.Require(gate.Accept(adaptertest.MachineTypes...)))
+	e.GET("/maybe-any", whoCalls, clerkecho.Optional(gate.Accept(clerkgate.AnyToken)))
 	if extra != nil {
 		extra(e)
 	}
@@ -59,6 +68,44 @@ func TestContract(t *testing.T) {
 		srv, _ := serve(t, gate, nil)
 		return srv
 	})
+}
+
+// TestAccept runs what every adapter owes for routes that accept chosen
+// token types: every machine credential, refusals byte for byte as
+// net/http, the Backend API down.
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAccept(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		srv, _ := serve(t, gate, nil)
+		return srv
+	})
+}
+
+// A Route takes the Config's Skipper and ErrorHandler as the session
+// middlewares do.
+func TestRouteWithConfig(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	reasons := &adaptertest.Recorder[clerkgate.Reason]{}
+	app, _ := serve(t, f.Gate, func(e *echo.Echo) {
+		g := e.Group("/api", clerkecho.RequireWithConfig(clerkecho.Config{
+			Route:   f.Gate.Accept(adaptertest.MachineTypes...),
+			Skipper: func(c *echo.Context) bool { return c.Path() == "/api/public" },
+			ErrorHandler: func(c *echo.Context, err *clerkgate.AuthError) error {
+				reasons.Add(err.Reason)
+				return clerkecho.Refuse(c, err)
+			},
+		}))
+		g.GET("/public", whoCalls)
+		g.GET("/private", whoCalls)
+	})
+	key := f.Credentials(t)[0]
+	adaptertest.RequireAnonymous(t, adaptertest.Get(t, app, "/api/public", f.Token()))
+	adaptertest.RequireCaller(t, key, adaptertest.Get(t, app, "/api/private", key.Token))
+	got := adaptertest.Get(t, app, "/api/private", f.Token())
+	require.Equal(t, http.StatusUnauthorized, got.Status)
+	require.Equal(t, "token_type_invalid", got.JSON(t)["error"])
+	require.Equal(t, []clerkgate.Reason{clerkgate.ReasonTokenTypeInvalid}, reasons.All())
 }
 
 func TestRefusalIsAnEchoError(t *testing.T) {
@@ -105,6 +152,8 @@ func TestOptionalSessionReportsOnlyRefusals(t *testing.T) {
 func TestClaimsWithoutContext(t *testing.T) {
 	t.Parallel()
 	_, ok := clerkecho.Claims(nil)
+	require.False(t, ok)
+	_, ok = clerkecho.Caller(nil)
 	require.False(t, ok)
 }
 
@@ -167,5 +216,9 @@ func TestConfigWithoutGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkecho: Config.Gate is nil", func() {
 		clerkecho.RequireSessionWithConfig(clerkecho.Config{})
+	})
+	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() { clerkecho.Require(nil) })
+	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() {
+		clerkecho.OptionalWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
 	})
 }

@@ -93,3 +93,38 @@ func adapt(middleware func(http.Handler) http.Handler) gin.HandlerFunc {
 		}
 	}
 }
+
+// Require returns gin middleware that lets a request through only with a
+// valid credential of a type route accepts (session tokens, M2M tokens,
+// API keys, OAuth tokens: see clerkgate.Gate.Accept). Later handlers find
+// who is calling with Caller. A refusal is clerkgate's Route.Require's,
+// byte for byte, and aborts the chain. It panics if route is nil.
+//
+//	r.GET("/api/jobs", clerkgin.Require(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+func Require(route *clerkgate.Route) gin.HandlerFunc {
+	mustHaveRoute(route)
+	return adapt(route.Require)
+}
+
+// Optional is Require that also lets anonymous requests through, without
+// a Caller; a credential that is present but refused is still refused.
+func Optional(route *clerkgate.Route) gin.HandlerFunc {
+	mustHaveRoute(route)
+	return adapt(route.Optional)
+}
+
+// Caller returns who is calling, as Require or Optional found it (or, for
+// sessions, RequireSession), and false for an anonymous request. It is the
+// same as clerkgate.CallerFromContext(c.Request.Context()).
+func Caller(c *gin.Context) (*clerkgate.Caller, bool) {
+	if c == nil || c.Request == nil {
+		return nil, false
+	}
+	return clerkgate.CallerFromContext(c.Request.Context())
+}
+
+func mustHaveRoute(route *clerkgate.Route) {
+	if route == nil {
+		panic("clerkgin: nil *clerkgate.Route")
+	}
+}

@@ -15,6 +15,13 @@
 //	POST /me     behind the adapter's RequireSession
 //	GET  /maybe  behind the adapter's OptionalSession
 //	GET  /open   with no middleware
+//
+// and, for machine credentials (see RunAccept), each ending in a handler
+// that answers with CallerJSON:
+//
+//	GET  /any        behind the adapter's Require(gate.Accept(clerkgate.AnyToken))
+//	GET  /machines   behind the adapter's Require(gate.Accept(M2MToken, APIKey, OAuthToken))
+//	GET  /maybe-any  behind the adapter's Optional(gate.Accept(clerkgate.AnyToken))
 package adaptertest
 
 import (
@@ -89,6 +96,9 @@ func serveNetHTTP(t testing.TB, gate *clerkgate.Gate) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/me", gate.RequireSession(ok))
 	mux.Handle("/maybe", gate.OptionalSession(ok))
+	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(ok))
+	mux.Handle("/machines", gate.Accept(MachineTypes...).Require(ok))
+	mux.Handle("/maybe-any", gate.Accept(clerkgate.AnyToken).Optional(ok))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -148,6 +158,9 @@ type Request struct {
 	Path    string   // with the leading slash
 	Token   string   // sent as a Bearer token unless empty
 	Cookies []string // "name=value", each in its own Cookie header
+	// Authorization, when not empty, is the Authorization header as is,
+	// in place of Token's.
+	Authorization string
 }
 
 // Response is what a test server answered.
@@ -177,6 +190,9 @@ func Do(t testing.TB, srv *httptest.Server, r Request) Response {
 	require.NoError(t, err)
 	if r.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	if r.Authorization != "" {
+		req.Header.Set("Authorization", r.Authorization)
 	}
 	for _, c := range r.Cookies {
 		req.Header.Add("Cookie", c)
