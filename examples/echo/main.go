@@ -43,9 +43,16 @@ func routes(app *exampleapp.App) *echo.Echo {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, app.Logout(c.Request().Context(), claims))
 	})
+	e.GET("/api/whoami", func(c echo.Context) error {
+		caller, _ := clerkecho.Caller(c)
+		return write(c, exampleapp.Whoami(caller))
+	}, clerkecho.Require(app.Gate.Accept(clerkgate.AnyToken)))
 	if app.DevMode() {
 		e.GET("/dev/token", func(c echo.Context) error {
 			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
+		})
+		e.GET("/dev/credential", func(c echo.Context) error {
+			return write(c, app.DevCredential(c.QueryParam("type"), c.QueryParam("format")))
 		})
 	}
 	return e

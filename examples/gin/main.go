@@ -48,9 +48,16 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, app.Logout(c.Request.Context(), claims))
 	})
+	r.GET("/api/whoami", clerkgin.Require(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
+		caller, _ := clerkgin.Caller(c)
+		write(c, exampleapp.Whoami(caller))
+	})
 	if app.DevMode() {
 		r.GET("/dev/token", func(c *gin.Context) {
 			write(c, app.DevToken(c.Query("expired") == "1"))
+		})
+		r.GET("/dev/credential", func(c *gin.Context) {
+			write(c, app.DevCredential(c.Query("type"), c.Query("format")))
 		})
 	}
 	return r
