@@ -312,6 +312,35 @@ func machineError(reason Reason, cause error) *AuthError {
 // has no secret key.
 func (g *Gate) Machines() *machine.Client { return g.machines.client }
 
+// RevokeAPIKey revokes the API key id ("ak_…") through the Backend API
+// and forgets this process's cached verdict for it at once, so that the
+// key is refused here from the next request on. Other processes keep
+// accepting it until their entry lapses (MachineConfig.MaxAge).
+func (g *Gate) RevokeAPIKey(ctx context.Context, id, reason string) (*machine.APIKeyInfo, error) {
+	if g.machines.client == nil {
+		return nil, errNoMachineClient
+	}
+	k, err := g.machines.client.RevokeAPIKey(ctx, id, reason)
+	if err == nil {
+		g.machines.cache.ForgetID(id)
+	}
+	return k, err
+}
+
+// RevokeM2MToken is RevokeAPIKey for an opaque M2M token id ("mt_…").
+func (g *Gate) RevokeM2MToken(ctx context.Context, id, reason string) (*machine.M2MTokenInfo, error) {
+	if g.machines.client == nil {
+		return nil, errNoMachineClient
+	}
+	t, err := g.machines.client.RevokeM2MToken(ctx, id, reason)
+	if err == nil {
+		g.machines.cache.ForgetID(id)
+	}
+	return t, err
+}
+
+var errNoMachineClient = errors.New("clerkgate: revoking a machine credential needs Config.SecretKey or Machine.SecretKey")
+
 // MachineStats reports the opaque credential cache's counters.
 func (g *Gate) MachineStats() machine.Stats {
 	if g.machines.cache == nil {
