@@ -76,7 +76,7 @@ type Verifier struct {
 
 	results *lru.Cache[[32]byte, result]
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
-	byID    *lru.Cache[string, [32]byte]  // a passed credential's id → its key, for ForgetID
+	byID    *lru.Cache[string, [32]byte]   // a passed credential's id → its key, for ForgetID
 	calls   singleflight.Group
 	bucket  bucket
 
