@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -127,6 +128,7 @@ func (a acceptSet) has(t TokenType) bool {
 type Route struct {
 	g      *Gate
 	accept acceptSet
+	checks []authz.Check // see With
 }
 
 // Accept returns middleware for routes that accept the given token types,
@@ -167,6 +169,8 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
+		case err.Location != "":
+			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
 		default:
@@ -179,6 +183,17 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 // framework adapters. Session tokens go through Gate.Authenticate (with
 // its refresh); machine credentials through their own verification.
 func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
+	c, err := rt.authenticate(w, r)
+	if err == nil && len(rt.checks) > 0 {
+		err = AuthorizeCaller(c, rt.checks...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	token := bearer(r)
 	if token == "" || rt.accept == (acceptSet{session: true}) {
 		if !rt.accept.session {

@@ -79,3 +79,19 @@ func BenchmarkMiddlewareWarm(b *testing.B) {
 	gate, req := benchRequest(b)
 	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
 }
+
+// BenchmarkPageLoadWarm is a signed-in browser's page load: the same
+// token in its cookies with __client_uat and the dev browser, so the Gate
+// runs Clerk's browser decision before the (cached) verification. Read it
+// against BenchmarkMiddlewareWarm.
+func BenchmarkPageLoadWarm(b *testing.B) {
+	gate, req := benchRequest(b)
+	token := req.Header.Get("Authorization")[len("Bearer "):]
+	req.Header.Del("Authorization")
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	req.AddCookie(&http.Cookie{Name: "__session", Value: token})
+	req.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
+	req.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
+	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+}

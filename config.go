@@ -165,6 +165,43 @@ type Config struct {
 	// peer, whatever its address: the user is the rightmost hop.
 	TrustedProxies []netip.Prefix
 
+	// Server-rendered pages. A browser that navigates to a page brings
+	// cookies, not an Authorization header, and its 60-second session
+	// token has often expired or gone missing (a new tab, a tab that
+	// slept). As Clerk's own backend does, the Gate then sends it through
+	// the Frontend API's handshake: a 307 to Clerk and back with fresh
+	// cookies, resolved on return. It does so for GET requests for a
+	// document only; API calls get the failure contract.
+	//
+	// The handshake is on whenever the Gate has a SecretKey and a
+	// PublishableKey (which names the Frontend API; ProxyURL, or a
+	// production satellite's Domain, takes its place as the target).
+	// DisableHandshake turns it off: cookie requests are then decided as
+	// before, by their session token alone.
+	DisableHandshake bool
+
+	// SignInURL is the app's sign-in page (absolute, e.g.
+	// "https://accounts.example.com/sign-in"). RequireSession sends a
+	// page load that ends signed out there, with redirect_url set to the
+	// page, instead of answering 401; API calls still get the 401. A
+	// satellite syncs through it in development.
+	SignInURL string
+
+	// IsSatellite marks an app on a satellite domain of a Clerk
+	// instance, and Domain is that satellite's domain (e.g.
+	// "satellite.example"), whose Frontend API is clerk.<Domain> in
+	// production. A satellite needs SignInURL (in development) and Domain
+	// or ProxyURL.
+	IsSatellite bool
+	Domain      string
+
+	// SatelliteOrigins lists the satellite origins (e.g.
+	// "http://localhost:3001") a development primary may send a browser
+	// back to, with its dev browser token, when a satellite syncs through
+	// it (__clerk_redirect_url). Clerk follows any URL there; the Gate
+	// follows only these, so the parameter cannot be an open redirect.
+	SatelliteOrigins []string
+
 	// ErrorHandler writes refusals. Nil means WriteError, the documented
 	// failure contract.
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)

@@ -44,6 +44,13 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 	return v
 }
 
+// hasBearer reports whether the request carries its token in the
+// Authorization header, which wins over cookies and never handshakes.
+func hasBearer(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Bearer")
+}
+
 // malformed stands for a token that was presented but cannot be used: an
 // "Authorization: Bearer" with nothing after it, or a session cookie sent
 // twice with different values. It is not a JWT, so verification refuses

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -84,7 +85,8 @@ const jwksRetryAfter = 10 * time.Second
 
 // AuthError is a refused request, as given to Config.ErrorHandler.
 type AuthError struct {
-	// Status is 401, or 503 when signing keys could not be had.
+	// Status is 401, 403 when the session failed a check of Require, or
+	// 503 when signing keys could not be had.
 	Status int
 	// Reason is the machine-readable cause.
 	Reason Reason
@@ -95,8 +97,16 @@ type AuthError struct {
 	TokenPresented bool
 	// RetryAfter is set for 503 answers.
 	RetryAfter time.Duration
+	// Check is the check the session failed, for 403 answers.
+	Check *authz.Check
 	// Err is the underlying cause, for logging. Never send it to clients.
 	Err error
+	// Location is set when the answer is a redirect rather than a
+	// refusal (Status 307, Reason ReasonHandshake): the browser goes
+	// through Clerk's handshake, or on to its page once it is resolved.
+	// WriteError and the middlewares redirect there; an ErrorHandler of
+	// your own is not called for redirects.
+	Location string
 }
 
 func (e *AuthError) Error() string {
@@ -127,9 +137,17 @@ func newAuthError(reason Reason, presented bool, cause error) *AuthError {
 // WriteError is the default Config.ErrorHandler. It writes the failure
 // contract: a 401 (or 503) with a JSON body {"error","message"} and a
 // WWW-Authenticate challenge (RFC 6750) that says invalid_token when a token
-// was presented.
+// was presented. A 403 gets the body writeForbidden describes.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
+	if e.Status == http.StatusForbidden {
+		writeForbidden(w, e)
+		return
+	}
 	h := w.Header()
+	if e.Location != "" {
+		writeRedirect(w, e)
+		return
+	}
 	if e.Status == http.StatusUnauthorized {
 		challenge := "Bearer"
 		if e.TokenPresented {
@@ -147,4 +165,11 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
 		Error   Reason `json:"error"`
 		Message string `json:"message"`
 	}{e.Reason, e.Message})
+}
+
+// writeRedirect answers a handshake redirect: the headers Authenticate set
+// (cookies, Cache-Control, auth status) and Location.
+func writeRedirect(w http.ResponseWriter, e *AuthError) {
+	w.Header().Set("Location", e.Location)
+	w.WriteHeader(e.Status)
 }

@@ -3,6 +3,7 @@ module github.com/clerkgate/clerkgate
 go 1.25.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/lestrrat-go/jwx/v2 v2.1.7
 	github.com/stretchr/testify v1.12.1

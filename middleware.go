@@ -17,6 +17,11 @@
 //		fmt.Fprintln(w, "hello", claims.Subject)
 //	})))
 //
+// Server-rendered pages work the way Clerk's own backend serves them: a
+// page load whose session token expired or went missing goes through the
+// Frontend API's handshake (a 307 to Clerk and back) instead of a 401; see
+// Config.DisableHandshake and package handshake.
+//
 // Refusals follow one contract: 401 (503 when signing keys cannot be had),
 // a JSON body {"error":"<reason>","message":"…"} and a WWW-Authenticate
 // challenge. See WriteError and the Reason constants.
@@ -33,6 +38,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/session"
@@ -62,6 +68,9 @@ type Gate struct {
 	maxLifetime  time.Duration // MaxTokenLifetime
 
 	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
+
+	browser   *browserAuth // page loads; nil with the handshake off
+	signInURL string       // SignInURL
 
 	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
@@ -107,11 +116,13 @@ func New(cfg Config) (*Gate, error) {
 	}
 
 	issuer := cfg.Issuer
+	var pk *publishable.Key
 	if cfg.PublishableKey != "" {
-		pk, err := publishable.Parse(cfg.PublishableKey)
+		k, err := publishable.Parse(cfg.PublishableKey)
 		if err != nil {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
+		pk = &k
 		suffix := pk.CookieSuffix()
 		g.suffixedSession = sessionCookie + "_" + suffix
 		g.suffixedRefresh = refreshCookie + "_" + suffix
@@ -157,6 +168,12 @@ func New(cfg Config) (*Gate, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 	}
+	g.browser, err = browserConfig(cfg, pk, g.sessions, g.now, g.refreshAfter)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.signInURL = cfg.SignInURL
 	if g.machines, err = newMachineAuth(cfg, g); err != nil {
 		g.Close()
 		return nil, err
@@ -244,8 +261,11 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
+		case err.Location != "":
+			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
+		case required && err.Status == http.StatusUnauthorized && g.signInRedirect(w, r):
 		default:
 			g.writeError(w, r, err)
 		}
@@ -256,7 +276,27 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // returns the claims, or the error the middleware would have written. When
 // it refreshes an expired session it adds the new cookies to w's headers.
 // Framework adapters use it; most apps use RequireSession.
+//
+// A page load (a GET for a document, with cookies rather than an
+// Authorization header) follows Clerk's browser decision when the
+// handshake is on (see Config.DisableHandshake): the error may then be a
+// redirect, with Location set and the cookies and auth status headers
+// already on w; WriteError answers it with a 307.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	if g.browser != nil && !hasBearer(r) &&
+		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
+		return g.authenticatePage(w, r)
+	}
+	claims, err := g.authenticateToken(w, r)
+	if err != nil && g.browser != nil {
+		setAuthStatus(w.Header(), handshake.StatusSignedOut, clerkReason(err.Reason), "")
+	}
+	return claims, err
+}
+
+// authenticateToken is the decision for API calls and header tokens: the
+// request's session token alone, refreshed when it expired.
+func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	token := g.tokenFrom(r)
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)

@@ -71,6 +71,32 @@
 // suffixed_cookies=true. The new token is for the same session, valid for
 // 60 s, with azp = request_origin and the expired token's format (v1 or v2).
 //
+// # The Frontend API
+//
+// The fake also plays the instance's Frontend API, on an origin of its own
+// (FrontendURL, TLS with a certificate Client trusts); with
+// WithLocalFrontendAPI the publishable key names its host, so a Gate
+// configured from the keys sends its handshakes there. It remembers browsers by its own "__client" cookie on that origin:
+//
+//	GET  /v1/client/handshake     redirect_url (a loopback http(s) URL, else 400), format,
+//	                              suffixed_cookies, __clerk_db_jwt: 307 back to redirect_url with
+//	                              __clerk_handshake_nonce (format=nonce) or a signed
+//	                              __clerk_handshake token (anything else; see WithHandshakeFormat)
+//	GET  /sign-in, POST /sign-in  SignInURL: a form that signs the browser's client in as a user
+//	                              and sends it to redirect_url with __clerk_db_jwt (303)
+//	GET  /sign-out                SignOutURL: revokes the client's sessions, then the same
+//	GET  /.well-known/jwks.json   the JWKS
+//
+// The handshake's cookies are __session, __client_uat and __clerk_db_jwt
+// (the first two also suffixed when suffixed_cookies=true, the last
+// always) and __refresh_<suffix>,
+// for the client's newest active session, or their removal when it has
+// none; Secure only when redirect_url is https. The Backend API trades a
+// nonce for them once, within 5 minutes, at GET
+// /v1/clients/handshake_payload?nonce=… → {"directives":[…]} (else 404
+// resource_not_found). Requests(RouteHandshake) counts handshakes.
+// WithTokenLifetime shortens every token's lifetime, to reach expiry fast.
+//
 // # Faults, records and time
 //
 // SetFault makes a route fail in the ways a client must survive — error

@@ -64,6 +64,11 @@ func TestInstanceIdentity(t *testing.T) {
 	s := newServer(t)
 	require.True(t, strings.HasPrefix(s.FrontendHost(), "clerk."))
 	require.True(t, strings.HasSuffix(s.FrontendHost(), ".lcl.dev"))
+	// With WithLocalFrontendAPI, the key points at the fake's own
+	// Frontend API.
+	local := newServer(t, clerktest.WithLocalFrontendAPI())
+	require.True(t, strings.HasPrefix(local.FrontendHost(), "127.0.0.1:"))
+	require.Equal(t, "https://"+local.FrontendHost(), local.FrontendURL())
 	require.Equal(t, "https://"+s.FrontendHost(), s.Issuer())
 	require.True(t, strings.HasPrefix(s.SecretKey(), "sk_test_"))
 	require.True(t, strings.HasPrefix(s.URL(), "http://127.0.0.1:"))

@@ -41,6 +41,9 @@ type config struct {
 	templates   map[string]map[string]any
 	keyBits     int
 	retiredKeys int
+	lifetime    time.Duration
+	hsFormat    string
+	localFAPI   bool
 }
 
 type serverOption func(*config)
@@ -209,4 +212,56 @@ func WithIssuer(iss string) TokenOption {
 // to mint tokens the server's JWKS cannot verify.
 func SignedWith(key *rsa.PrivateKey, kid string) TokenOption {
 	return tokenOption(func(c *tokenConfig) { c.key, c.kid = key, kid })
+}
+
+// WithTokenLifetime sets the lifetime (exp − iat) of every session token
+// the server mints unless ExpiresIn says otherwise: Token, the refresh
+// endpoint and the Frontend API's handshake. Browser tests shorten it to
+// reach expiry in seconds. The default is DefaultTokenLifetime (60 s).
+func WithTokenLifetime(d time.Duration) Option {
+	return serverOption(func(c *config) { c.lifetime = max(d, 0) })
+}
+
+// WithHandshakeFormat makes the Frontend API's handshake answer in format
+// ("nonce" or "token") whatever the redirect asks for. By default it
+// answers as asked: a __clerk_handshake_nonce for format=nonce, a signed
+// __clerk_handshake token otherwise.
+func WithHandshakeFormat(format string) Option {
+	return serverOption(func(c *config) { c.hsFormat = format })
+}
+
+// WithLocalFrontendAPI makes the instance's Frontend API host the fake's
+// own Frontend API (FrontendURL's "127.0.0.1:port"): the publishable key
+// encodes it, so a Gate configured from the keys sends its handshakes
+// there, and tokens carry "https://127.0.0.1:port" as their issuer. Use it
+// for page loads and dev mode. Without it the host is
+// "clerk.<random>.lcl.dev", an issuer of the shape Clerk's own SDKs
+// insist on, and handshakes go nowhere. It wins over WithFrontendHost.
+func WithLocalFrontendAPI() Option {
+	return serverOption(func(c *config) { c.localFAPI = true })
+}
+
+// WithFeatures adds billing features to the fea claim, each as
+// "<scope>:<id>" with scope "u" (user), "o" (organization) or "ou" (both),
+// e.g. WithFeatures("u:chat", "o:dashboard"). In a v2 token they follow
+// the organization features WithOrg puts there.
+func WithFeatures(features ...string) TokenOption {
+	features = slices.Clone(features)
+	return tokenOption(func(c *tokenConfig) { c.features = append(c.features, features...) })
+}
+
+// WithPlans sets the pla claim to the billing plans, scoped as in
+// WithFeatures, e.g. WithPlans("u:free", "o:pro").
+func WithPlans(plans ...string) TokenOption {
+	plans = slices.Clone(plans)
+	return tokenOption(func(c *tokenConfig) { c.plans = plans })
+}
+
+// WithFactorVerificationAge sets the fva claim of an instance that has
+// reverification turned on: the minutes since the user last verified their
+// first and their second factor, -1 for a factor group they have not
+// enabled. Without it a token has no fva, as on instances that have not
+// opted in, and no reverification check passes.
+func WithFactorVerificationAge(first, second int) TokenOption {
+	return tokenOption(func(c *tokenConfig) { c.fva = []int{first, second} })
 }

@@ -30,6 +30,9 @@ const (
 // are safe for concurrent use.
 type Server struct {
 	srv        *httptest.Server
+	fapi       *httptest.Server // the Frontend API, on its own origin
+	lifetime   time.Duration    // WithTokenLifetime
+	hsFormat   string           // WithHandshakeFormat
 	clock      func() time.Time
 	host       string
 	issuer     string
@@ -55,6 +58,7 @@ type Server struct {
 	counts   map[string]int
 	total    int
 	log      []Request
+	frontend frontendState
 
 	machines machineStore // machine credentials, under their own lock
 }
@@ -78,7 +82,17 @@ func New(opts ...Option) *Server {
 	if cfg.clock == nil {
 		cfg.clock = time.Now
 	}
-	if cfg.host == "" {
+	// The Frontend API gets its own origin (TLS, as Clerk's always is), so
+	// the app's cookies and the fake's client cookie never mix. With
+	// WithLocalFrontendAPI the publishable key points at it, so a Gate
+	// configured from the key alone drives it.
+	fapi := httptest.NewUnstartedServer(nil)
+	fapi.Config.ErrorLog = log.New(io.Discard, "", 0)
+	fapi.StartTLS()
+	switch {
+	case cfg.localFAPI:
+		cfg.host = strings.TrimPrefix(fapi.URL, "https://")
+	case cfg.host == "":
 		cfg.host = "clerk." + randomString(10, lowerNum) + ".lcl.dev"
 	}
 	azp := DefaultAuthorizedParty
@@ -107,7 +121,12 @@ func New(opts ...Option) *Server {
 		consumed:    make(map[[32]byte]int64),
 		faults:      make(map[string]*faultState),
 		counts:      make(map[string]int),
+		fapi:        fapi,
+		lifetime:    cfg.lifetime,
+		hsFormat:    cfg.hsFormat,
+		frontend:    newFrontendState(),
 	}
+	fapi.Config.Handler = s.frontendRoutes()
 	s.srv = httptest.NewUnstartedServer(s.routes())
 	// Resets, drips cut short and clients that give up are the point of the
 	// fake; logging each would only be noise.
@@ -124,6 +143,8 @@ func (s *Server) Close() {
 		close(s.done)
 		s.srv.CloseClientConnections()
 		s.srv.Close()
+		s.fapi.CloseClientConnections()
+		s.fapi.Close()
 	})
 }
 
@@ -133,8 +154,10 @@ func (s *Server) URL() string { return s.srv.URL }
 
 // Client returns an HTTP client for the server whose idle connections Close
 // shuts, so tests leave no connection goroutines behind. It adds no
-// Authorization header.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
+// Authorization header. It trusts the Frontend API's TLS certificate, so
+// it can also play a browser that follows handshake redirects (give it a
+// cookie jar for that).
+func (s *Server) Client() *http.Client { return s.fapi.Client() }
 
 // SecretKey is the instance's secret key ("sk_test_…", random per server).
 // Every Backend API request must carry it as "Authorization: Bearer <key>".
@@ -171,6 +194,7 @@ func (s *Server) routes() http.Handler {
 		RouteVerify:            s.handleVerify,
 		RouteCreateToken:       s.handleCreateToken,
 		RouteTokenFromTemplate: s.handleCreateToken,
+		RouteHandshakePayload:  s.handleHandshakePayload,
 		RouteUnknown:           s.handleUnknown,
 	} {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.serve(route, h, w, r) })

@@ -2,6 +2,7 @@ package clerktest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -35,6 +36,9 @@ type tokenConfig struct {
 	org      *orgMembership
 	azp      *string
 	iss      *string
+	features []string // fea items after the organization's
+	plans    []string // pla items
+	fva      []int
 	claims   map[string]any
 	header   map[string]any
 	key      *rsa.PrivateKey
@@ -83,10 +87,7 @@ func (s *Server) Token(sessionID string, opts ...TokenOption) string {
 }
 
 func (s *Server) mint(in mintInput, tc tokenConfig) string {
-	lifetime := tc.lifetime
-	if lifetime == 0 {
-		lifetime = DefaultTokenLifetime
-	}
+	lifetime := cmp.Or(tc.lifetime, s.lifetime, DefaultTokenLifetime)
 	iat := tc.issuedAt
 	switch {
 	case tc.expired:
@@ -133,6 +134,16 @@ func (s *Server) mint(in mintInput, tc tokenConfig) string {
 		}
 	} else if org != nil {
 		maps.Copy(claims, org.v1Claims())
+	}
+	if len(tc.features) > 0 {
+		fea, _ := claims["fea"].(string)
+		claims["fea"] = strings.Trim(fea+","+strings.Join(tc.features, ","), ",")
+	}
+	if len(tc.plans) > 0 {
+		claims["pla"] = strings.Join(tc.plans, ",")
+	}
+	if tc.fva != nil {
+		claims["fva"] = tc.fva
 	}
 	if tc.pending {
 		claims["sts"] = "pending"

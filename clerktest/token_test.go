@@ -189,3 +189,20 @@ func TestTokenForUnknownSession(t *testing.T) {
 	require.NotContains(t, c, "sub")
 	require.Equal(t, "user_9", claimsOf(t, s.Token("sess_nobody", clerktest.WithClaims(map[string]any{"sub": "user_9"})))["sub"])
 }
+
+func TestTokenFeaturesPlansAndFVA(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, frozenClock())
+	sess := s.CreateSession("user_1", clerktest.WithOrg("org_1", "acme", "admin", "org:dashboard:read"))
+
+	c := claimsOf(t, s.Token(sess.ID, clerktest.V2(), clerktest.WithFeatures("u:chat", "ou:teams"),
+		clerktest.WithPlans("u:free", "o:pro"), clerktest.WithFactorVerificationAge(3, -1)))
+	require.Equal(t, "o:dashboard,u:chat,ou:teams", c["fea"], "the organization's features come first")
+	require.Equal(t, "u:free,o:pro", c["pla"])
+	require.Equal(t, []any{float64(3), float64(-1)}, c["fva"])
+
+	c = claimsOf(t, s.Token(sess.ID, clerktest.WithFeatures("u:chat")))
+	require.Equal(t, "u:chat", c["fea"], "v1 tokens carry no organization features")
+	require.NotContains(t, c, "pla")
+	require.NotContains(t, c, "fva", "no fva unless asked: the instance has not opted in")
+}

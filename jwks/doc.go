@@ -12,6 +12,11 @@
 //   - Static holds the one PEM key from the dashboard (CLERK_JWT_KEY) and
 //     never uses the network.
 //
+// Both prepare each RSA key for verification once, when it is loaded
+// (Key.VerifyPKCS1v15), instead of on every token as rsa.VerifyPKCS1v15
+// must. A Source of your own should build its Keys with NewKey, which
+// applies Remote's checks and prepares them too.
+//
 // Usage:
 //
 //	keys, err := jwks.NewBackendAPI(ctx, "", os.Getenv("CLERK_SECRET_KEY"), jwks.RemoteConfig{

@@ -12,6 +12,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/clerkgate/clerkgate/internal/rsapkcs1"
 )
 
 // minRSABits is the smallest RSA modulus accepted. Smaller keys are
@@ -112,6 +114,14 @@ func usableKey(jk jwk.Key) (k Key, weak bool, why string) {
 	if err := jk.Raw(&raw); err != nil {
 		return Key{}, false, "unreadable key material: " + err.Error()
 	}
+	return checkedKey(kid, jk.Algorithm().String(), raw)
+}
+
+// checkedKey vets public key material and prepares RSA keys for
+// verification, once, so that the key verifies every token of the
+// snapshot's life without rebuilding its Montgomery constants.
+func checkedKey(kid, alg string, raw any) (k Key, weak bool, why string) {
+	k = Key{ID: kid, Algorithm: alg, Public: raw}
 	switch pub := raw.(type) {
 	case *rsa.PublicKey:
 		if bits := pub.N.BitLen(); bits < minRSABits {
@@ -120,6 +130,11 @@ func usableKey(jk jwk.Key) (k Key, weak bool, why string) {
 		if pub.E < 3 || pub.E%2 == 0 {
 			return Key{}, false, fmt.Sprintf("RSA public exponent %d is invalid", pub.E)
 		}
+		prepared, err := rsapkcs1.NewPublicKey(pub)
+		if err != nil {
+			return Key{}, false, err.Error()
+		}
+		k.rsa = prepared
 	case *ecdsa.PublicKey:
 		switch pub.Curve {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
@@ -139,7 +154,7 @@ func usableKey(jk jwk.Key) (k Key, weak bool, why string) {
 		// OKP also covers X25519/X448, which are key-agreement keys.
 		return Key{}, false, fmt.Sprintf("%T is not a signature key", raw)
 	}
-	return Key{ID: kid, Algorithm: jk.Algorithm().String(), Public: raw}, false, ""
+	return k, false, ""
 }
 
 // sameKey reports whether a refreshed key is the one we already hold, so

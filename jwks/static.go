@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/internal/rsapkcs1"
 )
 
 // Static is a Source holding one RSA public key, the "JWT public key" shown
@@ -51,7 +53,11 @@ func NewStatic(pemText string) (*Static, error) {
 	if bits := rsaPub.N.BitLen(); bits < minRSABits {
 		return nil, fmt.Errorf("jwks: static key: RSA key has %d bits, want at least %d", bits, minRSABits)
 	}
-	return &Static{key: Key{Algorithm: "RS256", Public: rsaPub}}, nil
+	prepared, err := rsapkcs1.NewPublicKey(rsaPub)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: static key: %w", err)
+	}
+	return &Static{key: Key{Algorithm: "RS256", Public: rsaPub, rsa: prepared}}, nil
 }
 
 // Key returns the static key whatever the kid: the dashboard PEM carries

@@ -1,9 +1,10 @@
 // Package session is clerkgate's client for the Sessions resource of Clerk's
 // Backend API: List, Create, Get, Refresh, Revoke, the deprecated Verify,
-// CreateToken and CreateTokenFromTemplate.
+// CreateToken and CreateTokenFromTemplate; and HandshakePayload, which
+// trades the nonce of a browser's handshake for its cookies.
 //
 // clerkgate's middleware needs only Refresh, as the fallback when a session
-// token has expired; the other operations are here for applications that
+// token has expired, and HandshakePayload, for page loads; the other operations are here for applications that
 // manage sessions from their back end. The package uses nothing but the
 // standard library and keeps no package-level state: every setting lives in
 // the Client, so clients for two Clerk instances never interfere.

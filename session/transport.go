@@ -64,6 +64,9 @@ type request struct {
 	path   string // already escaped, starts with /v1/
 	query  url.Values
 	body   any // nil: no body
+	// once: never retried, because the call consumes what it sends
+	// (a handshake nonce is good once).
+	once bool
 }
 
 // do sends req and returns the 2xx body. GETs are retried on network
@@ -82,7 +85,7 @@ func (c *Client) do(ctx context.Context, req request) ([]byte, error) {
 	}
 
 	attempts := 1
-	if req.method == http.MethodGet {
+	if req.method == http.MethodGet && !req.once {
 		attempts = max(c.retry.attempts, 1)
 	}
 	for n := 1; ; n++ {

@@ -107,3 +107,30 @@ func BenchmarkVerifyColdClerkV2(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyAllocations pins the allocation budgets of issue 14: at most 20
+// per cold verification, none for a cached token. Allocation counts, unlike
+// times, do not depend on the machine's load.
+func TestVerifyAllocations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok := f.sign(t, f.header(), f.claims())
+	cold := f.verifier(t, func(c *verifier.Config) { c.CacheSize = -1 })
+	warm := f.verifier(t, nil)
+	if _, err := warm.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	coldAllocs := testing.AllocsPerRun(20, func() {
+		if _, err := cold.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	})
+	warmAllocs := testing.AllocsPerRun(100, func() {
+		if _, err := warm.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if coldAllocs > 20 || warmAllocs != 0 {
+		t.Fatalf("allocations per Verify: cold %v (budget 20), warm %v (budget 0)", coldAllocs, warmAllocs)
+	}
+}

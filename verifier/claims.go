@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Claims are the verified claims of a Clerk session token, in both of
@@ -307,7 +308,7 @@ func orgPermissions(fea, per, fpm string) []string {
 	for fea != "" {
 		var f, m string
 		f, fea, _ = strings.Cut(fea, ",")
-		scope, name, _ := strings.Cut(f, ":")
+		scope, name, _ := strings.Cut(jsTrim(f), ":")
 		if !orgScope(scope) {
 			continue
 		}
@@ -315,7 +316,7 @@ func orgPermissions(fea, per, fpm string) []string {
 			break
 		}
 		m, masks, _ = strings.Cut(masks, ",")
-		mask, err := strconv.ParseUint(m, 10, 64)
+		mask, err := strconv.ParseUint(jsTrim(m), 10, 64)
 		if err != nil {
 			continue
 		}
@@ -324,7 +325,7 @@ func orgPermissions(fea, per, fpm string) []string {
 			var p string
 			p, perms, _ = strings.Cut(perms, ",")
 			if mask&(1<<j) != 0 {
-				out = append(out, "org:"+name+":"+p)
+				out = append(out, "org:"+name+":"+jsTrim(p))
 			}
 		}
 	}
@@ -336,32 +337,51 @@ func scopedList(list string) bool {
 	for list != "" {
 		var item string
 		item, list, _ = strings.Cut(list, ",")
-		if !strings.Contains(item, ":") {
+		if !strings.Contains(jsTrim(item), ":") {
 			return false
 		}
 	}
 	return true
 }
 
+// jsTrim trims what JavaScript's String.prototype.trim does, which Clerk
+// applies to every item of fea, pla, per and fpm: Unicode white space and
+// U+FEFF, but not U+0085.
+func jsTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return r == '\uFEFF' || r != '\u0085' && unicode.IsSpace(r)
+	})
+}
+
 func orgScope(scope string) bool  { return scope == "o" || scope == "ou" || scope == "uo" }
 func userScope(scope string) bool { return scope == "u" || scope == "ou" || scope == "uo" }
 
-// HasRole reports whether the active organization role is role. Both
-// "admin" and "org:admin" name the same role.
+// HasRole reports whether the active organization role is role, as
+// Clerk's has({role}) decides: both sides are compared with exactly one
+// "org:" prefix, so "admin", "org:admin" and a v1 org_role of "admin" all
+// name the same role.
 func (c *Claims) HasRole(role string) bool {
-	if c.Organization == nil || role == "" {
+	if c.Organization == nil || c.Organization.Role == "" {
 		return false
 	}
-	if !strings.HasPrefix(role, "org:") {
-		role = "org:" + role
-	}
-	return c.Organization.Role == role
+	return withOrgPrefix(c.Organization.Role) == withOrgPrefix(role)
 }
 
 // HasPermission reports whether the active organization grants permission,
-// e.g. "org:dashboard:manage".
+// e.g. "org:dashboard:manage", as Clerk's has({permission}) decides: the
+// asked permission gets exactly one "org:" prefix ("dashboard:manage"
+// asks for the same), the token's list is taken as it is.
 func (c *Claims) HasPermission(permission string) bool {
-	return c.Organization != nil && slices.Contains(c.Organization.Permissions, permission)
+	return c.Organization != nil && slices.Contains(c.Organization.Permissions, withOrgPrefix(permission))
+}
+
+// withOrgPrefix replaces any run of leading "org:" with exactly one, as
+// Clerk's prefixWithOrg does.
+func withOrgPrefix(s string) string {
+	for strings.HasPrefix(s, "org:") {
+		s = s[len("org:"):]
+	}
+	return "org:" + s
 }
 
 // HasFeature reports whether the fea claim grants feature, as Clerk's
@@ -402,7 +422,7 @@ func scopedListHas(list, want string) bool {
 	for list != "" {
 		var item string
 		item, list, _ = strings.Cut(list, ",")
-		s, v, _ := strings.Cut(item, ":")
+		s, v, _ := strings.Cut(jsTrim(item), ":")
 		if v == id && (org && orgScope(s) || user && userScope(s)) {
 			return true
 		}

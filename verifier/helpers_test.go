@@ -13,7 +13,8 @@ import (
 )
 
 // keySet is a fixed, in-memory key source: the verifier's unit tests are
-// about tokens, not about fetching keys (jwks/ tests that over HTTP).
+// about tokens, not about fetching keys (jwks/ tests that over HTTP). Its
+// keys are made with jwks.NewKey, prepared as Remote's are.
 type keySet map[string]jwks.Key
 
 func (k keySet) Key(_ context.Context, kid string) (jwks.Key, error) {
@@ -32,7 +33,9 @@ func keysFromJWKS(t testing.TB, doc []byte) keySet {
 		k, _ := set.Key(i)
 		var raw any
 		require.NoError(t, k.Raw(&raw))
-		ks[k.KeyID()] = jwks.Key{ID: k.KeyID(), Algorithm: k.Algorithm().String(), Public: raw}
+		key, err := jwks.NewKey(k.KeyID(), k.Algorithm().String(), raw)
+		require.NoError(t, err)
+		ks[k.KeyID()] = key
 	}
 	return ks
 }

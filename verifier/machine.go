@@ -2,13 +2,8 @@ package verifier
 
 import (
 	"context"
-	"crypto/rsa"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
-
-	"github.com/clerkgate/clerkgate/jwks"
 )
 
 // Machine JWTs: the two classes of machine credential Clerk issues as JWTs,
@@ -132,25 +127,9 @@ func (v *Verifier) verifyMachine(ctx context.Context, token string, want Machine
 	if err != nil {
 		return nil, err
 	}
-	key, kerr := v.keys.Key(ctx, h.Kid)
-	if kerr != nil {
-		reason := ReasonKeyNotFound
-		if errors.Is(kerr, jwks.ErrUnavailable) {
-			reason = ReasonJWKSUnavailable
-		}
-		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", h.Kid), Err: kerr}
-	}
-	pub, err := rsaKeyFor(key, h.Alg)
+	key, err := v.checkSignature(ctx, h.Kid, h.Alg, hash, p.signed, p.sig64)
 	if err != nil {
 		return nil, err
-	}
-	var sigBuf [512]byte
-	sig, derr := decodeSegment(sigBuf[:0], p.sig64)
-	if derr != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
-	}
-	if rsa.VerifyPKCS1v15(pub, hash, digest(hash, p.signed), sig) != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
 	payload, derr := decodeSegment(nil, p.payload64)
 	if derr != nil {

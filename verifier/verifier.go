@@ -143,25 +143,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	key, kerr := v.keys.Key(ctx, p.header.Kid)
-	if kerr != nil {
-		reason := ReasonKeyNotFound
-		if errors.Is(kerr, jwks.ErrUnavailable) {
-			reason = ReasonJWKSUnavailable
-		}
-		return nil, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", p.header.Kid), Err: kerr}
-	}
-	pub, err := rsaKeyFor(key, p.header.Alg)
+	key, err := v.checkSignature(ctx, p.header.Kid, p.header.Alg, h, p.signed, p.sig64)
 	if err != nil {
 		return nil, err
-	}
-	var sigBuf [512]byte
-	sig, derr := decodeSegment(sigBuf[:0], p.sig64)
-	if derr != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
-	}
-	if rsa.VerifyPKCS1v15(pub, h, digest(h, p.signed), sig) != nil {
-		return nil, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
 	}
 	var payloadBuf [1024]byte
 	payload, derr := decodeSegment(payloadBuf[:0], p.payload64)
@@ -183,6 +167,38 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	}
 	v.remember(token, p.header.Kid, key.Public, c)
 	return c, nil
+}
+
+// checkSignature finds the key kid names, checks that it allows alg, and
+// verifies the signature over signed with it. Session tokens, machine JWTs
+// and handshake tokens all go through it, so there is one signature path.
+func (v *Verifier) checkSignature(ctx context.Context, kid, alg string, h crypto.Hash, signed, sig64 string) (jwks.Key, *Error) {
+	key, kerr := v.keys.Key(ctx, kid)
+	if kerr != nil {
+		reason := ReasonKeyNotFound
+		if errors.Is(kerr, jwks.ErrUnavailable) {
+			reason = ReasonJWKSUnavailable
+		}
+		return key, &Error{Reason: reason, Detail: fmt.Sprintf("kid %q", kid), Err: kerr}
+	}
+	if err := checkKeyFits(key, alg); err != nil {
+		return key, err
+	}
+	var sigBuf [512]byte
+	sig, derr := decodeSegment(sigBuf[:0], sig64)
+	if derr != nil {
+		return key, fail(ReasonSignatureInvalid, "signature is not base64url: %v", derr)
+	}
+	var digestBuf [sha512.Size]byte
+	if verr := key.VerifyPKCS1v15(h, digest(&digestBuf, h, signed), sig); verr != nil {
+		if !errors.Is(verr, jwks.ErrSignature) {
+			// The key itself is unusable (under 2048 bits, say): a Source
+			// of someone's own handed it over. No token it signs is valid.
+			return key, fail(ReasonSignatureInvalid, "key %q cannot verify: %v", key.ID, verr)
+		}
+		return key, fail(ReasonSignatureInvalid, "signature does not match key %q", key.ID)
+	}
+	return key, nil
 }
 
 // checkClaims runs the checks that do not depend on the clock.
@@ -235,18 +251,19 @@ func looksLikeClerkIssuer(iss string) bool {
 	return strings.HasPrefix(host, "clerk.") || strings.HasSuffix(host, ".clerk.accounts.dev")
 }
 
-// digest hashes the signing input with the hash that alg names.
-func digest(h crypto.Hash, signed string) []byte {
+// digest hashes the signing input with h into buf, which the caller keeps
+// on its stack.
+func digest(buf *[sha512.Size]byte, h crypto.Hash, signed string) []byte {
 	switch h {
 	case crypto.SHA384:
-		d := sha512.Sum384(readOnlyBytes(signed))
-		return d[:]
+		*(*[sha512.Size384]byte)(buf[:]) = sha512.Sum384(readOnlyBytes(signed))
+		return buf[:sha512.Size384]
 	case crypto.SHA512:
-		d := sha512.Sum512(readOnlyBytes(signed))
-		return d[:]
+		*buf = sha512.Sum512(readOnlyBytes(signed))
+		return buf[:]
 	}
-	d := sha256.Sum256(readOnlyBytes(signed))
-	return d[:]
+	*(*[sha256.Size]byte)(buf[:]) = sha256.Sum256(readOnlyBytes(signed))
+	return buf[:sha256.Size]
 }
 
 // hashFor vets the header's alg before any key lookup: only the RSA PKCS#1
@@ -264,20 +281,19 @@ func hashFor(alg string) (crypto.Hash, *Error) {
 	return 0, fail(ReasonAlgorithmNotAllowed, "alg %q is not allowed", alg)
 }
 
-// rsaKeyFor lets the key, not the token, decide the algorithm: the key must
-// be RSA, and alg must be the one the key declares, or RS256 for a key that
-// declares none (Clerk's keys declare RS256).
-func rsaKeyFor(key jwks.Key, alg string) (*rsa.PublicKey, *Error) {
-	pub, ok := key.Public.(*rsa.PublicKey)
-	if !ok {
-		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q of type %T", alg, key.ID, key.Public)
+// checkKeyFits lets the key, not the token, decide the algorithm: the key
+// must be RSA, and alg must be the one the key declares, or RS256 for a
+// key that declares none (Clerk's keys declare RS256).
+func checkKeyFits(key jwks.Key, alg string) *Error {
+	if _, ok := key.Public.(*rsa.PublicKey); !ok {
+		return fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q of type %T", alg, key.ID, key.Public)
 	}
 	want := key.Algorithm
 	if want == "" {
 		want = "RS256"
 	}
 	if alg != want {
-		return nil, fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q, which declares %s", alg, key.ID, want)
+		return fail(ReasonAlgorithmNotAllowed, "alg %s does not fit key %q, which declares %s", alg, key.ID, want)
 	}
-	return pub, nil
+	return nil
 }

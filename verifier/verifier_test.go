@@ -80,7 +80,8 @@ func TestClerkSkewBoundary(t *testing.T) {
 	}
 }
 
-// fixture is a verifier with a trusted RSA key, an EC key and an RS512 key.
+// fixture is a verifier with a trusted RSA key, an EC key, RS384 and
+// RS512 keys, and the trusted key once more as a Key literal.
 type fixture struct {
 	vec     testkit.Vectors
 	key     *rsa.PrivateKey
@@ -90,9 +91,18 @@ type fixture struct {
 }
 
 const (
-	ecKid    = "ins_ec_key"
-	rs512Kid = "ins_rs512_key"
+	ecKid      = "ins_ec_key"
+	rs384Kid   = "ins_rs384_key"
+	rs512Kid   = "ins_rs512_key"
+	literalKid = "ins_literal_key"
 )
+
+func mustKey(t testing.TB, kid, alg string, pub crypto.PublicKey) jwks.Key {
+	t.Helper()
+	k, err := jwks.NewKey(kid, alg, pub)
+	require.NoError(t, err)
+	return k
+}
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
@@ -106,8 +116,12 @@ func newFixture(t testing.TB) *fixture {
 	require.NoError(t, err)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	f.keys[ecKid] = jwks.Key{ID: ecKid, Algorithm: "ES256", Public: &ec.PublicKey}
-	f.keys[rs512Kid] = jwks.Key{ID: rs512Kid, Algorithm: "RS512", Public: &f.key.PublicKey}
+	f.keys[ecKid] = mustKey(t, ecKid, "ES256", &ec.PublicKey)
+	f.keys[rs384Kid] = mustKey(t, rs384Kid, "RS384", &f.key.PublicKey)
+	f.keys[rs512Kid] = mustKey(t, rs512Kid, "RS512", &f.key.PublicKey)
+	// A Key built as a literal, not through jwks.NewKey, by a Source of
+	// someone's own: it is prepared on each use, with the same checks.
+	f.keys[literalKid] = jwks.Key{ID: literalKid, Algorithm: "RS256", Public: &f.key.PublicKey}
 	return f
 }
 
@@ -208,6 +222,8 @@ func TestAccepts(t *testing.T) {
 		{"machine-looking subject of a user", nil, f.sign(t, h, testkit.With(c, "sub", "user_mch_1"))},
 		{"jku on a genuine token is ignored", nil, f.sign(t, testkit.With(h, "jku", "http://127.0.0.1:1/"), c)},
 		{"RS512 key declaring RS512", nil, testkit.SignRS(t, f.key, crypto.SHA512, testkit.With(h, "alg", "RS512", "kid", rs512Kid), c)},
+		{"RS384 key declaring RS384", nil, testkit.SignRS(t, f.key, crypto.SHA384, testkit.With(h, "alg", "RS384", "kid", rs384Kid), c)},
+		{"Key literal from a Source of one's own", nil, f.sign(t, testkit.With(h, "kid", literalKid), c)},
 		{"pending allowed", func(c *verifier.Config) { c.AllowPending = true }, f.sign(t, h, testkit.With(c, "v", 2, "sts", "pending"))},
 		{"no azp when parties unset", func(c *verifier.Config) { c.AuthorizedParties = nil }, f.sign(t, h, testkit.With(c, "azp", nil))},
 		{"Clerk-shaped issuer when none set", func(c *verifier.Config) { c.Issuer = "" }, f.sign(t, h, testkit.With(c, "iss", "https://happy-cat-12.clerk.accounts.dev"))},
@@ -266,4 +282,52 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	require.ErrorContains(t, err, "absolute URL")
 	_, err = verifier.New(verifier.Config{Keys: f.keys, AuthorizedParties: []string{" "}})
 	require.ErrorContains(t, err, "empty authorized party")
+}
+
+// TestWeakKeyRefusedWhateverTheSource: jwks refuses RSA keys under 2048
+// bits, but a Source of one's own may hand one over as a Key literal. A
+// token it signs must still be refused: a 1024-bit key is within reach of
+// a well-funded attacker.
+func TestWeakKeyRefusedWhateverTheSource(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	_, err = jwks.NewKey("weak", "RS256", &weak.PublicKey)
+	require.ErrorContains(t, err, "1024 bits")
+	v, err := verifier.New(verifier.Config{
+		Keys:   keySet{"weak": {ID: "weak", Algorithm: "RS256", Public: &weak.PublicKey}},
+		Issuer: f.vec.Issuer,
+		Clock:  fixedClock(f.vec.Now),
+	})
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), testkit.SignRS(t, weak, crypto.SHA256, testkit.With(f.header(), "kid", "weak"), f.claims()))
+	require.ErrorIs(t, err, verifier.ReasonSignatureInvalid)
+	require.ErrorContains(t, err, "1024 bits")
+}
+
+// TestRSAHashesAreNotInterchangeable: a key declaring RS384 or RS512 only
+// verifies its own hash, and a signature over one hash never passes as
+// another's, even when the header names the right algorithm for the kid.
+func TestRSAHashesAreNotInterchangeable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	h, c := f.header(), f.claims()
+	for _, tc := range []struct {
+		name   string
+		token  string
+		reason verifier.Reason
+	}{
+		{"RS256 signature, header says RS384", testkit.SignRS(t, f.key, crypto.SHA256, testkit.With(h, "alg", "RS384", "kid", rs384Kid), c), verifier.ReasonSignatureInvalid},
+		{"RS512 signature, header says RS384", testkit.SignRS(t, f.key, crypto.SHA512, testkit.With(h, "alg", "RS384", "kid", rs384Kid), c), verifier.ReasonSignatureInvalid},
+		{"RS384 signature, header says RS512", testkit.SignRS(t, f.key, crypto.SHA384, testkit.With(h, "alg", "RS512", "kid", rs512Kid), c), verifier.ReasonSignatureInvalid},
+		{"RS384 header on the RS512 key", testkit.SignRS(t, f.key, crypto.SHA384, testkit.With(h, "alg", "RS384", "kid", rs512Kid), c), verifier.ReasonAlgorithmNotAllowed},
+		{"RS384 header on the RS256 key", testkit.SignRS(t, f.key, crypto.SHA384, testkit.With(h, "alg", "RS384"), c), verifier.ReasonAlgorithmNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), tc.token)
+			require.ErrorIs(t, err, tc.reason)
+		})
+	}
 }

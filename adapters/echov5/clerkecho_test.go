@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	clerkecho "github.com/clerkgate/clerkgate/adapters/echov5"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/internal/adaptertest"
 )
 
@@ -48,9 +49,10 @@ func serve(t *testing.T, gate *clerkgate.Gate, extra func(*echo.Echo)) (*httptes
 	e.POST("/me", whoami, clerkecho.RequireSession(gate))
 	e.GET("/maybe", whoami, clerkecho.OptionalSession(gate))
 	e.GET("/open", whoami)
-	e.GET("/any", whoCalls, clerkecho.Require(gate.Accept(clerkgate.AnyToken)))
-	e.GET("/machines", whoCalls, clerkecho.Require(gate.Accept(adaptertest.MachineTypes...)))
-	e.GET("/maybe-any", whoCalls, clerkecho.Optional(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/machines", whoCalls, clerkecho.RequireRoute(gate.Accept(adaptertest.MachineTypes...)))
+	e.GET("/maybe-any", whoCalls, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/writers", whoCalls, clerkecho.RequireRoute(adaptertest.Writers(gate)))
 	if extra != nil {
 		extra(e)
 	}
@@ -81,6 +83,20 @@ func TestAccept(t *testing.T) {
 	})
 }
 
+// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// byte, over real HTTP.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		srv, _ := serve(t, gate, func(e *echo.Echo) {
+			for path, checks := range adaptertest.AuthzRoutes {
+				e.GET(path, whoami, clerkecho.Require(gate, checks...))
+			}
+		})
+		return srv
+	})
+}
+
 // A Route takes the Config's Skipper and ErrorHandler as the session
 // middlewares do.
 func TestRouteWithConfig(t *testing.T) {
@@ -88,7 +104,7 @@ func TestRouteWithConfig(t *testing.T) {
 	f := adaptertest.New(t)
 	reasons := &adaptertest.Recorder[clerkgate.Reason]{}
 	app, _ := serve(t, f.Gate, func(e *echo.Echo) {
-		g := e.Group("/api", clerkecho.RequireWithConfig(clerkecho.Config{
+		g := e.Group("/api", clerkecho.RequireRouteWithConfig(clerkecho.Config{
 			Route:   f.Gate.Accept(adaptertest.MachineTypes...),
 			Skipper: func(c *echo.Context) bool { return c.Path() == "/api/public" },
 			ErrorHandler: func(c *echo.Context, err *clerkgate.AuthError) error {
@@ -106,6 +122,31 @@ func TestRouteWithConfig(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, got.Status)
 	require.Equal(t, "token_type_invalid", got.JSON(t)["error"])
 	require.Equal(t, []clerkgate.Reason{clerkgate.ReasonTokenTypeInvalid}, reasons.All())
+}
+
+func TestForbiddenIsAnEchoError(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	app, errs := serve(t, f.Gate, func(e *echo.Echo) {
+		e.GET("/admin", whoami, clerkecho.Require(f.Gate, authz.Role("org:admin")))
+	})
+	got := adaptertest.Get(t, app, "/admin", f.Token())
+	require.Equal(t, http.StatusForbidden, got.Status)
+	require.JSONEq(t, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`, string(got.Body))
+	all := errs.All()
+	require.Len(t, all, 1)
+	var ae *clerkgate.AuthError
+	require.ErrorAs(t, all[0], &ae)
+	require.ErrorIs(t, ae, clerkgate.ReasonRoleRequired)
+	require.Equal(t, authz.KindRole, ae.Check.Kind())
+}
+
+func TestRequirePanicsOnBadChecks(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	require.Panics(t, func() { clerkecho.Require(f.Gate) })
+	require.Panics(t, func() { clerkecho.Require(f.Gate, authz.Reverification("hard")) })
+	require.Panics(t, func() { clerkecho.Require(nil, authz.Role("admin")) })
 }
 
 func TestRefusalIsAnEchoError(t *testing.T) {
@@ -217,8 +258,8 @@ func TestConfigWithoutGatePanics(t *testing.T) {
 	require.PanicsWithValue(t, "clerkecho: Config.Gate is nil", func() {
 		clerkecho.RequireSessionWithConfig(clerkecho.Config{})
 	})
-	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() { clerkecho.Require(nil) })
+	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() { clerkecho.RequireRoute(nil) })
 	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() {
-		clerkecho.OptionalWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
+		clerkecho.OptionalRouteWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	clerkgin "github.com/clerkgate/clerkgate/adapters/gin"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/internal/adaptertest"
 )
 
@@ -42,9 +43,10 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 	r.POST("/me", clerkgin.RequireSession(gate), whoami)
 	r.GET("/maybe", clerkgin.OptionalSession(gate), whoami)
 	r.GET("/open", whoami)
-	r.GET("/any", clerkgin.Require(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	r.GET("/machines", clerkgin.Require(gate.Accept(adaptertest.MachineTypes...)), whoCalls)
-	r.GET("/maybe-any", clerkgin.Optional(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/machines", clerkgin.RequireRoute(gate.Accept(adaptertest.MachineTypes...)), whoCalls)
+	r.GET("/maybe-any", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/writers", clerkgin.RequireRoute(adaptertest.Writers(gate)), whoCalls)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv
@@ -64,6 +66,29 @@ func TestContract(t *testing.T) {
 func TestAccept(t *testing.T) {
 	t.Parallel()
 	adaptertest.RunAccept(t, serve)
+}
+
+// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// byte, over real HTTP.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		r := gin.New()
+		for path, checks := range adaptertest.AuthzRoutes {
+			r.GET(path, clerkgin.Require(gate, checks...), whoami)
+		}
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		return srv
+	})
+}
+
+func TestRequirePanicsOnBadChecks(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	require.Panics(t, func() { clerkgin.Require(f.Gate) })
+	require.Panics(t, func() { clerkgin.Require(f.Gate, authz.Role("")) })
+	require.Panics(t, func() { clerkgin.Require(nil, authz.Role("admin")) })
 }
 
 func TestClaimsWithoutRequest(t *testing.T) {
@@ -116,6 +141,6 @@ func TestNilGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.RequireSession(nil) })
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.OptionalSession(nil) })
-	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.Require(nil) })
-	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.Optional(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.RequireRoute(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.OptionalRoute(nil) })
 }

@@ -73,27 +73,22 @@ func TestContract(t *testing.T) {
 	}
 
 	refusals := &refusalLog{byCase: map[string]map[string]refusal{}}
+	pages := &refusalLog{byCase: map[string]map[string]refusal{}}
 	t.Run("examples", func(t *testing.T) {
 		for _, s := range servers {
 			t.Run(s.name, func(t *testing.T) {
 				t.Parallel()
-				runContract(t, s, refusals)
+				runContract(t, s, refusals, pages)
 			})
 		}
 	})
 
 	t.Run("refusals are identical on the wire", func(t *testing.T) {
-		require.NotEmpty(t, refusals.byCase)
-		ref := examples[0]
-		for name, byServer := range refusals.snapshot() {
-			want, ok := byServer[ref]
-			require.True(t, ok, "%s: no answer from %s", name, ref)
-			for _, other := range examples[1:] {
-				got, ok := byServer[other]
-				require.True(t, ok, "%s: no answer from %s", name, other)
-				require.Equal(t, want, got, "%s: %s and %s differ", name, ref, other)
-			}
-		}
+		requireIdentical(t, refusals)
+	})
+
+	t.Run("pages are identical on the wire", func(t *testing.T) {
+		requireIdentical(t, pages)
 	})
 
 	t.Run("banners are the same", func(t *testing.T) {
@@ -113,9 +108,26 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// requireIdentical checks that every example answered each logged case
+// with the same bytes as the reference example.
+func requireIdentical(t *testing.T, log *refusalLog) {
+	t.Helper()
+	require.NotEmpty(t, log.byCase)
+	ref := examples[0]
+	for name, byServer := range log.snapshot() {
+		want, ok := byServer[ref]
+		require.True(t, ok, "%s: no answer from %s", name, ref)
+		for _, other := range examples[1:] {
+			got, ok := byServer[other]
+			require.True(t, ok, "%s: no answer from %s", name, other)
+			require.Equal(t, want, got, "%s: %s and %s differ", name, ref, other)
+		}
+	}
+}
+
 // runContract is the suite every example must pass. Its subtests run in
 // order: the later ones revoke the dev session the earlier ones use.
-func runContract(t *testing.T, s *server, refusals *refusalLog) {
+func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 	t.Run("healthz", func(t *testing.T) {
 		res := s.do(t, http.MethodGet, "/healthz", "")
 		require.Equal(t, http.StatusOK, res.status)
@@ -152,6 +164,9 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 		require.Contains(t, res.header.Get("WWW-Authenticate"), `error="invalid_token"`)
 		refusals.add("forged token", s.name, res)
 	})
+
+	runPages(t, s, token, sid, pages)
+	runBrowserPages(t, s)
 
 	expired := s.devToken(t, true)
 	require.NotEmpty(t, expired["token"])
@@ -206,6 +221,10 @@ func runContract(t *testing.T, s *server, refusals *refusalLog) {
 
 	t.Run("whoami", func(t *testing.T) {
 		runWhoami(t, s, token, refusals)
+	})
+
+	t.Run("authorization", func(t *testing.T) {
+		runAuthorization(t, s, refusals)
 	})
 
 	t.Run("logout", func(t *testing.T) {
@@ -297,6 +316,73 @@ func extend(t *testing.T, token string) string {
 	require.NoError(t, err)
 	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
 	return strings.Join(parts, ".")
+}
+
+// runAuthorization checks GET /admin (org:admin) and POST /me/sensitive
+// (second factor within 10 minutes) with tokens from GET /dev/token/authz.
+func runAuthorization(t *testing.T, s *server, refusals *refusalLog) {
+	authzToken := func(t *testing.T, query string) string {
+		t.Helper()
+		res := s.do(t, http.MethodGet, "/dev/token/authz?"+query, "")
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		token, _ := res.json(t)["token"].(string)
+		require.NotEmpty(t, token)
+		return token
+	}
+	const stepUp = `{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}`
+	requireForbidden := func(t *testing.T, res response, body string) {
+		t.Helper()
+		require.Equal(t, http.StatusForbidden, res.status, "body: %s", res.body)
+		require.Equal(t, "application/json", res.header.Get("Content-Type"))
+		require.Empty(t, res.header.Get("WWW-Authenticate"))
+		require.Equal(t, body, string(res.body))
+	}
+
+	t.Run("admin", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "org_role=admin"))
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.JSONEq(t, `{"user_id":"user_dev","org_id":"org_dev"}`, string(res.body))
+	})
+	t.Run("admin refuses a member", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "org_role=member"))
+		requireForbidden(t, res, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`+"\n")
+		refusals.add("admin: member", s.name, res)
+	})
+	t.Run("admin refuses a user without organization", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", authzToken(t, "fva=0,0"))
+		requireForbidden(t, res, `{"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}`+"\n")
+		refusals.add("admin: no organization", s.name, res)
+	})
+	t.Run("admin without a token", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/admin", "")
+		res.requireRefusal(t, http.StatusUnauthorized, "token_missing")
+		refusals.add("admin: no token", s.name, res)
+	})
+
+	t.Run("sensitive", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "fva=30,9"))
+		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+		require.JSONEq(t, `{"user_id":"user_dev"}`, string(res.body))
+	})
+	t.Run("sensitive refuses a stale second factor", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "fva=0,10"))
+		requireForbidden(t, res, stepUp)
+		refusals.add("sensitive: stale", s.name, res)
+	})
+	t.Run("sensitive refuses a session without fva", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", authzToken(t, "org_role=admin"))
+		requireForbidden(t, res, stepUp)
+		refusals.add("sensitive: no fva", s.name, res)
+	})
+	t.Run("sensitive without a token", func(t *testing.T) {
+		res := s.do(t, http.MethodPost, "/me/sensitive", "")
+		res.requireRefusal(t, http.StatusUnauthorized, "token_missing")
+		refusals.add("sensitive: no token", s.name, res)
+	})
+	t.Run("bad fva", func(t *testing.T) {
+		res := s.do(t, http.MethodGet, "/dev/token/authz?fva=1.5,x", "")
+		require.Equal(t, http.StatusBadRequest, res.status, "body: %s", res.body)
+	})
 }
 
 // server is one example running as a process.
@@ -424,11 +510,14 @@ func (s *server) normalizedBanner(t *testing.T) string {
 	var out string
 	require.Eventually(t, func() bool {
 		out = s.stdout.String()
-		return strings.Count(out, "\n") >= 7
+		return strings.Count(out, "\n") >= 9
 	}, 5*time.Second, 10*time.Millisecond, "banner of %s:\n%s", s.name, s.stdout)
 	first, rest, _ := strings.Cut(out, "\n")
 	_, after, _ := strings.Cut(first, " example listening on ")
 	require.Equal(t, s.base, after)
+	u, err := url.Parse(s.base)
+	require.NoError(t, err)
+	rest = strings.ReplaceAll(rest, "http://localhost:"+u.Port(), "BROWSER_BASE")
 	return "clerkgate NAME example listening on BASE\n" + strings.ReplaceAll(rest, s.base, "BASE")
 }
 
@@ -519,8 +608,8 @@ func (r response) requireRefusal(t *testing.T, status int, reason string) {
 	require.NotEmpty(t, body["message"])
 }
 
-// refusal is the part of a refused answer that must not depend on the
-// framework.
+// refusal is the part of a refused answer (or a page) that must not
+// depend on the framework.
 type refusal struct {
 	Status          int
 	ContentType     []string
@@ -530,8 +619,8 @@ type refusal struct {
 	Body            string
 }
 
-// refusalLog collects refusals by case and server, from servers tested in
-// parallel.
+// refusalLog collects answers (refusals, and pages) by case and server,
+// from servers tested in parallel.
 type refusalLog struct {
 	mu     sync.Mutex
 	byCase map[string]map[string]refusal

@@ -27,6 +27,16 @@ func main() {
 
 func routes(app *exampleapp.App) *echo.Echo {
 	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		exampleapp.WritePage(c.Response(), app.Home(claims))
+		return nil
+	}, clerkecho.OptionalSession(app.Gate))
+	e.GET("/dashboard", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		exampleapp.WritePage(c.Response(), app.Dashboard(claims))
+		return nil
+	}, clerkecho.RequireSession(app.Gate))
 	e.GET("/healthz", func(c echo.Context) error {
 		return write(c, exampleapp.Health())
 	})
@@ -46,13 +56,24 @@ func routes(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/whoami", func(c echo.Context) error {
 		caller, _ := clerkecho.Caller(c)
 		return write(c, exampleapp.Whoami(caller))
-	}, clerkecho.Require(app.Gate.Accept(clerkgate.AnyToken)))
+	}, clerkecho.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)))
+	e.GET("/admin", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, exampleapp.Admin(claims))
+	}, clerkecho.Require(app.Gate, exampleapp.AdminCheck()))
+	e.POST("/me/sensitive", func(c echo.Context) error {
+		claims, _ := clerkecho.Claims(c)
+		return write(c, exampleapp.Sensitive(claims))
+	}, clerkecho.Require(app.Gate, exampleapp.SensitiveCheck()))
 	if app.DevMode() {
 		e.GET("/dev/token", func(c echo.Context) error {
 			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
 		})
 		e.GET("/dev/credential", func(c echo.Context) error {
 			return write(c, app.DevCredential(c.QueryParam("type"), c.QueryParam("format")))
+		})
+		e.GET("/dev/token/authz", func(c echo.Context) error {
+			return write(c, app.DevAuthzToken(c.QueryParam("org_role"), c.QueryParam("fva")))
 		})
 	}
 	return e

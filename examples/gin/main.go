@@ -32,6 +32,14 @@ func routes(app *exampleapp.App) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true // 405, as net/http's ServeMux answers
 	r.Use(gin.Recovery())
+	r.GET("/", clerkgin.OptionalSession(app.Gate), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		exampleapp.WritePage(c.Writer, app.Home(claims))
+	})
+	r.GET("/dashboard", clerkgin.RequireSession(app.Gate), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		exampleapp.WritePage(c.Writer, app.Dashboard(claims))
+	})
 	r.GET("/healthz", func(c *gin.Context) {
 		write(c, exampleapp.Health())
 	})
@@ -48,9 +56,17 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, app.Logout(c.Request.Context(), claims))
 	})
-	r.GET("/api/whoami", clerkgin.Require(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
+	r.GET("/api/whoami", clerkgin.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
 		caller, _ := clerkgin.Caller(c)
 		write(c, exampleapp.Whoami(caller))
+	})
+	r.GET("/admin", clerkgin.Require(app.Gate, exampleapp.AdminCheck()), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, exampleapp.Admin(claims))
+	})
+	r.POST("/me/sensitive", clerkgin.Require(app.Gate, exampleapp.SensitiveCheck()), func(c *gin.Context) {
+		claims, _ := clerkgin.Claims(c)
+		write(c, exampleapp.Sensitive(claims))
 	})
 	if app.DevMode() {
 		r.GET("/dev/token", func(c *gin.Context) {
@@ -58,6 +74,9 @@ func routes(app *exampleapp.App) *gin.Engine {
 		})
 		r.GET("/dev/credential", func(c *gin.Context) {
 			write(c, app.DevCredential(c.Query("type"), c.Query("format")))
+		})
+		r.GET("/dev/token/authz", func(c *gin.Context) {
+			write(c, app.DevAuthzToken(c.Query("org_role"), c.Query("fva")))
 		})
 	}
 	return r

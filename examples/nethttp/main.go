@@ -26,6 +26,14 @@ func main() {
 func routes(app *exampleapp.App) http.Handler {
 	mux := http.NewServeMux()
 	protect := app.Gate.RequireSession
+	mux.Handle("GET /{$}", app.Gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		exampleapp.WritePage(w, app.Home(claims))
+	})))
+	mux.Handle("GET /dashboard", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		exampleapp.WritePage(w, app.Dashboard(claims))
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		write(w, exampleapp.Health())
 	})
@@ -45,12 +53,23 @@ func routes(app *exampleapp.App) http.Handler {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		write(w, exampleapp.Whoami(caller))
 	})))
+	mux.Handle("GET /admin", app.Gate.Require(exampleapp.AdminCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, exampleapp.Admin(claims))
+	})))
+	mux.Handle("POST /me/sensitive", app.Gate.Require(exampleapp.SensitiveCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, exampleapp.Sensitive(claims))
+	})))
 	if app.DevMode() {
 		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
 		})
 		mux.HandleFunc("GET /dev/credential", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevCredential(r.URL.Query().Get("type"), r.URL.Query().Get("format")))
+		})
+		mux.HandleFunc("GET /dev/token/authz", func(w http.ResponseWriter, r *http.Request) {
+			write(w, app.DevAuthzToken(r.URL.Query().Get("org_role"), r.URL.Query().Get("fva")))
 		})
 	}
 	return mux

@@ -19,9 +19,10 @@
 // and, for machine credentials (see RunAccept), each ending in a handler
 // that answers with CallerJSON:
 //
-//	GET  /any        behind the adapter's Require(gate.Accept(clerkgate.AnyToken))
-//	GET  /machines   behind the adapter's Require(gate.Accept(M2MToken, APIKey, OAuthToken))
-//	GET  /maybe-any  behind the adapter's Optional(gate.Accept(clerkgate.AnyToken))
+//	GET  /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
+//	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes...))
+//	GET  /maybe-any  behind the adapter's OptionalRoute(gate.Accept(clerkgate.AnyToken))
+//	GET  /writers    behind the adapter's RequireRoute(Writers(gate))
 package adaptertest
 
 import (
@@ -99,6 +100,7 @@ func serveNetHTTP(t testing.TB, gate *clerkgate.Gate) *httptest.Server {
 	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(ok))
 	mux.Handle("/machines", gate.Accept(MachineTypes...).Require(ok))
 	mux.Handle("/maybe-any", gate.Accept(clerkgate.AnyToken).Optional(ok))
+	mux.Handle("/writers", Writers(gate).Require(ok))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

@@ -11,12 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
 // MachineTypes are the types the /machines route accepts: every machine
 // credential, no session.
 var MachineTypes = []clerkgate.TokenType{clerkgate.M2MToken, clerkgate.APIKey, clerkgate.OAuthToken}
+
+// Writers is the route /writers serves: API keys granted the "write"
+// scope. Route.Authenticate applies the route's checks, so an adapter's
+// RequireRoute refuses a key without the scope as net/http does.
+func Writers(gate *clerkgate.Gate) *clerkgate.Route {
+	return gate.Accept(clerkgate.APIKey).With(authz.Scope("write"))
+}
 
 // CallerJSON is the JSON body the test apps answer with on the machine
 // routes: the caller the adapter's Caller accessor saw (c, ok) and
@@ -129,8 +137,9 @@ func randomHex(t testing.TB) string {
 // RunAccept checks, over real HTTP against clerktest, what every adapter
 // owes for routes that accept chosen token types: each credential type is
 // accepted with the Caller both accessors see, each of MachineRefusals is
-// the net/http middleware's answer byte for byte, Optional lets anonymous
-// requests through, and with the Backend API down a new opaque credential
+// the net/http middleware's answer byte for byte, a route's checks
+// (Route.With) refuse a key without the scope with net/http's 403,
+// OptionalRoute lets anonymous requests through, and with the Backend API down a new opaque credential
 // gets the same 503 as from net/http.
 func RunAccept(t *testing.T, serve Serve) {
 	t.Run("Require", func(t *testing.T) {
@@ -154,6 +163,22 @@ func RunAccept(t *testing.T, serve Serve) {
 				f.RequireRefusal(t, c, Do(t, app, c.Request))
 			})
 		}
+	})
+
+	t.Run("RouteChecks", func(t *testing.T) {
+		t.Parallel()
+		f := New(t)
+		app := serve(t, f.Gate)
+		_, writer := f.Fake.CreateAPIKey(User, "writer", clerktest.CredentialScopes("read", "write"))
+		_, reader := f.Fake.CreateAPIKey(User, "reader", clerktest.CredentialScopes("read"))
+		RequireCaller(t, Credential{Type: clerkgate.APIKey, Subject: User, Scopes: []string{"read", "write"}},
+			Get(t, app, "/writers", writer))
+		r := Request{Path: "/writers", Token: reader}
+		got := Do(t, app, r)
+		require.Equal(t, http.StatusForbidden, got.Status, "body: %s", got.Body)
+		require.Equal(t, "forbidden", got.JSON(t)["error"])
+		require.Equal(t, "scope_required", got.JSON(t)["reason"])
+		f.RequireSameAsNetHTTP(t, r, got)
 	})
 
 	t.Run("Optional", func(t *testing.T) {

@@ -6,6 +6,7 @@
 package expiring
 
 import (
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -16,6 +17,11 @@ import (
 type Cache[K comparable, V any] struct {
 	lru *lru.Cache[K, entry[V]]
 	now func() time.Time
+	// latest is the latest deadline ever added, in Unix nanoseconds, or 0
+	// before the first Add. Once it has passed, every entry has expired,
+	// and Get answers without the LRU's lock: a revocation list is read on
+	// every request and is empty nearly all the time.
+	latest atomic.Int64
 }
 
 type entry[V any] struct {
@@ -44,20 +50,30 @@ func (c *Cache[K, V]) Add(key K, value V, until time.Time) {
 	if old, ok := c.lru.Peek(key); ok && old.until.After(until) {
 		until = old.until
 	}
+	// Raise latest before the entry becomes visible, so that a Get that
+	// sees the entry cannot have skipped the LRU on an older latest.
+	for u := until.UnixNano(); ; {
+		l := c.latest.Load()
+		if l >= u || c.latest.CompareAndSwap(l, u) {
+			break
+		}
+	}
 	c.lru.Add(key, entry[V]{value, until})
 }
 
 // Get returns the value for key if it is present and its deadline has not
 // passed.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
+	var zero V
+	if l := c.latest.Load(); l == 0 || c.now().UnixNano() >= l {
+		return zero, false
+	}
 	e, ok := c.lru.Get(key)
 	if !ok {
-		var zero V
 		return zero, false
 	}
 	if !c.now().Before(e.until) {
 		c.lru.Remove(key)
-		var zero V
 		return zero, false
 	}
 	return e.value, true

@@ -32,3 +32,24 @@ func ExampleOpen() {
 	})))
 	log.Fatal(http.ListenAndServe(":8080", mux))
 }
+
+// On a Redis Cluster, every replica of the app opens the store through
+// some of the cluster's nodes; the client learns the others. REDIS_CLUSTER
+// holds a cluster URL, such as
+// rediss://:password@10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379,
+// or addresses separated by commas.
+func ExampleOpenCluster() {
+	store, err := redisstore.OpenCluster(os.Getenv("REDIS_CLUSTER"), redisstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := clerkgate.ConfigFromEnv()
+	cfg.Store = store
+	gate, err := clerkgate.New(cfg)
+	if err != nil {
+		store.Close()
+		log.Fatal(err)
+	}
+	defer gate.Close()
+	log.Fatal(http.ListenAndServe(":8080", gate.RequireSession(http.NotFoundHandler())))
+}

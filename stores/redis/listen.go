@@ -29,6 +29,9 @@ func (s *Store) listen() {
 			// Only logged: the calls of refreshes and revocations decide
 			// for themselves whether Redis answers.
 			s.logDown("subscribe", err)
+			// The node that owned the channels' slot may have failed over:
+			// the next attempt should find the new owner.
+			s.reloadSlots()
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -44,7 +47,11 @@ func (s *Store) listen() {
 // subscribeOnce runs one subscription until it fails or the store closes.
 // wasUp reports whether it got as far as a full resync.
 func (s *Store) subscribeOnce() (wasUp bool, err error) {
-	ps := s.rdb.Subscribe(s.ctx) // no channels yet, so no I/O
+	// No channels yet, so no I/O.
+	ps, subscribe, subscribed := s.rdb.Subscribe(s.ctx), (*redis.PubSub).Subscribe, "subscribe"
+	if s.sharded {
+		ps, subscribe, subscribed = s.rdb.SSubscribe(s.ctx), (*redis.PubSub).SSubscribe, "ssubscribe"
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -63,7 +70,9 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 	}()
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	err = ps.Subscribe(ctx, s.revokedCh, s.refreshCh)
+	// Both channels hash to one slot, so on a cluster one connection to
+	// the node that owns it carries them.
+	err = subscribe(ps, ctx, s.revokedCh, s.refreshCh)
 	cancel()
 	if err != nil {
 		return false, err
@@ -82,6 +91,7 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 			if err := s.reloadIfInDoubt(); err != nil {
 				return wasUp, err
 			}
+			s.shareUnsharedNow()
 			if time.Since(heard) > 3*healthInterval {
 				return wasUp, errors.New("the subscription got no answer to pings")
 			}
@@ -97,9 +107,15 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 		if err := s.reloadIfInDoubt(); err != nil {
 			return wasUp, err
 		}
+		s.shareUnsharedNow()
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && m.Channel == s.revokedCh {
+			if m.Kind == "unsubscribe" || m.Kind == "sunsubscribe" {
+				// A cluster node drops the subscribers of a slot it no
+				// longer owns, such as a master demoted after a failover.
+				return wasUp, fmt.Errorf("the node dropped the subscription to %s", m.Channel)
+			}
+			if m.Kind == subscribed && m.Channel == s.revokedCh {
 				if err := s.resync(); err != nil {
 					return wasUp, err
 				}
@@ -124,6 +140,50 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 // loads every revocation still in force. It runs right after subscribing,
 // so a revocation is either in the set it loads or in a later message.
 func (s *Store) resync() error {
+	if err := s.shareUnshared(); err != nil {
+		return err
+	}
+
+	// Loading the scripts now spares the first refresh after a (re)start
+	// a round trip, and opens a pooled connection. Not on a cluster, where
+	// it takes every node: the subscription must depend on the node that
+	// owns the channels alone, not wait for a failed one elsewhere.
+	if !s.sharded {
+		for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
+			if err := s.listenerCall("load scripts", func(ctx context.Context) error {
+				return script.Load(ctx, s.rdb).Err()
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return s.loadRevocations()
+}
+
+// listenerCall runs one call of the subscription's within Options.Timeout.
+// Its failures end the subscription, which starts over; they do not make
+// the store skip Redis.
+func (s *Store) listenerCall(what string, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// reloadSlots asks a cluster client to read again which node owns which
+// slot, in the background, rather than wait for its periodic reload.
+func (s *Store) reloadSlots() {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		cc.ReloadState(s.ctx)
+	}
+}
+
+// shareUnshared shares the revocations that Redis missed, those still in
+// force.
+func (s *Store) shareUnshared() error {
+	s.lastShare = time.Now()
 	s.mu.Lock()
 	pending := make(map[string]int64, len(s.unshared))
 	for id, until := range s.unshared {
@@ -143,27 +203,20 @@ func (s *Store) resync() error {
 		delete(s.unshared, id)
 		s.mu.Unlock()
 	}
-
-	// Loading the scripts now spares the first refresh after a (re)start
-	// a round trip, and opens a pooled connection.
-	for _, script := range []*redis.Script{claimScript, publishScript, revokeScript, loadScript} {
-		if err := s.listenerCall("load scripts", func(ctx context.Context) error {
-			return script.Load(ctx, s.rdb).Err()
-		}); err != nil {
-			return err
-		}
-	}
-	return s.loadRevocations()
+	return nil
 }
 
-// listenerCall runs one call of the subscription's within Options.Timeout.
-// Its failures end the subscription, which starts over; they do not make
-// the store skip Redis.
-func (s *Store) listenerCall(what string, f func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	defer cancel()
-	if err := f(ctx); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+// shareUnsharedNow tries, at most once per healthInterval, to share what
+// Redis missed while the subscription held: on a cluster, calls to the
+// revoked set's slot fail while a failed master awaits its successor, yet
+// a subscription on the slot's replica lives through it, so no resync
+// comes. A failure leaves the revocations for the next try.
+func (s *Store) shareUnsharedNow() {
+	s.mu.Lock()
+	pending := len(s.unshared)
+	s.mu.Unlock()
+	if pending == 0 || time.Since(s.lastShare) < healthInterval {
+		return
 	}
-	return nil
+	_ = s.shareUnshared()
 }

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
 	code := m.Run()
 	stopShared()
+	stopSharedCluster()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
@@ -59,6 +60,7 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 type redisServer struct {
 	port int
 	dir  string
+	args []string // beyond those of every test server
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -70,18 +72,35 @@ func (r *redisServer) url() string  { return "redis://" + r.addr() + "/0" }
 
 // launchRedis starts a throwaway redis-server on a free loopback port,
 // keeping its (empty) working files in dir.
-func launchRedis(dir string) (*redisServer, error) {
+func launchRedis(dir string, args ...string) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("redis-server is not on PATH (Debian: apt-get install redis-server): %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &redisServer{port: port, dir: dir}
+	r := &redisServer{port: port, dir: dir, args: args}
 	return r, r.start()
+}
+
+// freePort finds a free loopback port whose neighbour 10000 up, where a
+// cluster node listens to its peers, is free too.
+func freePort() (int, error) {
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		ln.Close()
+		if err == nil {
+			bus.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("found no free pair of loopback ports")
 }
 
 // startRedis starts a redis-server for one test, stopped when it ends.
@@ -97,9 +116,9 @@ func (r *redisServer) start() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := &bytes.Buffer{}
-	cmd := exec.Command("redis-server",
+	cmd := exec.Command("redis-server", append([]string{
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(r.port),
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no")
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no"}, r.args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
@@ -176,14 +195,14 @@ func stopShared() {
 	}
 }
 
-// sharedRedisURL is the Redis most tests use: the one EnvRedisAddr names,
+// sharedRedis is the Redis most tests use: the one EnvRedisAddr names,
 // which must answer, or else one started for this test binary (TestMain
 // stops it).
-func sharedRedisURL(t *testing.T) string {
+func sharedRedis(t *testing.T) backend {
 	t.Helper()
 	if addr := os.Getenv(EnvRedisAddr); addr != "" {
 		require.NoErrorf(t, waitForRedis(addr, 2*time.Second), "%s=%s does not answer PING", EnvRedisAddr, addr)
-		return "redis://" + addr + "/0"
+		return backend{url: "redis://" + addr + "/0"}
 	}
 	shared.once.Do(func() {
 		shared.dir, shared.err = os.MkdirTemp("", "clerkgate-redis-")
@@ -192,21 +211,130 @@ func sharedRedisURL(t *testing.T) string {
 		}
 	})
 	require.NoErrorf(t, shared.err, "these tests need a real Redis: set %s=host:port to a running redis-server, or put redis-server on PATH", EnvRedisAddr)
-	return shared.srv.url()
+	return backend{url: shared.srv.url()}
 }
 
-// cluster is one app running as several replicas in this process: each
+// onEveryBackend runs test as two parallel subtests: on the shared Redis,
+// and on the shared Redis Cluster.
+func onEveryBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for name, get := range map[string]func(*testing.T) backend{"redis": sharedRedis, "cluster": sharedCluster} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, get(t))
+		})
+	}
+}
+
+// backend is the Redis that an app's replicas share: one server, or a
+// Redis Cluster.
+type backend struct {
+	url   string // one server
+	seeds string // a Redis Cluster: seed addresses, comma-separated
+}
+
+func (b backend) open(opts redisstore.Options) (*redisstore.Store, error) {
+	if b.seeds != "" {
+		return redisstore.OpenCluster(b.seeds, opts)
+	}
+	return redisstore.Open(b.url, opts)
+}
+
+// client is a client of the test's own, closed when the test ends.
+func (b backend) client(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	var rdb redis.UniversalClient
+	if b.seeds != "" {
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(b.seeds, ",")})
+	} else {
+		opts, err := redis.ParseURL(b.url)
+		require.NoError(t, err)
+		rdb = redis.NewClient(opts)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// onEachServer runs f on the one server, or on every master of a
+// cluster, and gathers what it returns.
+func onEachServer[T any](ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) ([]T, error)) ([]T, error) {
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return f(ctx, rdb.(*redis.Client))
+	}
+	var mu sync.Mutex
+	var all []T
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		some, err := f(ctx, node)
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, some...)
+		return err
+	})
+	if err != nil {
+		cc.ReloadState(ctx) // a master may have failed over
+	}
+	return all, err
+}
+
+// keysMatching lists the keys that match pattern, on every master of a cluster.
+func keysMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	return onEachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) ([]string, error) {
+		return node.Keys(ctx, pattern).Result()
+	})
+}
+
+// subscribers counts the subscribers of the channels that match pattern:
+// shard channels on a cluster, where each lives on one master.
+func subscribers(ctx context.Context, rdb redis.UniversalClient, pattern string) (map[string]int64, error) {
+	type count struct {
+		channel string
+		n       int64
+	}
+	_, sharded := rdb.(*redis.ClusterClient)
+	counts, err := onEachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) ([]count, error) {
+		list, numSub := node.PubSubChannels, node.PubSubNumSub
+		if sharded {
+			list, numSub = node.PubSubShardChannels, node.PubSubShardNumSub
+		}
+		chans, err := list(ctx, pattern).Result()
+		if err != nil || len(chans) == 0 {
+			return nil, err
+		}
+		m, err := numSub(ctx, chans...).Result()
+		var out []count
+		for ch, n := range m {
+			out = append(out, count{ch, n})
+		}
+		return out, err
+	})
+	m := make(map[string]int64)
+	for _, c := range counts {
+		m[c.channel] = c.n
+	}
+	return m, err
+}
+
+// publish publishes on a channel, or a shard channel on a cluster.
+func publish(ctx context.Context, rdb redis.Cmdable, sharded bool, channel, message string) *redis.IntCmd {
+	if sharded {
+		return rdb.SPublish(ctx, channel, message)
+	}
+	return rdb.Publish(ctx, channel, message)
+}
+
+// app is one app running as several replicas in this process: each
 // replica its own Gate, caches, Redis client and HTTP server, all sharing
 // one fake Clerk and one Redis.
-type cluster struct {
+type app struct {
 	t        *testing.T
 	fake     *clerktest.Server
-	redisURL string
+	redis    backend
 	timeout  time.Duration
 	prefix   string
 	http     *http.Client
 	mods     []replicaMod // for every replica
 	replicas []*replica
+	inst     string // the instance part of its keys, once known
 }
 
 // replicaMod adjusts the configuration of a replica's Gate and store.
@@ -220,18 +348,18 @@ type replica struct {
 	logs  *syncBuffer
 }
 
-// newCluster starts n replicas. timeout is their stores' Options.Timeout;
+// newApp starts n replicas. timeout is their stores' Options.Timeout;
 // mods adjust every replica's configuration.
-func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration, mods ...replicaMod) *cluster {
+func newApp(t *testing.T, b backend, n int, timeout time.Duration, mods ...replicaMod) *app {
 	t.Helper()
-	c := &cluster{
-		t:        t,
-		fake:     clerktest.New(),
-		redisURL: redisURL,
-		timeout:  timeout,
-		prefix:   "clerkgate-test-" + strconv.FormatInt(time.Now().UnixNano(), 36),
-		http:     &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
-		mods:     mods,
+	c := &app{
+		t:       t,
+		fake:    clerktest.New(),
+		redis:   b,
+		timeout: timeout,
+		prefix:  "clerkgate-test-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		http:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		mods:    mods,
 	}
 	t.Cleanup(func() {
 		c.fake.Close()
@@ -244,8 +372,14 @@ func newCluster(t *testing.T, redisURL string, n int, timeout time.Duration, mod
 }
 
 // addReplica starts one more replica; mods adjust its configuration after
-// the cluster's own.
-func (c *cluster) addReplica(name string, mods ...replicaMod) *replica {
+// the app's own.
+func (c *app) addReplica(name string, mods ...replicaMod) *replica {
+	c.t.Helper()
+	return c.addReplicaOn(name, c.redis.open, mods...)
+}
+
+// addReplicaOn starts one more replica with a store that open makes.
+func (c *app) addReplicaOn(name string, open func(redisstore.Options) (*redisstore.Store, error), mods ...replicaMod) *replica {
 	t := c.t
 	t.Helper()
 	logs := &syncBuffer{}
@@ -260,7 +394,7 @@ func (c *cluster) addReplica(name string, mods ...replicaMod) *replica {
 	for _, m := range append(slices.Clone(c.mods), mods...) {
 		m(&cfg, &opts)
 	}
-	store, err := redisstore.Open(c.redisURL, opts)
+	store, err := open(opts)
 	require.NoError(t, err)
 	cfg.Store = store
 	g, err := clerkgate.New(cfg)
@@ -281,22 +415,15 @@ func (c *cluster) addReplica(name string, mods ...replicaMod) *replica {
 }
 
 // waitSubscribed waits until every replica listens to the store's
-// channels, so that a measurement starts from a settled cluster.
-func (c *cluster) waitSubscribed(within time.Duration) {
+// channels, so that a measurement starts from a settled app.
+func (c *app) waitSubscribed(within time.Duration) {
 	c.t.Helper()
-	opts, err := redis.ParseURL(c.redisURL)
-	require.NoError(c.t, err)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	rdb := c.redis.client(c.t)
 	require.Eventually(c.t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		chans, err := rdb.PubSubChannels(ctx, c.prefix+":*").Result()
-		if err != nil || len(chans) < 2 {
-			return false
-		}
-		counts, err := rdb.PubSubNumSub(ctx, chans...).Result()
-		if err != nil {
+		counts, err := subscribers(ctx, rdb, c.prefix+":*")
+		if err != nil || len(counts) < 2 {
 			return false
 		}
 		for _, n := range counts {
@@ -315,34 +442,47 @@ type reply struct {
 	cookies []string
 }
 
-func (c *cluster) get(r *replica, mods ...func(*http.Request)) reply {
+func (c *app) get(r *replica, mods ...func(*http.Request)) reply {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, r.url, nil)
+	rep, err := c.try(r, mods...)
 	require.NoError(c.t, err)
+	return rep
+}
+
+// try is get for goroutines other than the test's.
+func (c *app) try(r *replica, mods ...func(*http.Request)) (reply, error) {
+	req, err := http.NewRequest(http.MethodGet, r.url, nil)
+	if err != nil {
+		return reply{}, err
+	}
 	for _, m := range mods {
 		m(req)
 	}
 	res, err := c.http.Do(req)
-	require.NoError(c.t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(c.t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	rep := reply{status: res.StatusCode, body: string(b), cookies: res.Header.Values("Set-Cookie")}
 	if res.StatusCode != http.StatusOK {
 		if _, after, ok := strings.Cut(rep.body, `"error":"`); ok {
 			rep.reason, _, _ = strings.Cut(after, `"`)
 		}
 	}
-	return rep
+	return rep, nil
 }
 
-func (c *cluster) sessionCookie(token string) func(*http.Request) {
+func (c *app) sessionCookie(token string) func(*http.Request) {
 	return func(r *http.Request) {
 		r.AddCookie(&http.Cookie{Name: "__session_" + c.fake.CookieSuffix(), Value: token})
 	}
 }
 
-func (c *cluster) refreshCookie(s clerktest.Session) func(*http.Request) {
+func (c *app) refreshCookie(s clerktest.Session) func(*http.Request) {
 	return func(r *http.Request) {
 		r.AddCookie(&http.Cookie{Name: "__refresh_" + c.fake.CookieSuffix(), Value: s.RefreshToken})
 	}
@@ -352,10 +492,10 @@ func bearer(token string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 }
 
-func (c *cluster) refreshCalls() int { return c.fake.Requests(clerktest.RouteRefresh) }
+func (c *app) refreshCalls() int { return c.fake.Requests(clerktest.RouteRefresh) }
 
 // newSessionToken returns the __session value of a refresh answer.
-func (c *cluster) newSessionToken(cookies []string) string {
+func (c *app) newSessionToken(cookies []string) string {
 	for _, sc := range cookies {
 		if ck, err := http.ParseSetCookie(sc); err == nil && ck.Name == "__session_"+c.fake.CookieSuffix() {
 			return ck.Value

@@ -28,7 +28,7 @@ const (
 
 // parallelRefresh sends n requests carrying one expired token at once,
 // spread round-robin over the replicas, and returns their replies.
-func (c *cluster) parallelRefresh(replicas []*replica, n int, expired string, s clerktest.Session) []reply {
+func (c *app) parallelRefresh(replicas []*replica, n int, expired string, s clerktest.Session) []reply {
 	replies := make([]reply, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -43,7 +43,7 @@ func (c *cluster) parallelRefresh(replicas []*replica, n int, expired string, s 
 	return replies
 }
 
-func (c *cluster) requireAllRefreshed(replies []reply) {
+func (c *app) requireAllRefreshed(replies []reply) {
 	c.t.Helper()
 	var tokens []string
 	for i, rep := range replies {
@@ -61,55 +61,59 @@ func (c *cluster) requireAllRefreshed(replies []reply) {
 // make one refresh call between them, and every one succeeds.
 func TestReplicasShareOneRefresh(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, sharedRedisURL(t), 3, relaxed)
-	c.waitSubscribed(5 * time.Second)
-	s := c.fake.CreateSession("user_1")
-	expired := c.fake.Token(s.ID, clerktest.Expired())
-	// Latency keeps the one call in flight while every request arrives.
-	c.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 300 * time.Millisecond})
+	onEveryBackend(t, func(t *testing.T, be backend) {
+		c := newApp(t, be, 3, relaxed)
+		c.waitSubscribed(5 * time.Second)
+		s := c.fake.CreateSession("user_1")
+		expired := c.fake.Token(s.ID, clerktest.Expired())
+		// Latency keeps the one call in flight while every request arrives.
+		c.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 300 * time.Millisecond})
 
-	const n = 30
-	began := time.Now()
-	replies := c.parallelRefresh(c.replicas, n, expired, s)
-	took := time.Since(began)
-	c.requireAllRefreshed(replies)
-	require.Equal(t, 1, c.refreshCalls(), "one refresh call across the replicas")
-	t.Logf("%d parallel requests with one expired token over %d replicas: %d refresh call, %d/%d succeeded, in %s",
-		n, len(c.replicas), c.refreshCalls(), n, n, took.Round(time.Millisecond))
+		const n = 30
+		began := time.Now()
+		replies := c.parallelRefresh(c.replicas, n, expired, s)
+		took := time.Since(began)
+		c.requireAllRefreshed(replies)
+		require.Equal(t, 1, c.refreshCalls(), "one refresh call across the replicas")
+		t.Logf("%d parallel requests with one expired token over %d replicas: %d refresh call, %d/%d succeeded, in %s",
+			n, len(c.replicas), c.refreshCalls(), n, n, took.Round(time.Millisecond))
 
-	// Stragglers on every replica, and on a replica that joined later
-	// (nothing of it in memory), reuse the outcome.
-	late := c.addReplica("D")
-	for _, r := range c.replicas {
-		rep := c.get(r, c.sessionCookie(expired), c.refreshCookie(s))
-		require.Equal(t, http.StatusOK, rep.status, "%s: %s", r.name, rep.body)
-		require.NotEmpty(t, c.newSessionToken(rep.cookies))
-	}
-	require.Equal(t, 1, c.refreshCalls())
-	require.Equal(t, http.StatusOK, c.get(late, c.sessionCookie(expired), c.refreshCookie(s)).status)
+		// Stragglers on every replica, and on a replica that joined later
+		// (nothing of it in memory), reuse the outcome.
+		late := c.addReplica("D")
+		for _, r := range c.replicas {
+			rep := c.get(r, c.sessionCookie(expired), c.refreshCookie(s))
+			require.Equal(t, http.StatusOK, rep.status, "%s: %s", r.name, rep.body)
+			require.NotEmpty(t, c.newSessionToken(rep.cookies))
+		}
+		require.Equal(t, 1, c.refreshCalls())
+		require.Equal(t, http.StatusOK, c.get(late, c.sessionCookie(expired), c.refreshCookie(s)).status)
+	})
 }
 
 // A refresh that fails is published too: the replicas waiting for it
 // answer at once with Clerk's reason instead of waiting out their bound.
 func TestReplicasShareAFailedRefresh(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, sharedRedisURL(t), 3, relaxed)
-	c.waitSubscribed(5 * time.Second)
-	s := c.fake.CreateSession("user_1")
-	expired := c.fake.Token(s.ID, clerktest.Expired())
-	c.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 300 * time.Millisecond, Status: http.StatusUnauthorized, Code: "session_refresh_inactive_session"})
+	onEveryBackend(t, func(t *testing.T, be backend) {
+		c := newApp(t, be, 3, relaxed)
+		c.waitSubscribed(5 * time.Second)
+		s := c.fake.CreateSession("user_1")
+		expired := c.fake.Token(s.ID, clerktest.Expired())
+		c.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 300 * time.Millisecond, Status: http.StatusUnauthorized, Code: "session_refresh_inactive_session"})
 
-	began := time.Now()
-	replies := c.parallelRefresh(c.replicas, 12, expired, s)
-	took := time.Since(began)
-	for i, rep := range replies {
-		require.Equal(t, http.StatusUnauthorized, rep.status, "request %d", i)
-		require.Equal(t, "refresh_failed", rep.reason)
-		require.Contains(t, rep.body, "session_refresh_inactive_session")
-		require.Empty(t, rep.cookies)
-	}
-	require.Equal(t, 1, c.refreshCalls())
-	require.Less(t, took, 3*time.Second, "waiters learn of the failure, they do not wait for the 5 s bound")
+		began := time.Now()
+		replies := c.parallelRefresh(c.replicas, 12, expired, s)
+		took := time.Since(began)
+		for i, rep := range replies {
+			require.Equal(t, http.StatusUnauthorized, rep.status, "request %d", i)
+			require.Equal(t, "refresh_failed", rep.reason)
+			require.Contains(t, rep.body, "session_refresh_inactive_session")
+			require.Empty(t, rep.cookies)
+		}
+		require.Equal(t, 1, c.refreshCalls())
+		require.Less(t, took, 3*time.Second, "waiters learn of the failure, they do not wait for the 5 s bound")
+	})
 }
 
 // A logout on one replica is enforced by the others within a second, with
@@ -117,62 +121,64 @@ func TestReplicasShareAFailedRefresh(t *testing.T) {
 // it.
 func TestRevocationReachesEveryReplica(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, sharedRedisURL(t), 3, relaxed)
-	c.waitSubscribed(5 * time.Second)
+	onEveryBackend(t, func(t *testing.T, be backend) {
+		c := newApp(t, be, 3, relaxed)
+		c.waitSubscribed(5 * time.Second)
 
-	const rounds = 10
-	var worst time.Duration
-	var lat []time.Duration
-	var revoked []string
-	for i := range rounds {
-		a := c.replicas[i%3]
-		others := []*replica{c.replicas[(i+1)%3], c.replicas[(i+2)%3]}
-		s := c.fake.CreateSession("user_1")
-		tok := c.fake.Token(s.ID)
-		for _, r := range c.replicas {
-			require.Equal(t, http.StatusOK, c.get(r, bearer(tok)).status)
-		}
-		began := time.Now()
-		_, err := a.gate.Sessions().Revoke(context.Background(), s.ID)
-		require.NoError(t, err)
-		require.Equal(t, "session_revoked", c.get(a, bearer(tok)).reason, "at once on the replica that revoked")
-		for _, b := range others {
-			for {
-				rep := c.get(b, bearer(tok))
-				if rep.reason == "session_revoked" {
-					break
+		const rounds = 10
+		var worst time.Duration
+		var lat []time.Duration
+		var revoked []string
+		for i := range rounds {
+			a := c.replicas[i%3]
+			others := []*replica{c.replicas[(i+1)%3], c.replicas[(i+2)%3]}
+			s := c.fake.CreateSession("user_1")
+			tok := c.fake.Token(s.ID)
+			for _, r := range c.replicas {
+				require.Equal(t, http.StatusOK, c.get(r, bearer(tok)).status)
+			}
+			began := time.Now()
+			_, err := a.gate.Sessions().Revoke(context.Background(), s.ID)
+			require.NoError(t, err)
+			require.Equal(t, "session_revoked", c.get(a, bearer(tok)).reason, "at once on the replica that revoked")
+			for _, b := range others {
+				for {
+					rep := c.get(b, bearer(tok))
+					if rep.reason == "session_revoked" {
+						break
+					}
+					require.Equal(t, http.StatusOK, rep.status)
+					require.Less(t, time.Since(began), time.Second, "replica %s still accepts a session revoked on %s", b.name, a.name)
+					time.Sleep(time.Millisecond)
 				}
-				require.Equal(t, http.StatusOK, rep.status)
-				require.Less(t, time.Since(began), time.Second, "replica %s still accepts a session revoked on %s", b.name, a.name)
-				time.Sleep(time.Millisecond)
+				d := time.Since(began)
+				lat = append(lat, d)
+				worst = max(worst, d)
 			}
-			d := time.Since(began)
-			lat = append(lat, d)
-			worst = max(worst, d)
+			revoked = append(revoked, tok)
 		}
-		revoked = append(revoked, tok)
-	}
-	slices.Sort(lat)
-	t.Logf("logout on one replica enforced by the other two: median %s, worst %s over %d measurements (from the start of Sessions().Revoke, Clerk's call included)",
-		lat[len(lat)/2].Round(100*time.Microsecond), worst.Round(100*time.Microsecond), len(lat))
-	require.Less(t, worst, time.Second)
+		slices.Sort(lat)
+		t.Logf("logout on one replica enforced by the other two: median %s, worst %s over %d measurements (from the start of Sessions().Revoke, Clerk's call included)",
+			lat[len(lat)/2].Round(100*time.Microsecond), worst.Round(100*time.Microsecond), len(lat))
+		require.Less(t, worst, time.Second)
 
-	// Other sessions are unaffected.
-	other := c.fake.Token(c.fake.CreateSession("user_1").ID)
-	for _, r := range c.replicas {
-		require.Equal(t, http.StatusOK, c.get(r, bearer(other)).status)
-	}
+		// Other sessions are unaffected.
+		other := c.fake.Token(c.fake.CreateSession("user_1").ID)
+		for _, r := range c.replicas {
+			require.Equal(t, http.StatusOK, c.get(r, bearer(other)).status)
+		}
 
-	// A replica that starts now loads the revocations in force.
-	late := c.addReplica("D")
-	require.Eventually(t, func() bool {
-		for _, tok := range revoked {
-			if c.get(late, bearer(tok)).reason != "session_revoked" {
-				return false
+		// A replica that starts now loads the revocations in force.
+		late := c.addReplica("D")
+		require.Eventually(t, func() bool {
+			for _, tok := range revoked {
+				if c.get(late, bearer(tok)).reason != "session_revoked" {
+					return false
+				}
 			}
-		}
-		return true
-	}, 3*time.Second, 10*time.Millisecond)
+			return true
+		}, 3*time.Second, 10*time.Millisecond)
+	})
 }
 
 // What a Redis reader sees: digests, sealed bytes and revoked session ids,
@@ -180,71 +186,69 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 // outcome: break it, not forge it.
 func TestWhatRedisHolds(t *testing.T) {
 	t.Parallel()
-	url := sharedRedisURL(t)
-	c := newCluster(t, url, 2, relaxed)
-	c.waitSubscribed(5 * time.Second)
-	a, b := c.replicas[0], c.replicas[1]
-	s := c.fake.CreateSession("user_1")
-	expired := c.fake.Token(s.ID, clerktest.Expired())
-	rep := c.get(a, c.sessionCookie(expired), c.refreshCookie(s))
-	require.Equal(t, http.StatusOK, rep.status, rep.body)
-	newToken := c.newSessionToken(rep.cookies)
-	gone := c.fake.CreateSession("user_1")
-	_, err := a.gate.Sessions().Revoke(context.Background(), gone.ID)
-	require.NoError(t, err)
+	onEveryBackend(t, func(t *testing.T, be backend) {
+		c := newApp(t, be, 2, relaxed)
+		c.waitSubscribed(5 * time.Second)
+		a, b := c.replicas[0], c.replicas[1]
+		s := c.fake.CreateSession("user_1")
+		expired := c.fake.Token(s.ID, clerktest.Expired())
+		rep := c.get(a, c.sessionCookie(expired), c.refreshCookie(s))
+		require.Equal(t, http.StatusOK, rep.status, rep.body)
+		newToken := c.newSessionToken(rep.cookies)
+		gone := c.fake.CreateSession("user_1")
+		_, err := a.gate.Sessions().Revoke(context.Background(), gone.ID)
+		require.NoError(t, err)
 
-	opts, err := redis.ParseURL(url)
-	require.NoError(t, err)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, c.prefix+":*").Result()
-	require.NoError(t, err)
-	require.Len(t, keys, 2, "one outcome (its claim is gone) and the revoked set: %v", keys)
-	secrets := append([]string{expired, newToken, s.RefreshToken, "__session", "__client_uat"},
-		append(strings.Split(expired, "."), strings.Split(newToken, ".")...)...)
-	for _, k := range keys {
-		for _, secret := range secrets {
-			require.NotContains(t, k, secret)
-		}
-		switch typ := rdb.Type(ctx, k).Val(); typ {
-		case "string":
-			require.Regexp(t, `^clerkgate-test-[0-9a-z]+:[0-9a-f]{16}:refresh:\{[0-9a-f]{64}\}$`, k)
-			v := rdb.Get(ctx, k).Val()
+		rdb := be.client(t)
+		ctx := context.Background()
+		keys, err := keysMatching(ctx, rdb, c.prefix+":*")
+		require.NoError(t, err)
+		require.Len(t, keys, 2, "one outcome (its claim is gone) and the revoked set: %v", keys)
+		secrets := append([]string{expired, newToken, s.RefreshToken, "__session", "__client_uat"},
+			append(strings.Split(expired, "."), strings.Split(newToken, ".")...)...)
+		for _, k := range keys {
 			for _, secret := range secrets {
-				require.NotContains(t, v, secret)
+				require.NotContains(t, k, secret)
 			}
-			ttl := rdb.PTTL(ctx, k).Val()
-			require.Greater(t, ttl, 50*time.Second, "kept for the new token's lifetime (60 s)")
-			require.LessOrEqual(t, ttl, 60*time.Second)
-			t.Logf("%s  string, %d bytes, ttl %s", k, len(v), ttl.Round(time.Second))
-		case "zset":
-			require.Regexp(t, `^clerkgate-test-[0-9a-z]+:[0-9a-f]{16}:revoked$`, k)
-			members := rdb.ZRange(ctx, k, 0, -1).Val()
-			require.Equal(t, []string{gone.ID}, members)
-			ttl := rdb.PTTL(ctx, k).Val()
-			require.Greater(t, ttl, 65*time.Second, "kept for the token lifetime plus twice the skew (70 s)")
-			require.LessOrEqual(t, ttl, 70*time.Second)
-			t.Logf("%s  zset %v, ttl %s", k, members, ttl.Round(time.Second))
-		default:
-			t.Fatalf("unexpected %s key %s", typ, k)
+			switch typ := rdb.Type(ctx, k).Val(); typ {
+			case "string":
+				require.Regexp(t, `^clerkgate-test-[0-9a-z]+:[0-9a-f]{16}:refresh:\{[0-9a-f]{64}\}$`, k)
+				v := rdb.Get(ctx, k).Val()
+				for _, secret := range secrets {
+					require.NotContains(t, v, secret)
+				}
+				ttl := rdb.PTTL(ctx, k).Val()
+				require.Greater(t, ttl, 50*time.Second, "kept for the new token's lifetime (60 s)")
+				require.LessOrEqual(t, ttl, 60*time.Second)
+				t.Logf("%s  string, %d bytes, ttl %s", k, len(v), ttl.Round(time.Second))
+			case "zset":
+				require.Regexp(t, `^clerkgate-test-[0-9a-z]+:\{[0-9a-f]{16}\}:revoked$`, k)
+				members := rdb.ZRange(ctx, k, 0, -1).Val()
+				require.Equal(t, []string{gone.ID}, members)
+				ttl := rdb.PTTL(ctx, k).Val()
+				require.Greater(t, ttl, 65*time.Second, "kept for the token lifetime plus twice the skew (70 s)")
+				require.LessOrEqual(t, ttl, 70*time.Second)
+				t.Logf("%s  zset %v, ttl %s", k, members, ttl.Round(time.Second))
+			default:
+				t.Fatalf("unexpected %s key %s", typ, k)
+			}
 		}
-	}
 
-	// A writer who alters the outcome breaks the refresh for a replica that
-	// reads it from Redis; it cannot make it accept anything.
-	for _, k := range keys {
-		if strings.Contains(k, ":refresh:") {
-			v := []byte(rdb.Get(ctx, k).Val())
-			v[len(v)-1] ^= 1
-			require.NoError(t, rdb.Set(ctx, k, v, time.Minute).Err())
+		// A writer who alters the outcome breaks the refresh for a replica that
+		// reads it from Redis; it cannot make it accept anything.
+		for _, k := range keys {
+			if strings.Contains(k, ":refresh:") {
+				v := []byte(rdb.Get(ctx, k).Val())
+				v[len(v)-1] ^= 1
+				require.NoError(t, rdb.Set(ctx, k, v, time.Minute).Err())
+			}
 		}
-	}
-	rep = c.get(b, c.sessionCookie(expired), c.refreshCookie(s))
-	require.Equal(t, http.StatusUnauthorized, rep.status)
-	require.Equal(t, "refresh_failed", rep.reason)
-	require.Empty(t, rep.cookies)
-	require.Equal(t, 1, c.refreshCalls())
+		rep = c.get(b, c.sessionCookie(expired), c.refreshCookie(s))
+		require.Equal(t, http.StatusUnauthorized, rep.status)
+		require.Equal(t, "refresh_failed", rep.reason)
+		require.Empty(t, rep.cookies)
+		require.Equal(t, 1, c.refreshCalls())
+	})
 }
 
 // Redis freezing, then dying, never fails a valid request: each replica
@@ -254,7 +258,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	// Valid tokens live ten minutes, so that none expires during the test.
-	c := newCluster(t, srv.url(), 2, outageTimeout, func(cfg *clerkgate.Config, _ *redisstore.Options) { cfg.MaxTokenLifetime = 10 * time.Minute })
+	c := newApp(t, backend{url: srv.url()}, 2, outageTimeout, func(cfg *clerkgate.Config, _ *redisstore.Options) { cfg.MaxTokenLifetime = 10 * time.Minute })
 	c.waitSubscribed(5 * time.Second)
 	a, b := c.replicas[0], c.replicas[1]
 
@@ -414,4 +418,35 @@ func TestOpenAndNew(t *testing.T) {
 	require.NoError(t, g.Close())
 	require.NoError(t, g.Close())
 	require.NoError(t, store.Close())
+}
+
+// A revocation that Redis missed while it took no writes, though it kept
+// the subscriptions, is shared once it takes them again: no resubscription
+// comes to do it. (On a cluster, this is a subscription on a replica while
+// its master fails.)
+func TestRevocationSharedOnceRedisTakesWritesAgain(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	// A second bounds each call: A's revocation fails within the pause,
+	// and no subscription mistakes a loaded machine for an outage.
+	c := newApp(t, backend{url: srv.url()}, 2, time.Second, longLived)
+	c.waitSubscribed(5 * time.Second)
+	a, b := c.replicas[0], c.replicas[1]
+	loadedOnce := func() bool {
+		return a.store.RevocationStats().Reloads == 1 && b.store.RevocationStats().Reloads == 1
+	}
+	require.Eventually(t, loadedOnce, 5*time.Second, 5*time.Millisecond, "each replica loaded the revoked set once, when it subscribed")
+
+	_, err := admin(srv.addr(), func(ctx context.Context, rdb *redis.Client) (string, error) {
+		return rdb.Do(ctx, "CLIENT", "PAUSE", "3000", "WRITE").Text()
+	})
+	require.NoError(t, err)
+	tok := c.revokeOn(a)
+	require.Equal(t, http.StatusOK, c.get(b, bearer(tok)).status, "B cannot know yet")
+	require.Contains(t, a.logs.String(), "share a revocation", "A's call failed")
+
+	began := time.Now()
+	c.waitRefused(tok, began, 10*time.Second)
+	t.Logf("the revocation reached B %s after A made it, Redis taking no writes for 3 s", time.Since(began).Round(time.Millisecond))
+	require.True(t, loadedOnce(), "shared by a message, with no resubscription")
 }

@@ -101,7 +101,8 @@ func parseRevocation(payload string) (id string, untilMs int64, ok bool) {
 
 // revokeScript adds a session id to the revoked set (never shortening its
 // stay), drops the expired ones, makes the set expire with its last entry
-// and tells the replicas.
+// and tells the replicas, with ARGV[5]: PUBLISH, or SPUBLISH on a cluster
+// (the channel has the set's slot).
 var revokeScript = redis.NewScript(`
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not cur or tonumber(cur) < tonumber(ARGV[2]) then
@@ -110,7 +111,7 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
-redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[1])
+redis.call(ARGV[5], ARGV[4], ARGV[2] .. ' ' .. ARGV[1])
 return 1
 `)
 
@@ -154,7 +155,15 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, ttl time.Du
 
 func (s *Store) runRevoke(ctx context.Context, sessionID string, until int64) error {
 	return revokeScript.Run(ctx, s.rdb, []string{s.revokedKey()},
-		sessionID, until, time.Now().UnixMilli(), s.revokedCh).Err()
+		sessionID, until, time.Now().UnixMilli(), s.revokedCh, s.publishCommand()).Err()
+}
+
+// publishCommand is what the revocation script publishes with.
+func (s *Store) publishCommand() string {
+	if s.sharded {
+		return "SPUBLISH"
+	}
+	return "PUBLISH"
 }
 
 // SessionRevoked reads the local copy of the revoked set: no Redis call.

@@ -19,7 +19,7 @@
 // An ordinary request costs no Redis call: the revocation check reads a
 // local set that a pub/sub subscription keeps up to date. A refresh costs a
 // couple of round trips (claim, then publish or fetch the outcome) on top
-// of Clerk's own call.
+// of Clerk's own call, and one more on a cluster.
 //
 // # How it works
 //
@@ -59,6 +59,25 @@
 // replica that made them, and shared once Redis is back. The outage and the
 // recovery are logged (Warn and Info).
 //
+// # Redis Cluster
+//
+// OpenCluster, or New with a *redis.ClusterClient, runs the store on a
+// Redis Cluster (Redis 7 or later), with the same guarantees. Each script
+// touches the keys of one hash tag, so one slot: a token's refresh keys
+// are on the slot of its digest, spread over the masters; the revoked set
+// and both channels are on the slot of the instance. The channels are
+// shard channels (SPUBLISH, SSUBSCRIBE): a message goes to the master that
+// owns the instance's slot and to its replicas, not to every node, and
+// each app replica holds one subscription there. Since a refresh outcome
+// and the channel are on different slots, waking the waiting replicas is a
+// call of its own: one more round trip for the replica that refreshed.
+//
+// When a master fails, calls for its slots fail until the cluster promotes
+// its replica (after cluster-node-timeout) and the client learns the new
+// slot map: meanwhile the store behaves as in an outage, for those slots.
+// A subscription that breaks, or that a demoted master drops, starts over
+// on the slot's new owner and reloads the revoked set.
+//
 // # Keys
 //
 // Every key and channel starts with Options.Prefix (default "clerkgate")
@@ -68,9 +87,12 @@
 //	<prefix>:<instance>:refresh:{<digest>}        sealed outcome (string, PX)
 //	<prefix>:<instance>:refresh:{<digest>}:claim  claim (string, PX)
 //	<prefix>:<instance>:refresh-failed:{<digest>} a session's failed refresh (string, PX)
-//	<prefix>:<instance>:revoked                   revoked session ids (sorted set, PXAT)
-//	<prefix>:<instance>:revoked                   channel: "<expiry ms> <session id>"
-//	<prefix>:<instance>:refreshed                 channel: "<digest>"
+//	<prefix>:{<instance>}:revoked                 revoked session ids (sorted set, PXAT)
+//	<prefix>:{<instance>}:revoked                 channel: "<expiry ms> <session id>"
+//	<prefix>:{<instance>}:refreshed               channel: "<digest>"
+//
+// The braces are hash tags: on a cluster, keys and channels with the same
+// tag share a slot.
 package redisstore
 
 import (
@@ -80,6 +102,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,6 +183,10 @@ var errSkipped = errors.New("redisstore: Redis keeps failing; not trying again f
 type Store struct {
 	rdb     redis.UniversalClient
 	ownsRDB bool
+	// sharded is set for a Redis Cluster: the channels are shard channels
+	// (SPUBLISH, SSUBSCRIBE), so that a message goes to the node that owns
+	// its channel's slot rather than to every node.
+	sharded bool
 	opts    Options
 	claimID string // the value of this store's claims, for whoever looks
 
@@ -188,6 +215,7 @@ type Store struct {
 
 	inDoubt   atomic.Bool   // a heard revocation was refused, or a load was cut short
 	lastLoad  time.Time     // of the revoked set; the listener's alone
+	lastShare time.Time     // of the unshared revocations; the listener's alone
 	refused   atomic.Uint64 // see RevocationStats
 	malformed atomic.Uint64
 	reloads   atomic.Uint64
@@ -215,7 +243,43 @@ func Open(url string, opts Options) (*Store, error) {
 	ropts.DialTimeout = opts.Timeout
 	ropts.ReadTimeout = opts.Timeout
 	ropts.WriteTimeout = opts.Timeout
-	rdb := redis.NewClient(ropts)
+	return owning(redis.NewClient(ropts), opts)
+}
+
+// OpenCluster connects to a Redis Cluster (Redis 7 or later) through its
+// seed nodes, given as a cluster URL,
+// "redis://[user:password@]host:port?addr=host2:port&addr=host3:port" (or
+// rediss:// for TLS), or as addresses separated by commas,
+// "host1:port,host2:port". The client learns the other nodes, and follows
+// failovers, by itself. Like Open, it returns a Store that owns the client
+// and does not wait for the cluster.
+func OpenCluster(seeds string, opts Options) (*Store, error) {
+	var copts *redis.ClusterOptions
+	if strings.Contains(seeds, "://") {
+		var err error
+		if copts, err = redis.ParseClusterURL(seeds); err != nil {
+			return nil, fmt.Errorf("redisstore: Redis Cluster URL: %w", err)
+		}
+	} else {
+		copts = &redis.ClusterOptions{}
+		for addr := range strings.SplitSeq(seeds, ",") {
+			addr = strings.TrimSpace(addr)
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return nil, fmt.Errorf("redisstore: Redis Cluster seed %q: want host:port", addr)
+			}
+			copts.Addrs = append(copts.Addrs, addr)
+		}
+	}
+	opts = withDefaults(opts)
+	copts.ContextTimeoutEnabled = true
+	copts.DialTimeout = opts.Timeout
+	copts.ReadTimeout = opts.Timeout
+	copts.WriteTimeout = opts.Timeout
+	return owning(redis.NewClusterClient(copts), opts)
+}
+
+// owning returns a Store that closes rdb when it closes.
+func owning(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	s, err := New(rdb, opts)
 	if err != nil {
 		rdb.Close()
@@ -227,7 +291,10 @@ func Open(url string, opts Options) (*Store, error) {
 
 // New returns a Store on an existing client, which the store does not
 // close. The client must honour context deadlines (ContextTimeoutEnabled
-// in go-redis's options), so that Options.Timeout bounds every call.
+// in go-redis's options), so that Options.Timeout bounds every call. A
+// *redis.ClusterClient (which redis.NewUniversalClient returns for several
+// addresses) is a Redis Cluster: the store then uses sharded pub/sub, which
+// needs Redis 7 or later.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: nil client")
@@ -238,12 +305,12 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if strings.ContainsAny(opts.Prefix, " {}") {
 		return nil, fmt.Errorf("redisstore: prefix %q must not hold spaces or braces", opts.Prefix)
 	}
-	var bounded = true
+	var bounded, sharded = true, false
 	switch c := rdb.(type) {
 	case *redis.Client:
 		bounded = c.Options().ContextTimeoutEnabled
 	case *redis.ClusterClient:
-		bounded = c.Options().ContextTimeoutEnabled
+		bounded, sharded = c.Options().ContextTimeoutEnabled, true
 	case *redis.Ring:
 		bounded = c.Options().ContextTimeoutEnabled
 	}
@@ -254,6 +321,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	rand.Read(id)
 	return &Store{
 		rdb:      rdb,
+		sharded:  sharded,
 		opts:     withDefaults(opts),
 		claimID:  hex.EncodeToString(id),
 		waiters:  make(map[string]map[chan struct{}]struct{}),
@@ -303,8 +371,11 @@ func (s *Store) Start(scope clerkgate.StoreScope) error {
 		s.now = time.Now
 	}
 	s.base = s.opts.Prefix + ":" + scope.Instance
-	s.revokedCh = s.base + ":revoked"
-	s.refreshCh = s.base + ":refreshed"
+	// The revoked set, its channel and the refresh channel share a hash
+	// tag, so that on a cluster the revocation script may publish on its
+	// set's slot and one subscription covers both channels.
+	s.revokedCh = s.opts.Prefix + ":{" + scope.Instance + "}:revoked"
+	s.refreshCh = s.opts.Prefix + ":{" + scope.Instance + "}:refreshed"
 	s.term = scope.RevocationTerm
 	if s.term <= 0 {
 		s.term = clerkgate.DefaultMaxTokenLifetime + 2*verifier.DefaultClockSkew
@@ -344,7 +415,7 @@ func (s *Store) Close() error {
 func (s *Store) outcomeKey(name string) string { return s.base + ":refresh:{" + name + "}" }
 func (s *Store) claimKey(name string) string   { return s.outcomeKey(name) + ":claim" }
 func (s *Store) failedKey(name string) string  { return s.base + ":refresh-failed:{" + name + "}" }
-func (s *Store) revokedKey() string            { return s.base + ":revoked" }
+func (s *Store) revokedKey() string            { return s.revokedCh }
 
 // claimScript returns {1, outcome, pttl} when an outcome is published,
 // {2} when the caller's claim was taken, {0} when someone else holds one.
@@ -356,7 +427,8 @@ return {0}
 `)
 
 // publishScript keeps an outcome (a failure never replaces a success),
-// drops the claim and wakes the waiting replicas.
+// drops the claim and wakes the waiting replicas, unless ARGV[4] names no
+// channel.
 var publishScript = redis.NewScript(`
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
@@ -364,7 +436,7 @@ else
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1
 `)
 
@@ -445,8 +517,19 @@ func (s *Store) PublishRefresh(ctx context.Context, name string, out clerkgate.R
 	}
 	value := append([]byte{flag}, out.Sealed...)
 	return s.call(ctx, "publish a refresh outcome", func(ctx context.Context) error {
-		return publishScript.Run(ctx, s.rdb, []string{s.outcomeKey(name), s.claimKey(name)},
-			value, max(out.TTL.Milliseconds(), 1), failed, s.refreshCh, name).Err()
+		channel := s.refreshCh
+		if s.sharded {
+			channel = ""
+		}
+		err := publishScript.Run(ctx, s.rdb, []string{s.outcomeKey(name), s.claimKey(name)},
+			value, max(out.TTL.Milliseconds(), 1), failed, channel, name).Err()
+		if err != nil || !s.sharded {
+			return err
+		}
+		// On a cluster the outcome's slot is not the channel's, which a
+		// script may not publish on: the wake-up is a call of its own, made
+		// once the outcome is in place.
+		return s.rdb.SPublish(ctx, s.refreshCh, name).Err()
 	})
 }
 
@@ -516,6 +599,7 @@ func (s *Store) failed(what string, err error) {
 	if s.failures.Add(1) >= failuresBeforeSkipping {
 		s.skipUntil.Store(time.Now().Add(skipFor).UnixNano())
 	}
+	s.reloadSlots()
 	s.logDown(what, err)
 }
 

@@ -10,10 +10,14 @@
 //	go test -run '^$' -bench . -count 10 . | go run ./cmd/benchtable
 //	go test -run '^$' -bench 'BareHandler|MiddlewareWarm' -count 10 .. |
 //		go run ./cmd/benchtable -base BenchmarkBareHandler
+//
+// With -chart, it also draws the medians as an SVG bar chart, with the
+// baseline as a dashed line.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,14 +26,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/bench/internal/svgchart"
 )
 
 func main() {
 	base := flag.String("base", "BenchmarkVerify/floor", "baseline benchmark, without the -GOMAXPROCS suffix")
+	chartFile := flag.String("chart", "", "also write an SVG bar chart of the medians to this file")
+	title := flag.String("chart-title", "Verifying one Clerk session token: median µs per call (shorter is better; dashed: the bare RSA check)", "the chart's title")
 	flag.Parse()
 	runs, meta, err := parse(os.Stdin)
 	if err == nil {
 		err = write(os.Stdout, runs, meta, *base)
+	}
+	if err == nil && *chartFile != "" {
+		err = writeChartFile(*chartFile, runs, *base, *title)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
@@ -123,6 +134,33 @@ func write(w io.Writer, rs runs, meta []string, base string) error {
 	}
 	fmt.Fprintf(w, "\nMedians over runs. The ratio and the difference pair the n-th run of each benchmark with the n-th run of %s.\n", base)
 	return nil
+}
+
+// chart is the medians in µs, one bar per benchmark but the baseline,
+// which is the dashed line.
+func chart(rs runs, base, title string) svgchart.Chart {
+	c := svgchart.Chart{Title: title, Unit: "µs", Series: []string{"median of the runs"}}
+	for _, name := range rs.order {
+		var ns []float64
+		for _, r := range rs.by[name] {
+			ns = append(ns, r.ns)
+		}
+		if name == base {
+			c.Reference = median(ns) / 1000
+			c.RefLabel = fmt.Sprintf("%s %.1f µs", shortName(base), c.Reference)
+			continue
+		}
+		c.Groups = append(c.Groups, svgchart.Group{Label: strings.TrimPrefix(name, "BenchmarkVerify/"), Values: []float64{median(ns) / 1000}})
+	}
+	return c
+}
+
+func writeChartFile(path string, rs runs, base, title string) error {
+	var b bytes.Buffer
+	if err := chart(rs, base, title).Write(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func shortName(name string) string {

@@ -44,3 +44,26 @@ func TestTable(t *testing.T) {
 		t.Error("no error for a missing baseline")
 	}
 }
+
+// TestChart: the chart shows every benchmark but the baseline as a bar of
+// its median in µs, and the baseline as the reference line.
+func TestChart(t *testing.T) {
+	rs, _, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := chart(rs, "BenchmarkVerify/floor", "title")
+	if c.Reference != 50 || len(c.Groups) != 2 {
+		t.Fatalf("%+v", c)
+	}
+	if g := c.Groups[0]; g.Label != "clerkgate/cold" || g.Values[0] != 60 {
+		t.Fatalf("%+v", g)
+	}
+	if g := c.Groups[1]; g.Label != "clerkgate/warm" || g.Values[0] != 0.2032 {
+		t.Fatalf("%+v", g)
+	}
+	var b strings.Builder
+	if err := c.Write(&b); err != nil || !strings.Contains(b.String(), "60.0 µs") || !strings.Contains(b.String(), "floor 50.0 µs") {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+}

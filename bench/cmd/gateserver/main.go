@@ -13,9 +13,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -39,11 +37,10 @@ func main() {
 	if addr == "" {
 		addr = "127.0.0.1:8082"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := serve.Listen("clerkgate bench server", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("clerkgate bench server listening on http://%s\n", ln.Addr())
 	if err := serve.UntilSignal(ln, routes(gate)); err != nil {
 		log.Fatal(err)
 	}
@@ -57,10 +54,24 @@ func routes(gate *clerkgate.Gate) http.Handler {
 	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		write(w, map[string]string{"user_id": clerkgate.UserID(r.Context())})
 	})))
+	// /claims answers as examples/nethttp's /me and cmd/sdkserver's /me
+	// do: the ids and every claim of the token. It is what cmd/load
+	// compares with clerk-sdk-go over HTTP/2 and TLS, which the example
+	// does not serve.
+	mux.Handle("GET /claims", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.ClaimsFromContext(r.Context())
+		write(w, claimsBody{UserID: c.Subject, SessionID: c.SessionID, Claims: c.RawJSON()})
+	})))
 	return mux
 }
 
-func write(w http.ResponseWriter, body map[string]string) {
+type claimsBody struct {
+	UserID    string          `json:"user_id"`
+	SessionID string          `json:"session_id"`
+	Claims    json.RawMessage `json:"claims"`
+}
+
+func write(w http.ResponseWriter, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(body)
 }

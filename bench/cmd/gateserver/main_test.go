@@ -32,8 +32,14 @@ func TestRoutes(t *testing.T) {
 	if rec := get("/me", fake.Token(sess.ID)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"user_7"`) {
 		t.Fatalf("valid token: %d %s", rec.Code, rec.Body)
 	}
-	if rec := get("/me", fake.Token(sess.ID, clerktest.Expired())); rec.Code != http.StatusUnauthorized {
-		t.Fatalf("expired token: %d", rec.Code)
+	if rec := get("/claims", fake.Token(sess.ID)); rec.Code != http.StatusOK ||
+		!strings.Contains(rec.Body.String(), `"user_id":"user_7"`) || !strings.Contains(rec.Body.String(), `"claims":{`) {
+		t.Fatalf("claims, valid token: %d %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{"/me", "/claims"} {
+		if rec := get(path, fake.Token(sess.ID, clerktest.Expired())); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("%s, expired token: %d", path, rec.Code)
+		}
 	}
 	if rec := get("/healthz", ""); rec.Code != http.StatusOK {
 		t.Fatalf("healthz: %d", rec.Code)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,13 @@ type phase struct {
 	// otherwise the phase lasts duration.
 	requests int64
 	duration time.Duration
+	// cookie sends the token as the __session cookie, as a browser does,
+	// instead of an Authorization header.
+	cookie bool
+	// h2, when set, sends the requests through net/http's client instead,
+	// over HTTPS, where it speaks HTTP/2: the minimal client speaks only
+	// HTTP/1.1 in the clear.
+	h2 *http.Client
 }
 
 // outcome is what a phase measured.
@@ -98,8 +106,14 @@ func drive(addr string, conns int, p phase, progress progressFunc) outcome {
 				if p.requests > 0 && i >= p.requests {
 					return
 				}
-				req = appendRequest(req[:0], addr, p.path, p.token(i))
-				status, err := w.roundTrip(req)
+				var status int
+				var err error
+				if p.h2 != nil {
+					status, err = getH2(p.h2, addr, p.path, p.token(i))
+				} else {
+					req = appendRequest(req[:0], addr, p.path, p.token(i), p.cookie)
+					status, err = w.roundTrip(req)
+				}
 				switch {
 				case err != nil:
 					fail(err.Error())
@@ -128,17 +142,45 @@ func drive(addr string, conns int, p phase, progress progressFunc) outcome {
 	}
 }
 
-// appendRequest formats a GET with an optional bearer token.
-func appendRequest(b []byte, host, path, token string) []byte {
+// appendRequest formats a GET with an optional token, as a bearer token or
+// in the __session cookie.
+func appendRequest(b []byte, host, path, token string, cookie bool) []byte {
 	b = append(b, "GET "...)
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
-	if token != "" {
+	switch {
+	case token == "":
+	case cookie:
+		b = append(b, "\r\nCookie: __session="...)
+		b = append(b, token...)
+	default:
 		b = append(b, "\r\nAuthorization: Bearer "...)
 		b = append(b, token...)
 	}
 	return append(b, "\r\n\r\n"...)
+}
+
+// getH2 sends one GET over HTTPS with a bearer token and reads the whole
+// answer, as the minimal client does.
+func getH2(c *http.Client, addr, path, token string) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.ProtoMajor != 2 {
+		return 0, fmt.Errorf("load: got %s, want HTTP/2", res.Proto)
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, err
 }
 
 // worker is one keep-alive connection, dialled on first use and again

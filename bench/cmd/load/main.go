@@ -21,6 +21,23 @@
 // /healthz, so that its /me ÷ /healthz is the middleware's cost alone; it
 // runs only the two repeated-token streams.
 //
+// Closer to production, each round also runs:
+//
+//	/me with the token in the __session cookie, repeated and never-seen
+//	    tokens, against the example (clerk-sdk-go reads no cookie);
+//	HTTP/2 over TLS, with a self-signed certificate made at start-up:
+//	    gateserver's /claims (which answers as the example's /me) against
+//	    sdkserver's /me, both served by bench/internal/serve, for /healthz,
+//	    a repeated token and never-seen tokens;
+//	a refresh phase: -refresh-browsers browsers whose tokens expire, each
+//	    expired token sent on -refresh-burst concurrent requests, with
+//	    -refresh-latency injected into the fake's refresh endpoint; it
+//	    reports refresh calls per expired token (must be 1) and latency
+//	    percentiles.
+//
+// Machine credentials (API keys, M2M tokens) are not measured: clerkgate
+// does not support them yet.
+//
 // The machine may be shared and its load drift, so the streams that are
 // compared are not run one after the other: each is cut into -slices
 // slices, and the slices of the servers (or of /me and /healthz) take
@@ -67,6 +84,14 @@ type options struct {
 	serverCPUs  string
 	loadCPUs    string
 	loadAtStart string
+
+	refreshBrowsers  int
+	refreshCycles    int
+	refreshBurst     int
+	refreshFollowUps int
+	refreshLatency   time.Duration
+
+	chart string // SVG file for the req/s chart; "" for none
 }
 
 func main() {
@@ -85,6 +110,12 @@ func main() {
 	flag.StringVar(&o.gateserver, "gateserver", "", "prebuilt bench/cmd/gateserver binary (default: go build it)")
 	flag.StringVar(&o.serverCPUs, "server-cpus", "", "run the servers on these CPUs (taskset -c syntax, e.g. 0)")
 	flag.StringVar(&o.loadCPUs, "load-cpus", "", "run the load generator on these CPUs (e.g. 1)")
+	flag.IntVar(&o.refreshBrowsers, "refresh-browsers", 16, "browsers in the refresh phase; 0 skips it")
+	flag.IntVar(&o.refreshCycles, "refresh-cycles", 20, "times each browser's token expires, per round")
+	flag.IntVar(&o.refreshBurst, "refresh-burst", 3, "concurrent requests a browser sends with each expired token")
+	flag.IntVar(&o.refreshFollowUps, "refresh-follow-ups", 17, "requests a browser sends with each refreshed token before it expires again")
+	flag.DurationVar(&o.refreshLatency, "refresh-latency", 50*time.Millisecond, "latency injected into the fake's refresh endpoint")
+	flag.StringVar(&o.chart, "chart", "", "also write an SVG bar chart of req/s by phase to this file")
 	flag.Parse()
 	if o.loadCPUs != "" {
 		if err := pinSelf(o.loadCPUs); err != nil {
@@ -107,8 +138,10 @@ func (o *options) check() error {
 	switch {
 	case o.conns < 1 || o.slices < 1 || o.users < 1 || o.mintWorkers < 1:
 		return fmt.Errorf("load: -conns, -slices, -users and -mint-workers must be positive")
-	case o.rounds < 0 || o.distinct < 0:
-		return fmt.Errorf("load: -rounds and -distinct must not be negative")
+	case o.rounds < 0 || o.distinct < 0 || o.refreshBrowsers < 0 || o.refreshFollowUps < 0 || o.refreshLatency < 0:
+		return fmt.Errorf("load: -rounds, -distinct, -refresh-browsers, -refresh-follow-ups and -refresh-latency must not be negative")
+	case o.refreshBrowsers > 0 && (o.refreshCycles < 1 || o.refreshBurst < 1):
+		return fmt.Errorf("load: -refresh-cycles and -refresh-burst must be positive")
 	case o.rounds > 0 && (o.duration < time.Duration(o.slices)*100*time.Millisecond || o.fresh < int64(o.slices)):
 		return fmt.Errorf("load: -duration must allow 100ms per slice and -fresh one request per slice")
 	}
@@ -126,9 +159,14 @@ const (
 	// leanServer is bench/cmd/gateserver: clerkgate with a /me that does
 	// no more work than /healthz, to isolate the middleware's cost.
 	leanServer = "clerkgate-lean"
+	// The same two bench servers over HTTPS, where they speak HTTP/2:
+	// examples/nethttp serves plain HTTP only. gateserver's /claims
+	// answers as sdkserver's /me does.
+	leanTLSServer = "clerkgate-lean-tls"
+	sdkTLSServer  = "clerk-sdk-go-tls"
 )
 
-var servers = []string{clerkgateServer, sdkServer, leanServer}
+var servers = []string{clerkgateServer, sdkServer, leanServer, leanTLSServer, sdkTLSServer}
 
 // The streams run against each server.
 const (
@@ -136,9 +174,22 @@ const (
 	phaseRepeated = "/me, repeated token"
 	phaseMix      = "/me, each token used 10×"
 	phaseFresh    = "/me, never-seen tokens"
+
+	// clerkgate alone: clerk-sdk-go's middleware reads no cookie.
+	phaseCookieRepeated = "/me, repeated token, __session cookie"
+	phaseCookieFresh    = "/me, never-seen tokens, __session cookie"
+
+	// HTTP/2 over TLS, between leanTLSServer and sdkTLSServer.
+	phaseH2Healthz  = "/healthz, repeated token, HTTP/2 + TLS"
+	phaseH2Repeated = "/me, repeated token, HTTP/2 + TLS"
+	phaseH2Fresh    = "/me, never-seen tokens, HTTP/2 + TLS"
 )
 
-var phases = []string{phaseHealthz, phaseRepeated, phaseMix, phaseFresh}
+var (
+	phases      = []string{phaseHealthz, phaseRepeated, phaseMix, phaseFresh}
+	cookiePairs = [][2]string{{phaseCookieRepeated, phaseRepeated}, {phaseCookieFresh, phaseFresh}}
+	h2Phases    = []string{phaseH2Healthz, phaseH2Repeated, phaseH2Fresh}
+)
 
 // mixWindow is how many tokens are in use at once in the 10× stream: each
 // is sent once per pass over the window, so its 10 uses are spread out as
@@ -180,7 +231,7 @@ func run(o options) error {
 		leanServer:      "bench/cmd/gateserver",
 	}
 	root := ""
-	for _, name := range servers {
+	for _, name := range []string{clerkgateServer, sdkServer, leanServer} {
 		if bins[name] != "" || (o.rounds == 0 && name != clerkgateServer) {
 			continue
 		}
@@ -205,9 +256,12 @@ func run(o options) error {
 	}
 	m := newMinter(fake, o.users)
 
+	bins[leanTLSServer], bins[sdkTLSServer] = bins[leanServer], bins[sdkServer]
+
 	var res results
+	var refreshed []refreshOutcome
 	if o.rounds > 0 {
-		if res, err = compare(o, status, m, bins, tmp, env); err != nil {
+		if res, refreshed, err = compare(o, status, m, bins, tmp, env); err != nil {
 			return err
 		}
 	}
@@ -218,31 +272,64 @@ func run(o options) error {
 		}
 	}
 
-	report(os.Stdout, o, res, mem, time.Since(started))
-	if res.failed() || (mem != nil && mem.failed > 0) {
+	report(os.Stdout, o, res, refreshed, mem, time.Since(started))
+	if o.chart != "" && len(res) > 0 {
+		if err := writeChartFile(o.chart, res); err != nil {
+			return err
+		}
+	}
+	if res.failed() || (mem != nil && mem.failed > 0) || refreshFailed(refreshed) {
 		return fmt.Errorf("load: some requests failed; see the tables")
 	}
 	return nil
 }
 
 // compare runs the rounds of the throughput comparison.
-func compare(o options, status *status, m *minter, bins map[string]string, tmp string, env []string) (results, error) {
+func compare(o options, status *status, m *minter, bins map[string]string, tmp string, env []string) (results, []refreshOutcome, error) {
+	tlsDir, err := os.MkdirTemp(tmp, "tls-")
+	if err != nil {
+		return nil, nil, err
+	}
+	tlsSet, err := newTLSSetup(tlsDir)
+	if err != nil {
+		return nil, nil, err
+	}
 	// Tokens for the timed streams, minted up front. They live two hours
-	// instead of Clerk's 60 s so that none expires before its turn.
+	// instead of Clerk's 60 s so that none expires before its turn. The
+	// never-seen streams get tokens of their own each: one for the
+	// header, one for the cookie, one per HTTP/2 server.
 	mixTokens := o.mix / 10
-	total := 1 + mixTokens + o.fresh
+	total := 1 + mixTokens + 4*o.fresh
 	status.linef("minting %d tokens for the timed phases on %d goroutines", total, o.mintWorkers)
 	pool := m.mintAll(total, o.mintWorkers, 2*time.Hour, func(done int64, el time.Duration) {
 		status.progress("minting", done, total, el)
 	})
 	status.done()
-	repeated, mixPool, freshPool := pool[0], pool[1:1+mixTokens], pool[1+mixTokens:]
+	repeated, mixPool, freshPools := pool[0], pool[1:1+mixTokens], pool[1+mixTokens:]
+	freshPool := func(i int) []string { return freshPools[int64(i)*o.fresh : int64(i+1)*o.fresh] }
+	h2 := tlsSet.client()
+	defer h2.CloseIdleConnections()
 
 	slices := int64(o.slices)
 	perSlice := o.duration / time.Duration(o.slices)
 	same := func(int64) string { return repeated }
 	timed := func(server, ph, path string) stream {
 		return stream{server, ph, func(int) phase { return phase{path: path, duration: perSlice, token: same} }}
+	}
+	// with changes how a stream's requests travel.
+	with := func(s stream, mod func(*phase)) stream {
+		slice := s.slice
+		s.slice = func(k int) phase { p := slice(k); mod(&p); return p }
+		return s
+	}
+	asCookie := func(ph string) func(s stream) stream {
+		return func(s stream) stream { s.phase = ph; return with(s, func(p *phase) { p.cookie = true }) }
+	}
+	overH2 := func(server, ph, path string) func(s stream) stream {
+		return func(s stream) stream {
+			s.server, s.phase = server, ph
+			return with(s, func(p *phase) { p.h2, p.path = h2, path })
+		}
 	}
 	mixPerSlice := o.mix / slices
 	mix := func(server string) stream {
@@ -252,10 +339,10 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 			}}
 		}}
 	}
-	fresh := func(server string) stream {
+	fresh := func(server string, tokens []string) stream {
 		return stream{server, phaseFresh, func(k int) phase {
 			lo, hi := int64(k)*o.fresh/slices, int64(k+1)*o.fresh/slices
-			return phase{path: "/me", requests: hi - lo, token: func(i int64) string { return freshPool[lo+i] }}
+			return phase{path: "/me", requests: hi - lo, token: func(i int64) string { return tokens[lo+i] }}
 		}}
 	}
 	groups := []group{
@@ -263,35 +350,64 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 			timed(clerkgateServer, phaseHealthz, "/healthz"), timed(clerkgateServer, phaseRepeated, "/me"),
 			timed(sdkServer, phaseHealthz, "/healthz"), timed(sdkServer, phaseRepeated, "/me"),
 			timed(leanServer, phaseHealthz, "/healthz"), timed(leanServer, phaseRepeated, "/me"),
+			asCookie(phaseCookieRepeated)(timed(clerkgateServer, phaseRepeated, "/me")),
 		},
 		{mix(clerkgateServer), mix(sdkServer)},
-		{fresh(clerkgateServer), fresh(sdkServer)},
+		{fresh(clerkgateServer, freshPool(0)), fresh(sdkServer, freshPool(0)), asCookie(phaseCookieFresh)(fresh(clerkgateServer, freshPool(1)))},
+		{
+			overH2(leanTLSServer, phaseH2Healthz, "/healthz")(timed(leanTLSServer, phaseH2Healthz, "")),
+			overH2(leanTLSServer, phaseH2Repeated, "/claims")(timed(leanTLSServer, phaseH2Repeated, "")),
+			overH2(sdkTLSServer, phaseH2Healthz, "/healthz")(timed(sdkTLSServer, phaseH2Healthz, "")),
+			overH2(sdkTLSServer, phaseH2Repeated, "/me")(timed(sdkTLSServer, phaseH2Repeated, "")),
+		},
+		{
+			overH2(leanTLSServer, phaseH2Fresh, "/claims")(fresh(leanTLSServer, freshPool(2))),
+			overH2(sdkTLSServer, phaseH2Fresh, "/me")(fresh(sdkTLSServer, freshPool(3))),
+		},
 	}
 
 	res := results{}
+	var refreshed []refreshOutcome
+	var sessions []clerktest.Session
+	if o.refreshBrowsers > 0 {
+		sessions = refreshPopulation(m.fake, o.refreshBrowsers)
+	}
 	for round := 1; round <= o.rounds; round++ {
-		if err := runRound(o, status, res, round, groups, bins, tmp, env, repeated); err != nil {
-			return nil, err
+		r, err := runRound(o, status, res, round, groups, bins, tmp, env, repeated, tlsSet, m.fake, sessions)
+		if err != nil {
+			return nil, nil, err
+		}
+		if r != nil {
+			refreshed = append(refreshed, *r)
 		}
 	}
-	return res, nil
+	return res, refreshed, nil
 }
 
-// runRound starts the servers, warms them up and runs every group.
-func runRound(o options, status *status, res results, round int, groups []group, bins map[string]string, tmp string, env []string, repeated string) error {
+// runRound starts the servers, warms them up and runs every group, then
+// the refresh phase when there are sessions for it.
+func runRound(o options, status *status, res results, round int, groups []group, bins map[string]string, tmp string, env []string, repeated string,
+	tlsSet *tlsSetup, fake *clerktest.Server, sessions []clerktest.Session) (*refreshOutcome, error) {
 	running := map[string]*server{}
 	for _, name := range servers {
 		status.linef("round %d/%d: starting %s", round, o.rounds, name)
-		srv, err := startServer(name, bins[name], tmp, o.serverCPUs, env)
+		var t *tlsSetup
+		warmUp := phase{path: "/me", requests: int64(100 * o.conns), token: func(int64) string { return repeated }}
+		if name == leanTLSServer || name == sdkTLSServer {
+			t = tlsSet
+			warmUp.h2 = tlsSet.client()
+			defer warmUp.h2.CloseIdleConnections()
+		}
+		srv, err := startServer(name, bins[name], tmp, o.serverCPUs, env, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer srv.stop()
 		// Warm-up: connections, the server's key fetch, and the repeated
 		// token's first verification.
-		warm := drive(srv.addr, o.conns, phase{path: "/me", requests: int64(100 * o.conns), token: func(int64) string { return repeated }}, nil)
+		warm := drive(srv.addr, o.conns, warmUp, nil)
 		if warm.failed > 0 {
-			return fmt.Errorf("load: %s refuses the token during warm-up (%s); see %s", name, warm.firstFailure, srv.log)
+			return nil, fmt.Errorf("load: %s refuses the token during warm-up (%s); see %s", name, warm.firstFailure, srv.log)
 		}
 		running[name] = srv
 	}
@@ -313,7 +429,7 @@ func runRound(o options, status *status, res results, round int, groups []group,
 				server1, err3 := srv.cpuTime()
 				load1, err4 := processCPU("self")
 				if err := errors.Join(err1, err2, err3, err4); err != nil {
-					return err
+					return nil, err
 				}
 				sums[i].ok += out.ok
 				sums[i].failed += out.failed
@@ -332,7 +448,18 @@ func runRound(o options, status *status, res results, round int, groups []group,
 				round, o.rounds, s.server, s.phase, sums[i].rate(), sums[i].cpuPerRequest(), sums[i].ok, sums[i].failed)
 		}
 	}
-	return nil
+	if len(sessions) == 0 {
+		return nil, nil
+	}
+	status.linef("round %d/%d: refresh phase, %d browsers × %d expiries, %s injected latency", round, o.rounds, len(sessions), o.refreshCycles, o.refreshLatency)
+	r := refreshPhase(o, fake, sessions, running[clerkgateServer].addr)
+	status.linef("round %d/%d: refresh: %d expired tokens, %d refresh calls (%.2f per token), %d ok, %d failed; p50 %s, p99 %s for refreshing requests",
+		round, o.rounds, r.expired, r.calls, r.callsPerToken(), r.ok, r.failed,
+		percentile(r.refreshing, 50).Round(time.Microsecond), percentile(r.refreshing, 99).Round(time.Microsecond))
+	if r.first != "" {
+		status.linef("  first failure: %s", r.first)
+	}
+	return &r, nil
 }
 
 // memoryResult is the clerkgate server's resident memory over the
@@ -357,7 +484,7 @@ type memorySample struct {
 // gigabyte in the generator.
 func memoryPhase(o options, status *status, m *minter, bin, tmp string, env []string) (*memoryResult, error) {
 	status.linef("memory: starting %s for %d distinct tokens", clerkgateServer, o.distinct)
-	srv, err := startServer(clerkgateServer, bin, tmp, o.serverCPUs, env)
+	srv, err := startServer(clerkgateServer, bin, tmp, o.serverCPUs, env, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/clerkgate/clerkgate/bench/internal/svgchart"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -93,11 +96,16 @@ type target struct {
 
 // report prints the tables, in Markdown so that they can go straight
 // into docs/BENCHMARKS.md.
-func report(w io.Writer, o options, r results, mem *memoryResult, took time.Duration) {
+func report(w io.Writer, o options, r results, refreshed []refreshOutcome, mem *memoryResult, took time.Duration) {
 	fmt.Fprintf(w, "\n%s, %s, %d CPUs; %d keep-alive connections; %s in all; load average %s at the start, %s at the end.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), machineCPUs(), o.conns, took.Round(time.Second), o.loadAtStart, loadAverage())
 	if len(r) > 0 {
 		reportComparison(w, o, r)
+		reportCookies(w, r)
+		reportH2(w, r)
+	}
+	if len(refreshed) > 0 {
+		reportRefresh(w, o, refreshed)
 	}
 	if mem != nil {
 		reportMemory(w, mem)
@@ -152,7 +160,12 @@ func reportComparison(w io.Writer, o options, r results) {
 		versus("clerkgate ÷ clerk-sdk-go, repeated token", clerkgateServer, phaseRepeated, sdkServer, phaseRepeated, 3),
 		versus("clerkgate ÷ clerk-sdk-go, each token used 10×", clerkgateServer, phaseMix, sdkServer, phaseMix, 2.5),
 		versus("clerkgate ÷ clerk-sdk-go, never-seen tokens", clerkgateServer, phaseFresh, sdkServer, phaseFresh, 1.3),
+		versus("(issue 14) clerkgate ÷ clerk-sdk-go, never-seen tokens", clerkgateServer, phaseFresh, sdkServer, phaseFresh, 2),
 	}
+	writeTargets(w, targets)
+}
+
+func writeTargets(w io.Writer, targets []target) {
 	fmt.Fprintln(w, "\n| target | req/s ratio per round | median | goal | result | same ratio by server CPU/request |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---|---:|")
 	for _, t := range targets {
@@ -167,6 +180,101 @@ func reportComparison(w io.Writer, o options, r results) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %.2f | ≥ %g | %s | %.2f |\n", t.name, strings.Join(per, " "), m, t.atLeast, verdict, median(t.capacity))
 	}
+}
+
+// reportCookies compares clerkgate's own header and cookie streams: the
+// same tokens, carried in the __session cookie instead of the header.
+// clerk-sdk-go's middleware reads only the header, so it has no column.
+func reportCookies(w io.Writer, r results) {
+	fmt.Fprintf(w, "\n## Tokens in the __session cookie (clerkgate only)\n\n")
+	fmt.Fprintln(w, "| phase | req/s, cookie | req/s, header | cookie ÷ header | server CPU/request, cookie | server CPU/request, header | failed requests |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, p := range cookiePairs {
+		c, h := r.rates(clerkgateServer, p[0]), r.rates(clerkgateServer, p[1])
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2f× | %.1f µs | %.1f µs | %d |\n", p[0], median(c), median(h), median(ratios(c, h)),
+			median(r.cpu(clerkgateServer, p[0], outcome.cpuPerRequest)), median(r.cpu(clerkgateServer, p[1], outcome.cpuPerRequest)),
+			r.failures(clerkgateServer, p[0]))
+	}
+	fmt.Fprintln(w, "\nclerk-sdk-go's RequireHeaderAuthorization reads the Authorization header only, so it has no cookie stream.")
+}
+
+// reportH2 compares the two bench servers over HTTPS and HTTP/2.
+func reportH2(w io.Writer, r results) {
+	fmt.Fprintf(w, "\n## HTTP/2 over TLS: bench/cmd/gateserver /claims against bench/cmd/sdkserver /me\n\n")
+	fmt.Fprintln(w, "| phase | clerkgate req/s | clerk-sdk-go req/s | clerkgate ÷ clerk-sdk-go | clerkgate server CPU/request | clerk-sdk-go server CPU/request | failed requests |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, ph := range h2Phases {
+		cg, sdk := r.rates(leanTLSServer, ph), r.rates(sdkTLSServer, ph)
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2f× | %.1f µs | %.1f µs | %d |\n", ph, median(cg), median(sdk), median(ratios(cg, sdk)),
+			median(r.cpu(leanTLSServer, ph, outcome.cpuPerRequest)), median(r.cpu(sdkTLSServer, ph, outcome.cpuPerRequest)),
+			r.failures(leanTLSServer, ph)+r.failures(sdkTLSServer, ph))
+	}
+	fmt.Fprintln(w, "\nBoth servers serve the same self-signed certificate, made at start-up, through the same code (bench/internal/serve);")
+	fmt.Fprintln(w, "the generator sends every request of a stream over one HTTP/2 connection with net/http's client. examples/nethttp")
+	fmt.Fprintln(w, "serves plain HTTP only, so gateserver's /claims, which answers as the example's /me does, stands in for it.")
+}
+
+// reportRefresh shows the refresh phase, round by round.
+func reportRefresh(w io.Writer, o options, rs []refreshOutcome) {
+	fmt.Fprintf(w, "\n## Refresh of expired sessions (clerkgate only)\n\n")
+	fmt.Fprintf(w, "%d browsers; per round each wakes up %d times with an expired token and sends it on %d concurrent requests, then %d requests with the refreshed token; %s latency injected into clerktest's refresh endpoint.\n\n",
+		o.refreshBrowsers, o.refreshCycles, o.refreshBurst, o.refreshFollowUps, o.refreshLatency)
+	fmt.Fprintln(w, "| round | expired tokens | refresh calls | calls per expired token | refreshing requests p50 / p90 / p99 | other requests p50 / p99 | share of requests refreshing | failed requests |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---|---|---:|---:|")
+	for i, r := range rs {
+		all := len(r.refreshing) + len(r.fresh)
+		fmt.Fprintf(w, "| %d | %d | %d | %.2f | %s / %s / %s | %s / %s | %.0f%% | %d |\n", i+1, r.expired, r.calls, r.callsPerToken(),
+			ms(percentile(r.refreshing, 50)), ms(percentile(r.refreshing, 90)), ms(percentile(r.refreshing, 99)),
+			ms(percentile(r.fresh, 50)), ms(percentile(r.fresh, 99)),
+			100*float64(len(r.refreshing))/float64(max(all, 1)), r.failed)
+	}
+	fmt.Fprintln(w, "\nTarget: one refresh call per expired token, however many requests carry it at once.")
+}
+
+func refreshFailed(rs []refreshOutcome) bool {
+	for _, r := range rs {
+		if r.failed > 0 || r.calls != r.expired {
+			return true
+		}
+	}
+	return false
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// chart is req/s by phase, clerkgate beside clerk-sdk-go, medians over
+// rounds: the same numbers as the tables.
+func chart(r results) svgchart.Chart {
+	c := svgchart.Chart{
+		Title:  "Requests per second by phase, median over rounds (longer is better)",
+		Unit:   "req/s",
+		Series: []string{"clerkgate", "clerk-sdk-go"},
+	}
+	add := func(label, cg, sdk, ph string) {
+		v := []float64{median(r.rates(cg, ph)), math.NaN()}
+		if sdk != "" {
+			v[1] = median(r.rates(sdk, ph))
+		}
+		c.Groups = append(c.Groups, svgchart.Group{Label: label, Values: v})
+	}
+	for _, ph := range phases {
+		add(ph, clerkgateServer, sdkServer, ph)
+	}
+	for _, p := range cookiePairs {
+		add(p[0], clerkgateServer, "", p[0])
+	}
+	for _, ph := range h2Phases {
+		add(ph, leanTLSServer, sdkTLSServer, ph)
+	}
+	return c
+}
+
+func writeChartFile(path string, r results) error {
+	var b bytes.Buffer
+	if err := chart(r).Write(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // reportMemory prints the RSS samples at round numbers of tokens, and

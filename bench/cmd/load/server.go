@@ -46,6 +46,7 @@ type server struct {
 	addr string // host:port it listens on
 	log  string // file with its output, kept for a post-mortem
 	done chan error
+	tls  *tlsSetup // nil when it serves plain HTTP
 }
 
 // startServer runs bin with env added to a copy of this process's
@@ -55,18 +56,23 @@ type server struct {
 //
 // With cpus set, the server runs under taskset on those CPUs (and its Go
 // runtime sizes GOMAXPROCS to them).
-func startServer(name, bin, logDir, cpus string, env []string) (*server, error) {
+//
+// With t set, the server serves HTTPS (and HTTP/2) with t's certificate.
+func startServer(name, bin, logDir, cpus string, env []string, t *tlsSetup) (*server, error) {
 	logFile, err := os.CreateTemp(logDir, name+"-*.log")
 	if err != nil {
 		return nil, err
 	}
-	s := &server{name: name, log: logFile.Name(), done: make(chan error, 1)}
+	s := &server{name: name, log: logFile.Name(), done: make(chan error, 1), tls: t}
 	s.cmd = exec.Command(bin)
 	if cpus != "" {
 		s.cmd = exec.Command("taskset", "-c", cpus, bin)
 	}
 	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Env = append(s.cmd.Env, "ADDR=127.0.0.1:0")
+	if t != nil {
+		s.cmd.Env = append(s.cmd.Env, t.env...)
+	}
 	s.cmd.Stderr = logFile
 	banner := &bannerWatcher{w: logFile, addr: make(chan string, 1)}
 	s.cmd.Stdout = banner
@@ -118,7 +124,7 @@ func pinSelf(cpus string) error {
 }
 
 // bannerWatcher passes a server's output on to its log and picks the
-// address out of the first "listening on http://host:port" line.
+// address out of the first "listening on http(s)://host:port" line.
 type bannerWatcher struct {
 	w     io.Writer
 	addr  chan string
@@ -134,7 +140,11 @@ func (b *bannerWatcher) Write(p []byte) (int, error) {
 			if !ok {
 				break
 			}
-			if _, url, ok := bytes.Cut(line, []byte("listening on http://")); ok {
+			_, url, ok := bytes.Cut(line, []byte("listening on http://"))
+			if !ok {
+				_, url, ok = bytes.Cut(line, []byte("listening on https://"))
+			}
+			if ok {
 				b.found = true
 				b.addr <- string(bytes.TrimSpace(url))
 				b.line = nil
@@ -159,10 +169,14 @@ func cleanEnv() []string {
 }
 
 func (s *server) waitHealthy() error {
-	client := &http.Client{Timeout: time.Second}
+	client, scheme := &http.Client{Timeout: time.Second}, "http://"
+	if s.tls != nil {
+		client, scheme = s.tls.client(), "https://"
+		defer client.CloseIdleConnections()
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := client.Get("http://" + s.addr + "/healthz")
+		res, err := client.Get(scheme + s.addr + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {

@@ -13,9 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -41,11 +39,10 @@ func main() {
 	if addr == "" {
 		addr = "127.0.0.1:8081"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := serve.Listen("clerk-sdk-go server", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("clerk-sdk-go server listening on http://%s\n", ln.Addr())
 	if err := serve.UntilSignal(ln, h); err != nil {
 		log.Fatal(err)
 	}

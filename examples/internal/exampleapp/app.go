@@ -46,6 +46,9 @@ type App struct {
 	addr string
 	log  *slog.Logger
 
+	pages      *pages
+	signOutURL string // where the pages' "Sign out" link goes; "" for none
+
 	dev        *clerktest.Server // nil unless in dev mode
 	devMu      sync.Mutex
 	devSessID  string
@@ -72,6 +75,11 @@ func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
 	return func(o *options) { o.openRedis = open }
 }
 
+// EnvSignInURL names the app's sign-in page (Config.SignInURL), where
+// GET /dashboard sends a browser that is signed out. Clerk's SDKs read
+// the same variable.
+const EnvSignInURL = "CLERK_SIGN_IN_URL"
+
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
 
@@ -95,18 +103,26 @@ func New(name string, opts ...Option) (*App, error) {
 		addr: envOr("ADDR", DefaultAddr),
 		log:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
+	var err error
+	if a.pages, err = newPages(); err != nil {
+		return nil, err
+	}
 	dev, err := devMode(os.Environ())
 	if err != nil {
 		return nil, err
 	}
 	cfg := clerkgate.ConfigFromEnv()
 	cfg.Logger = a.log
+	// A page load that ends signed out goes to the sign-in page, as in
+	// Clerk's own apps, rather than to a 401.
+	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
 		}
-		a.dev = clerktest.New()
+		a.dev = clerktest.New(clerktest.WithLocalFrontendAPI())
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
+		cfg.SignInURL = a.dev.SignInURL()
 	}
 	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
 		if o.openRedis == nil {
@@ -370,8 +386,9 @@ func (a *App) devMachine() clerktest.Machine {
 	return *a.devMach
 }
 
-// Serve listens on ADDR, prints the start-up banner (with a curl command
-// in dev mode) and serves h until SIGINT or SIGTERM.
+// Serve listens on ADDR, prints the start-up banner (in dev mode, how to
+// sign in from a browser, and curl commands for sessions and machines)
+// and serves h until SIGINT or SIGTERM.
 func (a *App) Serve(h http.Handler) error {
 	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
@@ -381,7 +398,11 @@ func (a *App) Serve(h http.Handler) error {
 		ln.Close() // "localhost" resolved to something else
 		return fmt.Errorf("ADDR=%q: dev mode listens on loopback only, but it resolved to %s", a.addr, ln.Addr())
 	}
-	a.banner(os.Stdout, "http://"+ln.Addr().String())
+	base := "http://" + ln.Addr().String()
+	if a.dev != nil {
+		a.signOutURL = a.dev.SignOutURL(browserURL(base) + "/")
+	}
+	a.banner(os.Stdout, base)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -417,7 +438,9 @@ func (a *App) banner(w io.Writer, base string) {
 `, a.replicaEnv)
 	}()
 	fmt.Fprintf(w, `dev mode: no CLERK_* variables set, so an embedded fake Clerk backend issues tokens.
-Try:
+In a browser, open %[3]s/ and follow "Sign in": the dashboard sends you to the
+fake Clerk's sign-in page, which signs you in as %[2]s with one click and sends you back.
+From a shell, try:
   TOKEN=$(curl -s %[1]s/dev/token | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
@@ -427,7 +450,23 @@ Machines call GET /api/whoami with an API key, an M2M token or an OAuth token (a
   curl -H "Authorization: Bearer $KEY" %[1]s/api/whoami
   M2M=$(curl -s '%[1]s/dev/credential?type=m2m_token' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $M2M" %[1]s/api/whoami
-`, base)
+`, base, DevUserID, browserURL(base))
+}
+
+// browserURL is base as a browser should open it in dev mode: the
+// loopback address named localhost. Browsers share cookies among all the
+// ports of one host, and the fake Clerk's Frontend API is on 127.0.0.1:
+// under another host name, the app's cookies and the fake's stay apart,
+// as an app's and Clerk's do in production.
+func browserURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
+		u.Host = net.JoinHostPort("localhost", u.Port())
+	}
+	return u.String()
 }
 
 // writeReplicaEnv writes the environment of a second replica to a file

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
@@ -112,4 +114,30 @@ func TestDevCredential(t *testing.T) {
 		require.Equal(t, 400, a.DevCredential(bad[0], bad[1]).Status, bad)
 	}
 	require.Equal(t, 404, (&App{}).DevCredential("api_key", "").Status)
+}
+
+// TestPagesEscapeClaims: the pages show claims as text. A user id is
+// chosen by whoever administers the Clerk instance, and a page must not
+// run it as markup.
+func TestPagesEscapeClaims(t *testing.T) {
+	t.Parallel()
+	p, err := newPages()
+	require.NoError(t, err)
+	a := &App{pages: p, signOutURL: "javascript:alert(3)"}
+	const evil = `<script>alert(1)</script>`
+	claims := &clerkgate.Claims{Subject: evil, SessionID: `sess_"><img src=x onerror=alert(2)>`}
+
+	for name, page := range map[string]Page{"home": a.Home(claims), "dashboard": a.Dashboard(claims)} {
+		require.Equal(t, http.StatusOK, page.Status, name)
+		body := string(page.HTML)
+		require.NotContains(t, body, "<script>", name)
+		require.NotContains(t, body, "<img", name)
+		require.NotContains(t, body, "javascript:", name)
+		require.Contains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;", name)
+	}
+	require.Contains(t, string(a.Dashboard(claims).HTML), "&lt;img src=x onerror=alert(2)&gt;")
+
+	signedOut := string(a.Home(nil).HTML)
+	require.Contains(t, signedOut, `<p id="status">Signed out</p>`)
+	require.NotContains(t, signedOut, "sign-out", "no sign-out link for the signed out")
 }

@@ -1,0 +1,56 @@
+package clerkgate_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+// Routes for organization admins, and a step-up route that Clerk's
+// frontend answers by asking the user to verify again.
+func ExampleGate_Require() {
+	fake := clerktest.New()
+	defer fake.Close()
+	gate, err := clerkgate.New(clerkgate.Config{
+		SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer gate.Close()
+
+	done := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "done") })
+	mux := http.NewServeMux()
+	mux.Handle("GET /admin", gate.Require(authz.Role("org:admin"))(done))
+	mux.Handle("POST /transfer", gate.Require(authz.Reverification(authz.Strict))(done))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	member := fake.CreateSession("user_1", clerktest.WithOrg("org_1", "acme", "member"))
+	for _, req := range []struct{ method, path, token string }{
+		{"GET", "/admin", fake.Token(member.ID)},
+		{"POST", "/transfer", fake.Token(member.ID, clerktest.WithFactorVerificationAge(0, 30))},
+		{"POST", "/transfer", fake.Token(member.ID, clerktest.WithFactorVerificationAge(0, 2))},
+	} {
+		r, _ := http.NewRequest(req.method, srv.URL+req.path, nil)
+		r.Header.Set("Authorization", "Bearer "+req.token)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		fmt.Printf("%d %s\n", res.StatusCode, body)
+	}
+	// Output:
+	// 403 {"error":"forbidden","reason":"role_required","message":"the session's organization role does not allow this"}
+	//
+	// 403 {"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}
+	// 200 done
+}

@@ -1,0 +1,440 @@
+package clerkgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/session"
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// Page loads: the Gate's side of Clerk's browser decision. The decision
+// itself is package handshake's; here the Gate reads the request, acts on
+// the decision (verify, refresh, redirect, resolve) and writes Clerk's
+// auth status headers.
+
+// ReasonHandshake is the Reason of an AuthError that is not a refusal but
+// a redirect (AuthError.Location): the browser goes through the Frontend
+// API's handshake, or on to its page once it is resolved.
+const ReasonHandshake Reason = "handshake"
+
+const (
+	// maxNonceTradesInFlight bounds the Backend API calls that resolve
+	// handshake nonces at once; past it a nonce is not resolved (the
+	// browser is decided without it, and at worst handshakes again).
+	maxNonceTradesInFlight = 16
+	// failedNonceMemory is how long a nonce that could not be resolved is
+	// refused without a call, and failedNonces how many are remembered.
+	failedNonceMemory = 10 * time.Second
+	failedNonces      = 1024
+)
+
+// browserAuth is what a Gate with the handshake on knows.
+type browserAuth struct {
+	cfg    handshake.Config
+	nonces *nonceTrader
+}
+
+// browserConfig checks the page-load settings and returns the handshake's
+// configuration, or nil when the handshake is off.
+func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration) (*browserAuth, error) {
+	if cfg.SignInURL != "" {
+		if u, err := url.Parse(cfg.SignInURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, errors.New("clerkgate: SignInURL must be an absolute http(s) URL")
+		}
+	}
+	for _, o := range cfg.SatelliteOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return nil, fmt.Errorf("clerkgate: SatelliteOrigins: %q is not an origin such as https://sat.example", o)
+		}
+	}
+	if cfg.IsSatellite {
+		switch {
+		case cfg.ProxyURL == "" && cfg.Domain == "":
+			return nil, errors.New("clerkgate: a satellite (IsSatellite) needs Domain or ProxyURL")
+		case cfg.SignInURL == "" && strings.HasPrefix(cfg.SecretKey, "sk_test_"):
+			return nil, errors.New("clerkgate: a development satellite (IsSatellite) needs SignInURL")
+		}
+	}
+	if cfg.DisableHandshake || pk == nil || sessions == nil {
+		return nil, nil
+	}
+	fapi := pk.Host
+	switch {
+	case cfg.ProxyURL != "":
+		fapi = cfg.ProxyURL
+	case cfg.IsSatellite && pk.Live && cfg.Domain != "":
+		fapi = "clerk." + cfg.Domain
+	}
+	return &browserAuth{
+		cfg: handshake.Config{
+			FrontendAPI:      fapi,
+			InstanceHost:     pk.Host,
+			Production:       pk.Live,
+			CookieSuffix:     pk.CookieSuffix(),
+			IsSatellite:      cfg.IsSatellite,
+			SignInURL:        cfg.SignInURL,
+			SatelliteOrigins: cfg.SatelliteOrigins,
+		},
+		nonces: &nonceTrader{
+			sessions: sessions,
+			slots:    make(chan struct{}, maxNonceTradesInFlight),
+			failed:   expiring.New[string, struct{}](failedNonces, now),
+			timeout:  timeout,
+			now:      now,
+		},
+	}, nil
+}
+
+// pageRequest gathers what the decision looks at.
+func (g *Gate) pageRequest(r *http.Request) handshake.Request {
+	u, err := url.Parse(g.origin(r) + r.URL.RequestURI())
+	if err != nil {
+		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	}
+	lines := r.Header["Cookie"]
+	cookie := func(name string) string {
+		v, ambiguous := findCookie(lines, name)
+		if ambiguous {
+			return malformed
+		}
+		return v
+	}
+	sfx := "_" + g.browser.cfg.CookieSuffix
+	return handshake.Request{
+		Method:       r.Method,
+		URL:          u,
+		SecFetchDest: r.Header.Get("Sec-Fetch-Dest"),
+		Accept:       r.Header.Get("Accept"),
+		Referer:      r.Header.Get("Referer"),
+		Now:          g.now(),
+		Cookies: handshake.Cookies{
+			Session:            cookie(handshake.CookieSession),
+			SessionSuffixed:    cookie(handshake.CookieSession + sfx),
+			ClientUAT:          cookieValue(r, handshake.CookieClientUAT),
+			ClientUATSuffixed:  cookieValue(r, handshake.CookieClientUAT+sfx),
+			DevBrowser:         cookieValue(r, handshake.CookieDevBrowser),
+			DevBrowserSuffixed: cookieValue(r, handshake.CookieDevBrowser+sfx),
+			Refresh:            cookieValue(r, handshake.CookieRefresh+sfx),
+			Handshake:          cookieValue(r, handshake.CookieHandshake),
+			HandshakeNonce:     cookieValue(r, handshake.CookieHandshakeNonce),
+			RedirectCount:      cookieValue(r, handshake.CookieRedirectCount),
+		},
+	}
+}
+
+// authenticatePage is Authenticate for a request whose token comes from
+// cookies, with the handshake on: Clerk's decision, then the Gate's
+// verification and refresh.
+func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	cfg := g.browser.cfg
+	req := g.pageRequest(r)
+	d := handshake.Decide(req, cfg)
+	if d.Action == handshake.Resolve {
+		if claims, aerr, ok := g.resolveHandshake(w, r, req, d); ok {
+			return claims, aerr
+		}
+		// Clerk goes on as if there had been no handshake; the loop
+		// counter stops a browser that keeps coming back with a bad one.
+		req.Resolved = true
+		d = handshake.Decide(req, cfg)
+	}
+	switch d.Action {
+	case handshake.Redirect:
+		return nil, redirect(w, d)
+	case handshake.SignedOut:
+		return nil, signedOut(w, d.Reason, d.Message, signedOutError(d))
+	}
+
+	if d.Token == "" {
+		return nil, signedOut(w, orString(d.Reason, handshake.ReasonSessionTokenAndUATMissing), d.Message,
+			newAuthError(ReasonTokenMissing, false, nil))
+	}
+	claims, aerr := g.verifyPageToken(w, r, req, d)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if after := handshake.AfterSignIn(req, cfg, d); after.Action == handshake.Redirect {
+		return nil, redirect(w, after)
+	}
+	return claims, nil
+}
+
+// verifyPageToken verifies the session cookie; an expired one is
+// refreshed when the refresh cookie is there, and otherwise (or when the
+// refresh fails) the browser goes through the handshake.
+func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
+	claims, err := g.verifier.Verify(r.Context(), d.Token)
+	if err == nil {
+		if lerr := g.checkLifetime(claims); lerr != nil {
+			return nil, signedOut(w, "token-lifetime-invalid", "", newAuthError(ReasonTokenLifetimeInvalid, true, lerr))
+		}
+		if g.isRevoked(claims.SessionID) {
+			return nil, signedOut(w, "session-revoked", "", newAuthError(ReasonSessionRevoked, true, nil))
+		}
+		return claims, nil
+	}
+	refusal := newAuthError(verifier.ReasonOf(err), true, err)
+	failure := handshake.Failure{Reason: clerkReason(refusal.Reason)}
+	var ve *verifier.Error
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
+		c, attempted, rerr := g.tryRefresh(w, r, d.Token, ve.Claims)
+		if attempted && rerr == nil {
+			return c, nil
+		}
+		if attempted {
+			refusal = rerr
+		}
+		failure.Refresh = g.whyNoRefresh(r, attempted, rerr)
+	}
+	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
+	if after.Action == handshake.Redirect {
+		return nil, redirect(w, after)
+	}
+	return nil, signedOut(w, after.Reason, after.Message, refusal)
+}
+
+// whyNoRefresh names, in Clerk's terms, why an expired token was not
+// refreshed: the handshake URL tells the Frontend API.
+func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) string {
+	switch {
+	case attempted && err != nil:
+		if code := clerkErrorCode(err.Err); code != "" {
+			return code
+		}
+		return handshake.RefreshUnexpectedError
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return handshake.RefreshNonGet
+	case g.suffixedRefresh == "" || cookieValue(r, g.suffixedRefresh) == "":
+		return handshake.RefreshNoCookie
+	case g.sessions == nil:
+		return handshake.RefreshMissingAPI
+	}
+	// Not sent to Clerk because it expired too long ago, as Clerk would
+	// have answered.
+	return "session_refresh_expired_session_token_too_old"
+}
+
+// resolveHandshake trades the nonce or verifies the handshake token, sets
+// the cookies they carry and verifies the new session token. ok is false
+// when the handshake could not be resolved: the request is then decided
+// without it, as Clerk does, and nothing it carried is set.
+func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError, bool) {
+	var directives []string
+	var err error
+	if d.Nonce != "" {
+		directives, err = g.browser.nonces.trade(r.Context(), d.Nonce)
+	} else {
+		directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken)
+	}
+	if err != nil {
+		g.log.Debug("clerkgate: handshake not resolved", "err", err)
+		return nil, nil, false
+	}
+	res := handshake.Resolved(req, g.browser.cfg, directives)
+	if res.Refused > 0 {
+		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
+	}
+	var claims *Claims
+	if res.Token != "" {
+		// The new token earns no trust for having come through the
+		// handshake: it is verified like any other.
+		c, err := g.verifier.Verify(r.Context(), res.Token)
+		if err != nil {
+			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
+			return nil, nil, false
+		}
+		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
+			return nil, nil, false
+		}
+		claims = c
+	}
+	h := w.Header()
+	for _, c := range res.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	if res.Location != "" {
+		// Development: on to the page, without the handshake's parameters.
+		if claims == nil {
+			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
+		}
+		return nil, redirect(w, handshake.Decision{Location: res.Location}), true
+	}
+	if claims == nil {
+		return nil, signedOut(w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), true
+	}
+	return claims, nil, true
+}
+
+// redirect sets a redirect's headers and returns it as an AuthError. A
+// redirect with a reason is a handshake, and says so in the auth headers.
+func redirect(w http.ResponseWriter, d handshake.Decision) *AuthError {
+	h := w.Header()
+	for _, c := range d.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	if d.Reason != "" {
+		setAuthStatus(h, handshake.StatusHandshake, d.Reason, d.Message)
+	}
+	// Chrome caches redirects of tabs it puts to sleep; a cached 307
+	// would loop.
+	h.Set("Cache-Control", "no-store")
+	return &AuthError{Status: http.StatusTemporaryRedirect, Reason: ReasonHandshake, Message: "continue at Location", Location: d.Location}
+}
+
+func signedOut(w http.ResponseWriter, reason, message string, e *AuthError) *AuthError {
+	setAuthStatus(w.Header(), handshake.StatusSignedOut, reason, message)
+	return e
+}
+
+func setAuthStatus(h http.Header, status, reason, message string) {
+	h.Set(handshake.HeaderAuthStatus, status)
+	h.Set(handshake.HeaderAuthReason, reason)
+	if message != "" {
+		h.Set(handshake.HeaderAuthMessage, message)
+	} else {
+		h.Del(handshake.HeaderAuthMessage)
+	}
+}
+
+// signedOutError is the failure contract's refusal for a decision that
+// signed the browser out before verification.
+func signedOutError(d handshake.Decision) *AuthError {
+	switch d.Reason {
+	case handshake.ReasonTokenInvalid:
+		if e := refuseOpaqueMachine(d.Token); e != nil {
+			return e
+		}
+		return newAuthError(ReasonTokenMalformed, true, nil)
+	case handshake.ReasonTokenTypeMismatch:
+		return newAuthError(ReasonTokenTypeInvalid, true, nil)
+	}
+	return newAuthError(ReasonTokenMissing, d.Token != "", nil)
+}
+
+// clerkReason is Clerk's name for a verification failure, for the auth
+// status headers and the handshake's decision.
+func clerkReason(r Reason) string {
+	switch r {
+	case ReasonTokenMissing:
+		return handshake.ReasonSessionTokenAndUATMissing
+	case ReasonTokenExpired, ReasonRefreshFailed:
+		return handshake.VerifyTokenExpired
+	case ReasonTokenNotYetValid:
+		return handshake.VerifyTokenNotActiveYet
+	case ReasonTokenMalformed:
+		return "token-invalid"
+	case ReasonTokenTypeInvalid:
+		return handshake.ReasonTokenTypeMismatch
+	case ReasonAlgorithmNotAllowed:
+		return "token-invalid-algorithm"
+	case ReasonKeyNotFound:
+		return "jwk-kid-mismatch"
+	case ReasonJWKSUnavailable:
+		return "jwk-remote-failed-to-load"
+	case ReasonSignatureInvalid:
+		return "token-invalid-signature"
+	case ReasonIssuerInvalid:
+		return "token-invalid-issuer"
+	case ReasonAuthorizedPartyInvalid:
+		return "token-invalid-authorized-parties"
+	case ReasonClaimsInvalid:
+		return "token-verification-failed"
+	}
+	return strings.ReplaceAll(string(r), "_", "-")
+}
+
+func orString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// signInRedirect sends a page load that RequireSession refused to the
+// sign-in page, with the page as redirect_url.
+func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
+	if g.signInURL == "" || hasBearer(r) || !handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
+		return false
+	}
+	u, err := url.Parse(g.signInURL)
+	if err != nil {
+		return false
+	}
+	q := u.Query()
+	q.Set("redirect_url", g.origin(r)+r.URL.RequestURI())
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+	return true
+}
+
+// nonceTrader resolves handshake nonces through the Backend API within
+// bounds: only nonce-shaped values, one call per nonce however many
+// requests carry it, a bounded number of calls at once (past it, none is
+// made), and a nonce that failed is refused without a call for a while.
+// A client replaying junk nonces thus costs at most one call per distinct
+// nonce per failedNonceMemory, and never more than the slots in parallel.
+type nonceTrader struct {
+	sessions *session.Client
+	slots    chan struct{}
+	group    singleflight.Group
+	failed   *expiring.Cache[string, struct{}]
+	timeout  time.Duration
+	now      func() time.Time
+}
+
+var (
+	errNonceShape  = errors.New("handshake nonce: not shaped like one")
+	errNonceFailed = errors.New("handshake nonce: failed recently")
+	errNonceBusy   = errors.New("handshake nonce: too many resolutions in flight")
+)
+
+func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error) {
+	if !handshake.NonceShaped(nonce) {
+		return nil, errNonceShape
+	}
+	if _, failed := t.failed.Get(nonce); failed {
+		return nil, errNonceFailed
+	}
+	ch := t.group.DoChan(nonce, func() (any, error) {
+		select {
+		case t.slots <- struct{}{}:
+		default:
+			return nil, errNonceBusy
+		}
+		defer func() { <-t.slots }()
+		// A nonce is good once: the call finishes for whoever waits on it
+		// even if the request that started it is gone.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+		defer cancel()
+		directives, err := t.sessions.HandshakePayload(cctx, nonce)
+		if err != nil {
+			t.failed.Add(nonce, struct{}{}, t.now().Add(failedNonceMemory))
+		}
+		return directives, err
+	})
+	timer := time.NewTimer(t.timeout)
+	defer timer.Stop()
+	select {
+	case out := <-ch:
+		if out.Err != nil {
+			return nil, out.Err
+		}
+		return out.Val.([]string), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timer.C:
+		return nil, fmt.Errorf("handshake nonce: no answer within %s", t.timeout)
+	}
+}

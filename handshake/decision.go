@@ -1,0 +1,465 @@
+package handshake
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIVersion is the Backend API version a handshake asks the Frontend API
+// to speak (__clerk_api_version), as @clerk/backend 3.25.0 does.
+const APIVersion = "2026-05-12"
+
+// Cookie and query names, as Clerk spells them.
+const (
+	CookieSession        = "__session"
+	CookieRefresh        = "__refresh"
+	CookieClientUAT      = "__client_uat"
+	CookieDevBrowser     = "__clerk_db_jwt"
+	CookieHandshake      = "__clerk_handshake"
+	CookieHandshakeNonce = "__clerk_handshake_nonce"
+	CookieRedirectCount  = "__clerk_redirect_count"
+
+	QuerySynced      = "__clerk_synced"
+	QueryRedirectURL = "__clerk_redirect_url"
+	QueryHelp        = "__clerk_help"
+	QueryDevSession  = "__dev_session"
+)
+
+// MaxRedirects is how many handshakes in a row (counted by the
+// __clerk_redirect_count cookie, which lives 2 s) a browser may be sent
+// through before the request is decided without one.
+const MaxRedirects = 3
+
+// Config is what the Gate knows about the instance.
+type Config struct {
+	// FrontendAPI is where handshakes go: the Frontend API host
+	// ("clerk.example.com"), or a proxy URL with its scheme
+	// ("https://app.example.com/__clerk").
+	FrontendAPI string
+	// InstanceHost is the Frontend API host the publishable key names:
+	// the host of the instance's token issuer.
+	InstanceHost string
+	// Production is true for a pk_live_ key.
+	Production bool
+	// CookieSuffix is the suffix of the instance's cookie names.
+	CookieSuffix string
+	// IsSatellite marks an app on a satellite domain; SignInURL is the
+	// primary's sign-in page, where a development satellite syncs.
+	IsSatellite bool
+	SignInURL   string
+	// SatelliteAutoSync makes a satellite sync on a first visit without
+	// cookies (Clerk's default is not to).
+	SatelliteAutoSync bool
+	// SatelliteOrigins lists the origins a development primary may send a
+	// browser back to with its dev browser token (__clerk_redirect_url).
+	// Clerk follows any; clerkgate follows only these.
+	SatelliteOrigins []string
+	// TokenFormat asks for a signed handshake token instead of a nonce: a
+	// Gate without a secret key cannot trade a nonce.
+	TokenFormat bool
+}
+
+// Cookies are the request's Clerk cookies ("" when absent, or when sent
+// twice with different values). Suffixed names end in _<CookieSuffix>.
+type Cookies struct {
+	Session, SessionSuffixed       string
+	ClientUAT, ClientUATSuffixed   string
+	DevBrowser, DevBrowserSuffixed string
+	Refresh                        string // __refresh_<suffix>; never unsuffixed
+	Handshake, HandshakeNonce      string
+	RedirectCount                  string
+}
+
+// Request is what a decision looks at.
+type Request struct {
+	Method string
+	// URL is the page as the browser asked for it: scheme and host as the
+	// Gate trusts them (see TrustProxyHeaders), path and query.
+	URL          *url.URL
+	SecFetchDest string
+	Accept       string
+	Referer      string
+	Cookies      Cookies
+	Now          time.Time
+	// Resolved is set when the request's handshake was already tried, so
+	// its nonce or token are not looked at again.
+	Resolved bool
+}
+
+// Action is what to do with a request.
+type Action int
+
+const (
+	// Verify: verify Decision.Token (maybe "", which is no token). When
+	// it fails, ask AfterVerify; when it holds, ask AfterSignIn.
+	Verify Action = iota
+	// SignedIn: let the request through with the verified token.
+	SignedIn
+	// SignedOut: refuse (or serve anonymously), for Decision.Reason.
+	SignedOut
+	// Redirect: answer 307 to Decision.Location with Decision.Cookies:
+	// the handshake, or a satellite sync.
+	Redirect
+	// Resolve: the browser is back from a handshake; trade
+	// Decision.Nonce (through the Backend API) or verify
+	// Decision.HandshakeToken, then call Resolved.
+	Resolve
+)
+
+func (a Action) String() string {
+	switch a {
+	case Verify:
+		return "verify"
+	case SignedIn:
+		return "signed-in"
+	case SignedOut:
+		return "signed-out"
+	case Redirect:
+		return "redirect"
+	case Resolve:
+		return "resolve"
+	}
+	return "action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Decision is the outcome of Decide, AfterVerify or AfterSignIn.
+type Decision struct {
+	Action Action
+	// Reason is Clerk's reason string (x-clerk-auth-reason): why the
+	// browser is signed out or sent through a handshake; also set on a
+	// Verify that stands in for a handshake the request cannot make.
+	Reason  string
+	Message string
+	// Location and Cookies are a Redirect's.
+	Location string
+	Cookies  []string
+	// Token is the session token the cookies carry, for Verify.
+	Token string
+	// Suffixed reports which cookie names the browser's state lives in.
+	Suffixed bool
+	// Nonce or HandshakeToken are a Resolve's (the nonce wins).
+	Nonce, HandshakeToken string
+	// DevBrowser is the dev browser token the request carries, which a
+	// later handshake passes on.
+	DevBrowser string
+}
+
+// Decide is Clerk's decision for a request whose session token comes from
+// cookies (a request with an Authorization token never handshakes).
+func Decide(req Request, cfg Config) Decision {
+	c := req.Cookies
+	// Each session cookie is peeked at once (a browser often holds the
+	// same token under both names).
+	plain, plainOK := peek(c.Session)
+	suffixedPeek, suffixedOK := plain, plainOK
+	if c.SessionSuffixed != c.Session {
+		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
+	}
+	suffixed := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
+	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
+	if suffixed {
+		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
+	}
+	uat := parseUAT(uatRaw)
+	q := req.URL.Query()
+	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
+	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
+
+	// 1. Back from a handshake.
+	if !req.Resolved {
+		nonce := or(q.Get(CookieHandshakeNonce), c.HandshakeNonce)
+		hs := or(q.Get(CookieHandshake), c.Handshake)
+		if nonce != "" || hs != "" {
+			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
+		}
+	}
+
+	// 2–4. A satellite's first page load syncs with the primary.
+	synced := q.Get(QuerySynced)
+	hasCookies := token != "" || uat != 0
+	if cfg.IsSatellite && req.SecFetchDest == "document" && req.Method == "GET" && synced != "true" {
+		switch {
+		case !cfg.SatelliteAutoSync && !hasCookies && synced != "false":
+			return st.signedOut(ReasonSessionTokenAndUATMissing, "")
+		case !hasCookies || synced == "false":
+			location := ""
+			if !cfg.Production {
+				location = appendQuery(cfg.SignInURL, QueryRedirectURL, req.URL.String())
+			}
+			return st.maybeRedirect(ReasonSatelliteNeedsSyncing, "", location, st.verify)
+		}
+	}
+
+	// 5. A development primary sends a syncing satellite back.
+	if !cfg.Production && !cfg.IsSatellite {
+		if back := q.Get(QueryRedirectURL); back != "" && allowedOrigin(back, cfg.SatelliteOrigins) {
+			u, _ := url.Parse(back)
+			pq := u.Query()
+			if devBrowser != "" {
+				pq.Add(CookieDevBrowser, devBrowser)
+			}
+			pq.Set(QuerySynced, "true")
+			u.RawQuery = pq.Encode()
+			return st.maybeRedirect(ReasonPrimaryRespondsToSyncing, "", u.String(), st.verify)
+		}
+	}
+
+	// 6–7. Development instances need the dev browser.
+	if !cfg.Production && q.Has(CookieDevBrowser) {
+		return st.maybeRedirect(ReasonDevBrowserSync, "", "", st.verify)
+	}
+	if !cfg.Production && devBrowser == "" {
+		return st.maybeRedirect(ReasonDevBrowserMissing, "", "", st.verify)
+	}
+
+	// 8–10. The client's state against the session cookie.
+	switch {
+	case uat == 0 && token == "":
+		return st.signedOut(ReasonSessionTokenAndUATMissing, "")
+	case uat == 0:
+		return st.maybeRedirect(ReasonSessionTokenWithoutClientUAT, "", "", st.verify)
+	case token == "":
+		return st.maybeRedirect(ReasonClientUATWithoutSessionToken, "", "", st.verify)
+	}
+
+	// 11–13. What the token says before it is verified.
+	switch {
+	case !ok:
+		return st.signedOut(ReasonTokenInvalid, "")
+	case p.otherClass():
+		return st.signedOut(ReasonTokenTypeMismatch, "")
+	case p.iat < uat:
+		return st.maybeRedirect(ReasonSessionTokenIATBeforeClientUAT, "", "", st.verify)
+	}
+	return st.verify("", "")
+}
+
+// Failure is why a session token was refused, in Clerk's terms.
+type Failure struct {
+	// Reason is Clerk's verification reason: VerifyTokenExpired,
+	// VerifyTokenNotActiveYet, VerifyTokenIATInTheFuture, or another.
+	Reason string
+	// Refresh says why no refresh saved an expired token:
+	// "non-eligible-non-get", "non-eligible-no-refresh-cookie", a Clerk
+	// error code, … (see clerk-browser-auth.md §7).
+	Refresh string
+}
+
+// Clerk's token verification reasons that a handshake can cure.
+const (
+	VerifyTokenExpired        = "token-expired"
+	VerifyTokenNotActiveYet   = "token-not-active-yet"
+	VerifyTokenIATInTheFuture = "token-iat-in-the-future"
+)
+
+// AfterVerify decides a cookie request whose token (from a Verify
+// decision d) failed verification: a token the clock refused goes through
+// the handshake when the request can be redirected; anything else, and
+// any request that cannot, is signed out.
+func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
+	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
+	switch f.Reason {
+	case VerifyTokenExpired:
+		return st.maybeRedirect(ReasonSessionTokenExpired+"-refresh-"+f.Refresh, message, "", st.signedOut)
+	case VerifyTokenNotActiveYet:
+		return st.maybeRedirect(ReasonSessionTokenNBF, message, "", st.signedOut)
+	case VerifyTokenIATInTheFuture:
+		return st.maybeRedirect(ReasonSessionTokenIATInTheFuture, message, "", st.signedOut)
+	}
+	return st.signedOut(f.Reason, message)
+}
+
+// AfterSignIn decides a cookie request whose token verified: signed in,
+// unless a primary domain's page is opened from a foreign site (perhaps
+// one of its satellites), which Clerk syncs through a handshake first.
+func AfterSignIn(req Request, cfg Config, d Decision) Decision {
+	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
+	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
+		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
+		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
+			"Cross-origin request from satellite domain requires handshake", "", st.signedIn)
+	}
+	return st.signedIn("", "")
+}
+
+// state carries one decision's inputs through its branches.
+type state struct {
+	req        Request
+	cfg        Config
+	token      string
+	suffixed   bool
+	devBrowser string
+}
+
+func (s state) verify(reason, message string) Decision {
+	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
+}
+
+func (s state) signedIn(string, string) Decision {
+	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
+}
+
+func (s state) signedOut(reason, message string) Decision {
+	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
+}
+
+// maybeRedirect sends the browser to location (the handshake when empty)
+// if the request can be redirected and is not caught in a loop; else it
+// decides by fallback.
+func (s state) maybeRedirect(reason, message, location string, fallback func(reason, message string) Decision) Decision {
+	n := redirectCount(s.req)
+	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects {
+		return fallback(reason, message)
+	}
+	if location == "" {
+		location = s.handshakeURL(reason)
+	}
+	return Decision{
+		Action:     Redirect,
+		Reason:     reason,
+		Message:    message,
+		Location:   location,
+		Cookies:    []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Token:      s.token,
+		Suffixed:   s.suffixed,
+		DevBrowser: s.devBrowser,
+	}
+}
+
+// Eligible reports whether a request may be redirected to a handshake: a
+// GET for a document (a page or an iframe). Fetches, form posts and API
+// calls get an answer, never a redirect.
+func Eligible(method, secFetchDest, accept string) bool {
+	if method != "GET" {
+		return false
+	}
+	if secFetchDest == "document" || secFetchDest == "iframe" {
+		return true
+	}
+	return secFetchDest == "" && strings.HasPrefix(accept, "text/html")
+}
+
+// handshakeURL is the Frontend API's handshake with every parameter
+// Clerk's backend sends, in its order.
+func (s state) handshakeURL(reason string) string {
+	base := s.cfg.FrontendAPI
+	if !strings.HasPrefix(base, "http") {
+		base = "https://" + base
+	}
+	format := "nonce"
+	if s.cfg.TokenFormat {
+		format = "token"
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(base, "/"))
+	b.WriteString("/v1/client/handshake")
+	add := func(sep, k, v string) {
+		b.WriteString(sep)
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession).String())
+	add("&", "__clerk_api_version", APIVersion)
+	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
+	add("&", "__clerk_hs_reason", reason)
+	add("&", "format", format)
+	if s.token != "" {
+		add("&", CookieSession, s.token)
+	}
+	if !s.cfg.Production && s.devBrowser != "" {
+		add("&", CookieDevBrowser, s.devBrowser)
+	}
+	return b.String()
+}
+
+// redirectCount reads the loop counter as Clerk does: anything but a
+// number counts as 0.
+func redirectCount(req Request) int {
+	n, err := strconv.Atoi(req.Cookies.RedirectCount)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// parseUAT reads __client_uat like JavaScript's parseInt: leading digits,
+// else 0.
+func parseUAT(v string) int64 {
+	i := 0
+	for i < len(v) && i < 18 && '0' <= v[i] && v[i] <= '9' {
+		i++
+	}
+	n, _ := strconv.ParseInt(v[:i], 10, 64)
+	return n
+}
+
+// or is a, else b.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// withoutParams is u without the named query parameters; the others keep
+// their order and spelling.
+func withoutParams(u *url.URL, names ...string) *url.URL {
+	out := *u
+	if u.RawQuery == "" {
+		return &out
+	}
+	var kept []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil && contains(names, k) {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	out.RawQuery = strings.Join(kept, "&")
+	return &out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func appendQuery(raw, name, value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Add(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// allowedOrigin reports whether raw is an absolute http(s) URL on one of
+// the origins listed.
+func allowedOrigin(raw string, origins []string) bool {
+	o, ok := originOf(raw)
+	return ok && contains(origins, o)
+}
+
+func originOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	return u.Scheme + "://" + u.Host, true
+}
+
+func crossOriginReferer(req Request) bool {
+	o, ok := originOf(req.Referer)
+	return ok && o != req.URL.Scheme+"://"+req.URL.Host
+}

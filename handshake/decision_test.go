@@ -1,0 +1,426 @@
+package handshake_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate/handshake"
+)
+
+const (
+	fapi   = "clerk.example.com"
+	suffix = "AbCd1234"
+	app    = "https://app.example.com"
+)
+
+var now = time.Unix(1_800_000_000, 0)
+
+// jwt builds an unsigned token: decisions only peek at tokens.
+func jwt(header, claims map[string]any) string {
+	enc := func(v map[string]any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(header) + "." + enc(claims) + ".c2ln"
+}
+
+func session(iat int64, extra ...map[string]any) string {
+	c := map[string]any{"iss": "https://" + fapi, "sub": "user_1", "sid": "sess_1", "iat": iat, "exp": iat + 60}
+	h := map[string]any{"alg": "RS256", "kid": "ins_1", "typ": "JWT", "cat": "cl_B7d4PD111AAA"}
+	for _, e := range extra {
+		for k, v := range e {
+			if k == "cat" || k == "typ" {
+				h[k] = v
+			} else {
+				c[k] = v
+			}
+		}
+	}
+	return jwt(h, c)
+}
+
+func prodConfig() handshake.Config {
+	return handshake.Config{FrontendAPI: fapi, InstanceHost: fapi, Production: true, CookieSuffix: suffix}
+}
+
+func devConfig() handshake.Config {
+	c := prodConfig()
+	c.Production = false
+	return c
+}
+
+// page is a browser's navigation to /page?q=1.
+func page(mod ...func(*handshake.Request)) handshake.Request {
+	u, _ := url.Parse(app + "/page?q=1")
+	r := handshake.Request{Method: "GET", URL: u, SecFetchDest: "document", Accept: "text/html", Now: now}
+	for _, m := range mod {
+		m(&r)
+	}
+	return r
+}
+
+func withQuery(q string) func(*handshake.Request) {
+	return func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/page?" + q) }
+}
+
+func signedIn(r *handshake.Request) {
+	r.Cookies.Session = session(now.Unix() - 10)
+	r.Cookies.ClientUAT = "1700000000"
+	r.Cookies.DevBrowser = "dvb_1"
+}
+
+func api(r *handshake.Request) { r.SecFetchDest, r.Accept = "empty", "application/json" }
+
+// TestDecide has one row per branch of Clerk's decision
+// (clerk-browser-auth.md §5, §6); the row names start with the section.
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	type row struct {
+		name   string
+		cfg    handshake.Config
+		req    handshake.Request
+		action handshake.Action
+		reason string
+		check  func(t *testing.T, d handshake.Decision)
+	}
+	satellite := func(dev bool) handshake.Config {
+		c := prodConfig()
+		if dev {
+			c = devConfig()
+		}
+		c.IsSatellite, c.SignInURL, c.FrontendAPI = true, "https://primary.example.com/sign-in", "clerk.satellite.example"
+		return c
+	}
+	redirectsToFAPI := func(t *testing.T, d handshake.Decision) {
+		require.True(t, strings.HasPrefix(d.Location, "https://"+fapi+"/v1/client/handshake?"), d.Location)
+		require.Equal(t, []string{"__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
+	}
+	rows := []row{
+		// §5.1: back from a handshake.
+		{name: "5.1 nonce in the query", cfg: prodConfig(), req: page(withQuery("__clerk_handshake_nonce=n1")), action: handshake.Resolve,
+			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "n1", d.Nonce) }},
+		{name: "5.1 handshake token in a cookie", cfg: prodConfig(), req: page(func(r *handshake.Request) { r.Cookies.Handshake = "hs" }), action: handshake.Resolve,
+			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "hs", d.HandshakeToken) }},
+		{name: "5.1 already resolved: go on", cfg: prodConfig(), req: page(withQuery("__clerk_handshake_nonce=n1"), func(r *handshake.Request) { r.Resolved = true }),
+			action: handshake.SignedOut, reason: handshake.ReasonSessionTokenAndUATMissing},
+
+		// §5.2–5.3: production satellite.
+		{name: "5.3 satellite, first visit without cookies: signed out, no sync", cfg: satellite(false), req: page(),
+			action: handshake.SignedOut, reason: handshake.ReasonSessionTokenAndUATMissing},
+		{name: "5.3 satellite back from sign-in (__clerk_synced=false): handshake", cfg: satellite(false), req: page(withQuery("__clerk_synced=false")),
+			action: handshake.Redirect, reason: handshake.ReasonSatelliteNeedsSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.True(t, strings.HasPrefix(d.Location, "https://clerk.satellite.example/v1/client/handshake?"), d.Location)
+			}},
+		{name: "5.3 satellite with auto sync and no cookies: handshake", cfg: func() handshake.Config { c := satellite(false); c.SatelliteAutoSync = true; return c }(),
+			req: page(), action: handshake.Redirect, reason: handshake.ReasonSatelliteNeedsSyncing},
+		{name: "5.3 satellite with cookies: verify", cfg: satellite(false), req: page(signedIn), action: handshake.Verify},
+		{name: "5.3 satellite, sync done (__clerk_synced=true): on", cfg: satellite(false), req: page(withQuery("__clerk_synced=true")),
+			action: handshake.SignedOut, reason: handshake.ReasonSessionTokenAndUATMissing},
+		// §5.4: development satellite syncs through the primary's sign-in.
+		{name: "5.4 dev satellite syncs at the primary's sign-in", cfg: satellite(true), req: page(withQuery("__clerk_synced=false")),
+			action: handshake.Redirect, reason: handshake.ReasonSatelliteNeedsSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				u, err := url.Parse(d.Location)
+				require.NoError(t, err)
+				require.Equal(t, "primary.example.com", u.Host)
+				require.Equal(t, app+"/page?__clerk_synced=false", u.Query().Get("__clerk_redirect_url"))
+			}},
+		// §5.5: development primary answers a satellite's sync.
+		{name: "5.5 dev primary sends a listed satellite back", cfg: func() handshake.Config {
+			c := devConfig()
+			c.SatelliteOrigins = []string{"https://sat.example"}
+			return c
+		}(), req: page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x?__clerk_synced=false")), signedIn),
+			action: handshake.Redirect, reason: handshake.ReasonPrimaryRespondsToSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				u, _ := url.Parse(d.Location)
+				require.Equal(t, "sat.example", u.Host)
+				require.Equal(t, "true", u.Query().Get("__clerk_synced"))
+				require.Equal(t, "dvb_1", u.Query().Get("__clerk_db_jwt"))
+			}},
+		{name: "5.5 open redirect: an unlisted __clerk_redirect_url is ignored", cfg: devConfig(),
+			req:    page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://evil.example/")), signedIn),
+			action: handshake.Verify},
+		// §5.6–5.7: the dev browser.
+		{name: "5.6 dev browser token in the query: sync", cfg: devConfig(), req: page(withQuery("__clerk_db_jwt=dvb_2"), signedIn),
+			action: handshake.Redirect, reason: handshake.ReasonDevBrowserSync,
+			check: func(t *testing.T, d handshake.Decision) {
+				u, _ := url.Parse(d.Location)
+				require.Equal(t, "dvb_2", u.Query().Get("__clerk_db_jwt"))
+				require.Equal(t, app+"/page", u.Query().Get("redirect_url"), "the dev browser token is not sent back")
+			}},
+		{name: "5.7 dev browser missing", cfg: devConfig(), req: page(), action: handshake.Redirect, reason: handshake.ReasonDevBrowserMissing},
+		{name: "5.7 production needs no dev browser", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Cookies.DevBrowser = "" }),
+			action: handshake.Verify},
+		// §5.8–5.10: client_uat against the session cookie.
+		{name: "5.8 no client, no session: signed out", cfg: prodConfig(), req: page(), action: handshake.SignedOut, reason: handshake.ReasonSessionTokenAndUATMissing},
+		{name: "5.9 session but client_uat 0 (signed out elsewhere): handshake", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "0" }), action: handshake.Redirect,
+			reason: handshake.ReasonSessionTokenWithoutClientUAT, check: redirectsToFAPI},
+		{name: "5.9 the same API call: verified as before handshakes", cfg: prodConfig(),
+			req: page(signedIn, api, func(r *handshake.Request) { r.Cookies.ClientUAT = "" }), action: handshake.Verify,
+			reason: handshake.ReasonSessionTokenWithoutClientUAT},
+		{name: "5.10 client_uat but no session (token gone): handshake", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			reason: handshake.ReasonClientUATWithoutSessionToken},
+		// §5.11–5.13: the token before verification.
+		{name: "5.11 undecodable token: signed out", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Cookies.Session = "garbage" }),
+			action: handshake.SignedOut, reason: handshake.ReasonTokenInvalid},
+		{name: "5.12 JWT template in the cookie: signed out", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) {
+				r.Cookies.Session = session(now.Unix(), map[string]any{"cat": "cl_B7d4PD222AAA"})
+			}),
+			action: handshake.SignedOut, reason: handshake.ReasonTokenTypeMismatch},
+		{name: "5.12 machine token in the cookie: signed out", cfg: prodConfig(),
+			req:    page(signedIn, func(r *handshake.Request) { r.Cookies.Session = session(now.Unix(), map[string]any{"sub": "mch_1"}) }),
+			action: handshake.SignedOut, reason: handshake.ReasonTokenTypeMismatch},
+		{name: "5.13 token older than the client's last change: handshake", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "1900000000" }), action: handshake.Redirect,
+			reason: handshake.ReasonSessionTokenIATBeforeClientUAT},
+		{name: "5.14 all in order: verify", cfg: prodConfig(), req: page(signedIn), action: handshake.Verify,
+			check: func(t *testing.T, d handshake.Decision) { require.False(t, d.Suffixed) }},
+
+		// §6: who may be redirected, and the loop guard.
+		{name: "6 a POST is never redirected", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Method = "POST"; r.Cookies.ClientUAT = "0" }),
+			action: handshake.Verify, reason: handshake.ReasonSessionTokenWithoutClientUAT},
+		{name: "6 no Sec-Fetch-Dest, Accept text/html: redirected", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.SecFetchDest = ""; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 an iframe is redirected", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.SecFetchDest = "iframe"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 loop: the third handshake in a row is the last", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.RedirectCount = "3"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Verify,
+			reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 loop counter counts on", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.RedirectCount = "2"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, []string{"__clerk_redirect_count=3; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
+			}, reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 every parameter, in Clerk's order", cfg: devConfig(),
+			req: page(withQuery("q=1&__dev_session=x&__clerk_db_jwt=dvb_q"), signedIn), action: handshake.Redirect,
+			reason: handshake.ReasonDevBrowserSync, check: func(t *testing.T, d handshake.Decision) {
+				want := "https://" + fapi + "/v1/client/handshake?redirect_url=" + url.QueryEscape(app+"/page?q=1") +
+					"&__clerk_api_version=2026-05-12&suffixed_cookies=false&__clerk_hs_reason=dev-browser-sync&format=nonce" +
+					"&__session=" + url.QueryEscape(session(now.Unix()-10)) + "&__clerk_db_jwt=dvb_q"
+				require.Equal(t, want, d.Location)
+			}},
+		{name: "6 a proxy URL is used as is; without a secret key, the token format", cfg: func() handshake.Config {
+			c := prodConfig()
+			c.FrontendAPI, c.TokenFormat = "https://app.example.com/__clerk/", true
+			return c
+		}(), req: page(func(r *handshake.Request) { r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			reason: handshake.ReasonClientUATWithoutSessionToken, check: func(t *testing.T, d handshake.Decision) {
+				require.True(t, strings.HasPrefix(d.Location, "https://app.example.com/__clerk/v1/client/handshake?"), d.Location)
+				require.Contains(t, d.Location, "&format=token")
+			}},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.Decide(tc.req, tc.cfg)
+			require.Equal(t, tc.action, d.Action, "%+v", d)
+			require.Equal(t, tc.reason, d.Reason)
+			if tc.check != nil {
+				tc.check(t, d)
+			}
+		})
+	}
+}
+
+// TestSuffixedCookies: one row per rule of clerk-browser-auth.md §3.
+func TestSuffixedCookies(t *testing.T) {
+	t.Parallel()
+	foreign := jwt(map[string]any{"alg": "RS256"}, map[string]any{"iss": "https://clerk.other.example", "iat": now.Unix()})
+	for _, tc := range []struct {
+		name     string
+		c        handshake.Cookies
+		dev      bool
+		suffixed bool
+	}{
+		{"1 plain session without iss: plain", handshake.Cookies{Session: jwt(map[string]any{}, map[string]any{"iat": 1}), SessionSuffixed: session(now.Unix()), ClientUATSuffixed: "1"}, false, false},
+		{"2 plain session of another instance: suffixed", handshake.Cookies{Session: foreign, SessionSuffixed: session(now.Unix()), ClientUATSuffixed: "1"}, false, true},
+		{"3 no suffixed cookies: plain", handshake.Cookies{Session: session(now.Unix()), ClientUAT: "1"}, false, false},
+		{"4 both signed in, plain newer: plain", handshake.Cookies{Session: session(now.Unix()), SessionSuffixed: session(now.Unix() - 100), ClientUAT: "1", ClientUATSuffixed: "1"}, false, false},
+		{"5 suffixed signed out, plain in: plain", handshake.Cookies{ClientUAT: "1", ClientUATSuffixed: "0"}, false, false},
+		{"6 dev, suffixed in but expired, plain out: plain", handshake.Cookies{SessionSuffixed: session(now.Unix() - 600), ClientUAT: "0", ClientUATSuffixed: "1"}, true, false},
+		{"6 production ignores that: suffixed", handshake.Cookies{SessionSuffixed: session(now.Unix() - 600), ClientUAT: "0", ClientUATSuffixed: "1"}, false, true},
+		{"7 suffixed session without suffixed client_uat: plain", handshake.Cookies{SessionSuffixed: session(now.Unix()), ClientUAT: "1"}, false, false},
+		{"8 otherwise suffixed", handshake.Cookies{SessionSuffixed: session(now.Unix()), ClientUATSuffixed: "1", DevBrowserSuffixed: "dvb"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := prodConfig()
+			if tc.dev {
+				cfg = devConfig()
+			}
+			d := handshake.Decide(page(func(r *handshake.Request) { r.Cookies = tc.c }), cfg)
+			require.Equal(t, tc.suffixed, d.Suffixed, "%+v", d)
+		})
+	}
+}
+
+// TestAfterVerify: §5.14 and §7, a token the verifier refused.
+func TestAfterVerify(t *testing.T) {
+	t.Parallel()
+	cfg := prodConfig()
+	for _, tc := range []struct {
+		name   string
+		req    handshake.Request
+		f      handshake.Failure
+		action handshake.Action
+		reason string
+	}{
+		{"expired, no refresh cookie: handshake", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: handshake.RefreshNoCookie},
+			handshake.Redirect, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
+		{"expired, refresh refused by Clerk: handshake with its code", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: "refresh_token_not_found"},
+			handshake.Redirect, "session-token-expired-refresh-refresh_token_not_found"},
+		{"expired API call: signed out", page(signedIn, api), handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: handshake.RefreshNoCookie},
+			handshake.SignedOut, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
+		{"not yet valid: handshake", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenNotActiveYet}, handshake.Redirect, handshake.ReasonSessionTokenNBF},
+		{"iat in the future: handshake", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenIATInTheFuture}, handshake.Redirect, handshake.ReasonSessionTokenIATInTheFuture},
+		{"forged signature: signed out, never a handshake", page(signedIn), handshake.Failure{Reason: "token-invalid-signature"}, handshake.SignedOut, "token-invalid-signature"},
+		{"expired in a loop: signed out", page(signedIn, func(r *handshake.Request) { r.Cookies.RedirectCount = "3" }),
+			handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: handshake.RefreshNoCookie}, handshake.SignedOut, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.Decide(tc.req, cfg)
+			require.Equal(t, handshake.Verify, d.Action)
+			out := handshake.AfterVerify(tc.req, cfg, d, tc.f)
+			require.Equal(t, tc.action, out.Action)
+			require.Equal(t, tc.reason, out.Reason)
+			require.Contains(t, out.Message, "token-carrier=cookie")
+		})
+	}
+}
+
+// TestAfterSignIn: §5.15, a page of the primary opened from another site.
+func TestAfterSignIn(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		cfg     handshake.Config
+		referer string
+		mod     func(*handshake.Request)
+		action  handshake.Action
+	}{
+		{"same origin", prodConfig(), app + "/other", nil, handshake.SignedIn},
+		{"no referer", prodConfig(), "", nil, handshake.SignedIn},
+		{"a satellite's page: handshake", prodConfig(), "https://satellite.example/", nil, handshake.Redirect},
+		{"the Frontend API", prodConfig(), "https://" + fapi + "/v1/client", nil, handshake.SignedIn},
+		{"the account portal", prodConfig(), "https://accounts.example.com/sign-in", nil, handshake.SignedIn},
+		{"a dev account portal in production: handshake", prodConfig(), "https://foo.accounts.dev/", nil, handshake.Redirect},
+		{"a dev account portal in development", devConfig(), "https://foo.accounts.dev/", nil, handshake.SignedIn},
+		{"already in a handshake", prodConfig(), "https://satellite.example/", func(r *handshake.Request) { r.Cookies.RedirectCount = "1" }, handshake.SignedIn},
+		{"a fetch", prodConfig(), "https://satellite.example/", api, handshake.SignedIn},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := page(signedIn, func(r *handshake.Request) { r.Referer = tc.referer })
+			if tc.mod != nil {
+				tc.mod(&req)
+			}
+			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg))
+			require.Equal(t, tc.action, d.Action)
+			if d.Action == handshake.Redirect {
+				require.Equal(t, handshake.ReasonPrimaryDomainCrossOriginSync, d.Reason)
+				require.Equal(t, "Cross-origin request from satellite domain requires handshake", d.Message)
+			}
+		})
+	}
+}
+
+// TestResolved: only Clerk's cookies come out of a handshake.
+func TestResolved(t *testing.T) {
+	t.Parallel()
+	cfg := devConfig()
+	req := page(withQuery("q=1&__clerk_handshake=hs&__clerk_help=1&__clerk_db_jwt=d&__clerk_handshake_nonce=n"))
+	res := handshake.Resolved(req, cfg, []string{
+		"__session=plain; Path=/",
+		"__session_" + suffix + "=suffixed; Path=/; Secure",
+		"__client_uat=1; Path=/",
+		"__refresh_" + suffix + "=r; Path=/; HttpOnly",
+		"admin=true; Path=/",                             // another cookie of the app's
+		"__refresh=r; Path=/",                            // Clerk never sets it unsuffixed
+		"__session_other=x; Path=/",                      // another instance's
+		"__client_uat=1\r\nSet-Cookie: admin=true",       // a header smuggled in
+		"__session=x; Path=/\nLocation: https://evil.ex", // the same with LF only
+		"not a cookie",
+	})
+	require.Equal(t, 6, res.Refused)
+	require.Equal(t, "suffixed", res.Token)
+	require.Equal(t, []string{
+		"__session=plain; Path=/", "__session_" + suffix + "=suffixed; Path=/; Secure",
+		"__client_uat=1; Path=/", "__refresh_" + suffix + "=r; Path=/; HttpOnly",
+	}, res.Cookies)
+	require.Equal(t, app+"/page?q=1", res.Location)
+
+	// Production: no redirect; a cleared session cookie signs out.
+	res = handshake.Resolved(req, prodConfig(), []string{"__session=; Path=/; Max-Age=0"})
+	require.Empty(t, res.Location)
+	require.Empty(t, res.Token)
+	require.Len(t, res.Cookies, 1)
+}
+
+func TestNonceShaped(t *testing.T) {
+	t.Parallel()
+	require.True(t, handshake.NonceShaped("AbC_-9"))
+	for _, bad := range []string{"", strings.Repeat("a", 129), "a b", "a/b", "a%2F", "ä"} {
+		require.False(t, handshake.NonceShaped(bad), bad)
+	}
+}
+
+func FuzzDecide(f *testing.F) {
+	f.Add("q=1&__clerk_db_jwt=x", session(now.Unix()), "1", "", "GET", "document")
+	f.Add("__clerk_redirect_url=https%3A%2F%2Fe", "a.b.c", "0", "3", "POST", "")
+	f.Fuzz(func(t *testing.T, query, token, uat, count, method, dest string) {
+		u, err := url.Parse(app + "/p?" + query)
+		if err != nil {
+			return
+		}
+		req := handshake.Request{Method: method, URL: u, SecFetchDest: dest, Accept: "text/html", Now: now,
+			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token}}
+		for _, cfg := range []handshake.Config{prodConfig(), devConfig()} {
+			d := handshake.Decide(req, cfg)
+			if d.Action == handshake.Redirect {
+				if !handshake.Eligible(method, dest, "text/html") {
+					t.Fatalf("redirected a request that cannot be: %+v", d)
+				}
+				if _, err := url.Parse(d.Location); err != nil {
+					t.Fatalf("bad location %q", d.Location)
+				}
+			}
+		}
+	})
+}
+
+// FuzzResolved: whatever a handshake carries, only Clerk's cookies come
+// out, each a single well-formed Set-Cookie value.
+func FuzzResolved(f *testing.F) {
+	f.Add("__session=a; Path=/", "admin=1", "__client_uat=1\r\nX: y")
+	f.Add("__refresh_"+suffix+"=r; HttpOnly", "__session_"+suffix+"=s; Domain=.example.com", "__clerk_db_jwt=d; Max-Age=0")
+	allowed := map[string]bool{
+		"__session": true, "__client_uat": true, "__clerk_db_jwt": true, "__clerk_handshake": true,
+		"__clerk_handshake_nonce": true, "__clerk_redirect_count": true,
+		"__session_" + suffix: true, "__client_uat_" + suffix: true, "__clerk_db_jwt_" + suffix: true, "__refresh_" + suffix: true,
+	}
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		res := handshake.Resolved(page(), devConfig(), []string{a, b, c})
+		if len(res.Cookies)+res.Refused != 3 {
+			t.Fatalf("%d cookies and %d refused of 3", len(res.Cookies), res.Refused)
+		}
+		for _, sc := range res.Cookies {
+			if strings.ContainsAny(sc, "\r\n\x00") {
+				t.Fatalf("a header break in %q", sc)
+			}
+			name, _, _ := strings.Cut(sc, "=")
+			if !allowed[name] {
+				t.Fatalf("cookie %q is not Clerk's", name)
+			}
+		}
+	})
+}

@@ -1,0 +1,490 @@
+package clerkgate_test
+
+// Page loads over real HTTP: a browser (an http.Client with a cookie jar
+// that follows redirects) between two origins, the app on localhost and
+// clerktest's fake Frontend API on 127.0.0.1, with the fake's Backend API
+// behind the Gate.
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+// site is an app with a public page (/) and a protected one (/dashboard).
+type site struct {
+	fake   *clerktest.Server
+	gate   *clerkgate.Gate
+	url    string // http://localhost:port
+	offset atomic.Int64
+}
+
+func (s *site) now() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+
+// advance moves the clock of the fake and the Gate.
+func (s *site) advance(d time.Duration) { s.offset.Add(int64(d)) }
+
+func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option) *site {
+	t.Helper()
+	s := &site{}
+	s.fake = clerktest.New(append([]clerktest.Option{clerktest.WithClock(s.now), clerktest.WithLocalFrontendAPI()}, opts...)...)
+	t.Cleanup(s.fake.Close)
+	cfg := clerkgate.Config{
+		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
+		SignInURL: s.fake.SignInURL(), Clock: s.now, RefreshTimeout: 2 * time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	s.gate = g
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := clerkgate.UserID(r.Context()); id != "" {
+			fmt.Fprint(w, "Signed in as "+id)
+			return
+		}
+		fmt.Fprint(w, "Signed out")
+	})))
+	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "Dashboard of "+clerkgate.UserID(r.Context()))
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	// localhost, not 127.0.0.1: the app's cookies and the fake Frontend
+	// API's must not mix, and cookies ignore ports.
+	s.url = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	return s
+}
+
+// browser follows redirects like a browser navigating: every request says
+// it wants a document.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	hops []string
+}
+
+func (s *site) browser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	b := &browser{t: t}
+	c := *s.fake.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		b.hops = append(b.hops, req.URL.String())
+		if len(via) > 12 {
+			return fmt.Errorf("redirect loop: %v", b.hops)
+		}
+		return nil
+	}
+	b.c = &c
+	return b
+}
+
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	b.hops = nil
+	resp, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body), header: resp.Header}
+}
+
+func (b *browser) open(u string) page {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(b.t, err)
+	return b.do(req)
+}
+
+func (b *browser) signIn(s *site, userID, back string) page {
+	b.t.Helper()
+	form := url.Values{"user_id": {userID}, "redirect_url": {back}}
+	req, err := http.NewRequest(http.MethodPost, s.fake.SignInURL(), strings.NewReader(form.Encode()))
+	require.NoError(b.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func (b *browser) cookie(s *site, name string) string {
+	u, _ := url.Parse(s.url)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// later is a visit some seconds after the last: the loop counter, which
+// lives 2 s (real time, which the jar keeps), is gone.
+func (b *browser) later(s *site) { b.dropCookie(s, "__clerk_redirect_count") }
+
+func (b *browser) dropCookie(s *site, name string) {
+	u, _ := url.Parse(s.url)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Path: "/", MaxAge: -1}})
+}
+
+// TestPageLoadsThroughTheHandshake walks a user's visit: first visit,
+// sign-in, an expired token refreshed, an expired token without the
+// refresh cookie (handshake), sign-out. Each step counts the fake's
+// handshakes, so a loop or a needless round trip fails.
+func TestPageLoadsThroughTheHandshake(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	b := s.browser(t)
+	handshakes := func() int { return s.fake.Requests(clerktest.RouteHandshake) }
+
+	// 1. First visit: no dev browser yet, so one handshake, which comes
+	// back signed out; the page is served anonymously at its clean URL.
+	p := b.open(s.url + "/?tab=1")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, "Signed out", p.body)
+	require.Equal(t, "/?tab=1", p.url.RequestURI())
+	require.Equal(t, 1, handshakes())
+	require.Equal(t, 1, s.fake.Requests(clerktest.RouteHandshakePayload), "resolved through the nonce")
+	require.NotEmpty(t, b.cookie(s, "__clerk_db_jwt"))
+	require.Equal(t, "0", b.cookie(s, "__client_uat"))
+
+	// 2. The dashboard sends a signed-out browser to the sign-in page.
+	p = b.open(s.url + "/dashboard")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, s.fake.SignInURL(), p.url.Scheme+"://"+p.url.Host+p.url.Path)
+	require.Equal(t, s.url+"/dashboard", p.url.Query().Get("redirect_url"))
+	require.Equal(t, 1, handshakes(), "the dev browser is known: no handshake")
+
+	// 3. Sign in: back on the dashboard through one handshake (dev
+	// browser sync), signed in.
+	p = b.signIn(s, "user_42", s.url+"/dashboard")
+	require.Equal(t, http.StatusOK, p.status, p.body)
+	require.Equal(t, "Dashboard of user_42", p.body)
+	require.Equal(t, "/dashboard", p.url.RequestURI())
+	require.Equal(t, 2, handshakes())
+	require.NotEmpty(t, b.cookie(s, "__refresh_"+s.fake.CookieSuffix()))
+
+	// 4. The token expires; the refresh cookie saves a round trip.
+	s.advance(2 * time.Minute)
+	b.later(s)
+	refreshes := s.fake.Requests(clerktest.RouteRefresh)
+	p = b.open(s.url + "/dashboard")
+	require.Equal(t, "Dashboard of user_42", p.body)
+	require.Equal(t, refreshes+1, s.fake.Requests(clerktest.RouteRefresh))
+	require.Equal(t, 2, handshakes())
+
+	// 5. Without the refresh cookie, an expired token goes through the
+	// handshake, and the user sees the page.
+	b.dropCookie(s, "__refresh_"+s.fake.CookieSuffix())
+	s.advance(2 * time.Minute)
+	b.later(s)
+	p = b.open(s.url + "/dashboard")
+	require.Equal(t, "Dashboard of user_42", p.body)
+	require.Equal(t, 3, handshakes())
+	hs, ok := s.fake.LastRequest(clerktest.RouteHandshake)
+	require.True(t, ok)
+	require.Equal(t, "session-token-expired-refresh-non-eligible-no-refresh-cookie", hs.Query.Get("__clerk_hs_reason"))
+	require.Equal(t, "2026-05-12", hs.Query.Get("__clerk_api_version"))
+	require.Equal(t, "nonce", hs.Query.Get("format"))
+	require.NotEmpty(t, hs.Query.Get("__session"))
+	require.NotEmpty(t, hs.Query.Get("__clerk_db_jwt"))
+
+	// 6. Sign out on the fake: the dashboard sends the browser to sign in
+	// again, and the home page says signed out.
+	b.later(s)
+	p = b.open(s.fake.SignOutURL(s.url + "/dashboard"))
+	require.Equal(t, s.fake.SignInURL(), p.url.Scheme+"://"+p.url.Host+p.url.Path)
+	p = b.open(s.url + "/")
+	require.Equal(t, "Signed out", p.body)
+	require.Equal(t, 4, handshakes())
+}
+
+// The token flavour: the Frontend API answers with a signed
+// __clerk_handshake instead of a nonce, and no Backend API call is made.
+func TestPageLoadWithHandshakeToken(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil, clerktest.WithHandshakeFormat("token"))
+	b := s.browser(t)
+	require.Equal(t, "Signed out", b.open(s.url+"/").body)
+	p := b.signIn(s, "user_7", s.url+"/dashboard")
+	require.Equal(t, "Dashboard of user_7", p.body)
+	require.Equal(t, 2, s.fake.Requests(clerktest.RouteHandshake))
+	require.Zero(t, s.fake.Requests(clerktest.RouteHandshakePayload))
+}
+
+// rawGet sends one request without following redirects.
+func rawGet(t *testing.T, u string, mod func(*http.Request)) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	if mod != nil {
+		mod(req)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func withCookies(cookies ...*http.Cookie) func(*http.Request) {
+	return func(r *http.Request) {
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+	}
+}
+
+func setCookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestHandshakeRedirect(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	resp := rawGet(t, s.url+"/dashboard?x=1", func(r *http.Request) {
+		// Without trusted proxies, a forged X-Forwarded-Host must not
+		// become the page the Frontend API sends the browser back to.
+		r.Header.Set("X-Forwarded-Host", "evil.example")
+	})
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	require.Equal(t, "handshake", resp.Header.Get("X-Clerk-Auth-Status"))
+	require.Equal(t, "dev-browser-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
+	count := setCookieNamed(resp, "__clerk_redirect_count")
+	require.NotNil(t, count)
+	require.Equal(t, "1", count.Value)
+	require.Equal(t, 2, count.MaxAge)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, s.fake.FrontendURL()+"/v1/client/handshake", loc.Scheme+"://"+loc.Host+loc.Path)
+	require.Equal(t, s.url+"/dashboard?x=1", loc.Query().Get("redirect_url"))
+	require.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// What never handshakes: header tokens, API calls, POSTs; and a loop ends.
+func TestNoHandshake(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	sess := s.fake.CreateSession("user_1")
+
+	// A valid bearer token on a page load: signed in, no redirect.
+	resp := rawGet(t, s.url+"/dashboard", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+s.fake.Token(sess.ID)) })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// An expired one: the 401 contract.
+	resp = rawGet(t, s.url+"/dashboard", func(r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+s.fake.Token(sess.ID, clerktest.Expired()))
+	})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// An API call without cookies: 401, with Clerk's signed-out status.
+	resp = rawGet(t, s.url+"/dashboard", func(r *http.Request) {
+		r.Header.Set("Accept", "application/json")
+		r.Header.Set("Sec-Fetch-Dest", "empty")
+	})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
+	require.Equal(t, "session-token-and-uat-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
+
+	// The loop guard: the third handshake in a row is the last one.
+	resp = rawGet(t, s.url+"/dashboard", withCookies(&http.Cookie{Name: "__clerk_redirect_count", Value: "3"}))
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode, "RequireSession sends the page to sign in")
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), s.fake.SignInURL()), resp.Header.Get("Location"))
+	require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
+	require.Zero(t, s.fake.Requests(clerktest.RouteHandshake))
+}
+
+// A Frontend API whose handshakes never resolve sends the browser round
+// three times, then the page is decided without it.
+func TestHandshakeLoopEnds(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Status: http.StatusInternalServerError})
+	b := s.browser(t)
+	p := b.open(s.url + "/")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, "Signed out", p.body)
+	require.Equal(t, 3, s.fake.Requests(clerktest.RouteHandshake))
+}
+
+// Dangerous handshakes: each would sign the browser in as someone else,
+// or set cookies the app did not mean to, if accepted.
+func TestHandshakeRefusals(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	other := clerktest.New()
+	t.Cleanup(other.Close)
+	victim := s.fake.CreateSession("user_victim")
+	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+
+	attacker := other.CreateSession("user_attacker")
+	for name, token := range map[string]string{
+		"another instance's handshake token": other.HandshakeToken("__session=" + other.Token(attacker.ID) + "; Path=/"),
+		"a forged token":                     "eyJhbGciOiJub25lIn0.eyJoYW5kc2hha2UiOlsiX19zZXNzaW9uPXgiXX0.",
+		"a session token as handshake":       s.fake.Token(victim.ID),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := rawGet(t, s.url+"/?__clerk_handshake="+url.QueryEscape(token), withCookies(db))
+			require.Nil(t, setCookieNamed(resp, "__session"), "no session cookie from a bad handshake")
+			// Signed out: decided as if there were no handshake, or (a
+			// genuine token of this instance that carries no cookies) on
+			// to the page without it.
+			require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
+			if resp.StatusCode != http.StatusOK {
+				require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+				require.Equal(t, s.url+"/", resp.Header.Get("Location"))
+			}
+		})
+	}
+
+	t.Run("cookie injection in the nonce's payload", func(t *testing.T) {
+		good := s.fake.Token(victim.ID)
+		body := `{"directives":["admin=true; Path=/","__session=` + good + `; Path=/",` +
+			`"__client_uat=1; Path=/\r\nSet-Cookie: admin=true","__refresh=r; Path=/","__session_other=x"]}`
+		s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Status: http.StatusOK, Body: []byte(body), Times: 1})
+		resp := rawGet(t, s.url+"/?__clerk_handshake_nonce=n0nce1", withCookies(db))
+		require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+		require.Equal(t, s.url+"/", resp.Header.Get("Location"), "development: on to the clean URL")
+		var names []string
+		for _, c := range resp.Cookies() {
+			names = append(names, c.Name)
+		}
+		require.Equal(t, []string{"__session"}, names)
+	})
+
+	t.Run("a nonce that is not one never reaches the Backend API", func(t *testing.T) {
+		before := s.fake.Requests(clerktest.RouteHandshakePayload)
+		for _, n := range []string{"../../v1/jwks", strings.Repeat("a", 200), "a b", "x%00"} {
+			rawGet(t, s.url+"/?__clerk_handshake_nonce="+url.QueryEscape(n), withCookies(db))
+		}
+		require.Equal(t, before, s.fake.Requests(clerktest.RouteHandshakePayload))
+	})
+
+	t.Run("open redirect through __clerk_redirect_url", func(t *testing.T) {
+		resp := rawGet(t, s.url+"/?__clerk_redirect_url="+url.QueryEscape("https://evil.example/"), withCookies(db))
+		require.False(t, strings.Contains(resp.Header.Get("Location"), "evil.example"), resp.Header.Get("Location"))
+	})
+}
+
+// One nonce carried by many requests costs one Backend API call; a
+// failed one is not retried for a while; and no more than a bounded
+// number of calls are ever in flight.
+func TestNonceResolutionIsBounded(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, func(c *clerkgate.Config) { c.RefreshTimeout = 500 * time.Millisecond })
+	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+
+	s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Status: http.StatusNotFound, Code: clerktest.CodeResourceNotFound})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db))
+		}()
+	}
+	wg.Wait()
+	for range 5 {
+		rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db))
+	}
+	require.LessOrEqual(t, s.fake.Requests(clerktest.RouteHandshakePayload), 2,
+		"parallel requests share a call and a failure is remembered")
+
+	// A Backend API that hangs: distinct nonces, in parallel.
+	s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Hang: true})
+	before := s.fake.Requests(clerktest.RouteHandshakePayload)
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=n%d", i), withCookies(db))
+		}()
+	}
+	wg.Wait()
+	require.LessOrEqual(t, s.fake.Requests(clerktest.RouteHandshakePayload)-before, 16)
+}
+
+func TestPageLoadConfig(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	base := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
+	for name, tc := range map[string]struct {
+		mod  func(*clerkgate.Config)
+		want string
+	}{
+		"relative SignInURL":            {func(c *clerkgate.Config) { c.SignInURL = "/sign-in" }, "SignInURL"},
+		"javascript SignInURL":          {func(c *clerkgate.Config) { c.SignInURL = "javascript:alert(1)" }, "SignInURL"},
+		"satellite without domain":      {func(c *clerkgate.Config) { c.IsSatellite = true; c.SignInURL = "https://p.example/sign-in" }, "Domain or ProxyURL"},
+		"dev satellite without sign-in": {func(c *clerkgate.Config) { c.IsSatellite = true; c.Domain = "sat.example" }, "SignInURL"},
+		"satellite origin with a path":  {func(c *clerkgate.Config) { c.SatelliteOrigins = []string{"https://sat.example/x"} }, "SatelliteOrigins"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			_, err := clerkgate.New(cfg)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+
+	// A production satellite sends its handshakes to clerk.<Domain>.
+	live := "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
+	cfg := base
+	cfg.PublishableKey, cfg.IsSatellite, cfg.Domain = live, true, "sat.example"
+	cfg.SignInURL = "https://primary.example/sign-in" // the fake's secret key is a development one
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	srv := serve(t, g.OptionalSession(whoami))
+	resp := rawGet(t, srv.URL+"/?__clerk_synced=false", nil)
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://clerk.sat.example/v1/client/handshake?"), resp.Header.Get("Location"))
+	require.Equal(t, "satellite-needs-syncing", resp.Header.Get("X-Clerk-Auth-Reason"))
+	// Its first visit without cookies is simply signed out.
+	resp = rawGet(t, srv.URL+"/", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "session-token-and-uat-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
+
+	// With the handshake off, a page load is decided by its token alone.
+	cfg = base
+	cfg.DisableHandshake = true
+	off, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { off.Close() })
+	resp = rawGet(t, serve(t, off.RequireSession(whoami)).URL+"/", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Empty(t, resp.Header.Get("X-Clerk-Auth-Status"))
+}
