@@ -175,6 +175,23 @@ func TestRefusalIsAnEchoError(t *testing.T) {
 	require.Len(t, errs.All(), 1)
 }
 
+// A page load sent through Clerk's handshake by a route that accepts
+// sessions is not a refusal: echo's error handler does not hear of it,
+// and a machine route's refusal of the same page load does reach it.
+func TestRouteHandshakeIsNoRefusal(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	app, errs := serve(t, f.Gate, nil)
+	got := adaptertest.Do(t, app, adaptertest.Request{Path: "/any", Page: true})
+	require.Equal(t, http.StatusTemporaryRedirect, got.Status, "body: %s", got.Body)
+	require.Equal(t, "handshake", got.Header.Get("X-Clerk-Auth-Status"))
+	require.Empty(t, errs.All())
+
+	got = adaptertest.Do(t, app, adaptertest.Request{Path: "/machines", Page: true})
+	require.Equal(t, http.StatusUnauthorized, got.Status)
+	require.Len(t, errs.All(), 1)
+}
+
 // Only a refusal reaches echo's error handler: an anonymous or signed-in
 // request on an optional route does not.
 func TestOptionalSessionReportsOnlyRefusals(t *testing.T) {

@@ -163,6 +163,9 @@ type Request struct {
 	// Authorization, when not empty, is the Authorization header as is,
 	// in place of Token's.
 	Authorization string
+	// Page sends the request as a browser's page load (Accept: text/html,
+	// Sec-Fetch-Dest: document), which Clerk answers with a handshake.
+	Page bool
 }
 
 // Response is what a test server answered.
@@ -198,6 +201,10 @@ func Do(t testing.TB, srv *httptest.Server, r Request) Response {
 	}
 	for _, c := range r.Cookies {
 		req.Header.Add("Cookie", c)
+	}
+	if r.Page {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		req.Header.Set("Sec-Fetch-Dest", "document")
 	}
 	client := *srv.Client() // a copy: tests run in parallel
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

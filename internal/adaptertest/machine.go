@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,7 +141,8 @@ func randomHex(t testing.TB) string {
 // accepted with the Caller both accessors see, each of MachineRefusals is
 // the net/http middleware's answer byte for byte, a route's checks
 // (Route.With) refuse a key without the scope with net/http's 403,
-// OptionalRoute lets anonymous requests through, and with the Backend API down a new opaque credential
+// a page load on a route that accepts sessions goes through Clerk's
+// handshake, OptionalRoute lets anonymous requests through, and with the Backend API down a new opaque credential
 // gets the same 503 as from net/http.
 func RunAccept(t *testing.T, serve Serve) {
 	t.Run("Require", func(t *testing.T) {
@@ -179,6 +182,31 @@ func RunAccept(t *testing.T, serve Serve) {
 		require.Equal(t, "forbidden", got.JSON(t)["error"])
 		require.Equal(t, "scope_required", got.JSON(t)["reason"])
 		f.RequireSameAsNetHTTP(t, r, got)
+	})
+
+	t.Run("PageLoad", func(t *testing.T) {
+		t.Parallel()
+		f := New(t)
+		app := serve(t, f.Gate)
+		// A route that accepts sessions sends a page load without one
+		// through Clerk's handshake, as net/http's Route.Require does,
+		// rather than refuse it.
+		r := Request{Path: "/any", Page: true}
+		got := Do(t, app, r)
+		require.Equal(t, http.StatusTemporaryRedirect, got.Status, "body: %s", got.Body)
+		require.Equal(t, "handshake", got.Header.Get("X-Clerk-Auth-Status"))
+		want := Do(t, f.ref, r)
+		require.Equal(t, want.Status, got.Status)
+		wantLoc, err := url.Parse(want.Header.Get("Location"))
+		require.NoError(t, err)
+		gotLoc, err := url.Parse(got.Header.Get("Location"))
+		require.NoError(t, err)
+		require.Equal(t, "/v1/client/handshake", gotLoc.Path)
+		require.Equal(t, wantLoc.Host, gotLoc.Host)
+		require.Equal(t, "/any", strings.TrimPrefix(gotLoc.Query().Get("redirect_url"), app.URL))
+		// A machine route has no handshake: the page load is refused.
+		f.RequireRefusal(t, Case{Request: Request{Path: "/machines", Page: true}, Reason: "token_missing", Challenge: "Bearer"},
+			Do(t, app, Request{Path: "/machines", Page: true}))
 	})
 
 	t.Run("Optional", func(t *testing.T) {
