@@ -201,6 +201,9 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		}
 		return rt.g.authenticateSession(w, r)
 	}
+	if token == malformed && !rt.accept.session {
+		return nil, machineError(ReasonTokenMalformed, errEmptyBearer)
+	}
 	typ := machine.Classify(token)
 	if !rt.accept.has(typ) {
 		return nil, typeNotAccepted(typ)
@@ -223,14 +226,21 @@ func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Cal
 	return &Caller{Type: SessionToken, Session: claims}, nil
 }
 
-// bearer is the Authorization header's bearer token, or "".
+// bearer is the Authorization header's bearer token, or "" without one.
+// A present-but-empty one is malformed, as for session routes: a
+// credential was presented, so the request is not anonymous.
 func bearer(r *http.Request) string {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
-	return strings.TrimSpace(token)
+	if t := strings.TrimSpace(token); t != "" {
+		return t
+	}
+	return malformed
 }
+
+var errEmptyBearer = errors.New("clerkgate: empty bearer token")
 
 func typeNotAccepted(typ TokenType) *AuthError {
 	e := newAuthError(ReasonTokenTypeInvalid, true, fmt.Errorf("clerkgate: a %s is not accepted here", typ))
@@ -316,6 +326,35 @@ func machineError(reason Reason, cause error) *AuthError {
 // (create, list and revoke M2M tokens and API keys), or nil when the Gate
 // has no secret key.
 func (g *Gate) Machines() *machine.Client { return g.machines.client }
+
+// RevokeAPIKey revokes the API key id ("ak_…") through the Backend API
+// and forgets this process's cached verdict for it at once, so that the
+// key is refused here from the next request on. Other processes keep
+// accepting it until their entry lapses (MachineConfig.MaxAge).
+func (g *Gate) RevokeAPIKey(ctx context.Context, id, reason string) (*machine.APIKeyInfo, error) {
+	if g.machines.client == nil {
+		return nil, errNoMachineClient
+	}
+	k, err := g.machines.client.RevokeAPIKey(ctx, id, reason)
+	if err == nil {
+		g.machines.cache.ForgetID(id)
+	}
+	return k, err
+}
+
+// RevokeM2MToken is RevokeAPIKey for an opaque M2M token id ("mt_…").
+func (g *Gate) RevokeM2MToken(ctx context.Context, id, reason string) (*machine.M2MTokenInfo, error) {
+	if g.machines.client == nil {
+		return nil, errNoMachineClient
+	}
+	t, err := g.machines.client.RevokeM2MToken(ctx, id, reason)
+	if err == nil {
+		g.machines.cache.ForgetID(id)
+	}
+	return t, err
+}
+
+var errNoMachineClient = errors.New("clerkgate: revoking a machine credential needs Config.SecretKey or Machine.SecretKey")
 
 // MachineStats reports the opaque credential cache's counters.
 func (g *Gate) MachineStats() machine.Stats {

@@ -181,6 +181,8 @@ func TestMachineRefusals(t *testing.T) {
 		{"expired oauth token", "/oauth", expiredOAT, "token_expired"},
 		{"unknown oauth token", "/oauth", "oat_" + randomHex(16), "token_invalid"},
 		{"api key with a bad byte", "/keys", "ak_abc%20def", "token_malformed"},
+		{"bare bearer on a machine route", "/keys", "", "token_malformed"},
+		{"bare bearer on a route for any type", "/any", "", "token_malformed"},
 		{"expired m2m jwt", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialLifetime(-time.Minute)), "token_expired"},
 		{"m2m jwt with session category", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialHeader(map[string]any{"cat": "cl_B7d4PD111AAA"})), "token_type_invalid"},
 		{"m2m jwt with ignore category", "/m2m", rig.fake.M2MJWT(m.ID, clerktest.CredentialHeader(map[string]any{"cat": "cl_I7d4PD111III"})), "token_type_invalid"},
@@ -331,4 +333,38 @@ func TestMachineBackendDown(t *testing.T) {
 	rig.fake.ClearFaults()
 	rep, _ = rig.call(t, "/keys", other)
 	require.Equal(t, http.StatusOK, rep.status, "after the outage")
+}
+
+// A revocation through the Gate takes effect in this process at once, not
+// when the cache entry lapses; the rest of the cache is untouched.
+func TestMachineRevokeThroughGateForgetsAtOnce(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	id, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "ci key")
+	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other key")
+	m := rig.fake.CreateMachine()
+	mtID, mt := rig.fake.CreateM2MToken(m.ID)
+	for _, tc := range []struct{ path, token string }{{"/keys", key}, {"/keys", other}, {"/m2m", mt}} {
+		rep, _ := rig.call(t, tc.path, tc.token)
+		require.Equal(t, http.StatusOK, rep.status, rep.body)
+	}
+
+	k, err := rig.gate.RevokeAPIKey(t.Context(), id, "leaked")
+	require.NoError(t, err)
+	require.True(t, k.Revoked)
+	rep, _ := rig.call(t, "/keys", key)
+	require.Equal(t, "token_revoked", rep.reason, "no wait for the entry to lapse")
+
+	tok, err := rig.gate.RevokeM2MToken(t.Context(), mtID, "")
+	require.NoError(t, err)
+	require.True(t, tok.Revoked)
+	rep, _ = rig.call(t, "/m2m", mt)
+	require.Equal(t, "token_revoked", rep.reason)
+
+	before := rig.fake.Requests(clerktest.RouteVerifyAPIKey)
+	rep, _ = rig.call(t, "/keys", other)
+	require.Equal(t, http.StatusOK, rep.status)
+	require.Equal(t, before, rig.fake.Requests(clerktest.RouteVerifyAPIKey), "the other key is still cached")
+
+	_, err = rig.gate.RevokeAPIKey(t.Context(), "ak_../../users", "")
+	require.ErrorIs(t, err, machine.ErrInvalidInput)
 }

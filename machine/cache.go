@@ -76,6 +76,7 @@ type Verifier struct {
 
 	results *lru.Cache[[32]byte, result]
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
+	byID    *lru.Cache[string, [32]byte]   // a passed credential's id → its key, for ForgetID
 	calls   singleflight.Group
 	bucket  bucket
 
@@ -110,6 +111,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	size := or(cfg.CacheSize, DefaultCacheSize)
 	v.results, _ = lru.New[[32]byte, result](size)
 	v.known, _ = lru.New[[32]byte, struct{}](size)
+	v.byID, _ = lru.New[string, [32]byte](size)
 	v.bucket = bucket{rate: or(cfg.NewPerSecond, DefaultNewPerSecond), burst: float64(or(cfg.NewBurst, DefaultNewBurst))}
 	v.bucket.tokens = v.bucket.burst
 	_, _ = rand.Read(v.digestKey[:]) // never fails since Go 1.24
@@ -191,6 +193,9 @@ func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [3
 			until = id.ExpiresAt
 		}
 		v.known.Add(key, struct{}{})
+		if id.ID != "" {
+			v.byID.Add(id.ID, key)
+		}
 		r := result{id: id, until: until}
 		if until.After(now) {
 			v.results.Add(key, r)
@@ -211,6 +216,20 @@ func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [3
 func (v *Verifier) Forget(token string) {
 	key := v.digest(token)
 	v.results.Remove(key)
+}
+
+// ForgetID drops what the Verifier remembers of the credential whose id
+// ("ak_…", "mt_…", "oat_…") it verified, so that the next request with it
+// asks Clerk again: call it after revoking the credential. The index from
+// ids to cache keys is bounded as the cache is; an id it has let go of
+// has no entry left to drop, or one that lapses within MaxAge. A verify
+// call already in flight when the credential is revoked may still
+// remember Clerk's earlier answer, for MaxAge at most.
+func (v *Verifier) ForgetID(id string) {
+	if key, ok := v.byID.Get(id); ok {
+		v.results.Remove(key)
+		v.byID.Remove(id)
+	}
 }
 
 func (v *Verifier) digest(token string) [32]byte {

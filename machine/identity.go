@@ -70,7 +70,7 @@ func FromJWT(c *verifier.MachineClaims) *Identity {
 	id := &Identity{
 		ID:        c.ID,
 		Subject:   c.Subject,
-		Scopes:    c.Scopes,
+		Scopes:    slices.Clip(c.Scopes), // shared with the verifier's cache: an append copies
 		ClientID:  c.ClientID,
 		ExpiresAt: c.ExpiresAt(),
 	}

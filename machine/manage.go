@@ -110,8 +110,8 @@ func (cl *Client) ListAPIKeys(ctx context.Context, subject string, p ListParams)
 
 // RevokeAPIKey revokes the API key id ("ak_" and 32 hex digits). A
 // Verifier that cached the key keeps accepting it until its entry lapses
-// (VerifierConfig.MaxAge); revoke through Gate.RevokeAPIKey to forget it
-// at once in this process.
+// (VerifierConfig.MaxAge), unless told with Verifier.ForgetID, as
+// clerkgate's Gate.RevokeAPIKey does.
 func (cl *Client) RevokeAPIKey(ctx context.Context, id, reason string) (*APIKeyInfo, error) {
 	if !apiKeyID.MatchString(id) {
 		return nil, fmt.Errorf("%w: api key id %q is not ak_ and 32 hex digits", ErrInvalidInput, truncate(id))
@@ -207,7 +207,8 @@ func (cl *Client) ListM2MTokens(ctx context.Context, subject string, p ListParam
 }
 
 // RevokeM2MToken revokes the opaque M2M token id ("mt_" and 32 hex
-// digits). Caches elsewhere keep it until their entries lapse.
+// digits). Caches keep it until their entries lapse, unless told with
+// Verifier.ForgetID, as clerkgate's Gate.RevokeM2MToken does.
 func (cl *Client) RevokeM2MToken(ctx context.Context, id, reason string) (*M2MTokenInfo, error) {
 	if !m2mTokenID.MatchString(id) {
 		return nil, fmt.Errorf("%w: m2m token id %q is not mt_ and 32 hex digits", ErrInvalidInput, truncate(id))

@@ -20,9 +20,10 @@ const maxCachedToken = 4 << 10
 // verified is what the cache remembers of a token that passed every
 // check: its claims, and the key that vouched for it.
 type verified struct {
-	claims *Claims
-	kid    string
-	key    crypto.PublicKey
+	claims  *Claims        // a session token's, or nil
+	machine *MachineClaims // a machine JWT's, or nil
+	kid     string
+	key     crypto.PublicKey
 }
 
 // tokenCache remembers verified tokens. Keys are the full token string,
@@ -46,13 +47,10 @@ func newTokenCache(size int) *tokenCache {
 // iat) and the key (a key that left the key set takes its tokens with it).
 // ok is false on a miss; the caller then verifies from scratch.
 func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Error, ok bool) {
-	e, found := v.cache.lru.Get(token)
-	if !found {
-		v.cache.misses.Add(1)
-		return nil, nil, false
-	}
-	if key, kerr := v.keys.Key(ctx, e.kid); kerr != nil || key.Public != e.key {
-		v.cache.lru.Remove(token)
+	e, found := v.cached(ctx, token)
+	if !found || e.claims == nil {
+		// A machine JWT's entry is no session's: verify from scratch,
+		// which refuses it by type.
 		v.cache.misses.Add(1)
 		return nil, nil, false
 	}
@@ -64,6 +62,41 @@ func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Er
 		return nil, err, true
 	}
 	return e.claims, nil, true
+}
+
+// lookupMachine is lookup for machine JWTs: a hit must have been
+// verified as a want, and rechecks the key and the clock.
+func (v *Verifier) lookupMachine(ctx context.Context, token string, want MachineKind) (c *MachineClaims, err *Error, ok bool) {
+	e, found := v.cached(ctx, token)
+	if !found || e.machine == nil || e.machine.Kind != want {
+		v.cache.misses.Add(1)
+		return nil, nil, false
+	}
+	v.cache.hits.Add(1)
+	if err := v.checkMachineTime(e.machine, v.now().Unix()); err != nil {
+		return nil, err, true
+	}
+	return e.machine, nil, true
+}
+
+// cached is token's entry if the key that vouched for it is still in the
+// key set; an entry whose key left is dropped.
+func (v *Verifier) cached(ctx context.Context, token string) (verified, bool) {
+	e, found := v.cache.lru.Get(token)
+	if !found {
+		return e, false
+	}
+	if key, kerr := v.keys.Key(ctx, e.kid); kerr != nil || key.Public != e.key {
+		v.cache.lru.Remove(token)
+		return e, false
+	}
+	return e, true
+}
+
+func (v *Verifier) rememberMachine(token, kid string, key crypto.PublicKey, c *MachineClaims) {
+	if v.cache != nil && len(token) <= maxCachedToken {
+		v.cache.lru.Add(token, verified{machine: c, kid: kid, key: key})
+	}
 }
 
 func (v *Verifier) remember(token, kid string, key crypto.PublicKey, c *Claims) {

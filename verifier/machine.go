@@ -31,7 +31,9 @@ const (
 // catM2M is the header category Clerk stamps on M2M token JWTs.
 const catM2M = "cl_B7d4PD333AAA"
 
-// MachineClaims are the verified claims of an M2M or OAuth JWT.
+// MachineClaims are the verified claims of an M2M or OAuth JWT. The
+// Verifier's cache hands the same value to every request with the same
+// token, so it is read-only, as Claims are.
 type MachineClaims struct {
 	Kind MachineKind
 	// ID is jti, or "" when absent.
@@ -97,6 +99,11 @@ func (v *Verifier) VerifyMachine(ctx context.Context, token string, want Machine
 }
 
 func (v *Verifier) verifyMachine(ctx context.Context, token string, want MachineKind) (*MachineClaims, *Error) {
+	if v.cache != nil {
+		if c, err, ok := v.lookupMachine(ctx, token, want); ok {
+			return c, err
+		}
+	}
 	p, h, err := splitMachine(token)
 	if err != nil {
 		return nil, err
@@ -120,7 +127,8 @@ func (v *Verifier) verifyMachine(ctx context.Context, token string, want Machine
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.checkSignature(ctx, h.Kid, h.Alg, hash, p.signed, p.sig64); err != nil {
+	key, err := v.checkSignature(ctx, h.Kid, h.Alg, hash, p.signed, p.sig64)
+	if err != nil {
 		return nil, err
 	}
 	payload, derr := decodeSegment(nil, p.payload64)
@@ -131,16 +139,25 @@ func (v *Verifier) verifyMachine(ctx context.Context, token string, want Machine
 	if err != nil {
 		return nil, err
 	}
-	now := v.now().Unix()
+	if err := v.checkMachineTime(c, v.now().Unix()); err != nil {
+		return nil, err
+	}
+	v.rememberMachine(token, h.Kid, key.Public, c)
+	return c, nil
+}
+
+// checkMachineTime applies the session tokens' time boundaries to a
+// machine JWT.
+func (v *Verifier) checkMachineTime(c *MachineClaims, now int64) *Error {
 	switch {
 	case c.Expiry <= now-v.skew:
-		return nil, fail(ReasonTokenExpired, "expired at %d, now %d", c.Expiry, now)
+		return fail(ReasonTokenExpired, "expired at %d, now %d", c.Expiry, now)
 	case c.NotBefore > now+v.skew:
-		return nil, fail(ReasonTokenNotYetValid, "nbf %d is after now %d", c.NotBefore, now)
+		return fail(ReasonTokenNotYetValid, "nbf %d is after now %d", c.NotBefore, now)
 	case c.IssuedAt > now+v.skew:
-		return nil, fail(ReasonTokenNotYetValid, "iat %d is after now %d", c.IssuedAt, now)
+		return fail(ReasonTokenNotYetValid, "iat %d is after now %d", c.IssuedAt, now)
 	}
-	return c, nil
+	return nil
 }
 
 // machineHeader is a JOSE header read without the session verdicts.

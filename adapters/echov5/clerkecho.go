@@ -40,11 +40,26 @@
 // not consulted here; to answer refusals differently (a redirect to the
 // sign-in page, say), set Config.ErrorHandler of this package.
 //
+// # Machine credentials and routes
+//
+// RequireRoute and OptionalRoute take a clerkgate.Route (Gate.Accept) in
+// place of a Gate, for routes that accept M2M tokens, API keys or OAuth
+// tokens; handlers find who is calling with Caller. The route's checks
+// (Route.With) are applied too, answered as for Require:
+//
+//	e.GET("/api/jobs", jobs, clerkecho.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
+//	e.GET("/api/feed", feed, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
+//
+// RequireRouteWithConfig and OptionalRouteWithConfig take a Config whose
+// Route is set, for a Skipper or an ErrorHandler.
+//
 // The package is named clerkecho, not echo, so that it does not clash with
 // the framework in the files that import both.
 package clerkecho
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
@@ -55,8 +70,15 @@ import (
 // Config configures the middleware, in the manner of echo's own
 // middleware configs.
 type Config struct {
-	// Gate authenticates the requests. It is required.
+	// Gate authenticates the requests of RequireSession, OptionalSession
+	// and Require. They require it, and ignore Route.
 	Gate *clerkgate.Gate
+
+	// Route authenticates the requests of RequireRoute and OptionalRoute:
+	// the token types it accepts (clerkgate.Gate.Accept), their
+	// verification and its checks (Route.With). They require it, and
+	// ignore Gate.
+	Route *clerkgate.Route
 
 	// Skipper picks requests the middleware leaves alone: they reach the
 	// handler unauthenticated and without claims, as if the middleware
@@ -89,13 +111,13 @@ func OptionalSession(gate *clerkgate.Gate) echo.MiddlewareFunc {
 // ErrorHandler. It panics if cfg.Gate is nil, as echo's middlewares do
 // for a missing required setting.
 func RequireSessionWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(true, nil)
+	return cfg.middleware(true, sessions(cfg.Gate, nil))
 }
 
 // OptionalSessionWithConfig is OptionalSession with a Skipper or an
 // ErrorHandler. It panics if cfg.Gate is nil.
 func OptionalSessionWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(false, nil)
+	return cfg.middleware(false, sessions(cfg.Gate, nil))
 }
 
 // Require returns echo middleware that lets a request through only with a
@@ -119,7 +141,49 @@ func RequireWithConfig(cfg Config, checks ...authz.Check) echo.MiddlewareFunc {
 	if err := clerkgate.ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	return cfg.middleware(true, checks)
+	return cfg.middleware(true, sessions(cfg.Gate, checks))
+}
+
+// RequireRoute returns echo middleware that lets a request through only
+// with a valid credential of a type route accepts (session tokens, M2M
+// tokens, API keys, OAuth tokens: see clerkgate.Gate.Accept) that passes
+// the route's checks (Route.With). Handlers find who is calling with
+// Caller. Refusals are written as for Require: 401 (or 503) for the
+// credential, 403 for a failed check. It panics if route is nil.
+//
+//	e.GET("/api/jobs", jobs, clerkecho.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
+func RequireRoute(route *clerkgate.Route) echo.MiddlewareFunc {
+	return RequireRouteWithConfig(Config{Route: route})
+}
+
+// OptionalRoute is RequireRoute that also lets anonymous requests
+// through, without a Caller; a credential that is present but refused is
+// still refused.
+func OptionalRoute(route *clerkgate.Route) echo.MiddlewareFunc {
+	return OptionalRouteWithConfig(Config{Route: route})
+}
+
+// RequireRouteWithConfig is RequireRoute with a Skipper or an
+// ErrorHandler. It panics if cfg.Route is nil.
+func RequireRouteWithConfig(cfg Config) echo.MiddlewareFunc {
+	return cfg.middleware(true, callers(cfg.Route))
+}
+
+// OptionalRouteWithConfig is OptionalRoute with a Skipper or an
+// ErrorHandler. It panics if cfg.Route is nil.
+func OptionalRouteWithConfig(cfg Config) echo.MiddlewareFunc {
+	return cfg.middleware(false, callers(cfg.Route))
+}
+
+// Caller returns who is calling, as RequireRoute or OptionalRoute found
+// it (or, for sessions, RequireSession and Require), and false for an
+// anonymous or skipped request. It is the same as
+// clerkgate.CallerFromContext(c.Request().Context()).
+func Caller(c *echo.Context) (*clerkgate.Caller, bool) {
+	if c == nil || c.Request() == nil {
+		return nil, false
+	}
+	return clerkgate.CallerFromContext(c.Request().Context())
 }
 
 // Claims returns the verified claims the middleware attached to c's
@@ -140,10 +204,68 @@ func Refuse(c *echo.Context, err *clerkgate.AuthError) error {
 	return echo.NewHTTPError(err.Status, err.Message).Wrap(err)
 }
 
-func (cfg Config) middleware(required bool, checks []authz.Check) echo.MiddlewareFunc {
-	if cfg.Gate == nil {
+// authenticator is how a middleware authenticates: a Gate's sessions or a
+// Route's credentials.
+type authenticator struct {
+	// authenticate returns the request with what it found in its context,
+	// or the refusal.
+	authenticate func(http.ResponseWriter, *http.Request) (*http.Request, *clerkgate.AuthError)
+	// redirected answers a refusal that is a redirect, as the net/http
+	// middleware would, and reports whether it did.
+	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
+}
+
+// sessions authenticates as Gate.RequireSession does, then applies checks.
+func sessions(gate *clerkgate.Gate, checks []authz.Check) authenticator {
+	if gate == nil {
 		panic("clerkecho: Config.Gate is nil")
 	}
+	return authenticator{
+		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+			claims, err := gate.Authenticate(w, r)
+			if err == nil && len(checks) > 0 {
+				err = clerkgate.Authorize(claims, checks...)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)), nil
+		},
+		redirected: gate.Redirected,
+	}
+}
+
+// callers authenticates as Route.Require does, the route's checks
+// included.
+func callers(route *clerkgate.Route) authenticator {
+	if route == nil {
+		panic("clerkecho: Config.Route is nil")
+	}
+	return authenticator{
+		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+			caller, err := route.Authenticate(w, r)
+			if err != nil {
+				return nil, err
+			}
+			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), caller)), nil
+		},
+		redirected: handshake,
+	}
+}
+
+// handshake answers a refusal that is a redirect to Clerk's handshake, as
+// Route.Require does; a Route, unlike RequireSession, does not send page
+// loads to the sign-in page.
+func handshake(w http.ResponseWriter, _ *http.Request, err *clerkgate.AuthError, _ bool) bool {
+	if err.Location == "" {
+		return false
+	}
+	w.Header().Set("Location", err.Location)
+	w.WriteHeader(err.Status)
+	return true
+}
+
+func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareFunc {
 	skip := cfg.Skipper
 	if skip == nil {
 		skip = middleware.DefaultSkipper
@@ -152,23 +274,17 @@ func (cfg Config) middleware(required bool, checks []authz.Check) echo.Middlewar
 	if refuse == nil {
 		refuse = Refuse
 	}
-	gate := cfg.Gate
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			if skip(c) {
 				return next(c)
 			}
 			r := c.Request()
-			claims, err := gate.Authenticate(c.Response(), r)
+			authed, err := auth.authenticate(c.Response(), r)
 			switch {
 			case err == nil:
-				if len(checks) > 0 {
-					if err := clerkgate.Authorize(claims, checks...); err != nil {
-						return refuse(c, err)
-					}
-				}
-				c.SetRequest(r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)))
-			case gate.Redirected(c.Response(), r, err, required):
+				c.SetRequest(authed)
+			case auth.redirected(c.Response(), r, err, required):
 				// A handshake, or the sign-in page for a page load: not a
 				// refusal, and no handler runs.
 				return nil

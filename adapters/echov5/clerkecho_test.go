@@ -27,6 +27,12 @@ func whoami(c *echo.Context) error {
 	return c.JSON(http.StatusOK, adaptertest.Whoami(c.Request().Context(), claims, ok))
 }
 
+// whoCalls answers with what both caller accessors see.
+func whoCalls(c *echo.Context) error {
+	caller, ok := clerkecho.Caller(c)
+	return c.JSON(http.StatusOK, adaptertest.CallerJSON(c.Request().Context(), caller, ok))
+}
+
 // serve starts an app with the adapter's middlewares on real HTTP, routed
 // as adaptertest expects, with echo's default error handler behind a
 // recorder of the errors that reach it.
@@ -43,6 +49,10 @@ func serve(t *testing.T, gate *clerkgate.Gate, extra func(*echo.Echo)) (*httptes
 	e.POST("/me", whoami, clerkecho.RequireSession(gate))
 	e.GET("/maybe", whoami, clerkecho.OptionalSession(gate))
 	e.GET("/open", whoami)
+	e.GET("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/machines", whoCalls, clerkecho.RequireRoute(gate.Accept(adaptertest.MachineTypes...)))
+	e.GET("/maybe-any", whoCalls, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/writers", whoCalls, clerkecho.RequireRoute(adaptertest.Writers(gate)))
 	if extra != nil {
 		extra(e)
 	}
@@ -62,6 +72,17 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestAccept runs what every adapter owes for routes that accept chosen
+// token types: every machine credential, refusals byte for byte as
+// net/http, the Backend API down.
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAccept(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
+		srv, _ := serve(t, gate, nil)
+		return srv
+	})
+}
+
 // TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
@@ -74,6 +95,33 @@ func TestAuthorization(t *testing.T) {
 		})
 		return srv
 	})
+}
+
+// A Route takes the Config's Skipper and ErrorHandler as the session
+// middlewares do.
+func TestRouteWithConfig(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	reasons := &adaptertest.Recorder[clerkgate.Reason]{}
+	app, _ := serve(t, f.Gate, func(e *echo.Echo) {
+		g := e.Group("/api", clerkecho.RequireRouteWithConfig(clerkecho.Config{
+			Route:   f.Gate.Accept(adaptertest.MachineTypes...),
+			Skipper: func(c *echo.Context) bool { return c.Path() == "/api/public" },
+			ErrorHandler: func(c *echo.Context, err *clerkgate.AuthError) error {
+				reasons.Add(err.Reason)
+				return clerkecho.Refuse(c, err)
+			},
+		}))
+		g.GET("/public", whoCalls)
+		g.GET("/private", whoCalls)
+	})
+	key := f.Credentials(t)[0]
+	adaptertest.RequireAnonymous(t, adaptertest.Get(t, app, "/api/public", f.Token()))
+	adaptertest.RequireCaller(t, key, adaptertest.Get(t, app, "/api/private", key.Token))
+	got := adaptertest.Get(t, app, "/api/private", f.Token())
+	require.Equal(t, http.StatusUnauthorized, got.Status)
+	require.Equal(t, "token_type_invalid", got.JSON(t)["error"])
+	require.Equal(t, []clerkgate.Reason{clerkgate.ReasonTokenTypeInvalid}, reasons.All())
 }
 
 func TestForbiddenIsAnEchoError(t *testing.T) {
@@ -127,6 +175,23 @@ func TestRefusalIsAnEchoError(t *testing.T) {
 	require.Len(t, errs.All(), 1)
 }
 
+// A page load sent through Clerk's handshake by a route that accepts
+// sessions is not a refusal: echo's error handler does not hear of it,
+// and a machine route's refusal of the same page load does reach it.
+func TestRouteHandshakeIsNoRefusal(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	app, errs := serve(t, f.Gate, nil)
+	got := adaptertest.Do(t, app, adaptertest.Request{Path: "/any", Page: true})
+	require.Equal(t, http.StatusTemporaryRedirect, got.Status, "body: %s", got.Body)
+	require.Equal(t, "handshake", got.Header.Get("X-Clerk-Auth-Status"))
+	require.Empty(t, errs.All())
+
+	got = adaptertest.Do(t, app, adaptertest.Request{Path: "/machines", Page: true})
+	require.Equal(t, http.StatusUnauthorized, got.Status)
+	require.Len(t, errs.All(), 1)
+}
+
 // Only a refusal reaches echo's error handler: an anonymous or signed-in
 // request on an optional route does not.
 func TestOptionalSessionReportsOnlyRefusals(t *testing.T) {
@@ -145,6 +210,8 @@ func TestOptionalSessionReportsOnlyRefusals(t *testing.T) {
 func TestClaimsWithoutContext(t *testing.T) {
 	t.Parallel()
 	_, ok := clerkecho.Claims(nil)
+	require.False(t, ok)
+	_, ok = clerkecho.Caller(nil)
 	require.False(t, ok)
 }
 
@@ -207,5 +274,9 @@ func TestConfigWithoutGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkecho: Config.Gate is nil", func() {
 		clerkecho.RequireSessionWithConfig(clerkecho.Config{})
+	})
+	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() { clerkecho.RequireRoute(nil) })
+	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() {
+		clerkecho.OptionalRouteWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
 	})
 }

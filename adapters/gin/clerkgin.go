@@ -19,6 +19,14 @@
 //		c.JSON(http.StatusOK, gin.H{"user_id": claims.Subject})
 //	})
 //
+// For routes that accept machine credentials (M2M tokens, API keys, OAuth
+// tokens), RequireRoute and OptionalRoute take a clerkgate.Route in place
+// of a Gate, its checks (Route.With) included; handlers read who is
+// calling with Caller:
+//
+//	r.GET("/api/jobs", clerkgin.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+//	r.GET("/api/feed", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), feed)
+//
 // Claims live in the request's context, so code that only sees a
 // context.Context reads them with clerkgate.ClaimsFromContext(
 // c.Request.Context()); Claims(c) is a shorthand for that.
@@ -107,5 +115,43 @@ func adapt(middleware func(http.Handler) http.Handler) gin.HandlerFunc {
 		if !passed {
 			c.Abort()
 		}
+	}
+}
+
+// RequireRoute returns gin middleware that lets a request through only
+// with a valid credential of a type route accepts (session tokens, M2M
+// tokens, API keys, OAuth tokens: see clerkgate.Gate.Accept) that passes
+// the route's checks (Route.With). Later handlers find who is calling
+// with Caller. A refusal is clerkgate's Route.Require's, byte for byte
+// (401 or 503 for the credential, 403 for a failed check), and aborts the
+// chain. It panics if route is nil.
+//
+//	r.GET("/api/jobs", clerkgin.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+func RequireRoute(route *clerkgate.Route) gin.HandlerFunc {
+	mustHaveRoute(route)
+	return adapt(route.Require)
+}
+
+// OptionalRoute is RequireRoute that also lets anonymous requests
+// through, without a Caller; a credential that is present but refused is
+// still refused.
+func OptionalRoute(route *clerkgate.Route) gin.HandlerFunc {
+	mustHaveRoute(route)
+	return adapt(route.Optional)
+}
+
+// Caller returns who is calling, as RequireRoute or OptionalRoute found
+// it (or, for sessions, RequireSession and Require), and false for an anonymous request. It is the
+// same as clerkgate.CallerFromContext(c.Request.Context()).
+func Caller(c *gin.Context) (*clerkgate.Caller, bool) {
+	if c == nil || c.Request == nil {
+		return nil, false
+	}
+	return clerkgate.CallerFromContext(c.Request.Context())
+}
+
+func mustHaveRoute(route *clerkgate.Route) {
+	if route == nil {
+		panic("clerkgin: nil *clerkgate.Route")
 	}
 }

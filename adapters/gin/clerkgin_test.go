@@ -28,6 +28,12 @@ func whoami(c *gin.Context) {
 	c.JSON(http.StatusOK, adaptertest.Whoami(c.Request.Context(), claims, ok))
 }
 
+// whoCalls answers with what both caller accessors see.
+func whoCalls(c *gin.Context) {
+	caller, ok := clerkgin.Caller(c)
+	c.JSON(http.StatusOK, adaptertest.CallerJSON(c.Request.Context(), caller, ok))
+}
+
 // serve starts an app with the adapter's middlewares on real HTTP, routed
 // as adaptertest expects.
 func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
@@ -37,6 +43,10 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 	r.POST("/me", clerkgin.RequireSession(gate), whoami)
 	r.GET("/maybe", clerkgin.OptionalSession(gate), whoami)
 	r.GET("/open", whoami)
+	r.GET("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/machines", clerkgin.RequireRoute(gate.Accept(adaptertest.MachineTypes...)), whoCalls)
+	r.GET("/maybe-any", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/writers", clerkgin.RequireRoute(adaptertest.Writers(gate)), whoCalls)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv
@@ -48,6 +58,14 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 func TestContract(t *testing.T) {
 	t.Parallel()
 	adaptertest.Run(t, serve)
+}
+
+// TestAccept runs what every adapter owes for routes that accept chosen
+// token types: every machine credential, refusals byte for byte as
+// net/http, the Backend API down.
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	adaptertest.RunAccept(t, serve)
 }
 
 // TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
@@ -76,6 +94,8 @@ func TestRequirePanicsOnBadChecks(t *testing.T) {
 func TestClaimsWithoutRequest(t *testing.T) {
 	t.Parallel()
 	_, ok := clerkgin.Claims(&gin.Context{})
+	require.False(t, ok)
+	_, ok = clerkgin.Caller(&gin.Context{})
 	require.False(t, ok)
 }
 
@@ -121,4 +141,6 @@ func TestNilGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.RequireSession(nil) })
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.OptionalSession(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.RequireRoute(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.OptionalRoute(nil) })
 }

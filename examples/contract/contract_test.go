@@ -3,6 +3,7 @@ package contract_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -218,6 +219,10 @@ func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 		require.True(t, found, "%s not in %s", sid, res.body)
 	})
 
+	t.Run("whoami", func(t *testing.T) {
+		runWhoami(t, s, token, refusals)
+	})
+
 	t.Run("authorization", func(t *testing.T) {
 		runAuthorization(t, s, refusals)
 	})
@@ -234,6 +239,83 @@ func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 		res.requireRefusal(t, http.StatusUnauthorized, "session_revoked")
 		refusals.add("revoked session", s.name, res)
 	})
+}
+
+// runWhoami calls GET /api/whoami with a credential of every type, and
+// with the refusals that must be the same in every framework.
+func runWhoami(t *testing.T, s *server, session string, refusals *refusalLog) {
+	res := s.do(t, http.MethodGet, "/api/whoami", session)
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	require.JSONEq(t, `{"token_type":"session_token","subject":"user_dev","scopes":[]}`, string(res.body))
+
+	for _, tc := range []struct{ typ, format, scopes string }{
+		{"api_key", "", `["read","write"]`},
+		{"m2m_token", "", ""},
+		{"m2m_token", "jwt", ""},
+		{"oauth_token", "", `["read"]`},
+		{"oauth_token", "jwt", `["read"]`},
+	} {
+		t.Run(tc.typ+" "+tc.format, func(t *testing.T) {
+			cred := s.devCredential(t, tc.typ, tc.format)
+			require.Equal(t, tc.typ, cred["token_type"])
+			res := s.do(t, http.MethodGet, "/api/whoami", cred["token"])
+			require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+			var got struct {
+				TokenType string   `json:"token_type"`
+				Subject   string   `json:"subject"`
+				Scopes    []string `json:"scopes"`
+			}
+			require.NoError(t, json.Unmarshal(res.body, &got), "body: %s", res.body)
+			require.Equal(t, tc.typ, got.TokenType)
+			require.Equal(t, cred["subject"], got.Subject)
+			if tc.scopes != "" {
+				scopes, _ := json.Marshal(got.Scopes)
+				require.JSONEq(t, tc.scopes, string(scopes))
+			} else {
+				// An M2M token's scopes are the machines it may call.
+				require.Len(t, got.Scopes, 1)
+				require.True(t, strings.HasPrefix(got.Scopes[0], "mch_"), "scopes: %q", got.Scopes)
+			}
+		})
+	}
+
+	key := s.devCredential(t, "api_key", "")["token"]
+	m2m := s.devCredential(t, "m2m_token", "jwt")["token"]
+	for _, tc := range []struct{ name, path, authorization, reason string }{
+		{"whoami without credential", "/api/whoami", "", "token_missing"},
+		{"whoami with a bare Bearer", "/api/whoami", "Bearer ", "token_malformed"},
+		{"whoami with an unknown api key", "/api/whoami", "Bearer ak_" + strings.Repeat("0", 32), "token_invalid"},
+		{"whoami with an unknown m2m token", "/api/whoami", "Bearer mt_" + strings.Repeat("0", 32), "token_invalid"},
+		{"whoami with a forged m2m jwt", "/api/whoami", "Bearer " + extend(t, m2m), "signature_invalid"},
+		{"whoami with an m2m jwt rewritten as a user's", "/api/whoami", "Bearer " + adaptertest.Forge(t, m2m), "token_type_invalid"},
+		{"api key on a session route", "/me", "Bearer " + key, "token_type_invalid"},
+		{"m2m jwt on a session route", "/me", "Bearer " + m2m, "token_type_invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := s.doAuthorization(t, tc.path, tc.authorization)
+			res.requireRefusal(t, http.StatusUnauthorized, tc.reason)
+			refusals.add(tc.name, s.name, res)
+		})
+	}
+}
+
+// extend keeps a genuine JWT's header and signature but pushes its expiry
+// a day later: what the holder of a short-lived token would try.
+func extend(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3)
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(raw, &claims))
+	exp, ok := claims["exp"].(float64)
+	require.True(t, ok, "exp: %v", claims["exp"])
+	claims["exp"] = exp + 86400
+	raw, err = json.Marshal(claims)
+	require.NoError(t, err)
+	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
+	return strings.Join(parts, ".")
 }
 
 // runAuthorization checks GET /admin (org:admin) and POST /me/sensitive
@@ -461,6 +543,34 @@ func (s *server) do(t *testing.T, method, path, token string, cookies ...string)
 	body, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return response{res.StatusCode, res.Header, body}
+}
+
+// doAuthorization GETs path with the Authorization header as is (none if
+// empty).
+func (s *server) doAuthorization(t *testing.T, path, authorization string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.base+path, nil)
+	require.NoError(t, err)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	res, err := s.client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{res.StatusCode, res.Header, body}
+}
+
+// devCredential asks GET /dev/credential for a machine credential.
+func (s *server) devCredential(t *testing.T, typ, format string) map[string]string {
+	t.Helper()
+	res := s.do(t, http.MethodGet, "/dev/credential?type="+typ+"&format="+format, "")
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	var out map[string]string
+	require.NoError(t, json.Unmarshal(res.body, &out), "body: %s", res.body)
+	require.NotEmpty(t, out["token"])
+	return out
 }
 
 // devToken asks GET /dev/token for a token (and, for an expired one, the

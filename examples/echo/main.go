@@ -53,6 +53,10 @@ func routes(app *exampleapp.App) *echo.Echo {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, app.Logout(c.Request().Context(), claims))
 	})
+	e.GET("/api/whoami", func(c echo.Context) error {
+		caller, _ := clerkecho.Caller(c)
+		return write(c, exampleapp.Whoami(caller))
+	}, clerkecho.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)))
 	e.GET("/admin", func(c echo.Context) error {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, exampleapp.Admin(claims))
@@ -64,6 +68,9 @@ func routes(app *exampleapp.App) *echo.Echo {
 	if app.DevMode() {
 		e.GET("/dev/token", func(c echo.Context) error {
 			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
+		})
+		e.GET("/dev/credential", func(c echo.Context) error {
+			return write(c, app.DevCredential(c.QueryParam("type"), c.QueryParam("format")))
 		})
 		e.GET("/dev/token/authz", func(c echo.Context) error {
 			return write(c, app.DevAuthzToken(c.QueryParam("org_role"), c.QueryParam("fva")))

@@ -56,6 +56,10 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, app.Logout(c.Request.Context(), claims))
 	})
+	r.GET("/api/whoami", clerkgin.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
+		caller, _ := clerkgin.Caller(c)
+		write(c, exampleapp.Whoami(caller))
+	})
 	r.GET("/admin", clerkgin.Require(app.Gate, exampleapp.AdminCheck()), func(c *gin.Context) {
 		claims, _ := clerkgin.Claims(c)
 		write(c, exampleapp.Admin(claims))
@@ -67,6 +71,9 @@ func routes(app *exampleapp.App) *gin.Engine {
 	if app.DevMode() {
 		r.GET("/dev/token", func(c *gin.Context) {
 			write(c, app.DevToken(c.Query("expired") == "1"))
+		})
+		r.GET("/dev/credential", func(c *gin.Context) {
+			write(c, app.DevCredential(c.Query("type"), c.Query("format")))
 		})
 		r.GET("/dev/token/authz", func(c *gin.Context) {
 			write(c, app.DevAuthzToken(c.Query("org_role"), c.Query("fva")))

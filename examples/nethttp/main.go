@@ -65,6 +65,9 @@ func routes(app *exampleapp.App) http.Handler {
 		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
 		})
+		mux.HandleFunc("GET /dev/credential", func(w http.ResponseWriter, r *http.Request) {
+			write(w, app.DevCredential(r.URL.Query().Get("type"), r.URL.Query().Get("format")))
+		})
 		mux.HandleFunc("GET /dev/token/authz", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevAuthzToken(r.URL.Query().Get("org_role"), r.URL.Query().Get("fva")))
 		})

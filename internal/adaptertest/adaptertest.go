@@ -15,6 +15,14 @@
 //	POST /me     behind the adapter's RequireSession
 //	GET  /maybe  behind the adapter's OptionalSession
 //	GET  /open   with no middleware
+//
+// and, for machine credentials (see RunAccept), each ending in a handler
+// that answers with CallerJSON:
+//
+//	GET  /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
+//	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes...))
+//	GET  /maybe-any  behind the adapter's OptionalRoute(gate.Accept(clerkgate.AnyToken))
+//	GET  /writers    behind the adapter's RequireRoute(Writers(gate))
 package adaptertest
 
 import (
@@ -89,6 +97,10 @@ func serveNetHTTP(t testing.TB, gate *clerkgate.Gate) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/me", gate.RequireSession(ok))
 	mux.Handle("/maybe", gate.OptionalSession(ok))
+	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(ok))
+	mux.Handle("/machines", gate.Accept(MachineTypes...).Require(ok))
+	mux.Handle("/maybe-any", gate.Accept(clerkgate.AnyToken).Optional(ok))
+	mux.Handle("/writers", Writers(gate).Require(ok))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -148,6 +160,12 @@ type Request struct {
 	Path    string   // with the leading slash
 	Token   string   // sent as a Bearer token unless empty
 	Cookies []string // "name=value", each in its own Cookie header
+	// Authorization, when not empty, is the Authorization header as is,
+	// in place of Token's.
+	Authorization string
+	// Page sends the request as a browser's page load (Accept: text/html,
+	// Sec-Fetch-Dest: document), which Clerk answers with a handshake.
+	Page bool
 }
 
 // Response is what a test server answered.
@@ -178,8 +196,15 @@ func Do(t testing.TB, srv *httptest.Server, r Request) Response {
 	if r.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
 	}
+	if r.Authorization != "" {
+		req.Header.Set("Authorization", r.Authorization)
+	}
 	for _, c := range r.Cookies {
 		req.Header.Add("Cookie", c)
+	}
+	if r.Page {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		req.Header.Set("Sec-Fetch-Dest", "document")
 	}
 	client := *srv.Client() // a copy: tests run in parallel
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

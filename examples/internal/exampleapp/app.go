@@ -52,6 +52,7 @@ type App struct {
 	dev        *clerktest.Server // nil unless in dev mode
 	devMu      sync.Mutex
 	devSessID  string
+	devMach    *clerktest.Machine
 	redisURL   string // "" unless REDIS_URL was used
 	replicaEnv string // dev mode with REDIS_URL: the file a second replica reads its keys from
 }
@@ -332,9 +333,62 @@ func (a *App) DevToken(expired bool) Result {
 	return ok(body)
 }
 
+// DevCredential answers GET /dev/credential in dev mode with a fresh
+// machine credential to call GET /api/whoami with: ?type=api_key (the
+// default) for an API key of DevUserID, m2m_token for an M2M token of a
+// dev machine, oauth_token for an OAuth access token of DevUserID; with
+// &format=jwt an M2M or OAuth token is a JWT, verified without a call to
+// Clerk, rather than opaque.
+func (a *App) DevCredential(typ, format string) Result {
+	if a.dev == nil {
+		return failure(http.StatusNotFound, "not_dev_mode", "dev credentials exist only in dev mode")
+	}
+	jwt := format == "jwt"
+	if format != "" && !jwt {
+		return failure(http.StatusBadRequest, "bad_format", "format is jwt, or absent for an opaque token")
+	}
+	id, token, subject := "", "", DevUserID
+	switch clerkgate.TokenType(typ) {
+	case clerkgate.APIKey, "":
+		if jwt {
+			return failure(http.StatusBadRequest, "bad_format", "API keys are opaque only")
+		}
+		typ = string(clerkgate.APIKey)
+		id, token = a.dev.CreateAPIKey(DevUserID, "dev key", clerktest.CredentialScopes("read", "write"))
+	case clerkgate.M2MToken:
+		m := a.devMachine()
+		if id, subject = m.ID, m.ID; jwt {
+			token = a.dev.M2MJWT(m.ID)
+		} else {
+			id, token = a.dev.CreateM2MToken(m.ID)
+		}
+	case clerkgate.OAuthToken:
+		if id = "client_dev"; jwt {
+			token = a.dev.OAuthJWT(DevUserID, id, clerktest.CredentialScopes("read"))
+		} else {
+			id, token = a.dev.CreateOAuthToken(DevUserID, id, clerktest.CredentialScopes("read"))
+		}
+	default:
+		return failure(http.StatusBadRequest, "bad_type", "type is api_key, m2m_token or oauth_token")
+	}
+	return ok(map[string]string{"token_type": typ, "id": id, "subject": subject, "token": token})
+}
+
+// devMachine is the machine dev-mode M2M tokens are issued to, allowed to
+// call a second one, so that its tokens have a scope to show.
+func (a *App) devMachine() clerktest.Machine {
+	a.devMu.Lock()
+	defer a.devMu.Unlock()
+	if a.devMach == nil {
+		m := a.dev.CreateMachine(a.dev.CreateMachine().ID)
+		a.devMach = &m
+	}
+	return *a.devMach
+}
+
 // Serve listens on ADDR, prints the start-up banner (in dev mode, how to
-// sign in from a browser and curl commands) and serves h until SIGINT or
-// SIGTERM.
+// sign in from a browser, and curl commands for sessions and machines)
+// and serves h until SIGINT or SIGTERM.
 func (a *App) Serve(h http.Handler) error {
 	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
@@ -391,6 +445,11 @@ From a shell, try:
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me
   curl -H "Authorization: Bearer $TOKEN" %[1]s/me/sessions
   curl -X POST -H "Authorization: Bearer $TOKEN" %[1]s/me/logout
+Machines call GET /api/whoami with an API key, an M2M token or an OAuth token (add &format=jwt for a JWT):
+  KEY=$(curl -s '%[1]s/dev/credential?type=api_key' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -H "Authorization: Bearer $KEY" %[1]s/api/whoami
+  M2M=$(curl -s '%[1]s/dev/credential?type=m2m_token' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -H "Authorization: Bearer $M2M" %[1]s/api/whoami
 `, base, DevUserID, browserURL(base))
 }
 

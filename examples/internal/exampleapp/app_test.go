@@ -89,6 +89,33 @@ func TestReplicaBannerShowsNoSecret(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "Close removes the file")
 }
 
+// GET /dev/credential issues every type in dev mode, refuses what it
+// cannot issue with a 4xx, and exists only in dev mode.
+func TestDevCredential(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	a := &App{name: "test", dev: fake}
+	t.Cleanup(a.Close)
+	for _, tc := range []struct{ typ, format, want string }{
+		{"", "", "api_key"}, {"api_key", "", "api_key"},
+		{"m2m_token", "", "m2m_token"}, {"m2m_token", "jwt", "m2m_token"},
+		{"oauth_token", "", "oauth_token"}, {"oauth_token", "jwt", "oauth_token"},
+	} {
+		res := a.DevCredential(tc.typ, tc.format)
+		require.Equal(t, 200, res.Status, "%+v: %v", tc, res.Body)
+		body := res.Body.(map[string]string)
+		require.Equal(t, tc.want, body["token_type"])
+		require.NotEmpty(t, body["token"])
+		require.Equal(t, tc.format == "jwt", strings.Count(body["token"], ".") == 2, body["token"])
+	}
+	require.Equal(t, a.DevCredential("m2m_token", "").Body.(map[string]string)["subject"],
+		a.DevCredential("m2m_token", "jwt").Body.(map[string]string)["subject"], "one dev machine")
+	for _, bad := range [][2]string{{"session_token", ""}, {"api_key", "jwt"}, {"m2m_token", "pem"}, {"mt_", ""}} {
+		require.Equal(t, 400, a.DevCredential(bad[0], bad[1]).Status, bad)
+	}
+	require.Equal(t, 404, (&App{}).DevCredential("api_key", "").Status)
+}
+
 // TestPagesEscapeClaims: the pages show claims as text. A user id is
 // chosen by whoever administers the Clerk instance, and a page must not
 // run it as markup.
