@@ -82,7 +82,8 @@ func SkipMethods(fullMethods ...string) Option {
 //	admin := gate.Accept(clerkgate.M2MToken).With(authz.Scope("jobs:admin"))
 //	clerkgrpc.UnaryServerInterceptor(gate.Accept(), clerkgrpc.Method("/jobs.v1.Jobs/Purge", admin))
 //
-// It panics on a bad name or a nil route.
+// A method's own entry comes before its service's; of two options for
+// the same name, the later wins. It panics on a bad name or a nil route.
 func Method(fullMethod string, route *clerkgate.Route) Option {
 	mustBeMethod(fullMethod)
 	if route == nil {
