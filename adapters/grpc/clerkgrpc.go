@@ -1,0 +1,251 @@
+// Package clerkgrpc puts clerkgate in front of gRPC services.
+//
+// Its interceptors read the token from the call's "authorization" metadata
+// ("Bearer <token>"), run a clerkgate Route's checks on it and put the
+// caller in the handler's context, for clerkgate.CallerFromContext (and,
+// for a session, clerkgate.ClaimsFromContext and clerkgate.UserID):
+//
+//	gate, err := clerkgate.NewFromEnv()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer gate.Close()
+//
+//	route := gate.Accept() // session tokens, or Config.AcceptTokens
+//	skip := clerkgrpc.SkipMethods("/grpc.health.v1.Health/")
+//	srv := grpc.NewServer(
+//		grpc.ChainUnaryInterceptor(clerkgrpc.UnaryServerInterceptor(route, skip)),
+//		grpc.ChainStreamInterceptor(clerkgrpc.StreamServerInterceptor(route, skip)),
+//	)
+//
+// A session token is verified as clerkgate.Gate.AuthenticateToken
+// verifies it: signature, claims, MaxTokenLifetime and revocation, but no
+// refresh (that needs a browser's cookies), so an expired token is
+// refused and the client fetches a fresh one from Clerk. Machine
+// credentials pass on routes that accept them (gate.Accept(
+// clerkgate.M2MToken)), and the checks of Route.With apply to every call.
+//
+// A refusal is a gRPC status: Unauthenticated for the 401 reasons,
+// PermissionDenied for a failed check (403), Unavailable when the
+// credential cannot be verified right now (503: jwks_unavailable,
+// machine_auth_unavailable). Its details carry an errdetails.ErrorInfo
+// whose Reason is clerkgate's reason ("token_expired", "scope_required"
+// …) in Domain "clerkgate", and an errdetails.RetryInfo for Unavailable.
+// See Error.
+package clerkgrpc
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
+)
+
+// Domain is the ErrorInfo domain of clerkgate's refusals.
+const Domain = "clerkgate"
+
+// Option changes what the interceptors ask of a call.
+type Option func(*policy)
+
+// SkipMethods lets calls of the given methods through without a token
+// and without a caller in their context, for health checks and
+// reflection. A name is a full method, "/package.Service/Method", or a
+// whole service, "/package.Service/". It panics on a name that is neither:
+// a typo would otherwise leave a method guarded that was meant to be open,
+// or the reverse.
+func SkipMethods(fullMethods ...string) Option {
+	for _, m := range fullMethods {
+		mustBeMethod(m)
+	}
+	return func(p *policy) {
+		for _, m := range fullMethods {
+			p.routes[m] = nil
+		}
+	}
+}
+
+// Method checks calls of a method (or, for a name ending in "/", of a
+// whole service) with route instead of the interceptor's own, for methods
+// that take other token types or need other checks:
+//
+//	admin := gate.Accept(clerkgate.M2MToken).With(authz.Scope("jobs:admin"))
+//	clerkgrpc.UnaryServerInterceptor(gate.Accept(), clerkgrpc.Method("/jobs.v1.Jobs/Purge", admin))
+//
+// A method's own entry comes before its service's; of two options for
+// the same name, the later wins. It panics on a bad name or a nil route.
+func Method(fullMethod string, route *clerkgate.Route) Option {
+	mustBeMethod(fullMethod)
+	if route == nil {
+		panic("clerkgrpc: Method " + fullMethod + " with a nil route")
+	}
+	return func(p *policy) { p.routes[fullMethod] = route }
+}
+
+// UnaryServerInterceptor authenticates unary calls with route's checks
+// (see the package doc), and puts the caller in the handler's context.
+// It panics on a nil route.
+func UnaryServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.UnaryServerInterceptor {
+	p := newPolicy(route, opts)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := p.authenticate(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor authenticates streaming calls once, when they
+// open, with route's checks (see the package doc), and puts the caller in
+// the stream's context. It panics on a nil route.
+func StreamServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.StreamServerInterceptor {
+	p := newPolicy(route, opts)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := p.authenticate(ss.Context(), info.FullMethod)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &authenticatedStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// Error turns a clerkgate refusal into a gRPC status error, for handlers
+// that check more themselves:
+//
+//	caller, _ := clerkgate.CallerFromContext(ctx)
+//	if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+//		return nil, clerkgrpc.Error(err)
+//	}
+//
+// The code follows the HTTP status (401 Unauthenticated, 403
+// PermissionDenied, 503 Unavailable), the message is clerkgate's fixed
+// text, and the details carry an ErrorInfo{Reason, Domain: "clerkgate"}
+// (for a failed reverification, with Clerk's reverification error as
+// metadata "clerk_error") and, when the client should wait, a RetryInfo.
+// The underlying cause (e.Err) is never sent. A nil e is a nil error.
+func Error(e *clerkgate.AuthError) error {
+	if e == nil {
+		return nil
+	}
+	code := codes.Unauthenticated
+	switch e.Status {
+	case http.StatusForbidden:
+		code = codes.PermissionDenied
+	case http.StatusServiceUnavailable:
+		code = codes.Unavailable
+	}
+	info := &errdetails.ErrorInfo{Reason: string(e.Reason), Domain: Domain}
+	if e.Check != nil && e.Check.Kind() == authz.KindReverification {
+		info.Metadata = map[string]string{"clerk_error": string(e.Check.ReverificationError())}
+	}
+	st := status.New(code, e.Message)
+	details := []protoadapt.MessageV1{info}
+	if e.RetryAfter > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+	}
+	// WithDetails fails only on a message it cannot marshal, and these
+	// are plain generated messages.
+	if withDetails, err := st.WithDetails(details...); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// policy is one interceptor's configuration: a route for every call, and
+// per method or service another route or none (nil: skipped).
+type policy struct {
+	route  *clerkgate.Route
+	routes map[string]*clerkgate.Route
+}
+
+func newPolicy(route *clerkgate.Route, opts []Option) *policy {
+	if route == nil {
+		panic("clerkgrpc: nil route (use gate.Accept())")
+	}
+	p := &policy{route: route, routes: map[string]*clerkgate.Route{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// routeFor is the route of a method: its own, else its service's, else
+// the default. skip reports a skipped method.
+func (p *policy) routeFor(fullMethod string) (route *clerkgate.Route, skip bool) {
+	if r, ok := p.routes[fullMethod]; ok {
+		return r, r == nil
+	}
+	if i := strings.LastIndexByte(fullMethod, '/'); i > 0 {
+		if r, ok := p.routes[fullMethod[:i+1]]; ok {
+			return r, r == nil
+		}
+	}
+	return p.route, false
+}
+
+func (p *policy) authenticate(ctx context.Context, fullMethod string) (context.Context, error) {
+	route, skip := p.routeFor(fullMethod)
+	if skip {
+		return ctx, nil
+	}
+	token, refusal := tokenFrom(ctx)
+	if refusal != nil {
+		return nil, Error(refusal)
+	}
+	caller, refusal := route.AuthenticateToken(ctx, token)
+	if refusal != nil {
+		return nil, Error(refusal)
+	}
+	return clerkgate.ContextWithCaller(ctx, caller), nil
+}
+
+// tokenFrom reads the bearer token of the call's authorization metadata,
+// "" when there is none (or another scheme, as the HTTP side ignores
+// Basic credentials). Two authorization values are refused: which one a
+// proxy or the handler would honour is anybody's guess.
+func tokenFrom(ctx context.Context) (string, *clerkgate.AuthError) {
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", &clerkgate.AuthError{
+			Status:         http.StatusUnauthorized,
+			Reason:         clerkgate.ReasonTokenMalformed,
+			Message:        "the call carries more than one authorization value",
+			TokenPresented: true,
+		}
+	}
+	scheme, token, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", nil
+	}
+	return strings.TrimSpace(token), nil
+}
+
+// authenticatedStream is a server stream whose context carries the caller.
+type authenticatedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *authenticatedStream) Context() context.Context { return s.ctx }
+
+func mustBeMethod(name string) {
+	service, method, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
+	if !strings.HasPrefix(name, "/") || !ok || service == "" || strings.Contains(method, "/") {
+		panic(fmt.Sprintf("clerkgrpc: %q is not a full method (/package.Service/Method) or a service (/package.Service/)", name))
+	}
+}

@@ -1,0 +1,78 @@
+package clerkgate
+
+import (
+	"context"
+
+	"github.com/clerkgate/clerkgate/machine"
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// AuthenticateToken runs the Gate's checks on a bare session token, one
+// that did not come with an HTTP request (gRPC metadata, a WebSocket
+// message, a queue job): the verifier's checks, then MaxTokenLifetime and
+// revocation, exactly as Authenticate applies them. An expired token is
+// refused (token_expired): refresh needs the browser's refresh cookie and
+// a response to set the new one on, so it belongs to HTTP. An empty token
+// is token_missing; an opaque machine credential is token_type_invalid
+// (see Route.AuthenticateToken for routes that take machines).
+//
+// Prefer it to Verifier().Verify, which knows nothing of revocation or of
+// the lifetime cap.
+func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *AuthError) {
+	if token == "" {
+		return nil, newAuthError(ReasonTokenMissing, false, nil)
+	}
+	if err := refuseOpaqueMachine(token); err != nil {
+		return nil, err
+	}
+	claims, err := g.verifier.Verify(ctx, token)
+	if err != nil {
+		return nil, newAuthError(verifier.ReasonOf(err), true, err)
+	}
+	if err := g.checkLifetime(claims); err != nil {
+		return nil, newAuthError(ReasonTokenLifetimeInvalid, true, err)
+	}
+	if g.isRevoked(claims.SessionID) {
+		return nil, newAuthError(ReasonSessionRevoked, true, nil)
+	}
+	return claims, nil
+}
+
+// AuthenticateToken runs the route's checks on a bare token, as
+// Authenticate does on a request's Authorization header but without
+// refresh or handshake: a session token goes through
+// Gate.AuthenticateToken, a machine credential of an accepted type
+// through its own verification, and then the checks of With apply. A
+// token of a type the route does not accept is token_type_invalid.
+func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, *AuthError) {
+	c, err := rt.authenticateBare(ctx, token)
+	if err == nil && len(rt.checks) > 0 {
+		err = AuthorizeCaller(c, rt.checks...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (rt *Route) authenticateBare(ctx context.Context, token string) (*Caller, *AuthError) {
+	if token == "" {
+		return nil, newAuthError(ReasonTokenMissing, false, nil)
+	}
+	typ := machine.Classify(token)
+	if !rt.accept.has(typ) {
+		return nil, typeNotAccepted(typ)
+	}
+	if typ == SessionToken {
+		claims, err := rt.g.AuthenticateToken(ctx, token)
+		if err != nil {
+			return nil, err
+		}
+		return &Caller{Type: SessionToken, Session: claims}, nil
+	}
+	id, err := rt.g.verifyMachine(ctx, typ, token)
+	if err != nil {
+		return nil, err
+	}
+	return &Caller{Type: typ, Machine: id}, nil
+}
