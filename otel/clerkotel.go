@@ -49,6 +49,16 @@ type Telemetry struct {
 	handshakes metric.Int64Counter            // clerkgate.handshakes
 	keyFetches metric.Int64Counter            // clerkgate.jwks.fetches
 	keys       metric.Int64Gauge              // clerkgate.jwks.keys
+
+	// accepted holds the attributes of accepted requests by token type,
+	// made once: they are most requests, and building them costs
+	// allocations.
+	accepted map[clerkgate.TokenType]acceptedAttrs
+}
+
+type acceptedAttrs struct {
+	attrs []attribute.KeyValue
+	add   metric.AddOption
 }
 
 // New makes the tracer and the instruments.
@@ -78,6 +88,11 @@ func New(opts ...Option) (*Telemetry, error) {
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
+	}
+	t.accepted = map[clerkgate.TokenType]acceptedAttrs{}
+	for _, typ := range []clerkgate.TokenType{clerkgate.SessionToken, clerkgate.M2MToken, clerkgate.APIKey, clerkgate.OAuthToken} {
+		attrs := []attribute.KeyValue{OutcomeKey.String("accepted"), TokenTypeKey.String(string(typ))}
+		t.accepted[typ] = acceptedAttrs{attrs: attrs, add: metric.WithAttributeSet(attribute.NewSet(attrs...))}
 	}
 	return t, nil
 }
@@ -132,6 +147,13 @@ const (
 const errorTypeKey = attribute.Key("error.type")
 
 func (t *Telemetry) decided(ctx context.Context, d clerkgate.Decision) {
+	if a, ok := t.accepted[d.TokenType]; ok && d.Status == 0 {
+		t.requests.Add(ctx, 1, a.add)
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetAttributes(a.attrs...)
+		}
+		return
+	}
 	attrs := make([]attribute.KeyValue, 0, 3)
 	switch {
 	case d.Status == 0:
