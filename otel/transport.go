@@ -21,7 +21,9 @@ import (
 // semantic conventions. The span's parent is the request's context: a
 // refresh or a machine credential check is a child of the request that
 // needed it; a key fetch, shared by whoever waits on it, is a trace of its
-// own. No trace context is sent to Clerk, which takes no part in the
+// own. The duration runs from sending the request to receiving the
+// response's headers: Clerk's answers are small. Each attempt of a retried
+// call is a span of its own. No trace context is sent to Clerk, which takes no part in the
 // trace; no header, body or query value is recorded.
 func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
