@@ -14,7 +14,8 @@ import (
 //
 // The funcs run on the goroutine doing the work they report, with its
 // context, so they must return quickly and must not block. They are given
-// reasons and outcomes, never tokens, claims or user IDs.
+// reasons and outcomes, never tokens, claims or user IDs. Leave an
+// Observer unchanged once New has it.
 //
 // The network calls themselves (key fetches, refreshes, handshake
 // payloads, machine credential checks) all go through Config.HTTPClient;
