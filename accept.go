@@ -183,7 +183,8 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 // framework adapters. Session tokens go through Gate.Authenticate (with
 // its refresh); machine credentials through their own verification.
 func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
-	c, err := rt.authenticate(w, r)
+	c, typ, err := rt.authenticate(w, r)
+	rt.g.observeDecision(r.Context(), typ, err)
 	if err == nil && len(rt.checks) > 0 {
 		err = AuthorizeCaller(c, rt.checks...)
 	}
@@ -193,33 +194,36 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 	return c, nil
 }
 
-func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
+// authenticate also returns the type the credential was taken for.
+func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, TokenType, *AuthError) {
 	token := bearer(r)
 	if token == "" || rt.accept == (acceptSet{session: true}) {
 		if !rt.accept.session {
-			return nil, newAuthError(ReasonTokenMissing, token != "", nil)
+			return nil, "", newAuthError(ReasonTokenMissing, token != "", nil)
 		}
-		return rt.g.authenticateSession(w, r)
+		c, err := rt.g.authenticateSession(w, r)
+		return c, SessionToken, err
 	}
 	if token == malformed && !rt.accept.session {
 		return nil, machineError(ReasonTokenMalformed, errEmptyBearer)
 	}
 	typ := machine.Classify(token)
 	if !rt.accept.has(typ) {
-		return nil, typeNotAccepted(typ)
+		return nil, typ, typeNotAccepted(typ)
 	}
 	if typ == SessionToken {
-		return rt.g.authenticateSession(w, r)
+		c, err := rt.g.authenticateSession(w, r)
+		return c, typ, err
 	}
 	id, err := rt.g.verifyMachine(r.Context(), typ, token)
 	if err != nil {
-		return nil, err
+		return nil, typ, err
 	}
-	return &Caller{Type: typ, Machine: id}, nil
+	return &Caller{Type: typ, Machine: id}, typ, nil
 }
 
 func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
-	claims, err := g.Authenticate(w, r)
+	claims, err := g.authenticate(w, r)
 	if err != nil {
 		return nil, err
 	}

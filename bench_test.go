@@ -45,17 +45,21 @@ func serveBench(b *testing.B, h http.Handler, req *http.Request, want int) {
 
 // benchRequest is a GET carrying a fresh session token of a clerktest
 // instance, and a Gate configured for that instance.
-func benchRequest(b *testing.B) (*clerkgate.Gate, *http.Request) {
+func benchRequest(b *testing.B, mods ...func(*clerkgate.Config)) (*clerkgate.Gate, *http.Request) {
 	b.Helper()
 	fake := clerktest.New()
 	b.Cleanup(fake.Close)
-	gate, err := clerkgate.New(clerkgate.Config{
+	cfg := clerkgate.Config{
 		SecretKey:      fake.SecretKey(),
 		PublishableKey: fake.PublishableKey(),
 		APIURL:         fake.URL(),
 		// An hour, not Clerk's 60 s, so that a long -benchtime cannot outlive it.
 		MaxTokenLifetime: time.Hour,
-	})
+	}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	gate, err := clerkgate.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -141,7 +141,9 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 	req := g.pageRequest(r)
 	d := handshake.Decide(req, cfg)
 	if d.Action == handshake.Resolve {
-		if claims, aerr, ok := g.resolveHandshake(w, r, req, d); ok {
+		claims, aerr, ok := g.resolveHandshake(w, r, req, d)
+		g.observeHandshake(r, d.Nonce != "", ok)
+		if ok {
 			return claims, aerr
 		}
 		// Clerk goes on as if there had been no handshake; the loop

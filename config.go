@@ -218,6 +218,12 @@ type Config struct {
 	// Logger receives key-fetch failures and refresh failures. Nothing is
 	// logged per ordinary request. Nil means discard.
 	Logger *slog.Logger
+
+	// Observer receives the Gate's decisions, refreshes, handshakes and
+	// key fetches, for metrics and traces; package
+	// github.com/clerkgate/clerkgate/otel provides one for OpenTelemetry.
+	// Nil costs nothing.
+	Observer *Observer
 }
 
 // Environment variables ConfigFromEnv reads.

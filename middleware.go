@@ -76,6 +76,7 @@ type Gate struct {
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
 	machines  *machineAuth       // machine credentials: see accept.go
+	observer  *Observer          // Config.Observer; nil costs nothing
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -87,6 +88,7 @@ func New(cfg Config) (*Gate, error) {
 		writeError:   cfg.ErrorHandler,
 		log:          cfg.Logger,
 		refreshAfter: orDefault(cfg.RefreshTimeout, 5*time.Second),
+		observer:     cfg.Observer,
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -195,6 +197,7 @@ func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
 		RefreshInterval:    cfg.JWKSRefreshInterval,
 		MinRefetchInterval: cfg.JWKSMinRefetchInterval,
 		Logger:             g.log,
+		OnFetch:            cfg.Observer.onKeyFetch(),
 	}
 	switch {
 	case cfg.JWTKey != "":
@@ -283,6 +286,14 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // redirect, with Location set and the cookies and auth status headers
 // already on w; WriteError answers it with a 307.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	claims, err := g.authenticate(w, r)
+	g.observeDecision(r.Context(), SessionToken, err)
+	return claims, err
+}
+
+// authenticate is Authenticate, unobserved: Routes observe their own
+// decisions.
+func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	if g.browser != nil && !hasBearer(r) &&
 		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
 		return g.authenticatePage(w, r)

@@ -48,6 +48,7 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	}
 
 	res, err := g.refresh(r, expired, refreshToken, old)
+	g.observeRefresh(r.Context(), err)
 	if err != nil {
 		g.log.Debug("clerkgate: session refresh failed", "session_id", old.SessionID, "err", err)
 		ae := newAuthError(ReasonRefreshFailed, true, err)

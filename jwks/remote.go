@@ -69,6 +69,21 @@ type RemoteConfig struct {
 	// and key set changes (Info). Nothing is logged per request. Default:
 	// discard.
 	Logger *slog.Logger
+
+	// OnFetch, when set, is called after every fetch attempt that ran to
+	// its end (not one cut short by Close), with the fetch's own context
+	// and its outcome: for metrics and traces. Fetches are shared by the
+	// callers waiting on them, so the context is never a request's. It
+	// runs on the fetching goroutine and must return quickly.
+	OnFetch func(context.Context, FetchResult)
+}
+
+// FetchResult is the outcome of one fetch of the key set.
+type FetchResult struct {
+	// Err is why the fetch failed, or nil: the keys held were replaced.
+	Err error
+	// Keys is how many keys are held after the fetch.
+	Keys int
 }
 
 // Remote is a Source backed by a JWKS URL. It keeps the last good key set
@@ -85,6 +100,7 @@ type Remote struct {
 	refreshEvery time.Duration
 	minRefetch   time.Duration
 	log          *slog.Logger
+	onFetch      func(context.Context, FetchResult) // nil when unobserved
 
 	// keys is the current snapshot. It is never modified once stored, so
 	// readers need no lock; a fetch stores a whole new one.
@@ -176,6 +192,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 		refreshEvery: orDefault(cfg.RefreshInterval, defaultRefreshInterval),
 		minRefetch:   orDefault(cfg.MinRefetchInterval, defaultMinRefetchInterval),
 		log:          cfg.Logger,
+		onFetch:      cfg.OnFetch,
 		done:         make(chan struct{}),
 	}
 	if r.header == nil {
@@ -359,6 +376,13 @@ func (r *Remote) fetch() (any, error) {
 		if added, removed := diffKids(prevKeys, next.byID); len(added)+len(removed) > 0 {
 			r.log.Info("jwks: key set changed", "url", r.url, "added", added, "removed", removed)
 		}
+	}
+	if r.onFetch != nil && !shutdown {
+		res := FetchResult{Err: err}
+		if snap := r.keys.Load(); snap != nil {
+			res.Keys = len(snap.byID)
+		}
+		r.onFetch(ctx, res)
 	}
 	return nil, err
 }

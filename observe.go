@@ -1,0 +1,115 @@
+package clerkgate
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/clerkgate/clerkgate/jwks"
+)
+
+// Observer receives what a Gate decides and what it costs, for metrics
+// and traces: package github.com/clerkgate/clerkgate/otel turns it into
+// OpenTelemetry. Every field is optional; a Gate without an Observer (the
+// default) pays one nil check per event and nothing else.
+//
+// The funcs run on the goroutine doing the work they report, with its
+// context, so they must return quickly and must not block. They are given
+// reasons and outcomes, never tokens, claims or user IDs. Leave an
+// Observer unchanged once New has it.
+//
+// The network calls themselves (key fetches, refreshes, handshake
+// payloads, machine credential checks) all go through Config.HTTPClient;
+// wrap its Transport to trace them.
+type Observer struct {
+	// Decided is called once for each request a Gate or a Route
+	// authenticates (RequireSession, OptionalSession, Accept, Require,
+	// Authenticate and the framework adapters), with the outcome. A 403
+	// from a failed authorization check comes later and is not reported.
+	Decided func(context.Context, Decision)
+
+	// Refreshed is called after each attempt to refresh an expired
+	// session, whether it called Clerk, shared another request's call, or
+	// was refused by the refresh limits. Tokens too old to refresh are
+	// refused without an attempt (RefreshStats.TooOld counts them).
+	Refreshed func(context.Context, RefreshAttempt)
+
+	// HandshakeResolved is called when a page load comes back from the
+	// Frontend API's handshake, with whether it could be resolved.
+	HandshakeResolved func(context.Context, HandshakeResolution)
+
+	// KeysFetched is called after each fetch of the signing keys from the
+	// Backend or Frontend API (start-up, background, unknown kid), with
+	// the fetch's own context: fetches are shared, never a request's.
+	KeysFetched func(context.Context, jwks.FetchResult)
+}
+
+// Decision is the outcome of authenticating one request.
+type Decision struct {
+	// TokenType is the type the request's credential was taken for (on a
+	// session route, SessionToken whatever it was); "" for a request
+	// refused because it carried none (token_missing).
+	TokenType TokenType
+	// Status is 0 when the request was let through, else the refusal's
+	// status: 401, 503, or 307 for a redirect through the handshake.
+	Status int
+	// Reason is the refusal's reason ("" when let through); a redirect's is
+	// ReasonHandshake.
+	Reason Reason
+}
+
+// RefreshAttempt is the outcome of one attempt to refresh an expired
+// session.
+type RefreshAttempt struct {
+	// Err is why the refresh failed, or nil.
+	Err error
+	// ClerkCode is the Backend API's error code for a refused refresh
+	// (e.g. "session_refresh_token_invalid"), or "".
+	ClerkCode string
+}
+
+// HandshakeResolution is the outcome of a page load's return from the
+// handshake.
+type HandshakeResolution struct {
+	// Nonce reports that the handshake came back as a nonce, traded
+	// through the Backend API, rather than as a signed handshake token.
+	Nonce bool
+	// Resolved reports that the handshake's cookies were taken; when
+	// false, the request was decided as if there had been no handshake.
+	Resolved bool
+}
+
+// observeDecision reports the outcome of authenticating a request.
+func (g *Gate) observeDecision(ctx context.Context, typ TokenType, err *AuthError) {
+	o := g.observer
+	if o == nil || o.Decided == nil {
+		return
+	}
+	d := Decision{TokenType: typ}
+	if err != nil {
+		d.Status, d.Reason = err.Status, err.Reason
+		if !err.TokenPresented && err.Reason == ReasonTokenMissing {
+			d.TokenType = ""
+		}
+	}
+	o.Decided(ctx, d)
+}
+
+func (g *Gate) observeRefresh(ctx context.Context, err error) {
+	if o := g.observer; o != nil && o.Refreshed != nil {
+		o.Refreshed(ctx, RefreshAttempt{Err: err, ClerkCode: clerkErrorCode(err)})
+	}
+}
+
+func (g *Gate) observeHandshake(r *http.Request, nonce, resolved bool) {
+	if o := g.observer; o != nil && o.HandshakeResolved != nil {
+		o.HandshakeResolved(r.Context(), HandshakeResolution{Nonce: nonce, Resolved: resolved})
+	}
+}
+
+// onKeyFetch is the jwks hook for Observer.KeysFetched, or nil.
+func (o *Observer) onKeyFetch() func(context.Context, jwks.FetchResult) {
+	if o == nil {
+		return nil
+	}
+	return o.KeysFetched
+}
