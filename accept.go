@@ -205,7 +205,7 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		return c, SessionToken, err
 	}
 	if token == malformed && !rt.accept.session {
-		return nil, machineError(ReasonTokenMalformed, errEmptyBearer)
+		return nil, "", machineError(ReasonTokenMalformed, errEmptyBearer)
 	}
 	typ := machine.Classify(token)
 	if !rt.accept.has(typ) {
