@@ -178,11 +178,12 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
 	claims, err := g.verifier.Verify(r.Context(), d.Token)
 	if err == nil {
-		if lerr := g.checkLifetime(claims); lerr != nil {
-			return nil, signedOut(w, "token-lifetime-invalid", "", newAuthError(ReasonTokenLifetimeInvalid, true, lerr))
-		}
-		if g.isRevoked(claims.SessionID) {
-			return nil, signedOut(w, "session-revoked", "", newAuthError(ReasonSessionRevoked, true, nil))
+		if aerr := g.admit(claims); aerr != nil {
+			reason := "token-lifetime-invalid"
+			if aerr.Reason == ReasonSessionRevoked {
+				reason = "session-revoked"
+			}
+			return nil, signedOut(w, reason, "", aerr)
 		}
 		return claims, nil
 	}

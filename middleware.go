@@ -325,11 +325,8 @@ func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claim
 		}
 		return nil, newAuthError(verifier.ReasonOf(err), true, err)
 	}
-	if err := g.checkLifetime(claims); err != nil {
-		return nil, newAuthError(ReasonTokenLifetimeInvalid, true, err)
-	}
-	if g.isRevoked(claims.SessionID) {
-		return nil, newAuthError(ReasonSessionRevoked, true, nil)
+	if err := g.admit(claims); err != nil {
+		return nil, err
 	}
 	return claims, nil
 }

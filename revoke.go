@@ -58,6 +58,20 @@ func (g *Gate) forgetSession(sessionID string) {
 	}
 }
 
+// admit applies the Gate's own checks to claims the verifier accepted:
+// the lifetime cap, then revocation. Every path that accepts a session
+// token (API calls, page loads, bare tokens) ends here, so they cannot
+// drift apart.
+func (g *Gate) admit(c *Claims) *AuthError {
+	if err := g.checkLifetime(c); err != nil {
+		return newAuthError(ReasonTokenLifetimeInvalid, true, err)
+	}
+	if g.isRevoked(c.SessionID) {
+		return newAuthError(ReasonSessionRevoked, true, nil)
+	}
+	return nil
+}
+
 func (g *Gate) isRevoked(sessionID string) bool {
 	return g.store.SessionRevoked(sessionID)
 }

@@ -29,11 +29,8 @@ func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *A
 	if err != nil {
 		return nil, newAuthError(verifier.ReasonOf(err), true, err)
 	}
-	if err := g.checkLifetime(claims); err != nil {
-		return nil, newAuthError(ReasonTokenLifetimeInvalid, true, err)
-	}
-	if g.isRevoked(claims.SessionID) {
-		return nil, newAuthError(ReasonSessionRevoked, true, nil)
+	if err := g.admit(claims); err != nil {
+		return nil, err
 	}
 	return claims, nil
 }
