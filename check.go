@@ -89,11 +89,12 @@ func quoted(v string) bool {
 	return v != "" && (strings.ContainsRune(`"'`, rune(v[0])) || strings.ContainsRune(`"'`, rune(v[len(v)-1])))
 }
 
-// shown is a value as an error may print it: a key reduced to its fixed
-// prefix, inside the quotes it came with.
+// shown is a value as an error may print it, inside the quotes it came
+// with: a key reduced to its fixed prefix, a URL with credentials or a
+// PEM block to "…".
 func shown(v string) string {
 	inner := strings.Trim(v, `"'`)
-	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.Contains(inner, "PUBLIC KEY") {
+	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.ContainsAny(inner, "@\n") {
 		inner = publishable.Redact(inner)
 	}
 	return v[:1] + inner + v[len(v)-1:]
