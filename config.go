@@ -215,8 +215,10 @@ type Config struct {
 	// OAuth access tokens. See MachineConfig.
 	Machine MachineConfig
 
-	// Logger receives key-fetch failures and refresh failures. Nothing is
-	// logged per ordinary request. Nil means discard.
+	// Logger receives configuration warnings, key-fetch failures and
+	// refresh failures. Nothing is logged per ordinary request. Nil means
+	// slog.Default(): a refused secret key must never fail in silence. To
+	// discard, pass slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 
 	// Observer receives the Gate's decisions, refreshes, handshakes and

@@ -8,6 +8,7 @@ package clerkgate_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -464,7 +465,11 @@ func TestPageLoadConfig(t *testing.T) {
 	live := "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
 	cfg := base
 	cfg.PublishableKey, cfg.IsSatellite, cfg.Domain = live, true, "sat.example"
-	cfg.SignInURL = "https://primary.example/sign-in" // the fake's secret key is a development one
+	// A production pair (New refuses a development secret key beside a
+	// production publishable key). The fake refuses this secret key, which
+	// the redirect below never needs.
+	cfg.SecretKey = "sk_live_" + strings.TrimPrefix(fake.SecretKey(), "sk_test_")
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })

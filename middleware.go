@@ -77,12 +77,30 @@ type Gate struct {
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
 	machines  *machineAuth       // machine credentials: see accept.go
 	observer  *Observer          // Config.Observer; nil costs nothing
+	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
 // malformed publishable key, a PEM that does not parse, no key source at
-// all) fails here, never on a request.
+// all, authorized parties that are not origins, a development key with a
+// production one, a secret key bound for plain http) fails here, never on
+// a request, with an error wrapping ErrConfig. New does not wait for the
+// signing keys: call Check for that.
 func New(cfg Config) (*Gate, error) {
+	if err := validate(cfg); err != nil {
+		return nil, configError{err}
+	}
+	g, err := newGate(cfg)
+	if err != nil {
+		return nil, configError{err}
+	}
+	if len(cfg.AuthorizedParties) == 0 {
+		g.log.Warn("clerkgate: no AuthorizedParties (" + EnvAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
+	}
+	return g, nil
+}
+
+func newGate(cfg Config) (*Gate, error) {
 	g := &Gate{
 		now:          cfg.Clock,
 		writeError:   cfg.ErrorHandler,
@@ -97,7 +115,7 @@ func New(cfg Config) (*Gate, error) {
 		g.writeError = WriteError
 	}
 	if g.log == nil {
-		g.log = slog.New(slog.DiscardHandler)
+		g.log = slog.Default()
 	}
 	var err error
 	if g.limits, err = newRefreshLimits(cfg); err != nil {
@@ -212,6 +230,7 @@ func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 		g.closers = append(g.closers, r.Close)
+		g.remote = r
 		return r, nil
 	case cfg.PublishableKey != "":
 		r, err := jwks.NewFrontendAPI(ctx, cfg.PublishableKey, remote)
@@ -219,6 +238,7 @@ func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 		g.closers = append(g.closers, r.Close)
+		g.remote = r
 		return r, nil
 	}
 	return nil, errors.New("clerkgate: no key source: set SecretKey (CLERK_SECRET_KEY), JWTKey (CLERK_JWT_KEY) or PublishableKey (CLERK_PUBLISHABLE_KEY)")

@@ -307,6 +307,38 @@ func (r *Remote) missed(ctx context.Context, kid string) (Key, error) {
 	}
 }
 
+// Check fetches the key set, or joins the fetch under way, and returns
+// what went wrong: nil once keys were had, the fetch's error otherwise
+// (wrapping ErrUnauthorized when the endpoint refused the credentials).
+// It is for start-up and health checks. Like unknown kids it starts at
+// most one fetch per MinRefetchInterval: called more often (a health
+// endpoint polled, or hammered, by anyone) it reports the latest fetch
+// instead of asking the endpoint again.
+func (r *Remote) Check(ctx context.Context) error {
+	r.mu.Lock()
+	var ch <-chan singleflight.Result
+	switch {
+	case r.closed || r.life.Err() != nil:
+		r.mu.Unlock()
+		return fmt.Errorf("jwks: %w", errClosed)
+	case r.inFlight:
+		ch = r.group.DoChan(r.callKey(), r.fetch)
+	case time.Since(r.lastAttempt) < r.minRefetch:
+		err := r.lastErr
+		r.mu.Unlock()
+		return err
+	default:
+		ch = r.startFetchLocked()
+	}
+	r.mu.Unlock()
+	select {
+	case res := <-ch:
+		return res.Err
+	case <-ctx.Done():
+		return fmt.Errorf("jwks: gave up waiting for the key set from %s: %w", r.url, ctx.Err())
+	}
+}
+
 // keyErrorLocked picks the reason for a lookup that found nothing. Once a
 // set has been fetched an unknown kid is the token's fault (401), unless
 // the latest attempt failed: then the key may exist and we cannot see it,
@@ -367,7 +399,7 @@ func (r *Remote) fetch() (any, error) {
 	case shutdown:
 	case err != nil:
 		r.stats.failures.Add(1)
-		r.log.Warn("jwks: key set fetch failed; keeping the keys we have", "url", r.url, "error", err)
+		r.logFailure(prev != nil, err)
 	default:
 		var prevKeys map[string]Key
 		if prev != nil {
@@ -385,6 +417,22 @@ func (r *Remote) fetch() (any, error) {
 		r.onFetch(ctx, res)
 	}
 	return nil, err
+}
+
+// logFailure says what a failed fetch means for the tokens. A refused
+// credential is an operator's mistake that no retry mends, so it is an
+// error, not a warning to wait out.
+func (r *Remote) logFailure(haveKeys bool, err error) {
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		r.log.Error("jwks: the key endpoint refused the credentials: check the secret key (CLERK_SECRET_KEY) and the API URL (CLERK_API_URL)",
+			"url", r.url, "error", err, "have_keys", haveKeys)
+	case haveKeys:
+		r.log.Warn("jwks: key set fetch failed; keeping the keys we have", "url", r.url, "error", err)
+	default:
+		r.log.Warn("jwks: key set fetch failed and no keys were had yet: tokens are refused (jwks_unavailable) until a fetch succeeds",
+			"url", r.url, "error", err)
+	}
 }
 
 // fetchSnapshot downloads and parses the key set. It returns nil and an
@@ -424,7 +472,11 @@ func (r *Remote) download(ctx context.Context) ([]byte, error) {
 		return nil, r.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return nil, fmt.Errorf("jwks: GET %s: status %s: %w", r.url, resp.Status, ErrUnauthorized)
+	default:
 		return nil, fmt.Errorf("jwks: GET %s: status %s", r.url, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))

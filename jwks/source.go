@@ -90,4 +90,10 @@ var (
 	// timeout, bad status or bad document) and no cached key matched. The
 	// fault is ours, not the caller's: answer 503.
 	ErrUnavailable = errors.New("jwks: key set unavailable")
+	// ErrUnauthorized means the key endpoint answered 401 or 403: it
+	// refused the credentials the fetch carried (for NewBackendAPI, the
+	// secret key). Waiting will not mend it; the configuration must
+	// change. Fetch errors wrap it, and so do the KeyErrors and Check
+	// errors that carry them.
+	ErrUnauthorized = errors.New("jwks: the key endpoint refused the credentials")
 )

@@ -60,8 +60,11 @@ type Actor struct {
 
 // Organization is the session's active organization, normalised across v1
 // (org_id, org_slug, org_role, org_permissions) and v2 (the "o" claim with
-// fea/per/fpm). Role always carries the "org:" prefix, e.g. "org:admin";
-// permissions look like "org:<feature>:<permission>".
+// fea/per/fpm). From a v2 token Role carries the "org:" prefix, e.g.
+// "org:admin"; v1 carries it as Clerk sent it. HasRole compares roles with
+// exactly one prefix on both sides, so an Organization built by hand with
+// Role "admin" or "org:admin" has the same role. Permissions look like
+// "org:<feature>:<permission>" and are compared as they are, as Clerk does.
 type Organization struct {
 	ID          string
 	Slug        string
@@ -449,8 +452,9 @@ func unixOrZero(s int64) time.Time {
 	return time.Unix(s, 0)
 }
 
-// RawJSON returns a copy of the token's payload exactly as signed.
-func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.raw) }
+// RawJSON returns a copy of the token's payload exactly as signed. For
+// Claims built by hand (see Decode) it returns their known fields encoded.
+func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.payload()) }
 
 // Raw decodes every claim into a map. It decodes afresh on each call, so the
 // hot path never pays for a map nobody reads. The payload passed Verify's
@@ -458,7 +462,7 @@ func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.raw) }
 // what was signed.
 func (c *Claims) Raw() (map[string]any, error) {
 	var m map[string]any
-	err := json.Unmarshal([]byte(c.raw), &m)
+	err := json.Unmarshal([]byte(c.payload()), &m)
 	return m, err
 }
 
@@ -472,9 +476,62 @@ func (c *Claims) Raw() (map[string]any, error) {
 // Email from an "EMAIL" or "Email" member, so a payload with a member
 // that matches one of v's field names only ignoring case is an error. (No
 // member name is repeated either: Verify refused such tokens.)
+//
+// Claims built by hand, as a handler's test does, have no signed payload;
+// Decode, Raw and RawJSON then read their known fields encoded as a token
+// of format 1 would carry them (sub, sid, …, org_id, org_slug, org_role,
+// org_permissions), so custom claims decode as absent rather than fail.
 func (c *Claims) Decode(v any) error {
-	if err := checkExactNames(c.raw, reflect.TypeOf(v)); err != nil {
+	p := c.payload()
+	if err := checkExactNames(p, reflect.TypeOf(v)); err != nil {
 		return err
 	}
-	return json.Unmarshal([]byte(c.raw), v)
+	return json.Unmarshal([]byte(p), v)
+}
+
+// payload is the signed payload, or for Claims built by hand the known
+// fields encoded afresh.
+func (c *Claims) payload() string {
+	if c.raw != "" {
+		return c.raw
+	}
+	h := handBuilt{
+		Subject: c.Subject, SessionID: c.SessionID, Issuer: c.Issuer, AuthorizedParty: c.AuthorizedParty,
+		Expiry: c.Expiry, NotBefore: c.NotBefore, IssuedAt: c.IssuedAt, ID: c.ID,
+		SessionStatus: c.SessionStatus, Plans: c.Plans, Features: c.Features,
+		FactorVerificationAge: c.FactorVerificationAge, Actor: c.Actor,
+	}
+	if c.Version > 1 {
+		h.Version = c.Version
+	}
+	if o := c.Organization; o != nil {
+		h.OrgID, h.OrgSlug, h.OrgRole, h.OrgPermissions = o.ID, o.Slug, o.Role, o.Permissions
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "{}" // unreachable: strings, numbers and slices of them
+	}
+	return string(b)
+}
+
+// handBuilt is how payload encodes Claims that came from no token.
+type handBuilt struct {
+	Subject               string   `json:"sub,omitempty"`
+	SessionID             string   `json:"sid,omitempty"`
+	Issuer                string   `json:"iss,omitempty"`
+	AuthorizedParty       string   `json:"azp,omitempty"`
+	Expiry                int64    `json:"exp,omitempty"`
+	NotBefore             int64    `json:"nbf,omitempty"`
+	IssuedAt              int64    `json:"iat,omitempty"`
+	ID                    string   `json:"jti,omitempty"`
+	Version               int      `json:"v,omitempty"`
+	SessionStatus         string   `json:"sts,omitempty"`
+	Plans                 string   `json:"pla,omitempty"`
+	Features              string   `json:"fea,omitempty"`
+	FactorVerificationAge []int    `json:"fva,omitempty"`
+	Actor                 *Actor   `json:"act,omitempty"`
+	OrgID                 string   `json:"org_id,omitempty"`
+	OrgSlug               string   `json:"org_slug,omitempty"`
+	OrgRole               string   `json:"org_role,omitempty"`
+	OrgPermissions        []string `json:"org_permissions,omitempty"`
 }

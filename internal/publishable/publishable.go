@@ -41,18 +41,18 @@ func Parse(pk string) (Key, error) {
 	case strings.HasPrefix(pk, "sk_"):
 		// The classic mix-up: the secret key in the publishable key's
 		// place. Name it, and show nothing of it.
-		return Key{}, fmt.Errorf("publishable key %q: this is a secret key; want prefix pk_test_ or pk_live_", redact(pk))
+		return Key{}, fmt.Errorf("publishable key %q: this is a secret key; want prefix pk_test_ or pk_live_", Redact(pk))
 	default:
-		return Key{}, fmt.Errorf("publishable key %q: want prefix pk_test_ or pk_live_", redact(pk))
+		return Key{}, fmt.Errorf("publishable key %q: want prefix pk_test_ or pk_live_", Redact(pk))
 	}
 	// Clerk writes the host unpadded; accept a padded copy too.
 	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(enc, "="))
 	if err != nil {
-		return Key{}, fmt.Errorf("publishable key %q: not base64: %v", redact(pk), err)
+		return Key{}, fmt.Errorf("publishable key %q: not base64: %v", Redact(pk), err)
 	}
 	host, ok := strings.CutSuffix(string(raw), "$")
 	if !ok || !validHost(host) {
-		return Key{}, fmt.Errorf("publishable key %q: does not encode a Frontend API host", redact(pk))
+		return Key{}, fmt.Errorf("publishable key %q: does not encode a Frontend API host", Redact(pk))
 	}
 	return Key{Raw: pk, Host: host, Live: live}, nil
 }
@@ -94,11 +94,11 @@ func validHost(h string) bool {
 	return true
 }
 
-// redact shows no more of a key than its kind: one of Clerk's fixed
+// Redact shows no more of a key than its kind: one of Clerk's fixed
 // prefixes, or nothing. A secret key pasted where the publishable key
 // belongs ends up in start-up errors and logs, and even a few of its
 // characters narrow a search for it.
-func redact(s string) string {
+func Redact(s string) string {
 	for _, prefix := range []string{testPrefix, livePrefix, "sk_test_", "sk_live_"} {
 		if strings.HasPrefix(s, prefix) {
 			return prefix + "…"

@@ -89,6 +89,9 @@ const DevUserID = "user_dev"
 // DefaultAddr is where an example listens when ADDR is not set.
 const DefaultAddr = "127.0.0.1:8080"
 
+// checkTimeout bounds the start-up key fetch (Gate.Check).
+const checkTimeout = 15 * time.Second
+
 // New reads CLERK_*, REDIS_URL and ADDR from the environment. With no
 // CLERK_* variable in the environment at all it starts in dev mode: an
 // embedded fake Clerk backend issues tokens, so the example runs offline
@@ -148,6 +151,15 @@ func New(name string, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Gate = gate
+	// Fail at start-up, with the reason, rather than answer every request
+	// 503 jwks_unavailable: a refused secret key or an unreachable API
+	// would otherwise show only as "try again shortly".
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	if err := gate.Check(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.dev != nil && a.redisURL != "" {
 		if err := a.writeReplicaEnv(); err != nil {
 			a.Close()

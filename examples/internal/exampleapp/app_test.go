@@ -141,3 +141,26 @@ func TestPagesEscapeClaims(t *testing.T) {
 	require.Contains(t, signedOut, `<p id="status">Signed out</p>`)
 	require.NotContains(t, signedOut, "sign-out", "no sign-out link for the signed out")
 }
+
+// TestStartupStopsOnARefusedSecretKey: an example given a secret key Clerk
+// refuses exits at start-up with the reason, instead of serving 503s that
+// say "try again shortly" forever. (t.Setenv: not parallel.)
+func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	const wrong = "sk_test_Zq9WvK3xTmB7pLr2YhN8cD4fGs6J"
+	t.Setenv(clerkgate.EnvSecretKey, wrong)
+	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
+	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	a, err := New("test")
+	require.Nil(t, a)
+	require.ErrorIs(t, err, clerkgate.ErrConfig)
+	require.ErrorContains(t, err, "CLERK_SECRET_KEY")
+	require.NotContains(t, err.Error(), wrong[len("sk_test_"):])
+
+	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	a, err = New("test")
+	require.NoError(t, err, "the right key starts")
+	a.Close()
+}

@@ -1,0 +1,180 @@
+package clerkgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/jwks"
+)
+
+// ErrConfig is wrapped by every error New returns, and by Check's when
+// Clerk refuses the secret key: a mistake in the configuration, which no
+// retry will mend. errors.Is(err, ErrConfig) tells it from an outage.
+var ErrConfig = errors.New("clerkgate: configuration error")
+
+// configError gives an error ErrConfig's identity and keeps its own text,
+// which already says what to fix.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{ErrConfig, e.err} }
+
+// Check fetches the Gate's signing keys once, or waits for the fetch
+// under way, and says what is wrong: nil when tokens can be verified.
+// A secret key the Backend API refuses is an error wrapping ErrConfig and
+// jwks.ErrUnauthorized; an API that cannot be reached, or that serves no
+// usable key, is an error wrapping neither. Call it at start-up to fail
+// fast, and from a readiness check: like a token with an unknown kid it
+// asks Clerk at most once per JWKSMinRefetchInterval, answering from the
+// latest fetch in between, so a busy or hostile prober costs nothing.
+//
+// With JWTKey the keys never come from the network and Check returns nil;
+// the secret key, if any, is then first used by a refresh.
+func (g *Gate) Check(ctx context.Context) error {
+	if g.remote == nil {
+		return nil
+	}
+	err := g.remote.Check(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jwks.ErrUnauthorized) && g.sessions != nil:
+		return fmt.Errorf("%w: the Backend API refused SecretKey (%s): use this instance's secret key from the Clerk dashboard, and check APIURL (%s): %w",
+			ErrConfig, EnvSecretKey, EnvAPIURL, err)
+	case errors.Is(err, jwks.ErrUnauthorized):
+		return fmt.Errorf("%w: the key endpoint refused the fetch: %w", ErrConfig, err)
+	}
+	return fmt.Errorf("clerkgate: no signing keys, so every token is refused (jwks_unavailable): %w", err)
+}
+
+// validate refuses configurations that cannot work, before anything is
+// started: each would otherwise show as every request refused, or as a
+// secret sent in clear, with nothing said at start-up. Errors name the
+// field and its environment variable and show no more of a key than its
+// fixed prefix.
+func validate(cfg Config) error {
+	for _, v := range []struct{ field, env, value string }{
+		{"SecretKey", EnvSecretKey, cfg.SecretKey},
+		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey},
+		{"APIURL", EnvAPIURL, cfg.APIURL},
+		{"JWTKey", EnvJWTKey, cfg.JWTKey},
+	} {
+		if quoted(v.value) {
+			return fmt.Errorf("clerkgate: %s (%s) is wrapped in quotes (%s): remove them; an env file or a container's environment passes quotes on as part of the value",
+				v.field, v.env, shown(v.value))
+		}
+	}
+	if err := sameMode(cfg.SecretKey, cfg.PublishableKey); err != nil {
+		return err
+	}
+	if cfg.SecretKey != "" || cfg.Machine.SecretKey != "" {
+		if err := checkAPIURLTransport(cfg.APIURL); err != nil {
+			return err
+		}
+	}
+	for _, p := range cfg.AuthorizedParties {
+		if err := checkOrigin(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func quoted(v string) bool {
+	return v != "" && (strings.ContainsRune(`"'`, rune(v[0])) || strings.ContainsRune(`"'`, rune(v[len(v)-1])))
+}
+
+// shown is a value as an error may print it, inside the quotes it came
+// with: a key reduced to its fixed prefix, a URL with credentials or a
+// PEM block to "…".
+func shown(v string) string {
+	inner := strings.Trim(v, `"'`)
+	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.ContainsAny(inner, "@\n") {
+		inner = publishable.Redact(inner)
+	}
+	return v[:1] + inner + v[len(v)-1:]
+}
+
+// sameMode refuses a development secret key with a production publishable
+// key, or the other way round: they name two instances, so every token of
+// the one fails the issuer check of the other.
+func sameMode(secret, pub string) error {
+	live := func(key, test, prod string) (isLive, known bool) {
+		switch {
+		case strings.HasPrefix(key, test):
+			return false, true
+		case strings.HasPrefix(key, prod):
+			return true, true
+		}
+		return false, false
+	}
+	sLive, sKnown := live(secret, "sk_test_", "sk_live_")
+	pLive, pKnown := live(pub, "pk_test_", "pk_live_")
+	if !sKnown || !pKnown || sLive == pLive {
+		return nil
+	}
+	mode := map[bool]string{false: "a development", true: "a production"}
+	return fmt.Errorf("clerkgate: SecretKey (%s) is %s key (%s) but PublishableKey (%s) is %s key (%s): take both from the same instance's API keys page in the Clerk dashboard",
+		EnvSecretKey, mode[sLive], publishable.Redact(secret), EnvPublishableKey, mode[pLive], publishable.Redact(pub))
+}
+
+// checkAPIURLTransport refuses a plain-http Backend API URL to a host
+// other than this machine: every call carries the secret key.
+func checkAPIURLTransport(raw string) error {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Scheme != "http" {
+		return nil // the default, https, or malformed: session.NewClient says what is wrong
+	}
+	if loopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("clerkgate: APIURL (%s) %q is plain http to a host that is not this machine, so the secret key would travel in clear: use https:// (plain http is for a local fake such as clerktest)",
+		EnvAPIURL, u.Redacted())
+}
+
+func loopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkOrigin refuses an authorized party that no azp claim can equal:
+// browsers send origins, scheme://host[:port] in lower case, without a
+// path or a default port.
+func checkOrigin(p string) error {
+	if p == "" {
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): empty authorized party: list origins such as https://app.example.com", EnvAuthorizedParties)
+	}
+	if quoted(p) {
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %s is wrapped in quotes: remove them", EnvAuthorizedParties, p)
+	}
+	u, err := url.Parse(strings.TrimSuffix(p, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		hint := ""
+		if !strings.ContainsAny(p, "/*") {
+			scheme := "https://"
+			if h, _, _ := strings.Cut(p, ":"); loopback(h) {
+				scheme = "http://"
+			}
+			hint = fmt.Sprintf(" (did you mean %q?)", scheme+p)
+		}
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %q is not an origin%s: write scheme://host[:port], e.g. https://app.example.com",
+			EnvAuthorizedParties, p, hint)
+	}
+	origin := strings.ToLower(u.Scheme + "://" + u.Host)
+	if port := u.Port(); port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
+		origin = strings.ToLower(u.Scheme + "://" + u.Hostname())
+	}
+	if origin != strings.TrimSuffix(p, "/") {
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %q can never match, as browsers send origins without path, query, credentials or default port, in lower case: write %q",
+			EnvAuthorizedParties, p, origin)
+	}
+	return nil
+}
