@@ -25,4 +25,4 @@ require (
 	golang.org/x/sys v0.46.0 // indirect
 )
 
-replace github.com/clerkgate/clerkgate => ../
+replace github.com/clerkgate/clerkgate => ..
