@@ -11,7 +11,10 @@
 // go.work, a sibling's internal package), or when a test needs what the
 // zip lacks.
 //
-//	go run ./internal/tools/cmd/releasesim -repo .
+//	cd internal/tools && go run ./cmd/releasesim -repo ../..
+//
+// With -list it only prints the folders of the released modules, which
+// RELEASING.md tags.
 //
 // It needs git (the files of a module are those git tracks or would
 // track) and a module proxy for third-party modules: the machine's module
@@ -43,15 +46,35 @@ func main() {
 	repo := flag.String("repo", ".", "the repository's top folder")
 	keep := flag.Bool("keep", false, "keep the proxy and the user's module for a look afterwards")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
+	list := flag.Bool("list", false, "only print the folders of the released modules, the root first")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("releasesim: ")
+	if *list {
+		if err := printReleased(*repo); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if err := run(ctx, *repo, *keep); err != nil {
 		log.Fatal(err)
 	}
+}
+
+func printReleased(repo string) error {
+	mods, err := modules.Find(repo)
+	if err != nil {
+		return err
+	}
+	for _, m := range mods {
+		if m.Released() {
+			fmt.Println(m.Dir)
+		}
+	}
+	return nil
 }
 
 func run(ctx context.Context, repo string, keep bool) error {
