@@ -12,7 +12,7 @@ import (
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
-	"github.com/clerkgate/clerkgate/internal/adaptertest"
+	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 

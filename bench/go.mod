@@ -5,7 +5,7 @@ go 1.25.0
 require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
 	github.com/clerk/clerk-sdk-go/v2 v2.4.2
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/jwx/v2 v2.1.7
 	go.uber.org/goleak v1.3.0

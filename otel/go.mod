@@ -3,7 +3,7 @@ module github.com/clerkgate/clerkgate/otel
 go 1.26.0
 
 require (
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
@@ -37,4 +37,4 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
-replace github.com/clerkgate/clerkgate => ../
+replace github.com/clerkgate/clerkgate => ..

@@ -3,7 +3,7 @@ module github.com/clerkgate/clerkgate/parity
 go 1.25.0
 
 require (
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -25,4 +25,4 @@ require (
 	golang.org/x/sys v0.46.0 // indirect
 )
 
-replace github.com/clerkgate/clerkgate => ../
+replace github.com/clerkgate/clerkgate => ..

@@ -20,7 +20,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clerkgate/clerkgate/internal/testkit"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -78,7 +77,7 @@ func reasons(r ...verifier.Reason) []verifier.Reason { return r }
 // cause that is not on the list of deliberate strictness.
 func TestParityWithClerk(t *testing.T) {
 	node, nodeDir := clerkUnderNode(t)
-	vec := testkit.LoadVectors(t)
+	vec := loadVectors(t)
 	const skew = 5 * time.Second
 	g := &generator{
 		key: vec.SigningKey(t), pemText: vec.PublicKeyPEM, now: vec.Now, skew: int64(skew / time.Second),

@@ -1,7 +1,9 @@
 // Package soak holds clerkgate's soak test. It has no API; the package
-// exists so the test can run on its own.
+// exists so the test can run on its own, and is a module of its own, never
+// released, because it builds another module (examples/nethttp) as a
+// program.
 //
-// The test builds examples/nethttp, starts it as a separate process
+// The test builds examples/nethttp in its folder, starts it as a separate process
 // configured (CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_API_URL) for a
 // fake Clerk backend from clerktest that the test controls, and sends it
 // mixed traffic over loopback: valid session tokens, expired tokens with

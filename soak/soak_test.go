@@ -308,7 +308,8 @@ func startExample(t *testing.T, fake *clerktest.Server) (string, *syncBuffer) {
 	goBin, err := exec.LookPath("go")
 	require.NoError(t, err, "the soak test builds examples/nethttp with the go command")
 	bin := filepath.Join(t.TempDir(), "nethttp")
-	build := exec.Command(goBin, "build", "-o", bin, "github.com/clerkgate/clerkgate/examples/nethttp")
+	build := exec.Command(goBin, "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "examples", "nethttp") // its own module
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 

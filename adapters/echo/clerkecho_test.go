@@ -13,7 +13,7 @@ import (
 	"github.com/clerkgate/clerkgate"
 	clerkecho "github.com/clerkgate/clerkgate/adapters/echo"
 	"github.com/clerkgate/clerkgate/authz"
-	"github.com/clerkgate/clerkgate/internal/adaptertest"
+	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 )
 
 func TestMain(m *testing.M) {

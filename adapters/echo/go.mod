@@ -3,7 +3,7 @@ module github.com/clerkgate/clerkgate/adapters/echo
 go 1.25.0
 
 require (
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

@@ -13,7 +13,7 @@ import (
 	"github.com/clerkgate/clerkgate"
 	clerkgin "github.com/clerkgate/clerkgate/adapters/gin"
 	"github.com/clerkgate/clerkgate/authz"
-	"github.com/clerkgate/clerkgate/internal/adaptertest"
+	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 )
 
 func TestMain(m *testing.M) {

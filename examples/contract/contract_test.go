@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clerkgate/clerkgate/internal/adaptertest"
+	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -49,8 +49,6 @@ func TestContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example servers")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
 	bin := t.TempDir()
 
 	exes := make([]string, len(examples))
@@ -59,7 +57,7 @@ func TestContract(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, name := range examples {
 		wg.Go(func() {
-			if exes[i], errs[i] = build(t, root, bin, name); errs[i] == nil {
+			if exes[i], errs[i] = build(t, bin, name); errs[i] == nil {
 				servers[i], errs[i] = start(t, name, exes[i], append(devEnv(), "ADDR=127.0.0.1:0"))
 			}
 		})
@@ -397,18 +395,21 @@ type server struct {
 }
 
 // build builds examples/<name> into bin and returns the program's path.
-func build(t *testing.T, root, bin, name string) (string, error) {
+// It builds in the example's folder, as the example's own module, the way
+// a user who copies that folder would: with the repository's go.work when
+// there is one, with the example's go.mod alone under GOWORK=off.
+func build(t *testing.T, bin, name string) (string, error) {
 	exe := filepath.Join(bin, name)
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "./examples/"+name)
-	cmd.Dir = root
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, ".")
+	cmd.Dir = filepath.Join("..", name)
 	cmd.WaitDelay = time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./examples/%s: %w\n%s", name, err, out)
+		return "", fmt.Errorf("go build in examples/%s: %w\n%s", name, err, out)
 	}
 	return exe, nil
 }

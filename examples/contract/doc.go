@@ -6,8 +6,8 @@
 // and logout. It also checks that every refusal is the same bytes on the
 // wire whichever framework served it.
 //
-// The package lives in the root module and imports neither gin nor echo:
-// it knows the servers only by their behaviour. It needs the go command
-// and the repository's go.work, which lets the root module's build reach
-// the examples' own modules.
+// The package is a module of its own, never released, and imports neither
+// gin nor echo: it knows the servers only by their behaviour. It needs the
+// go command, and builds each example in its folder as the example's own
+// module.
 package contract

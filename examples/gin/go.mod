@@ -3,23 +3,19 @@ module github.com/clerkgate/clerkgate/examples/gin
 go 1.26.0
 
 require (
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
-	github.com/clerkgate/clerkgate/adapters/gin v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
+	github.com/clerkgate/clerkgate/adapters/gin v0.1.0
+	github.com/clerkgate/clerkgate/examples/internal/exampleapp v0.1.0
+	github.com/clerkgate/clerkgate/stores/redis v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 )
 
 require (
 	filippo.io/bigmod v0.1.0 // indirect
-	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
-	go.uber.org/atomic v1.12.0 // indirect
-)
-
-require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
-	github.com/clerkgate/clerkgate/stores/redis v0.0.0-00010101000000-000000000000
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
@@ -45,10 +41,12 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.55.0 // indirect
@@ -61,6 +59,6 @@ require (
 replace (
 	github.com/clerkgate/clerkgate => ../..
 	github.com/clerkgate/clerkgate/adapters/gin => ../../adapters/gin
+	github.com/clerkgate/clerkgate/examples/internal/exampleapp => ../internal/exampleapp
+	github.com/clerkgate/clerkgate/stores/redis => ../../stores/redis
 )
-
-replace github.com/clerkgate/clerkgate/stores/redis => ../../stores/redis

@@ -3,8 +3,9 @@ module github.com/clerkgate/clerkgate/examples/nethttp
 go 1.26.0
 
 require (
-	github.com/clerkgate/clerkgate v0.0.0-00010101000000-000000000000
-	github.com/clerkgate/clerkgate/stores/redis v0.0.0-00010101000000-000000000000
+	github.com/clerkgate/clerkgate v0.1.0
+	github.com/clerkgate/clerkgate/examples/internal/exampleapp v0.1.0
+	github.com/clerkgate/clerkgate/stores/redis v0.1.0
 )
 
 require (
@@ -29,5 +30,6 @@ require (
 
 replace (
 	github.com/clerkgate/clerkgate => ../..
+	github.com/clerkgate/clerkgate/examples/internal/exampleapp => ../internal/exampleapp
 	github.com/clerkgate/clerkgate/stores/redis => ../../stores/redis
 )

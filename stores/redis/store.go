@@ -108,8 +108,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clerkgate/clerkgate/internal/expiring"
-	"github.com/clerkgate/clerkgate/internal/revoked"
+	"github.com/clerkgate/clerkgate/stores/redis/internal/expiring"
+	"github.com/clerkgate/clerkgate/stores/redis/internal/revoked"
 	"github.com/clerkgate/clerkgate/verifier"
 
 	"github.com/redis/go-redis/v9"

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/clerkgate/clerkgate"
-	"github.com/clerkgate/clerkgate/internal/adaptertest"
+	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 )
 
 func TestMain(m *testing.M) {

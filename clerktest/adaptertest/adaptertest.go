@@ -1,8 +1,15 @@
-// Package adaptertest holds what the tests of the framework adapters
-// (adapters/gin, adapters/echo, adapters/echov5) share: a fake Clerk
-// instance with a Gate and a signed-in session, a client for real HTTP,
-// the refusals every adapter must answer exactly as clerkgate's net/http
-// middleware does, and Run, the suite of checks every adapter must pass.
+// Package adaptertest is the conformance suite for clerkgate's framework
+// adapters: a fake Clerk instance with a Gate and a signed-in session, a
+// client for real HTTP, the refusals every adapter must answer exactly as
+// clerkgate's net/http middleware does, and Run, the suite of checks every
+// adapter must pass. The adapters in this repository (adapters/gin,
+// adapters/echo, adapters/echov5) run it in their tests; an adapter for
+// another framework can run it in its own.
+//
+// It is exported, not internal, because the adapters are modules of their
+// own, released next to the root module: a module that imported another
+// module's internal package would break as soon as the two were used at
+// different versions.
 //
 // It knows no framework. An adapter's test wires its routes and hands
 // them over; what is specific to the framework (gin's abort, echo's
