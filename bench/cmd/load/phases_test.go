@@ -177,6 +177,32 @@ func TestMachineStreams(t *testing.T) {
 	}
 }
 
+// TestReportMachines: the machine rows are divided by gateserver's own
+// /healthz and session /me of the same rounds, and the key's Backend API
+// calls are shown per round.
+func TestReportMachines(t *testing.T) {
+	r := results{}
+	for _, rate := range []float64{100, 200, 400} {
+		r.add(leanServer, phaseHealthz, outcome{ok: int64(rate), elapsed: time.Second})
+		r.add(leanServer, phaseRepeated, outcome{ok: int64(rate * 0.8), elapsed: time.Second})
+		r.add(leanServer, phaseAPIKey, outcome{ok: int64(rate * 0.4), elapsed: time.Second})
+		r.add(leanServer, phaseM2M, outcome{ok: int64(rate * 0.8), failed: 1, elapsed: time.Second})
+	}
+	var b strings.Builder
+	reportMachines(&b, r, []int{1, 2, 1})
+	out := b.String()
+	for _, want := range []string{
+		"| " + phaseAPIKey + " | 80 | 0.40 | 0.50 |",
+		"| " + phaseM2M + " | 160 | 0.80 | 1.00 |",
+		"| 3 |\n",
+		"per round: 1, 2, 1.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
 	for p, want := range map[float64]time.Duration{50: 5, 90: 9, 99: 10, 100: 10, 1: 1} {
