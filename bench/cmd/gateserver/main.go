@@ -5,6 +5,11 @@
 // examples/nethttp's /me, by contrast, decodes and re-encodes every claim
 // of the token, which costs more than the authentication does.
 //
+// Its GET /apikey and GET /m2m are the same route for machine credentials
+// (Gate.Accept(APIKey) and Gate.Accept(M2MToken)), answering the caller's
+// subject, so that a machine credential can be set beside a session token
+// and /healthz.
+//
 // It is configured like the example, from CLERK_SECRET_KEY,
 // CLERK_PUBLISHABLE_KEY, CLERK_API_URL and ADDR (default 127.0.0.1:8082;
 // port 0 picks a free one), and prints "… listening on http://host:port"
@@ -54,6 +59,12 @@ func routes(gate *clerkgate.Gate) http.Handler {
 	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		write(w, map[string]string{"user_id": clerkgate.UserID(r.Context())})
 	})))
+	subject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.CallerFromContext(r.Context())
+		write(w, map[string]string{"subject": c.Subject()})
+	})
+	mux.Handle("GET /apikey", gate.Accept(clerkgate.APIKey).Require(subject))
+	mux.Handle("GET /m2m", gate.Accept(clerkgate.M2MToken).Require(subject))
 	// /claims answers as examples/nethttp's /me and cmd/sdkserver's /me
 	// do: the ids and every claim of the token. It is what cmd/load
 	// compares with clerk-sdk-go over HTTP/2 and TLS, which the example

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
@@ -40,6 +41,32 @@ func TestRoutes(t *testing.T) {
 		if rec := get(path, fake.Token(sess.ID, clerktest.Expired())); rec.Code != http.StatusUnauthorized {
 			t.Fatalf("%s, expired token: %d", path, rec.Code)
 		}
+	}
+	// Each machine route takes its own type of credential and nothing else.
+	_, key := fake.CreateAPIKey("user_8", "load key")
+	m2m := fake.M2MJWT(fake.CreateMachine().ID)
+	session := fake.Token(sess.ID)
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/apikey", key, http.StatusOK},
+		{"/m2m", m2m, http.StatusOK},
+		{"/apikey", m2m, http.StatusUnauthorized},
+		{"/apikey", session, http.StatusUnauthorized},
+		{"/m2m", key, http.StatusUnauthorized},
+		{"/m2m", session, http.StatusUnauthorized},
+		{"/me", key, http.StatusUnauthorized},
+		{"/me", m2m, http.StatusUnauthorized},
+		{"/apikey", "ak_" + strings.Repeat("0", 32), http.StatusUnauthorized},
+		{"/m2m", fake.M2MJWT(fake.CreateMachine().ID, clerktest.CredentialLifetime(-time.Minute)), http.StatusUnauthorized},
+	} {
+		if rec := get(tc.path, tc.token); rec.Code != tc.status {
+			t.Errorf("%s with %.12s…: %d %s, want %d", tc.path, tc.token, rec.Code, rec.Body, tc.status)
+		}
+	}
+	if rec := get("/apikey", key); !strings.Contains(rec.Body.String(), `"subject":"user_8"`) {
+		t.Fatalf("apikey: %s", rec.Body)
 	}
 	if rec := get("/healthz", ""); rec.Code != http.StatusOK {
 		t.Fatalf("healthz: %d", rec.Code)

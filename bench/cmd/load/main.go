@@ -35,8 +35,16 @@
 //	    reports refresh calls per expired token (must be 1) and latency
 //	    percentiles.
 //
-// Machine credentials (API keys, M2M tokens) are not measured: clerkgate
-// does not support them yet.
+// and, against gateserver, machine credentials beside its /healthz and
+// its session /me, in the same turns:
+//
+//	/apikey with one API key: the first request asks the fake's Backend
+//	    API, the others hit the Gate's cache (until Machine.MaxAge, 60 s);
+//	/m2m with one M2M JWT: verified locally, cached after its first use.
+//
+// clerk-sdk-go's middleware has no equivalent: it verifies session tokens
+// only (its m2m_token.Verify is a Backend API call per request, and it
+// has no API key verification).
 //
 // The machine may be shared and its load drift, so the streams that are
 // compared are not run one after the other: each is cut into -slices
@@ -179,6 +187,10 @@ const (
 	phaseCookieRepeated = "/me, repeated token, __session cookie"
 	phaseCookieFresh    = "/me, never-seen tokens, __session cookie"
 
+	// Machine credentials against leanServer: clerkgate alone.
+	phaseAPIKey = "/apikey, one API key (cached)"
+	phaseM2M    = "/m2m, one M2M JWT (cached)"
+
 	// HTTP/2 over TLS, between leanTLSServer and sdkTLSServer.
 	phaseH2Healthz  = "/healthz, repeated token, HTTP/2 + TLS"
 	phaseH2Repeated = "/me, repeated token, HTTP/2 + TLS"
@@ -189,6 +201,8 @@ var (
 	phases      = []string{phaseHealthz, phaseRepeated, phaseMix, phaseFresh}
 	cookiePairs = [][2]string{{phaseCookieRepeated, phaseRepeated}, {phaseCookieFresh, phaseFresh}}
 	h2Phases    = []string{phaseH2Healthz, phaseH2Repeated, phaseH2Fresh}
+	// machinePhases run against leanServer beside its /healthz and /me.
+	machinePhases = []string{phaseAPIKey, phaseM2M}
 )
 
 // mixWindow is how many tokens are in use at once in the 10× stream: each
@@ -260,8 +274,9 @@ func run(o options) error {
 
 	var res results
 	var refreshed []refreshOutcome
+	var keyCalls []int
 	if o.rounds > 0 {
-		if res, refreshed, err = compare(o, status, m, bins, tmp, env); err != nil {
+		if res, refreshed, keyCalls, err = compare(o, status, m, bins, tmp, env); err != nil {
 			return err
 		}
 	}
@@ -272,7 +287,7 @@ func run(o options) error {
 		}
 	}
 
-	report(os.Stdout, o, res, refreshed, mem, time.Since(started))
+	report(os.Stdout, o, res, refreshed, keyCalls, mem, time.Since(started))
 	if o.chart != "" && len(res) > 0 {
 		if err := writeChartFile(o.chart, res); err != nil {
 			return err
@@ -284,15 +299,16 @@ func run(o options) error {
 	return nil
 }
 
-// compare runs the rounds of the throughput comparison.
-func compare(o options, status *status, m *minter, bins map[string]string, tmp string, env []string) (results, []refreshOutcome, error) {
+// compare runs the rounds of the throughput comparison. keyCalls is, per
+// round, how many times the API key was verified through the Backend API.
+func compare(o options, status *status, m *minter, bins map[string]string, tmp string, env []string) (res results, refreshed []refreshOutcome, keyCalls []int, err error) {
 	tlsDir, err := os.MkdirTemp(tmp, "tls-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tlsSet, err := newTLSSetup(tlsDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Tokens for the timed streams, minted up front. They live two hours
 	// instead of Clerk's 60 s so that none expires before its turn. The
@@ -309,13 +325,19 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 	freshPool := func(i int) []string { return freshPools[int64(i)*o.fresh : int64(i+1)*o.fresh] }
 	h2 := tlsSet.client()
 	defer h2.CloseIdleConnections()
+	// One API key and one M2M JWT, each sent on every request of its
+	// stream, as a service calling an API sends its credential.
+	_, apiKey := m.fake.CreateAPIKey("user_load_service", "load key")
+	m2mJWT := m.fake.M2MJWT(m.fake.CreateMachine().ID, clerktest.CredentialLifetime(2*time.Hour))
 
 	slices := int64(o.slices)
 	perSlice := o.duration / time.Duration(o.slices)
-	same := func(int64) string { return repeated }
-	timed := func(server, ph, path string) stream {
-		return stream{server, ph, func(int) phase { return phase{path: path, duration: perSlice, token: same} }}
+	timedWith := func(server, ph, path, token string) stream {
+		return stream{server, ph, func(int) phase {
+			return phase{path: path, duration: perSlice, token: func(int64) string { return token }}
+		}}
 	}
+	timed := func(server, ph, path string) stream { return timedWith(server, ph, path, repeated) }
 	// with changes how a stream's requests travel.
 	with := func(s stream, mod func(*phase)) stream {
 		slice := s.slice
@@ -350,6 +372,7 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 			timed(clerkgateServer, phaseHealthz, "/healthz"), timed(clerkgateServer, phaseRepeated, "/me"),
 			timed(sdkServer, phaseHealthz, "/healthz"), timed(sdkServer, phaseRepeated, "/me"),
 			timed(leanServer, phaseHealthz, "/healthz"), timed(leanServer, phaseRepeated, "/me"),
+			timedWith(leanServer, phaseAPIKey, "/apikey", apiKey), timedWith(leanServer, phaseM2M, "/m2m", m2mJWT),
 			asCookie(phaseCookieRepeated)(timed(clerkgateServer, phaseRepeated, "/me")),
 		},
 		{mix(clerkgateServer), mix(sdkServer)},
@@ -366,22 +389,23 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 		},
 	}
 
-	res := results{}
-	var refreshed []refreshOutcome
+	res = results{}
 	var sessions []clerktest.Session
 	if o.refreshBrowsers > 0 {
 		sessions = refreshPopulation(m.fake, o.refreshBrowsers)
 	}
 	for round := 1; round <= o.rounds; round++ {
+		calls0 := m.fake.Requests(clerktest.RouteVerifyAPIKey)
 		r, err := runRound(o, status, res, round, groups, bins, tmp, env, repeated, tlsSet, m.fake, sessions)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		keyCalls = append(keyCalls, m.fake.Requests(clerktest.RouteVerifyAPIKey)-calls0)
 		if r != nil {
 			refreshed = append(refreshed, *r)
 		}
 	}
-	return res, refreshed, nil
+	return res, refreshed, keyCalls, nil
 }
 
 // runRound starts the servers, warms them up and runs every group, then

@@ -126,6 +126,83 @@ func TestRefreshPhase(t *testing.T) {
 	}
 }
 
+// TestMachineStreams: one API key sent on every request of a stream costs
+// one Backend API call, an M2M JWT none, and a credential of the other
+// type, or a key Clerk does not know, is refused on every request.
+func TestMachineStreams(t *testing.T) {
+	fake := clerktest.New()
+	defer fake.Close()
+	gate, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gate.Close() })
+	subject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.CallerFromContext(r.Context())
+		w.Write([]byte(c.Subject()))
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/apikey", gate.Accept(clerkgate.APIKey).Require(subject))
+	mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(subject))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	_, key := fake.CreateAPIKey("user_load_service", "load key")
+	m2m := fake.M2MJWT(fake.CreateMachine().ID)
+	stream := func(path, token string) outcome {
+		return drive(addr, 4, phase{path: path, requests: 400, token: func(int64) string { return token }}, nil)
+	}
+	if out := stream("/apikey", key); out.ok != 400 || out.failed != 0 {
+		t.Fatalf("api key: %+v", out)
+	}
+	if n := fake.Requests(clerktest.RouteVerifyAPIKey); n != 1 {
+		t.Fatalf("400 requests with one API key: %d Backend API calls", n)
+	}
+	if out := stream("/m2m", m2m); out.ok != 400 || out.failed != 0 {
+		t.Fatalf("m2m jwt: %+v", out)
+	}
+	if n := fake.Requests(clerktest.RouteVerifyM2MToken); n != 0 {
+		t.Fatalf("an M2M JWT went to the Backend API %d times", n)
+	}
+	for _, tc := range []struct{ name, path, token string }{
+		{"api key on /m2m", "/m2m", key},
+		{"m2m jwt on /apikey", "/apikey", m2m},
+		{"unknown api key", "/apikey", "ak_" + strings.Repeat("7", 32)},
+		{"expired m2m jwt", "/m2m", fake.M2MJWT(fake.CreateMachine().ID, clerktest.CredentialLifetime(-time.Minute))},
+	} {
+		if out := stream(tc.path, tc.token); out.ok != 0 || out.failed != 400 || out.firstFailure != "status 401" {
+			t.Errorf("%s: %+v", tc.name, out)
+		}
+	}
+}
+
+// TestReportMachines: the machine rows are divided by gateserver's own
+// /healthz and session /me of the same rounds, and the key's Backend API
+// calls are shown per round.
+func TestReportMachines(t *testing.T) {
+	r := results{}
+	for _, rate := range []float64{100, 200, 400} {
+		r.add(leanServer, phaseHealthz, outcome{ok: int64(rate), elapsed: time.Second})
+		r.add(leanServer, phaseRepeated, outcome{ok: int64(rate * 0.8), elapsed: time.Second})
+		r.add(leanServer, phaseAPIKey, outcome{ok: int64(rate * 0.4), elapsed: time.Second})
+		r.add(leanServer, phaseM2M, outcome{ok: int64(rate * 0.8), failed: 1, elapsed: time.Second})
+	}
+	var b strings.Builder
+	reportMachines(&b, r, []int{1, 2, 1})
+	out := b.String()
+	for _, want := range []string{
+		"| " + phaseAPIKey + " | 80 | 0.40 | 0.50 |",
+		"| " + phaseM2M + " | 160 | 0.80 | 1.00 |",
+		"| 3 |\n",
+		"per round: 1, 2, 1.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
 	for p, want := range map[float64]time.Duration{50: 5, 90: 9, 99: 10, 100: 10, 1: 1} {

@@ -96,12 +96,13 @@ type target struct {
 
 // report prints the tables, in Markdown so that they can go straight
 // into docs/BENCHMARKS.md.
-func report(w io.Writer, o options, r results, refreshed []refreshOutcome, mem *memoryResult, took time.Duration) {
+func report(w io.Writer, o options, r results, refreshed []refreshOutcome, keyCalls []int, mem *memoryResult, took time.Duration) {
 	fmt.Fprintf(w, "\n%s, %s, %d CPUs; %d keep-alive connections; %s in all; load average %s at the start, %s at the end.\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), machineCPUs(), o.conns, took.Round(time.Second), o.loadAtStart, loadAverage())
 	if len(r) > 0 {
 		reportComparison(w, o, r)
 		reportCookies(w, r)
+		reportMachines(w, r, keyCalls)
 		reportH2(w, r)
 	}
 	if len(refreshed) > 0 {
@@ -198,6 +199,28 @@ func reportCookies(w io.Writer, r results) {
 	fmt.Fprintln(w, "\nclerk-sdk-go's RequireHeaderAuthorization reads the Authorization header only, so it has no cookie stream.")
 }
 
+// reportMachines sets gateserver's machine credential routes beside its
+// /healthz and its session /me, measured in the same turns.
+func reportMachines(w io.Writer, r results, keyCalls []int) {
+	fmt.Fprintf(w, "\n## Machine credentials: bench/cmd/gateserver (clerkgate only)\n\n")
+	fmt.Fprintln(w, "| phase | req/s | ÷ /healthz | ÷ session token /me | server CPU/request | failed requests |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	healthz, session := r.rates(leanServer, phaseHealthz), r.rates(leanServer, phaseRepeated)
+	for _, ph := range append([]string{phaseHealthz, phaseRepeated}, machinePhases...) {
+		rates := r.rates(leanServer, ph)
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.1f µs | %d |\n", ph, median(rates), median(ratios(rates, healthz)),
+			median(ratios(rates, session)), median(r.cpu(leanServer, ph, outcome.cpuPerRequest)), r.failures(leanServer, ph))
+	}
+	calls := make([]string, len(keyCalls))
+	for i, n := range keyCalls {
+		calls[i] = fmt.Sprint(n)
+	}
+	fmt.Fprintf(w, "\nBackend API calls to verify the API key, per round: %s. Each round's server starts with an empty cache and\n", strings.Join(calls, ", "))
+	fmt.Fprintln(w, "trusts a verified key for Machine.MaxAge (60 s by default), then asks again; the M2M JWT is verified locally.")
+	fmt.Fprintln(w, "clerk-sdk-go's middleware has no equivalent: it verifies session tokens only (v2.4.2's m2m_token.Verify is a")
+	fmt.Fprintln(w, "Backend API call per request, and it has no API key verification), so the comparison is with clerkgate's own session token.")
+}
+
 // reportH2 compares the two bench servers over HTTPS and HTTP/2.
 func reportH2(w io.Writer, r results) {
 	fmt.Fprintf(w, "\n## HTTP/2 over TLS: bench/cmd/gateserver /claims against bench/cmd/sdkserver /me\n\n")
@@ -265,6 +288,9 @@ func chart(r results) svgchart.Chart {
 	}
 	for _, ph := range h2Phases {
 		add(ph, leanTLSServer, sdkTLSServer, ph)
+	}
+	for _, ph := range machinePhases {
+		add(ph, leanServer, "", ph)
 	}
 	return c
 }
