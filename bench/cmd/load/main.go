@@ -267,6 +267,9 @@ func run(o options) error {
 		"CLERK_SECRET_KEY=" + fake.SecretKey(),
 		"CLERK_PUBLISHABLE_KEY=" + fake.PublishableKey(),
 		"CLERK_API_URL=" + fake.URL(),
+		// The minter's tokens outlive a run; the example refuses tokens
+		// living longer than 60 s unless told otherwise.
+		"CLERK_MAX_TOKEN_LIFETIME=3h",
 	}
 	m := newMinter(fake, o.users)
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -163,4 +164,40 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 	a, err = New("test")
 	require.NoError(t, err, "the right key starts")
 	a.Close()
+}
+
+// The load generator's tokens, and tokens from Sessions().CreateToken,
+// live longer than Clerk's 60 s session tokens: CLERK_MAX_TOKEN_LIFETIME
+// lets an app accept them, and a value that is not a duration stops
+// start-up naming the variable.
+func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
+	fake := clerktest.New(clerktest.WithTokenLifetime(time.Hour))
+	t.Cleanup(fake.Close)
+	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
+	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	token := fake.Token(fake.CreateSession("user_1").ID, clerktest.WithAuthorizedParty("http://127.0.0.1:8080"))
+
+	a, err := New("test")
+	require.NoError(t, err)
+	_, aerr := a.Gate.AuthenticateToken(t.Context(), token)
+	require.NotNil(t, aerr, "an hour-long token is refused by default")
+	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, aerr.Reason)
+	a.Close()
+
+	t.Setenv(EnvMaxTokenLifetime, "2h")
+	a, err = New("test")
+	require.NoError(t, err)
+	claims, aerr := a.Gate.AuthenticateToken(t.Context(), token)
+	require.Nil(t, aerr)
+	require.Equal(t, "user_1", claims.Subject)
+	a.Close()
+
+	for _, bad := range []string{"2 hours", "-1h", "0s"} {
+		t.Setenv(EnvMaxTokenLifetime, bad)
+		a, err = New("test")
+		require.Nil(t, a)
+		require.ErrorContains(t, err, EnvMaxTokenLifetime)
+	}
 }
