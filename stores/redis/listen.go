@@ -78,10 +78,21 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 		return false, err
 	}
 	heard := time.Now()
+	// catchUp is when a cluster replica reads the shared set once more
+	// after subscribing: a revocation published while the shard was changing
+	// hands (a failover) can reach neither the old subscription nor the
+	// new one, and the resync may have read the set just before it.
+	var catchUp time.Time
 	for {
 		msg, err := ps.ReceiveTimeout(s.ctx, healthInterval)
 		if s.ctx.Err() != nil {
 			return wasUp, nil
+		}
+		if !catchUp.IsZero() && time.Now().After(catchUp) {
+			catchUp = time.Time{}
+			if err := s.loadRevocations(); err != nil {
+				return wasUp, err
+			}
 		}
 		if err != nil {
 			var ne net.Error
@@ -120,6 +131,9 @@ func (s *Store) subscribeOnce() (wasUp bool, err error) {
 					return wasUp, err
 				}
 				wasUp = true
+				if s.sharded {
+					catchUp = time.Now().Add(reloadEvery)
+				}
 				s.recovered()
 				// A publication may have been missed while the
 				// subscription was down: let waiting refreshes look.
