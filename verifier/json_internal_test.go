@@ -254,7 +254,9 @@ func FuzzDecodeHeader(f *testing.F) {
 		}
 		require.Equal(t, wantReason, ReasonOf(errOrNil(err)), "%q: %v", in, err)
 		if err == nil {
-			require.Equal(t, want, h, "%q", in)
+			// The reference knows the values; presence flags are the reader's own.
+			got := header{Alg: h.Alg, Kid: h.Kid, Typ: h.Typ, Cat: h.Cat}
+			require.Equal(t, want, got, "%q", in)
 		}
 	})
 }

@@ -160,89 +160,15 @@ func (v *Verifier) checkMachineTime(c *MachineClaims, now int64) *Error {
 	return nil
 }
 
-// machineHeader is a JOSE header read without the session verdicts.
-type machineHeader struct {
-	header
-	typSet, catSet bool
-}
-
 // splitMachine parses token's shape and header strictly, as parse does,
-// but leaves the verdicts on typ and cat to the caller.
-func splitMachine(token string) (parsed, machineHeader, *Error) {
-	var p parsed
-	if len(token) > MaxTokenSize {
-		return p, machineHeader{}, fail(ReasonTokenMalformed, "token is %d bytes, over the %d byte limit", len(token), MaxTokenSize)
+// but leaves the verdicts on typ and cat to the caller. A cat that is not
+// a string is malformed for a machine token.
+func splitMachine(token string) (parsed, header, *Error) {
+	p, err := split(token)
+	if err == nil && p.header.catBad {
+		err = fail(ReasonTokenMalformed, "header member cat is not a string")
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; !isBase64URL(c) && c != '.' {
-			return p, machineHeader{}, fail(ReasonTokenMalformed, "byte %q at offset %d is not base64url", c, i)
-		}
-	}
-	h64, rest, ok1 := strings.Cut(token, ".")
-	payload64, sig64, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.IndexByte(sig64, '.') >= 0 || h64 == "" || payload64 == "" || sig64 == "" {
-		return p, machineHeader{}, fail(ReasonTokenMalformed, "want three non-empty dot-separated segments")
-	}
-	h, err := readMachineHeader(h64)
-	if err != nil {
-		return p, machineHeader{}, err
-	}
-	p.signed = token[:len(h64)+1+len(payload64)]
-	p.payload64, p.sig64 = payload64, sig64
-	return p, h, nil
-}
-
-// readMachineHeader decodes a header segment strictly: members alg, kid,
-// typ and cat must be strings when present, and crit is refused.
-func readMachineHeader(h64 string) (machineHeader, *Error) {
-	var h machineHeader
-	var buf [512]byte
-	hb, err := decodeSegment(buf[:0], h64)
-	if err != nil {
-		return h, fail(ReasonTokenMalformed, "header: %v", err)
-	}
-	r := jsonReader{s: string(hb)}
-	if r.peek() != '{' {
-		return h, fail(ReasonTokenMalformed, "header is not a JSON object")
-	}
-	var (
-		o         object
-		wrongType string
-		crit      bool
-		ok        bool
-	)
-	for name, more := r.member(&o); more; name, more = r.member(&o) {
-		var dst *string
-		switch name {
-		case "alg":
-			dst = &h.Alg
-		case "kid":
-			dst = &h.Kid
-		case "typ":
-			dst, h.typSet = &h.Typ, true
-		case "cat":
-			dst, h.catSet = &h.Cat, true
-		case "crit":
-			crit = true
-		}
-		if dst == nil {
-			r.skip(1)
-			continue
-		}
-		if *dst, ok = r.optStr(); !ok && wrongType == "" {
-			wrongType = name
-		}
-	}
-	r.end()
-	switch {
-	case r.err != "":
-		return h, fail(ReasonTokenMalformed, "header: %s", r.err)
-	case wrongType != "":
-		return h, fail(ReasonTokenMalformed, "header member %s is not a string", wrongType)
-	case crit:
-		return h, fail(ReasonTokenMalformed, "crit header names extensions this verifier does not implement")
-	}
-	return h, nil
+	return p, p.header, err
 }
 
 // peekSubject reads sub from an unverified payload, strictly.

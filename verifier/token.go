@@ -32,6 +32,9 @@ type header struct {
 	Kid string
 	Typ string // "" when absent
 	Cat string // "" when absent
+
+	typSet, catSet bool // typ, cat present
+	catBad         bool // cat present but not a string
 }
 
 // The JWT categories Clerk stamps in the header's cat, because one
@@ -45,8 +48,20 @@ const (
 	catIgnore  = "cl_I7d4PD111III"
 )
 
-// parse checks the token's shape and decodes its header.
+// parse checks the token's shape and decodes its header, and refuses a
+// header that does not describe a session token.
 func parse(token string) (parsed, *Error) {
+	p, err := split(token)
+	if err != nil {
+		return p, err
+	}
+	return p, checkSessionHeader(p.header)
+}
+
+// split checks the token's shape and reads its header strictly, leaving
+// the verdicts on typ and cat to the caller: session tokens, machine JWTs
+// and handshake tokens share it.
+func split(token string) (parsed, *Error) {
 	var p parsed
 	if len(token) > MaxTokenSize {
 		return p, fail(ReasonTokenMalformed, "token is %d bytes, over the %d byte limit", len(token), MaxTokenSize)
@@ -72,7 +87,7 @@ func parse(token string) (parsed, *Error) {
 	if err != nil {
 		return p, fail(ReasonTokenMalformed, "header: %v", err)
 	}
-	h, herr := decodeHeader(string(hb))
+	h, herr := readHeader(string(hb))
 	if herr != nil {
 		return p, herr
 	}
@@ -86,23 +101,31 @@ func isBase64URL(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
-// decodeHeader decodes the header strictly (see jsonReader) and checks
-// what it says about the token: a malformed header, a wrong type or null
-// for alg, kid or typ, a crit member, or a typ other than JWT are
-// token_malformed; a category or typ of another class of token is
-// token_type_invalid.
+// decodeHeader decodes a session token's header: readHeader, then
+// checkSessionHeader.
 func decodeHeader(s string) (header, *Error) {
+	h, err := readHeader(s)
+	if err != nil {
+		return h, err
+	}
+	return h, checkSessionHeader(h)
+}
+
+// readHeader reads the header strictly (see jsonReader): a malformed
+// header, a wrong type or null for alg, kid or typ, or a crit member are
+// token_malformed. A cat that is not a string is only recorded (catBad):
+// what it means depends on the class of token the caller wants.
+func readHeader(s string) (header, *Error) {
 	var h header
 	r := jsonReader{s: s}
 	if r.peek() != '{' {
 		return h, fail(ReasonTokenMalformed, "header is not a JSON object")
 	}
 	var (
-		o                      object
-		wrongType              string // the first member that is not a string
-		typSet, catSet, catBad bool
-		crit                   bool
-		ok                     bool
+		o         object
+		wrongType string // the first member that is not a string
+		crit      bool
+		ok        bool
 	)
 	for name, more := r.member(&o); more; name, more = r.member(&o) {
 		switch name {
@@ -115,14 +138,14 @@ func decodeHeader(s string) (header, *Error) {
 				wrongType = name
 			}
 		case "typ":
-			typSet = true
+			h.typSet = true
 			if h.Typ, ok = r.optStr(); !ok && wrongType == "" {
 				wrongType = name
 			}
 		case "cat":
-			catSet = true
+			h.catSet = true
 			h.Cat, ok = r.optStr()
-			catBad = !ok
+			h.catBad = !ok
 		case "crit":
 			// We implement no header extensions, so any critical one must
 			// be refused, whatever its value.
@@ -141,16 +164,23 @@ func decodeHeader(s string) (header, *Error) {
 	case crit:
 		return h, fail(ReasonTokenMalformed, "crit header names extensions this verifier does not implement")
 	}
-	if typSet && h.Typ != "JWT" {
-		if isAccessTokenType(h.Typ) {
-			return h, fail(ReasonTokenTypeInvalid, "typ %q is an OAuth access token", h.Typ)
-		}
-		return h, fail(ReasonTokenMalformed, "typ %s is not JWT", quoteDetail(h.Typ))
-	}
-	if catSet && (catBad || h.Cat != catSession && h.Cat != catIgnore) {
-		return h, fail(ReasonTokenTypeInvalid, "cat is not the session token category")
-	}
 	return h, nil
+}
+
+// checkSessionHeader refuses a header of anything but a session token: a
+// typ other than JWT is token_malformed, a category or typ of another
+// class of token token_type_invalid.
+func checkSessionHeader(h header) *Error {
+	if h.typSet && h.Typ != "JWT" {
+		if isAccessTokenType(h.Typ) {
+			return fail(ReasonTokenTypeInvalid, "typ %q is an OAuth access token", h.Typ)
+		}
+		return fail(ReasonTokenMalformed, "typ %s is not JWT", quoteDetail(h.Typ))
+	}
+	if h.catSet && (h.catBad || h.Cat != catSession && h.Cat != catIgnore) {
+		return fail(ReasonTokenTypeInvalid, "cat is not the session token category")
+	}
+	return nil
 }
 
 // isAccessTokenType reports whether typ marks an OAuth access token (RFC
