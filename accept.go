@@ -185,6 +185,11 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	c, typ, err := rt.authenticate(w, r)
 	rt.g.observeDecision(r.Context(), typ, err)
+	return rt.authorized(c, err)
+}
+
+// authorized applies the route's With checks to an authenticated caller.
+func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
 	if err == nil && len(rt.checks) > 0 {
 		err = AuthorizeCaller(c, rt.checks...)
 	}

@@ -42,14 +42,7 @@ func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *A
 // through its own verification, and then the checks of With apply. A
 // token of a type the route does not accept is token_type_invalid.
 func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, *AuthError) {
-	c, err := rt.authenticateBare(ctx, token)
-	if err == nil && len(rt.checks) > 0 {
-		err = AuthorizeCaller(c, rt.checks...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return rt.authorized(rt.authenticateBare(ctx, token))
 }
 
 func (rt *Route) authenticateBare(ctx context.Context, token string) (*Caller, *AuthError) {
