@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/verifier"
 )
 
 // Reasons of a 403: the session is valid but failed a check of Require.
@@ -83,7 +84,7 @@ func Authorize(claims *Claims, checks ...authz.Check) *AuthError {
 	var stepUp *authz.Check
 	for i := range checks {
 		c := &checks[i]
-		if c.Allows(claims) {
+		if c.Allows((*verifier.Claims)(claims)) {
 			continue
 		}
 		if c.Kind() != authz.KindReverification {

@@ -50,7 +50,7 @@ var authzRoutes = map[string][]authz.Check{
 	"/custom":     {authz.ReverificationWithin(authz.MultiFactor, 30)},
 	"/admin-step": {authz.Reverification(authz.Strict), authz.Role("org:admin")},
 	"/scope":      {authz.Scope("invoices:read")},
-	"/func": {authz.Func(func(c *clerkgate.Claims) bool {
+	"/func": {authz.Func(func(c *verifier.Claims) bool {
 		return c.Organization != nil && c.Organization.Slug == "acme"
 	})},
 }

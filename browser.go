@@ -176,7 +176,7 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 // refreshed when the refresh cookie is there, and otherwise (or when the
 // refresh fails) the browser goes through the handshake.
 func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
-	claims, err := g.verifier.Verify(r.Context(), d.Token)
+	claims, err := g.verify(r.Context(), d.Token)
 	if err == nil {
 		if aerr := g.admit(claims); aerr != nil {
 			reason := "token-lifetime-invalid"
@@ -190,8 +190,8 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
 	failure := handshake.Failure{Reason: clerkReason(refusal.Reason)}
 	var ve *verifier.Error
-	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
-		c, attempted, rerr := g.tryRefresh(w, r, d.Token, ve.Claims)
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime((*Claims)(ve.Claims)) == nil {
+		c, attempted, rerr := g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims))
 		if attempted && rerr == nil {
 			return c, nil
 		}
@@ -252,7 +252,7 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	if res.Token != "" {
 		// The new token earns no trust for having come through the
 		// handshake: it is verified like any other.
-		c, err := g.verifier.Verify(r.Context(), res.Token)
+		c, err := g.verify(r.Context(), res.Token)
 		if err != nil {
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false

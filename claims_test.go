@@ -3,16 +3,20 @@ package clerkgate_test
 import (
 	"context"
 	"go/ast"
+	"go/doc"
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -42,42 +46,131 @@ func TestHandBuiltClaimsInAHandlerTest(t *testing.T) {
 	require.Empty(t, custom.Email)
 }
 
-// TestAliasDocsNameEveryMember: go doc does not follow the root package's
-// aliases into verifier, so their comments list the fields and methods
-// themselves. A field or method added to verifier must be named there too.
-func TestAliasDocsNameEveryMember(t *testing.T) {
+// TestGoDocShowsClaims reads the root package as go doc does (go/doc):
+// Claims carries every method of verifier.Claims, each with its own
+// comment, and its comment names every field. Organization and Actor stay
+// aliases, so hand-built Claims can hold them; their comments name every
+// field.
+func TestGoDocShowsClaims(t *testing.T) {
 	t.Parallel()
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "context.go", nil, parser.ParseComments)
+	var files []*ast.File
+	names, err := filepath.Glob("*.go")
 	require.NoError(t, err)
-	docs := map[string]string{}
-	for _, d := range f.Decls {
-		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.TYPE {
-			for _, s := range g.Specs {
-				docs[s.(*ast.TypeSpec).Name.Name] = g.Doc.Text()
-			}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
 		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		require.NoError(t, err)
+		files = append(files, f)
 	}
+	pkg, err := doc.NewFromFiles(fset, files, "github.com/clerkgate/clerkgate")
+	require.NoError(t, err)
+	types := map[string]*doc.Type{}
+	for _, typ := range pkg.Types {
+		types[typ.Name] = typ
+	}
+
+	claims := types["Claims"]
+	require.NotNil(t, claims)
+	methods := map[string]string{}
+	for _, m := range claims.Methods {
+		methods[m.Name] = m.Doc
+	}
+	vptr := reflect.PointerTo(reflect.TypeFor[verifier.Claims]())
+	for i := range vptr.NumMethod() {
+		m := vptr.Method(i).Name
+		require.NotEmpty(t, methods[m], "go doc clerkgate.Claims.%s finds a documented method", m)
+	}
+	require.Len(t, methods, vptr.NumMethod(), "clerkgate.Claims has no method verifier.Claims lacks")
+
 	for name, typ := range map[string]reflect.Type{
 		"Claims":       reflect.TypeFor[verifier.Claims](),
 		"Organization": reflect.TypeFor[verifier.Organization](),
 		"Actor":        reflect.TypeFor[verifier.Actor](),
 	} {
-		doc := docs[name]
-		require.NotEmpty(t, doc, "the root package declares %s", name)
+		require.Contains(t, types, name)
+		doc := types[name].Doc
 		for i := range typ.NumField() {
 			if fld := typ.Field(i); fld.IsExported() {
 				require.Regexp(t, regexp.MustCompile(`\b`+fld.Name+`\b`), doc, "%s's doc names field %s", name, fld.Name)
 			}
 		}
-		ptr := reflect.PointerTo(typ)
-		for i := range ptr.NumMethod() {
-			m := ptr.Method(i).Name
-			require.Regexp(t, regexp.MustCompile(`\b`+m+`\b`), doc, "%s's doc names method %s", name, m)
-		}
 	}
-	// The aliases are the verifier's types, so values pass both ways.
-	var _ *verifier.Claims = (*clerkgate.Claims)(nil)
+	// Organization and Actor are the verifier's types; Claims converts.
 	var _ *verifier.Organization = (*clerkgate.Organization)(nil)
 	var _ *verifier.Actor = (*clerkgate.Actor)(nil)
+	var _ = (*verifier.Claims)((*clerkgate.Claims)(nil))
+}
+
+// TestClaimsMethodsMatchVerifier: each method of clerkgate.Claims answers
+// as verifier.Claims's does, for tokens of both formats and hand-built
+// claims, on arguments that tell the methods apart.
+func TestClaimsMethodsMatchVerifier(t *testing.T) {
+	t.Parallel()
+	samples := map[string]*verifier.Claims{
+		"hand-built": {
+			Subject: "user_1", SessionID: "sess_1", Expiry: 1700000060, IssuedAt: 1700000000, NotBefore: 1699999990,
+			SessionStatus: "pending", Plans: "u:free,o:pro", Features: "o:dashboard,u:chat,ou:teams",
+			Organization: &verifier.Organization{ID: "org_1", Role: "admin", Permissions: []string{"org:dashboard:manage"}},
+		},
+		"empty": {},
+	}
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	sess := fake.CreateSession("user_1", clerktest.WithOrg("org_1", "acme", "org:admin", "org:dashboard:manage"))
+	for name, format := range map[string]clerktest.TokenOption{"v1 token": nil, "v2 token": clerktest.V2()} {
+		token := fake.Token(sess.ID, format, clerktest.WithFeatures("o:dashboard", "u:chat"), clerktest.WithPlans("u:free"),
+			clerktest.WithClaims(map[string]any{"email": "a@b.c"}))
+		c, aerr := g.AuthenticateToken(t.Context(), token)
+		require.Nil(t, aerr)
+		samples[name] = (*verifier.Claims)(c)
+	}
+	args := []string{"admin", "org:admin", "org:org:admin", "billing", "dashboard:manage", "org:dashboard:manage",
+		"o:dashboard", "u:dashboard", "dashboard", "chat", "u:chat", "teams", "free", "u:free", "o:free", "pro", "o:pro", ""}
+	type custom struct {
+		Email string `json:"email"`
+		Org   string `json:"org_id"`
+		Sub   string `json:"sub"`
+	}
+	for name, vc := range samples {
+		rc := reflect.ValueOf((*clerkgate.Claims)(vc))
+		vv := reflect.ValueOf(vc)
+		for i := range vv.NumMethod() {
+			method := vv.Type().Method(i)
+			got, want := rc.MethodByName(method.Name), vv.Method(i)
+			require.True(t, got.IsValid(), "clerkgate.Claims.%s", method.Name)
+			switch method.Name {
+			case "Decode":
+				var a, b custom
+				ea, eb := got.Call([]reflect.Value{reflect.ValueOf(&a)}), want.Call([]reflect.Value{reflect.ValueOf(&b)})
+				require.Equal(t, eb[0].Interface(), ea[0].Interface(), "%s: Decode's error", name)
+				require.Equal(t, b, a, "%s: Decode", name)
+			default:
+				var in [][]reflect.Value
+				if method.Type.NumIn() == 1 {
+					in = append(in, nil)
+				} else {
+					for _, arg := range args {
+						in = append(in, []reflect.Value{reflect.ValueOf(arg)})
+					}
+				}
+				for _, call := range in {
+					require.Equal(t, values(want.Call(call)), values(got.Call(call)), "%s: %s%v", name, method.Name, values(call))
+				}
+			}
+		}
+	}
+}
+
+func values(vs []reflect.Value) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v.Interface()
+	}
+	return out
 }

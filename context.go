@@ -6,31 +6,29 @@ import (
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
-// Claims are a verified session token's claims: an alias of
-// verifier.Claims, so values, errors and authz checks pass between the two
-// packages unchanged. go doc does not follow an alias into another package
-// (as of Go 1.26), so here is what it holds; the full text of each is at
-// go doc github.com/clerkgate/clerkgate/verifier.Claims.
+// Claims are the verified claims of a Clerk session token, in both of
+// Clerk's formats: v1 (no "v" claim) and v2 ("v":2). A Claims value is
+// immutable once the Gate hands it out and is safe to share between
+// goroutines.
 //
-// Fields, one per claim: Subject (sub, the user id), SessionID (sid),
-// Issuer (iss), AuthorizedParty (azp), Expiry, NotBefore and IssuedAt
-// (exp, nbf, iat, Unix seconds), ID (jti), Version (v: 1 or 2),
+// Claims is defined on verifier.Claims (same fields, same methods), so
+// the two convert into each other for free: (*verifier.Claims)(c) and
+// (*clerkgate.Claims)(vc). It is a type of this package, not an alias,
+// so that go doc shows its methods here; its fields are documented on
+// verifier.Claims:
+//
+// Subject (sub, the user id), SessionID (sid), Issuer (iss),
+// AuthorizedParty (azp), Expiry, NotBefore and IssuedAt (exp, nbf, iat,
+// Unix seconds; 0 when absent), ID (jti), Version (v: 1 or 2),
 // SessionStatus (sts: "active" or "pending"), Plans (pla), Features
-// (fea), FactorVerificationAge (fva), Actor (act, when someone
-// impersonates the user) and Organization (the active organization, or
-// nil).
-//
-// Methods: HasRole, HasPermission, HasFeature and HasPlan answer as
-// Clerk's has() does ("admin" and "org:admin" are the same role);
-// Pending reports sts "pending"; ExpiresAt, IssuedAtTime and
-// NotBeforeTime give the times; Decode reads custom claims of a session
-// token template into a struct, Raw into a map, and RawJSON returns the
-// payload as signed.
+// (fea), FactorVerificationAge (fva: minutes since each factor was
+// verified, -1 for never), Actor (act, when someone impersonates the
+// user) and Organization (the active organization, or nil).
 //
 // Claims built by hand, as a handler's test builds them for
 // ContextWithClaims, behave like a token's: an Organization{Role: "admin"}
 // has role "org:admin", and Decode reads the known fields.
-type Claims = verifier.Claims
+type Claims verifier.Claims
 
 // Organization is the session's active organization (Claims.Organization):
 // ID, Slug, Role (compared with exactly one "org:" prefix, so "admin" and

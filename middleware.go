@@ -335,11 +335,11 @@ func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claim
 	if err := refuseOpaqueMachine(token); err != nil {
 		return nil, err
 	}
-	claims, err := g.verifier.Verify(r.Context(), token)
+	claims, err := g.verify(r.Context(), token)
 	if err != nil {
 		var ve *verifier.Error
-		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime(ve.Claims) == nil {
-			if c, ok, rerr := g.tryRefresh(w, r, token, ve.Claims); ok {
+		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime((*Claims)(ve.Claims)) == nil {
+			if c, ok, rerr := g.tryRefresh(w, r, token, (*Claims)(ve.Claims)); ok {
 				return c, rerr
 			}
 		}

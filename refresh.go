@@ -172,7 +172,7 @@ func (g *Gate) acceptRefresh(ctx context.Context, cookies []string, old *Claims)
 	}
 	// The new token earns no trust for having come from the Backend API:
 	// it goes through the full verifier like any other.
-	claims, err := g.verifier.Verify(ctx, token)
+	claims, err := g.verify(ctx, token)
 	if err != nil {
 		return nil, fmt.Errorf("refresh: new session token: %w", err)
 	}

@@ -25,7 +25,7 @@ func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *A
 	if err := refuseOpaqueMachine(token); err != nil {
 		return nil, err
 	}
-	claims, err := g.verifier.Verify(ctx, token)
+	claims, err := g.verify(ctx, token)
 	if err != nil {
 		return nil, newAuthError(verifier.ReasonOf(err), true, err)
 	}

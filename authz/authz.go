@@ -165,6 +165,8 @@ func Scope(scope string) Check { return Check{kind: KindScope, value: scope} }
 
 // Func asks allow, for anything the other checks cannot express. allow
 // gets verified claims, never nil; it must be safe for concurrent use.
+// A *clerkgate.Claims is the same value: (*clerkgate.Claims)(c) converts
+// it for free.
 func Func(allow func(*verifier.Claims) bool) Check { return Check{kind: KindFunc, fn: allow} }
 
 // Kind reports what c asks about.
