@@ -14,6 +14,7 @@ import (
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/expiring"
 	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/internal/ratelimit"
 	"github.com/clerkgate/clerkgate/session"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -37,6 +38,9 @@ const (
 	// refused without a call, and failedNonces how many are remembered.
 	failedNonceMemory = 10 * time.Second
 	failedNonces      = 1024
+	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst.
+	defaultNoncePerSecond = 10
+	defaultNonceBurst     = 20
 )
 
 // browserAuth is what a Gate with the handshake on knows.
@@ -90,6 +94,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			sessions: sessions,
 			slots:    make(chan struct{}, maxNonceTradesInFlight),
 			failed:   expiring.New[string, struct{}](failedNonces, now),
+			new:      ratelimit.New(orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond), orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst)),
 			timeout:  timeout,
 			now:      now,
 		},
@@ -384,15 +389,17 @@ func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
 
 // nonceTrader resolves handshake nonces through the Backend API within
 // bounds: only nonce-shaped values, one call per nonce however many
-// requests carry it, a bounded number of calls at once (past it, none is
-// made), and a nonce that failed is refused without a call for a while.
-// A client replaying junk nonces thus costs at most one call per distinct
-// nonce per failedNonceMemory, and never more than the slots in parallel.
+// requests carry it, a nonce that failed is refused without a call for a
+// while, calls are taken from a token bucket (past it, none is made) and
+// a bounded number run at once. A client sending junk nonces, replayed or
+// each new, thus costs at most the bucket's rate in calls, and never more
+// than the slots in parallel.
 type nonceTrader struct {
 	sessions *session.Client
 	slots    chan struct{}
 	group    singleflight.Group
 	failed   *expiring.Cache[string, struct{}]
+	new      *ratelimit.Bucket
 	timeout  time.Duration
 	now      func() time.Time
 }
@@ -401,6 +408,7 @@ var (
 	errNonceShape  = errors.New("handshake nonce: not shaped like one")
 	errNonceFailed = errors.New("handshake nonce: failed recently")
 	errNonceBusy   = errors.New("handshake nonce: too many resolutions in flight")
+	errNonceRate   = errors.New("handshake nonce: too many resolutions this second")
 )
 
 func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error) {
@@ -411,6 +419,9 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		return nil, errNonceFailed
 	}
 	ch := t.group.DoChan(nonce, func() (any, error) {
+		if !t.new.Take(t.now()) {
+			return nil, errNonceRate
+		}
 		select {
 		case t.slots <- struct{}{}:
 		default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -80,6 +81,21 @@ func validate(cfg Config) error {
 	for _, p := range cfg.AuthorizedParties {
 		if err := checkOrigin(p); err != nil {
 			return err
+		}
+	}
+	// A negative rate would drain a bucket rather than fill it, and a
+	// negative burst refuse every call: zero means the default instead.
+	for _, l := range []struct {
+		field string
+		value float64
+	}{
+		{"HandshakeNoncePerSecond", cfg.HandshakeNoncePerSecond},
+		{"HandshakeNonceBurst", float64(cfg.HandshakeNonceBurst)},
+		{"Machine.NewPerSecond", cfg.Machine.NewPerSecond},
+		{"Machine.NewBurst", float64(cfg.Machine.NewBurst)},
+	} {
+		if l.value < 0 || math.IsNaN(l.value) {
+			return fmt.Errorf("clerkgate: %s is %v: a limit must be positive, or 0 for the default", l.field, l.value)
 		}
 	}
 	return nil

@@ -103,6 +103,10 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		"PEM key in quotes":  {clerkgate.Config{JWTKey: `"` + fake.PublicKeyPEM() + `"`}, []string{"CLERK_JWT_KEY", "quotes"}},
 		"no key source":      {clerkgate.Config{}, []string{"no key source", "CLERK_SECRET_KEY"}},
 		"secret key, no sk_": {base(func(c *clerkgate.Config) { c.SecretKey = leakable }), []string{"secret key"}},
+
+		"negative nonce rate":   {base(func(c *clerkgate.Config) { c.HandshakeNoncePerSecond = -1 }), []string{"HandshakeNoncePerSecond", "positive"}},
+		"negative nonce burst":  {base(func(c *clerkgate.Config) { c.HandshakeNonceBurst = -5 }), []string{"HandshakeNonceBurst", "positive"}},
+		"negative machine rate": {base(func(c *clerkgate.Config) { c.Machine.NewPerSecond = -0.5 }), []string{"Machine.NewPerSecond", "positive"}},
 	} {
 		g, err := clerkgate.New(tc.cfg)
 		if err == nil {

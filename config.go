@@ -202,6 +202,19 @@ type Config struct {
 	// follows only these, so the parameter cannot be an open redirect.
 	SatelliteOrigins []string
 
+	// HandshakeNoncePerSecond and HandshakeNonceBurst bound the Backend
+	// API calls that resolve handshake nonces a browser brings back from
+	// the Frontend API. Anyone can put a nonce-shaped value in a URL, and
+	// each new one would cost a call, so nonces never seen before are
+	// resolved through a token bucket of HandshakeNonceBurst calls
+	// refilled at HandshakeNoncePerSecond; past it a nonce is not
+	// resolved and the page load is decided without it (at worst the
+	// browser goes through the handshake again). Defaults 10 per second,
+	// burst 20: well beyond one sign-in at a time, well below Clerk's
+	// Backend API rate limit.
+	HandshakeNoncePerSecond float64
+	HandshakeNonceBurst     int
+
 	// ErrorHandler writes refusals. Nil means WriteError, the documented
 	// failure contract.
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)

@@ -438,6 +438,29 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 	require.LessOrEqual(t, s.fake.Requests(clerktest.RouteHandshakePayload)-before, 16)
 }
 
+// A flood of new nonces, each shaped like one and never seen before,
+// costs no more Backend API calls than the nonce bucket holds: anyone can
+// write a nonce into a URL, without signing in. Past the bucket the page
+// is decided without the nonce (here: a handshake again), never a 5xx;
+// and once the bucket refills, nonces are resolved again.
+func TestNonceFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, func(c *clerkgate.Config) { c.HandshakeNoncePerSecond, c.HandshakeNonceBurst = 0.001, 5 })
+	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+	for i := range 60 {
+		resp := rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=junk%d", i), withCookies(db))
+		require.Less(t, resp.StatusCode, 500, "nonce %d", i)
+	}
+	require.Equal(t, 5, s.fake.Requests(clerktest.RouteHandshakePayload), "60 new nonces, a bucket of 5")
+
+	// The bucket refills at its rate (one call per 1,000 s here).
+	s.advance(1001 * time.Second)
+	for i := range 3 {
+		rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=later%d", i), withCookies(db))
+	}
+	require.Equal(t, 6, s.fake.Requests(clerktest.RouteHandshakePayload), "one token refilled")
+}
+
 func TestPageLoadConfig(t *testing.T) {
 	t.Parallel()
 	fake := clerktest.New()

@@ -1,0 +1,42 @@
+// Package ratelimit holds the token bucket that bounds the Backend API
+// calls anonymous clients can cause: one call per credential or nonce
+// never seen before is all a forger gets, so the total of those is what
+// needs a ceiling.
+package ratelimit
+
+import (
+	"sync"
+	"time"
+)
+
+// Bucket is a token bucket on an injectable clock: Burst calls at once,
+// refilled at PerSecond. The zero Bucket refuses everything; use New.
+type Bucket struct {
+	mu          sync.Mutex
+	rate, burst float64
+	tokens      float64
+	last        time.Time
+}
+
+// New returns a full bucket of burst tokens refilled at perSecond.
+func New(perSecond float64, burst int) *Bucket {
+	return &Bucket{rate: perSecond, burst: float64(burst), tokens: float64(burst)}
+}
+
+// Take spends a token if one is left at now and reports whether it did.
+// A clock that steps back refills nothing and is not remembered.
+func (b *Bucket) Take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	if b.last.IsZero() || now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
