@@ -90,18 +90,10 @@ type Config struct {
 
 	// RefreshCacheSize bounds how many refresh results are remembered for
 	// parallel requests that carry the same expired token. Default 10,000.
-	// It sizes the default Store; a Store of your own has its own sizes.
+	// It sizes the default Store; a Store of your own has its own sizes
+	// (the Redis store's Options also bound the revocations it hears from
+	// other replicas).
 	RefreshCacheSize int
-
-	// RevocationCacheSize bounds how many sessions revoked elsewhere (on
-	// other replicas, heard through a shared Store) are held at once.
-	// Default 10,000. Sessions revoked through this Gate are never
-	// dropped before their term, whatever their number: each is a
-	// successful Backend API call, so Clerk's rate limit bounds them (at
-	// most 7,000 at once at the default MaxTokenLifetime, for a production
-	// instance's 1,000 calls per 10 s). It sizes the default Store, like
-	// RefreshCacheSize.
-	RevocationCacheSize int
 
 	// MaxTokenLifetime is the longest lifetime (exp − iat) of a session
 	// token the Gate accepts: one that lives longer, or carries no iat, is

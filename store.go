@@ -132,12 +132,10 @@ type MemoryStoreConfig struct {
 	// requests that carry an already refreshed token, and how many
 	// sessions' failed refreshes. Default 10,000.
 	RefreshCacheSize int
-	// RevocationCacheSize is accepted for symmetry with shared stores,
-	// where it bounds the revocations heard from other replicas. A
-	// MemoryStore hears none: it keeps the revocations made through its
-	// Gate, each for its whole term, whatever their number (see
-	// Config.RevocationCacheSize for their bound).
-	RevocationCacheSize int
+	// A MemoryStore has no revocation size: it hears no revocations from
+	// other replicas, and keeps those made through its Gate each for its
+	// whole term, whatever their number (each is a successful Backend API
+	// call, so Clerk's rate limit bounds them).
 }
 
 // MemoryStore is the default Store: it keeps refresh outcomes and failed
@@ -163,11 +161,10 @@ type MemoryStore struct {
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore. A Gate whose Config.Store
-// is nil makes its own, sized by Config.RefreshCacheSize and
-// Config.RevocationCacheSize.
+// is nil makes its own, sized by Config.RefreshCacheSize.
 func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
-	if cfg.RefreshCacheSize < 0 || cfg.RevocationCacheSize < 0 {
-		return nil, errors.New("clerkgate: cache sizes must not be negative")
+	if cfg.RefreshCacheSize < 0 {
+		return nil, errors.New("clerkgate: RefreshCacheSize must not be negative")
 	}
 	s := &MemoryStore{now: time.Now}
 	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
@@ -251,8 +248,7 @@ func (g *Gate) startStore(cfg Config, issuer string) error {
 	store := cfg.Store
 	if store == nil {
 		m, err := NewMemoryStore(MemoryStoreConfig{
-			RefreshCacheSize:    cfg.RefreshCacheSize,
-			RevocationCacheSize: cfg.RevocationCacheSize,
+			RefreshCacheSize: cfg.RefreshCacheSize,
 		})
 		if err != nil {
 			return err

@@ -310,7 +310,7 @@ func TestStoreOwnership(t *testing.T) {
 
 	_, err = clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{RefreshCacheSize: -1})
 	require.Error(t, err)
-	_, err = clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), RevocationCacheSize: -1})
+	_, err = clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), RefreshCacheSize: -1})
 	require.ErrorContains(t, err, "must not be negative")
 }
 

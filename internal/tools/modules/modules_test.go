@@ -64,6 +64,20 @@ func TestReleasedModules(t *testing.T) {
 	}
 }
 
+// RELEASING.md names every released module, so that whoever tags by hand
+// from its list tags them all.
+func TestReleaseNotesNameEveryReleasedModule(t *testing.T) {
+	notes, err := os.ReadFile(filepath.Join(repo, "RELEASING.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range find(t) {
+		if m.Released() && m.Dir != "." && !strings.Contains(string(notes), "`"+m.Dir+"`") {
+			t.Errorf("RELEASING.md does not name the released module `%s`", m.Dir)
+		}
+	}
+}
+
 // Every module requires its siblings at the version about to be released
 // and replaces each with its folder, so that it builds with GOWORK=off.
 func TestSiblingsAtTheReleaseVersionAndReplaced(t *testing.T) {
