@@ -201,12 +201,22 @@ func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
 
 // authenticate also returns the type the credential was taken for.
 func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, TokenType, *AuthError) {
-	token := bearer(r)
+	return rt.decide(r.Context(), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
+}
+
+// decide is the route's decision on a bearer token, for requests and bare
+// tokens alike, so that both take the same token for the same type and
+// refuse it for the same reason: session tokens (and, on a session-only
+// route, whatever else comes) go to session, which is where requests and
+// bare tokens differ; machine credentials of an accepted type to their
+// own verification. It also returns the type the credential was taken
+// for.
+func (rt *Route) decide(ctx context.Context, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
 	if token == "" || rt.accept == (acceptSet{session: true}) {
 		if !rt.accept.session {
 			return nil, "", newAuthError(ReasonTokenMissing, token != "", nil)
 		}
-		c, err := rt.g.authenticateSession(w, r)
+		c, err := session()
 		return c, SessionToken, err
 	}
 	if token == malformed && !rt.accept.session {
@@ -217,10 +227,10 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		return nil, typ, typeNotAccepted(typ)
 	}
 	if typ == SessionToken {
-		c, err := rt.g.authenticateSession(w, r)
+		c, err := session()
 		return c, typ, err
 	}
-	id, err := rt.g.verifyMachine(r.Context(), typ, token)
+	id, err := rt.g.verifyMachine(ctx, typ, token)
 	if err != nil {
 		return nil, typ, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
@@ -70,6 +71,9 @@ func validate(cfg Config) error {
 				v.field, v.env, shown(v.value))
 		}
 	}
+	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
+		return badMaxLifetime(cfg.badMaxLifetime)
+	}
 	if err := sameMode(cfg.SecretKey, cfg.PublishableKey); err != nil {
 		return err
 	}
@@ -99,6 +103,21 @@ func validate(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// badMaxLifetime explains a CLERK_MAX_TOKEN_LIFETIME that is not a
+// positive duration, with a setting that works.
+func badMaxLifetime(v string) error {
+	if quoted(v) {
+		fix := strings.Trim(v, `"'`)
+		if d, err := time.ParseDuration(fix); err != nil || d <= 0 {
+			fix = "3h"
+		}
+		return fmt.Errorf("clerkgate: %[1]s is wrapped in quotes (%[2]s): remove them, as in %[1]s=%[3]s; an env file or a container's environment passes quotes on as part of the value",
+			EnvMaxTokenLifetime, v, fix)
+	}
+	return fmt.Errorf("clerkgate: %[1]s=%[2]q is not a positive Go duration: write it as in %[1]s=3h (units h, m, s; no spaces), or unset it for the default, %[3]s",
+		EnvMaxTokenLifetime, v, DefaultMaxTokenLifetime)
 }
 
 func quoted(v string) bool {

@@ -100,7 +100,8 @@ type Config struct {
 	// refused (token_lifetime_invalid), and is never refreshed. Default
 	// 60 s, the lifetime of every session token Clerk gives browsers;
 	// raise it only to accept tokens from Sessions().CreateToken with a
-	// longer ExpiresInSeconds. A session revoked through the Gate is
+	// longer ExpiresInSeconds (env CLERK_MAX_TOKEN_LIFETIME, a Go
+	// duration such as 3h). A session revoked through the Gate is
 	// refused for MaxTokenLifetime plus twice ClockSkew, which outlasts
 	// every token of that session the Gate would accept; a longer
 	// lifetime keeps revocations (and their memory) that much longer.
@@ -231,6 +232,11 @@ type Config struct {
 	// github.com/clerkgate/clerkgate/otel provides one for OpenTelemetry.
 	// Nil costs nothing.
 	Observer *Observer
+
+	// badMaxLifetime is CLERK_MAX_TOKEN_LIFETIME as ConfigFromEnv read it,
+	// when it was not a positive duration. ConfigFromEnv returns no error,
+	// so New reports it, unless MaxTokenLifetime has been set since.
+	badMaxLifetime string
 }
 
 // Environment variables ConfigFromEnv reads.
@@ -240,10 +246,16 @@ const (
 	EnvAPIURL            = "CLERK_API_URL"
 	EnvJWTKey            = "CLERK_JWT_KEY"
 	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
+	EnvMaxTokenLifetime  = "CLERK_MAX_TOKEN_LIFETIME"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
 // Adjust the result (Logger, timeouts, …) before passing it to New.
+//
+// CLERK_MAX_TOKEN_LIFETIME is a Go duration ("3h", "90m"). One that is not
+// a positive duration makes New fail, naming the variable, unless
+// MaxTokenLifetime is set before New: a typo must not leave long-lived
+// tokens refused, or accepted, without a word.
 func ConfigFromEnv() Config {
 	var parties []string
 	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
@@ -251,13 +263,21 @@ func ConfigFromEnv() Config {
 			parties = append(parties, p)
 		}
 	}
-	return Config{
+	cfg := Config{
 		SecretKey:         strings.TrimSpace(os.Getenv(EnvSecretKey)),
 		PublishableKey:    strings.TrimSpace(os.Getenv(EnvPublishableKey)),
 		APIURL:            strings.TrimSpace(os.Getenv(EnvAPIURL)),
 		JWTKey:            os.Getenv(EnvJWTKey),
 		AuthorizedParties: parties,
 	}
+	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			cfg.MaxTokenLifetime = d
+		} else {
+			cfg.badMaxLifetime = v
+		}
+	}
+	return cfg
 }
 
 // NewFromEnv is New(ConfigFromEnv()).

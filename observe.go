@@ -23,8 +23,14 @@ import (
 type Observer struct {
 	// Decided is called once for each request a Gate or a Route
 	// authenticates (RequireSession, OptionalSession, Accept, Require,
-	// Authenticate and the framework adapters), with the outcome. A 403
-	// from a failed authorization check comes later and is not reported.
+	// Authenticate and the framework adapters), and once for each bare
+	// token (Gate.AuthenticateToken, Route.AuthenticateToken and so the
+	// gRPC interceptors, once per call or stream), with the outcome. A
+	// bare token is reported exactly as a request whose Authorization
+	// header carried it (see Decision), with AuthenticateToken's context.
+	// The outcome is authentication's: a credential that passes but fails
+	// an authorization check (Require, Route.With) is reported as let
+	// through, and its 403 is not reported.
 	Decided func(context.Context, Decision)
 
 	// Refreshed is called after each attempt to refresh an expired
@@ -43,14 +49,20 @@ type Observer struct {
 	KeysFetched func(context.Context, jwks.FetchResult)
 }
 
-// Decision is the outcome of authenticating one request.
+// Decision is the outcome of authenticating one request or bare token.
 type Decision struct {
-	// TokenType is the type the request's credential was taken for (on a
-	// session route, SessionToken whatever it was); "" for a request
-	// refused because it carried none (token_missing).
+	// TokenType is the type the credential was taken for (on a session
+	// route, and from Gate.AuthenticateToken, SessionToken whatever it
+	// was); "" when there was none (token_missing), or when a route
+	// that takes no sessions got an empty bearer token.
 	TokenType TokenType
-	// Status is 0 when the request was let through, else the refusal's
-	// status: 401, 503, or 307 for a redirect through the handshake.
+	// Status is 0 when the credential was let through, else the refusal's
+	// status: 401, 503, or 307 for a redirect through the handshake. For
+	// a bare token it is the returned AuthError's Status, the one a
+	// request with that credential would get (401 or 503; never 307, as
+	// bare tokens have no handshake); package
+	// github.com/clerkgate/clerkgate/adapters/grpc turns it into a gRPC
+	// code.
 	Status int
 	// Reason is the refusal's reason ("" when let through); a redirect's is
 	// ReasonHandshake.
@@ -78,7 +90,8 @@ type HandshakeResolution struct {
 	Resolved bool
 }
 
-// observeDecision reports the outcome of authenticating a request.
+// observeDecision reports the outcome of authenticating a request or a
+// bare token.
 func (g *Gate) observeDecision(ctx context.Context, typ TokenType, err *AuthError) {
 	o := g.observer
 	if o == nil || o.Decided == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/jwks"
 )
@@ -157,6 +158,99 @@ func TestObserverHearsHandshakes(t *testing.T) {
 	require.Equal(t, clerkgate.Decision{TokenType: clerkgate.SessionToken}, d[len(d)-1])
 }
 
+// A bare token (gRPC, WebSocket, queue job) is one decision, reported
+// exactly as a request carrying the same token in its Authorization
+// header on the same route: same type, status and reason. A credential
+// that fails a With check was authenticated, and is reported so on both
+// paths; its 403 is not a decision.
+func TestObserverHearsBareTokens(t *testing.T) {
+	t.Parallel()
+	var ev events
+	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Observer = ev.observer() })
+	ctx := context.Background()
+	s := rig.fake.CreateSession("user_1")
+	gone := rig.fake.CreateSession("user_2")
+	goneToken := rig.fake.Token(gone.ID)
+	_, err := rig.gate.Sessions().Revoke(ctx, gone.ID)
+	require.NoError(t, err)
+	_, writer := rig.fake.CreateAPIKey("user_1", "writer", clerktest.CredentialScopes("write"))
+	_, reader := rig.fake.CreateAPIKey("user_1", "reader", clerktest.CredentialScopes("read"))
+	revokedID, revokedKey := rig.fake.CreateAPIKey("user_1", "revoked", clerktest.CredentialScopes("write"))
+	require.True(t, rig.fake.RevokeCredential(revokedID))
+	_, m2m := rig.fake.CreateM2MToken(rig.fake.CreateMachine().ID)
+	valid := rig.fake.Token(s.ID)
+
+	// Each route is served over HTTP at its name, and taken bare.
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	routes := map[string]*clerkgate.Route{
+		"/session": rig.gate.Accept(),
+		"/keys":    rig.gate.Accept(clerkgate.APIKey),
+		"/writers": rig.gate.Accept(clerkgate.APIKey, clerkgate.SessionToken).With(authz.Scope("write")),
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/gate", rig.gate.RequireSession(ok))
+	for path, rt := range routes {
+		mux.Handle(path, rt.Require(ok))
+	}
+	srv := serve(t, mux).URL
+	bare := func(path, token string) *clerkgate.AuthError {
+		if path == "/gate" {
+			_, err := rig.gate.AuthenticateToken(ctx, token)
+			return err
+		}
+		_, err := routes[path].AuthenticateToken(ctx, token)
+		return err
+	}
+
+	refused := func(typ clerkgate.TokenType, r clerkgate.Reason) clerkgate.Decision {
+		return clerkgate.Decision{TokenType: typ, Status: http.StatusUnauthorized, Reason: r}
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		status            int // of the refusal, 200 when let through
+		want              clerkgate.Decision
+	}{
+		{"valid session", "/gate", valid, 200, clerkgate.Decision{TokenType: clerkgate.SessionToken}},
+		{"valid session on a route", "/session", valid, 200, clerkgate.Decision{TokenType: clerkgate.SessionToken}},
+		{"no token", "/gate", "", 401, refused("", clerkgate.ReasonTokenMissing)},
+		{"no token on a machine route", "/keys", "", 401, refused("", clerkgate.ReasonTokenMissing)},
+		{"malformed", "/gate", "not.a.jwt", 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenMalformed)},
+		{"forged", "/session", valid[:len(valid)-4] + "AAAA", 401, refused(clerkgate.SessionToken, clerkgate.ReasonSignatureInvalid)},
+		{"expired", "/gate", rig.fake.Token(s.ID, clerktest.Expired()), 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenExpired)},
+		{"revoked session", "/gate", goneToken, 401, refused(clerkgate.SessionToken, clerkgate.ReasonSessionRevoked)},
+		{"API key on a session route", "/gate", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"API key on a session Route", "/session", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"API key accepted", "/keys", writer, 200, clerkgate.Decision{TokenType: clerkgate.APIKey}},
+		{"API key revoked", "/keys", revokedKey, 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenRevoked)},
+		{"API key unknown", "/keys", "ak_" + randomHex(16), 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenInvalid)},
+		{"M2M token on an API key route", "/keys", m2m, 401, refused(clerkgate.M2MToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"session on a machine route", "/keys", valid, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"API key with the scope", "/writers", writer, 200, clerkgate.Decision{TokenType: clerkgate.APIKey}},
+		{"API key without the scope", "/writers", reader, 403, clerkgate.Decision{TokenType: clerkgate.APIKey}},
+		{"session on a scope check", "/writers", valid, 403, clerkgate.Decision{TokenType: clerkgate.SessionToken}},
+	} {
+		err := bare(tc.path, tc.token)
+		status := 200
+		if err != nil {
+			status = err.Status
+		}
+		require.Equal(t, tc.status, status, "%s, bare: %v", tc.name, err)
+		d, r, h, _ := ev.take()
+		require.Equal(t, []clerkgate.Decision{tc.want}, d, "%s, bare", tc.name)
+		require.Empty(t, r, tc.name)
+		require.Empty(t, h, tc.name)
+
+		var mod func(*http.Request)
+		if tc.token != "" {
+			mod = bearer(tc.token)
+		}
+		rep := get(t, srv+tc.path, mod)
+		require.Equal(t, tc.status, rep.status, "%s, over HTTP: %s", tc.name, rep.body)
+		d, _, _, _ = ev.take()
+		require.Equal(t, []clerkgate.Decision{tc.want}, d, "%s, over HTTP", tc.name)
+	}
+}
+
 // BenchmarkMiddlewareWarmObserved is BenchmarkMiddlewareWarm with an
 // Observer that does nothing: read against it, the cost of the hook.
 func BenchmarkMiddlewareWarmObserved(b *testing.B) {
@@ -167,32 +261,61 @@ func BenchmarkMiddlewareWarmObserved(b *testing.B) {
 }
 
 // The hook adds no allocation to the warm path: a Gate with an Observer
-// allocates per request exactly what a Gate without one does. Not
-// parallel: AllocsPerRun counts every goroutine's allocations.
+// allocates per request, or per bare token, exactly what a Gate without
+// one does. Not parallel: AllocsPerRun counts every goroutine's
+// allocations.
 func TestObserverAddsNoAllocation(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	token := fake.Token(fake.CreateSession("user_1").ID)
-	allocs := func(o *clerkgate.Observer) float64 {
-		g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(),
-			APIURL: fake.URL(), Observer: o})
-		require.NoError(t, err)
-		defer g.Close()
-		h := g.RequireSession(whoami)
+	_, apiKey := fake.CreateAPIKey("user_1", "ci")
+	serveHTTP := func(h http.Handler, token string) func() {
 		req := httptest.NewRequest(http.MethodGet, "/me", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		serve := func() {
+		return func() {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {
 				panic(rec.Body.String())
 			}
 		}
-		serve() // fetches the keys, fills the token cache
-		return testing.AllocsPerRun(200, serve)
 	}
-	decided := 0
-	observed := allocs(&clerkgate.Observer{Decided: func(context.Context, clerkgate.Decision) { decided++ }})
-	require.Positive(t, decided)
-	require.Equal(t, allocs(nil), observed)
+	must := func(err *clerkgate.AuthError) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	ctx := context.Background()
+	paths := map[string]func(*clerkgate.Gate) func(){
+		"request": func(g *clerkgate.Gate) func() { return serveHTTP(g.RequireSession(whoami), token) },
+		"machine request": func(g *clerkgate.Gate) func() {
+			return serveHTTP(g.Accept(clerkgate.APIKey).Require(whoamiCaller), apiKey)
+		},
+		"bare token": func(g *clerkgate.Gate) func() {
+			return func() { _, err := g.AuthenticateToken(ctx, token); must(err) }
+		},
+		"bare token on a route": func(g *clerkgate.Gate) func() {
+			rt := g.Accept(clerkgate.AnyToken)
+			return func() { _, err := rt.AuthenticateToken(ctx, token); must(err) }
+		},
+		"bare machine token": func(g *clerkgate.Gate) func() {
+			rt := g.Accept(clerkgate.APIKey)
+			return func() { _, err := rt.AuthenticateToken(ctx, apiKey); must(err) }
+		},
+	}
+	for name, path := range paths {
+		allocs := func(o *clerkgate.Observer) float64 {
+			g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(),
+				APIURL: fake.URL(), Observer: o})
+			require.NoError(t, err)
+			defer g.Close()
+			run := path(g)
+			run() // fetches the keys, fills the token or credential cache
+			return testing.AllocsPerRun(200, run)
+		}
+		decided := 0
+		observed := allocs(&clerkgate.Observer{Decided: func(context.Context, clerkgate.Decision) { decided++ }})
+		require.Positive(t, decided, name)
+		require.Equal(t, allocs(nil), observed, name)
+	}
 }

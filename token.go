@@ -3,7 +3,6 @@ package clerkgate
 import (
 	"context"
 
-	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -14,11 +13,20 @@ import (
 // refused (token_expired): refresh needs the browser's refresh cookie and
 // a response to set the new one on, so it belongs to HTTP. An empty token
 // is token_missing; an opaque machine credential is token_type_invalid
-// (see Route.AuthenticateToken for routes that take machines).
+// (see Route.AuthenticateToken for routes that take machines). The
+// decision is reported to Config.Observer as a request's is.
 //
 // Prefer it to Verifier().Verify, which knows nothing of revocation or of
 // the lifetime cap.
 func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *AuthError) {
+	claims, err := g.authenticateBare(ctx, token)
+	g.observeDecision(ctx, SessionToken, err)
+	return claims, err
+}
+
+// authenticateBare is AuthenticateToken, unobserved: Routes observe their
+// own decisions.
+func (g *Gate) authenticateBare(ctx context.Context, token string) (*Claims, *AuthError) {
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
 	}
@@ -40,29 +48,16 @@ func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *A
 // refresh or handshake: a session token goes through
 // Gate.AuthenticateToken, a machine credential of an accepted type
 // through its own verification, and then the checks of With apply. A
-// token of a type the route does not accept is token_type_invalid.
+// token of a type the route does not accept is token_type_invalid. The
+// decision is reported to Config.Observer as a request's is.
 func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, *AuthError) {
-	return rt.authorized(rt.authenticateBare(ctx, token))
-}
-
-func (rt *Route) authenticateBare(ctx context.Context, token string) (*Caller, *AuthError) {
-	if token == "" {
-		return nil, newAuthError(ReasonTokenMissing, false, nil)
-	}
-	typ := machine.Classify(token)
-	if !rt.accept.has(typ) {
-		return nil, typeNotAccepted(typ)
-	}
-	if typ == SessionToken {
-		claims, err := rt.g.AuthenticateToken(ctx, token)
+	c, typ, err := rt.decide(ctx, token, func() (*Caller, *AuthError) {
+		claims, err := rt.g.authenticateBare(ctx, token)
 		if err != nil {
 			return nil, err
 		}
 		return &Caller{Type: SessionToken, Session: claims}, nil
-	}
-	id, err := rt.g.verifyMachine(ctx, typ, token)
-	if err != nil {
-		return nil, err
-	}
-	return &Caller{Type: typ, Machine: id}, nil
+	})
+	rt.g.observeDecision(ctx, typ, err)
+	return rt.authorized(c, err)
 }

@@ -32,6 +32,14 @@
 // whose Reason is clerkgate's reason ("token_expired", "scope_required"
 // …) in Domain "clerkgate", and an errdetails.RetryInfo for Unavailable.
 // See Error.
+//
+// Each call the interceptors authenticate (a stream once, when it opens)
+// is reported to the Gate's Config.Observer exactly as an HTTP request
+// with the same token would be, so package
+// github.com/clerkgate/clerkgate/otel counts calls with requests. Skipped
+// methods are not decisions, and a call the interceptor refuses itself,
+// for carrying two authorization values, never reaches the Gate and is
+// not reported.
 package clerkgrpc
 
 import (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,6 +98,11 @@ type rig struct {
 // behind the interceptors, with a Gate on a fresh fake Clerk; before
 // runs on the fake before the Gate starts.
 func newRig(t *testing.T, before func(*clerktest.Server)) *rig {
+	return newObservedRig(t, before, nil)
+}
+
+// newObservedRig is newRig with o as the Gate's Observer.
+func newObservedRig(t *testing.T, before func(*clerktest.Server), o *clerkgate.Observer) *rig {
 	t.Helper()
 	r := &rig{fake: clerktest.New()}
 	t.Cleanup(r.fake.Close)
@@ -109,6 +115,7 @@ func newRig(t *testing.T, before func(*clerktest.Server)) *rig {
 		APIURL:         r.fake.URL(),
 		HTTPClient:     r.fake.Client(),
 		RefreshTimeout: 2 * time.Second,
+		Observer:       o,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { gate.Close() })
@@ -256,6 +263,67 @@ func TestSessionCalls(t *testing.T) {
 			require.Empty(t, got, "the handler ran")
 		})
 	}
+}
+
+// The Gate's Observer hears each authenticated call once, as it hears an
+// HTTP request, with the call's context (where a gRPC tracing
+// interceptor's span would be): a stream once, when it opens; a failed
+// check as authenticated; a skipped method never.
+func TestObserverHearsCalls(t *testing.T) {
+	var mu sync.Mutex
+	var heard []clerkgate.Decision
+	r := newObservedRig(t, nil, &clerkgate.Observer{Decided: func(ctx context.Context, d clerkgate.Decision) {
+		if _, ok := metadata.FromIncomingContext(ctx); !ok {
+			d.Reason = "not the call's context"
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, d)
+	}})
+	take := func() []clerkgate.Decision {
+		mu.Lock()
+		defer mu.Unlock()
+		d := heard
+		heard = nil
+		return d
+	}
+	s := r.fake.CreateSession("user_1")
+	valid := r.fake.Token(s.ID)
+	_, writer := r.fake.CreateAPIKey("user_1", "writer", clerktest.CredentialScopes("write"))
+	_, reader := r.fake.CreateAPIKey("user_1", "reader", clerktest.CredentialScopes("read"))
+	session := clerkgate.Decision{TokenType: clerkgate.SessionToken}
+	refused := func(typ clerkgate.TokenType, reason clerkgate.Reason) clerkgate.Decision {
+		return clerkgate.Decision{TokenType: typ, Status: 401, Reason: reason}
+	}
+
+	_, err := r.unary(t, unaryCall, bearer(valid))
+	require.NoError(t, err)
+	require.Equal(t, []clerkgate.Decision{session}, take())
+	got, err := r.stream(t, bearer(valid))
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, []clerkgate.Decision{session}, take(), "one decision for the stream, not one per message")
+
+	_, err = r.unary(t, unaryCall, bearer(r.fake.Token(s.ID, clerktest.Expired())))
+	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenExpired)
+	require.Equal(t, []clerkgate.Decision{refused(clerkgate.SessionToken, clerkgate.ReasonTokenExpired)}, take())
+	_, err = r.stream(t)
+	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenMissing)
+	require.Equal(t, []clerkgate.Decision{refused("", clerkgate.ReasonTokenMissing)}, take())
+	_, err = r.unary(t, unaryCall, bearer(writer))
+	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenTypeInvalid)
+	require.Equal(t, []clerkgate.Decision{refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)}, take())
+
+	_, err = r.unary(t, machineCall, bearer(writer))
+	require.NoError(t, err)
+	require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.APIKey}}, take())
+	_, err = r.unary(t, machineCall, bearer(reader))
+	requireRefused(t, err, codes.PermissionDenied, clerkgate.ReasonScopeRequired)
+	require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.APIKey}}, take(), "authenticated, then refused by the check")
+
+	_, err = r.health.Check(call(t, bearer("not-a-token")), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	require.Empty(t, take(), "a skipped method is not a decision")
 }
 
 // A method with a route of its own: machines pass with the scope, and a

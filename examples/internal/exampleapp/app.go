@@ -80,12 +80,6 @@ func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
 // the same variable.
 const EnvSignInURL = "CLERK_SIGN_IN_URL"
 
-// EnvMaxTokenLifetime raises Config.MaxTokenLifetime (a Go duration,
-// e.g. "2h") for apps that accept tokens minted with
-// Sessions().CreateToken, and for the load generator, whose tokens
-// outlive a run. Unset, Clerk's 60 s session tokens are all that pass.
-const EnvMaxTokenLifetime = "CLERK_MAX_TOKEN_LIFETIME"
-
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
 
@@ -120,18 +114,13 @@ func New(name string, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// ConfigFromEnv reads CLERK_MAX_TOKEN_LIFETIME too: the load
+	// generator sets it, as its tokens outlive a run.
 	cfg := clerkgate.ConfigFromEnv()
 	cfg.Logger = a.log
 	// A page load that ends signed out goes to the sign-in page, as in
 	// Clerk's own apps, rather than to a 401.
 	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
-	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%s=%q is not a positive duration such as 2h", EnvMaxTokenLifetime, v)
-		}
-		cfg.MaxTokenLifetime = d
-	}
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err

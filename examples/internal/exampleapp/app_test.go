@@ -168,8 +168,8 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 
 // The load generator's tokens, and tokens from Sessions().CreateToken,
 // live longer than Clerk's 60 s session tokens: CLERK_MAX_TOKEN_LIFETIME
-// lets an app accept them, and a value that is not a duration stops
-// start-up naming the variable.
+// (read by clerkgate.ConfigFromEnv) lets the example accept them, and a
+// value that is not a duration stops start-up naming the variable.
 func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	fake := clerktest.New(clerktest.WithTokenLifetime(time.Hour))
 	t.Cleanup(fake.Close)
@@ -186,7 +186,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, aerr.Reason)
 	a.Close()
 
-	t.Setenv(EnvMaxTokenLifetime, "2h")
+	t.Setenv(clerkgate.EnvMaxTokenLifetime, "2h")
 	a, err = New("test")
 	require.NoError(t, err)
 	claims, aerr := a.Gate.AuthenticateToken(t.Context(), token)
@@ -195,9 +195,10 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	a.Close()
 
 	for _, bad := range []string{"2 hours", "-1h", "0s"} {
-		t.Setenv(EnvMaxTokenLifetime, bad)
+		t.Setenv(clerkgate.EnvMaxTokenLifetime, bad)
 		a, err = New("test")
 		require.Nil(t, a)
-		require.ErrorContains(t, err, EnvMaxTokenLifetime)
+		require.ErrorIs(t, err, clerkgate.ErrConfig)
+		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime)
 	}
 }

@@ -1,0 +1,122 @@
+package clerkgate_test
+
+import (
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+// envInstance puts a fake Clerk's keys in the environment, as a deployed
+// app gets them.
+func envInstance(t *testing.T) *clerktest.Server {
+	t.Helper()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
+	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	return fake
+}
+
+// newFromEnv is ConfigFromEnv, adjusted by mod, passed to New.
+func newFromEnv(t *testing.T, mod func(*clerkgate.Config)) (*clerkgate.Gate, error) {
+	t.Helper()
+	cfg := clerkgate.ConfigFromEnv()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	if mod != nil {
+		mod(&cfg)
+	}
+	g, err := clerkgate.New(cfg)
+	if err == nil {
+		t.Cleanup(func() { g.Close() })
+	}
+	return g, err
+}
+
+// status is what a request with token gets from g, over HTTP.
+func status(t *testing.T, g *clerkgate.Gate, token string) reply {
+	t.Helper()
+	return get(t, serve(t, g.RequireSession(whoami)).URL, bearer(token))
+}
+
+// Tokens from Sessions().CreateToken, and a load generator's, outlive
+// Clerk's 60 s session tokens: CLERK_MAX_TOKEN_LIFETIME lets an app accept
+// them without code. Unset or empty, the default holds.
+func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
+	fake := envInstance(t)
+	twoHours := fake.Token(fake.CreateSession("user_1").ID, clerktest.ExpiresIn(2*time.Hour))
+	minute := fake.Token(fake.CreateSession("user_2").ID)
+
+	for _, unset := range []string{"", "  "} {
+		t.Setenv(clerkgate.EnvMaxTokenLifetime, unset)
+		cfg := clerkgate.ConfigFromEnv()
+		require.Zero(t, cfg.MaxTokenLifetime, "%q", unset)
+		g, err := newFromEnv(t, nil)
+		require.NoError(t, err, "%q", unset)
+		rep := status(t, g, twoHours)
+		require.Equal(t, http.StatusUnauthorized, rep.status, "a 2 h token is refused by default")
+		require.Equal(t, string(clerkgate.ReasonTokenLifetimeInvalid), rep.reason)
+		require.Equal(t, http.StatusOK, status(t, g, minute).status, "Clerk's own 60 s tokens pass")
+	}
+
+	for value, want := range map[string]time.Duration{"3h": 3 * time.Hour, " 90m\t": 90 * time.Minute, "2h30m": 150 * time.Minute} {
+		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		require.Equal(t, want, clerkgate.ConfigFromEnv().MaxTokenLifetime, "%q", value)
+	}
+	t.Setenv(clerkgate.EnvMaxTokenLifetime, "3h")
+	g, err := newFromEnv(t, nil)
+	require.NoError(t, err)
+	rep := status(t, g, twoHours)
+	require.Equal(t, http.StatusOK, rep.status, rep.body)
+	require.Equal(t, "user_1", rep.body)
+
+	// A lifetime the app sets after ConfigFromEnv wins over the
+	// environment's: here it is shorter, and the 2 h token is refused.
+	g, err = newFromEnv(t, func(c *clerkgate.Config) { c.MaxTokenLifetime = time.Hour })
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, status(t, g, twoHours).status)
+}
+
+// A value that is not a positive duration stops New with ErrConfig,
+// naming the variable, the value and a setting that works, rather than
+// fall back to a default the operator did not choose.
+func TestMaxTokenLifetimeFromTheEnvironmentRefusesNonsense(t *testing.T) {
+	fake := envInstance(t)
+	twoHours := fake.Token(fake.CreateSession("user_1").ID, clerktest.ExpiresIn(2*time.Hour))
+
+	for value, fix := range map[string]string{
+		"abc":       "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"-1s":       "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"0":         "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"0s":        "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"3 h":       "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"3":         "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"2 hours":   "CLERK_MAX_TOKEN_LIFETIME=3h",
+		`"3h"`:      "CLERK_MAX_TOKEN_LIFETIME=3h",
+		`'90m'`:     "CLERK_MAX_TOKEN_LIFETIME=90m",
+		`"-5m"`:     "CLERK_MAX_TOKEN_LIFETIME=3h",
+		"99999999h": "CLERK_MAX_TOKEN_LIFETIME=3h", // overflows a Duration
+		"3h\nevil":  "CLERK_MAX_TOKEN_LIFETIME=3h",
+	} {
+		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		g, err := newFromEnv(t, nil)
+		require.Nil(t, g, "%q", value)
+		require.ErrorIs(t, err, clerkgate.ErrConfig, "%q", value)
+		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime, "%q", value)
+		require.ErrorContains(t, err, fix, "%q", value)
+		require.NotContains(t, err.Error(), "\n", "the value is quoted, not printed raw")
+		require.NotContains(t, err.Error(), fake.SecretKey()[len("sk_test_"):])
+
+		// Setting the lifetime in code after ConfigFromEnv overrides the
+		// bad value: New succeeds, and the code's lifetime applies.
+		g, err = newFromEnv(t, func(c *clerkgate.Config) { c.MaxTokenLifetime = 3 * time.Hour })
+		require.NoError(t, err, "%q", value)
+		require.Equal(t, http.StatusOK, status(t, g, twoHours).status, "%q", value)
+	}
+}
