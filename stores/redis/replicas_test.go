@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -148,7 +149,9 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 						break
 					}
 					require.Equal(t, http.StatusOK, rep.status)
-					require.Less(t, time.Since(began), time.Second, "replica %s still accepts a session revoked on %s", b.name, a.name)
+					// A guard against waiting forever, not a latency bound:
+					// lat, below, is what the test reports.
+					require.Less(t, time.Since(began), 15*time.Second, "replica %s still accepts a session revoked on %s", b.name, a.name)
 					time.Sleep(time.Millisecond)
 				}
 				d := time.Since(began)
@@ -407,17 +410,60 @@ func TestOpenAndNew(t *testing.T) {
 	// Redis is down.
 	fake := clerktest.New()
 	defer fake.Close()
-	store, err := redisstore.Open("redis://127.0.0.1:1/0", redisstore.Options{Timeout: 100 * time.Millisecond})
+	// A Redis that accepts connections and never answers, with a one-minute
+	// timeout per call: a New that waited for it would wait the minute.
+	silent, hangUp := silentServer(t)
+	store, err := redisstore.Open("redis://"+silent+"/0", redisstore.Options{Timeout: time.Minute})
 	require.NoError(t, err)
 	began := time.Now()
 	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), Store: store})
 	require.NoError(t, err)
-	require.Less(t, time.Since(began), time.Second)
+	require.Less(t, time.Since(began), 10*time.Second, "New must not wait out the one-minute Redis timeout")
+	hangUp() // now as if Redis were down: calls fail at once
 	_, err = clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), Store: store})
 	require.ErrorContains(t, err, "already serves a Gate")
 	require.NoError(t, g.Close())
 	require.NoError(t, g.Close())
 	require.NoError(t, store.Close())
+}
+
+// silentServer accepts TCP connections and never answers on them, until
+// hangUp closes them all and stops listening.
+func silentServer(t *testing.T) (addr string, hangUp func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	hangUp = func() {
+		once.Do(func() {
+			ln.Close()
+			<-done
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(hangUp)
+	return ln.Addr().String(), hangUp
 }
 
 // A revocation that Redis missed while it took no writes, though it kept
