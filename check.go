@@ -60,15 +60,23 @@ func (g *Gate) Check(ctx context.Context) error {
 // field and its environment variable and show no more of a key than its
 // fixed prefix.
 func validate(cfg Config) error {
-	for _, v := range []struct{ field, env, value string }{
-		{"SecretKey", EnvSecretKey, cfg.SecretKey},
-		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey},
-		{"APIURL", EnvAPIURL, cfg.APIURL},
-		{"JWTKey", EnvJWTKey, cfg.JWTKey},
+	for _, v := range []struct {
+		field, env, value string
+		secret            bool
+	}{
+		{"SecretKey", EnvSecretKey, cfg.SecretKey, true},
+		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey, false},
+		{"APIURL", EnvAPIURL, cfg.APIURL, false},
+		{"JWTKey", EnvJWTKey, cfg.JWTKey, false},
+		{"Machine.SecretKey", EnvMachineSecretKey, cfg.Machine.SecretKey, true},
 	} {
 		if quoted(v.value) {
+			inner := shown(v.value)
+			if v.secret {
+				inner = v.value[:1] + publishable.Redact(strings.Trim(v.value, `"'`)) + v.value[len(v.value)-1:]
+			}
 			return fmt.Errorf("clerkgate: %s (%s) is wrapped in quotes (%s): remove them; an env file or a container's environment passes quotes on as part of the value",
-				v.field, v.env, shown(v.value))
+				v.field, v.env, inner)
 		}
 	}
 	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
@@ -129,7 +137,7 @@ func quoted(v string) bool {
 // PEM block to "…".
 func shown(v string) string {
 	inner := strings.Trim(v, `"'`)
-	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.ContainsAny(inner, "@\n") {
+	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.HasPrefix(inner, "ak_") || strings.ContainsAny(inner, "@\n") {
 		inner = publishable.Redact(inner)
 	}
 	return v[:1] + inner + v[len(v)-1:]

@@ -247,6 +247,7 @@ const (
 	EnvJWTKey            = "CLERK_JWT_KEY"
 	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
 	EnvMaxTokenLifetime  = "CLERK_MAX_TOKEN_LIFETIME"
+	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
@@ -269,6 +270,7 @@ func ConfigFromEnv() Config {
 		APIURL:            strings.TrimSpace(os.Getenv(EnvAPIURL)),
 		JWTKey:            os.Getenv(EnvJWTKey),
 		AuthorizedParties: parties,
+		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
 	}
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {

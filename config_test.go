@@ -120,3 +120,43 @@ func TestMaxTokenLifetimeFromTheEnvironmentRefusesNonsense(t *testing.T) {
 		require.Equal(t, http.StatusOK, status(t, g, twoHours).status, "%q", value)
 	}
 }
+
+// CLERK_MACHINE_SECRET_KEY narrows opaque M2M tokens to those granted to
+// that machine: a token another machine may not present here is refused,
+// as with MachineConfig.SecretKey set in code.
+func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
+	fake := envInstance(t)
+	here := fake.CreateMachine()
+	caller := fake.CreateMachine(here.ID)
+	stranger := fake.CreateMachine()
+	_, granted := fake.CreateM2MToken(caller.ID)
+	_, other := fake.CreateM2MToken(stranger.ID)
+
+	for name, tc := range map[string]struct {
+		env          string
+		grantedOK    bool
+		otherRefused bool
+	}{
+		"unset: the instance's key accepts every machine": {"", true, false},
+		"set: only tokens granted to this machine":        {" " + here.SecretKey + " ", true, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(clerkgate.EnvMachineSecretKey, tc.env)
+			g, err := newFromEnv(t, nil)
+			require.NoError(t, err)
+			url := serve(t, g.Accept(clerkgate.M2MToken).Require(whoamiCaller)).URL
+			require.Equal(t, http.StatusOK, get(t, url, bearer(granted)).status)
+			want := http.StatusOK
+			if tc.otherRefused {
+				want = http.StatusUnauthorized
+			}
+			require.Equal(t, want, get(t, url, bearer(other)).status)
+		})
+	}
+
+	t.Setenv(clerkgate.EnvMachineSecretKey, `"`+here.SecretKey+`"`)
+	_, err := newFromEnv(t, nil)
+	require.ErrorIs(t, err, clerkgate.ErrConfig)
+	require.ErrorContains(t, err, "CLERK_MACHINE_SECRET_KEY")
+	require.NotContains(t, err.Error(), here.SecretKey[3:])
+}

@@ -99,7 +99,7 @@ func validHost(h string) bool {
 // belongs ends up in start-up errors and logs, and even a few of its
 // characters narrow a search for it.
 func Redact(s string) string {
-	for _, prefix := range []string{testPrefix, livePrefix, "sk_test_", "sk_live_"} {
+	for _, prefix := range []string{testPrefix, livePrefix, "sk_test_", "sk_live_", "ak_"} {
 		if strings.HasPrefix(s, prefix) {
 			return prefix + "…"
 		}
