@@ -17,24 +17,18 @@ import (
 // credentials or a query, and its error names the URL without them.
 func TestAPIURLErrorsShowNoSecret(t *testing.T) {
 	t.Parallel()
-	const user, pass, token = "USERzq9WvK", "PASSmB7pLr", "TOKENhN8cD"
-	creds := user + ":" + pass + "@"
-	for name, raw := range map[string]string{
-		"credentials":       "https://" + creds + "api.example.com",
-		"user name only":    "https://" + user + "@api.example.com",
-		"query":             "https://api.example.com?token=" + token,
-		"fragment":          "https://api.example.com#" + token,
-		"bad scheme":        "ftp://" + creds + "api.example.com?t=" + token,
-		"bad port":          "https://" + creds + "api.example.com:bad?t=" + token,
-		"slash in password": "https://" + user + ":" + pass + "/x@api.example.com",
-		"control character": "https://" + creds + "api.example.com/\x7f?t=" + token,
+	// internal/backendapi's tests try every way a URL can be refused;
+	// these check that NewClient passes on its redacted messages.
+	secrets := []string{"USERzq9WvK", "PASSmB7pLr", "TOKENhN8cD"}
+	for _, raw := range []string{
+		"http://USERzq9WvK:PASSmB7pLr@api.example.com/clerk#TOKENhN8cD",
+		"https://USERzq9WvK:PASSmB7pLr@api.example.com:bad?t=TOKENhN8cD",
 	} {
-		cl, err := machine.NewClient(machine.Config{SecretKey: "sk_test_x", APIURL: raw})
-		require.Nil(t, cl, name)
-		require.ErrorIs(t, err, machine.ErrInvalidConfig, name)
-		require.Contains(t, err.Error(), "api.example.com", "%s: the URL is named, redacted", name)
-		for _, secret := range []string{user, pass, token} {
-			require.NotContains(t, err.Error(), secret, "%s: %v", name, err)
+		_, err := machine.NewClient(machine.Config{SecretKey: "sk_test_x", APIURL: raw})
+		require.ErrorIs(t, err, machine.ErrInvalidConfig)
+		require.Contains(t, err.Error(), "api.example.com", "the URL is named, redacted")
+		for _, secret := range secrets {
+			require.NotContains(t, err.Error(), secret)
 		}
 	}
 }

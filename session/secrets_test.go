@@ -17,28 +17,19 @@ import (
 // lands in its logs.
 func TestAPIURLErrorsShowNoSecret(t *testing.T) {
 	t.Parallel()
+	// internal/backendapi's tests try every way a URL can be refused;
+	// these check that NewClient passes on its redacted messages.
 	const user, pass, token = "USERzq9WvK", "PASSmB7pLr", "TOKENhN8cD"
-	creds := user + ":" + pass + "@"
-	for name, raw := range map[string]string{
-		"credentials":          "https://" + creds + "api.example.com",
-		"user name only":       "https://" + user + "@api.example.com",
-		"query":                "https://api.example.com?token=" + token,
-		"fragment":             "https://api.example.com#" + token,
-		"bad scheme":           "ftp://" + creds + "api.example.com?t=" + token,
-		"no host":              "https://" + creds + "?t=" + token,
-		"bad port":             "https://" + creds + "api.example.com:bad?t=" + token,
-		"slash in password":    "https://" + user + ":" + pass + "/x@api.example.com",
-		"bad escape":           "https://" + user + ":" + pass + "%zz@api.example.com",
-		"control character":    "https://" + creds + "api.example.com/\x7f?t=" + token,
-		"v1 with credentials":  "https://" + creds + "api.example.com/v1",
-		"relative with secret": creds + "api.example.com?t=" + token,
+	for _, raw := range []string{
+		"https://" + user + ":" + pass + "@api.example.com?token=" + token,
+		"https://" + user + ":" + pass + "/x@api.example.com:bad",
 	} {
 		c, err := session.NewClient(session.Config{SecretKey: testSecret, APIURL: raw})
-		require.Nil(t, c, name)
-		require.ErrorIs(t, err, session.ErrInvalidConfig, name)
-		for _, secret := range []string{user, pass, token} {
-			require.NotContains(t, err.Error(), secret, "%s: %v", name, err)
-		}
+		require.Nil(t, c)
+		require.ErrorIs(t, err, session.ErrInvalidConfig)
+		require.NotContains(t, err.Error(), user)
+		require.NotContains(t, err.Error(), pass)
+		require.NotContains(t, err.Error(), token)
 	}
 }
 
