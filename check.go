@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/internal/redact"
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
@@ -177,7 +178,7 @@ func checkAPIURLTransport(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("clerkgate: APIURL (%s) %q is plain http to a host that is not this machine, so the secret key would travel in clear: use https:// (plain http is for a local fake such as clerktest)",
-		EnvAPIURL, u.Redacted())
+		EnvAPIURL, redact.URL(raw))
 }
 
 func loopback(host string) bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/internal/redact"
 )
 
 // DefaultAPIURL is Clerk's Backend API base URL, without the /v1.
@@ -40,7 +41,7 @@ func NewBackendAPI(ctx context.Context, apiURL, secretKey string, cfg RemoteConf
 		return nil, fmt.Errorf("jwks: Backend API URL: %w", err)
 	}
 	if strings.ContainsAny(apiURL, "?#") {
-		return nil, fmt.Errorf("jwks: Backend API URL %q: want a base URL without query or fragment", apiURL)
+		return nil, fmt.Errorf("jwks: Backend API URL %q: want a base URL without query or fragment", redact.URL(apiURL))
 	}
 	cfg.URL = strings.TrimRight(apiURL, "/") + "/v1/jwks"
 	cfg.Header = cfg.Header.Clone()

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/clerkgate/clerkgate/internal/redact"
 )
 
 const (
@@ -93,6 +95,7 @@ type FetchResult struct {
 // NewFrontendAPI and Close it when done.
 type Remote struct {
 	url          string
+	shownURL     string // url for messages: redacted, since it may carry credentials
 	header       http.Header
 	client       *http.Client
 	ownTransport *http.Transport // set when we built the client; closed by Close
@@ -186,6 +189,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	}
 	r := &Remote{
 		url:          cfg.URL,
+		shownURL:     redact.URL(cfg.URL),
 		header:       cfg.Header.Clone(),
 		client:       cfg.HTTPClient,
 		fetchTimeout: orDefault(cfg.FetchTimeout, defaultFetchTimeout),
@@ -335,7 +339,7 @@ func (r *Remote) Check(ctx context.Context) error {
 	case res := <-ch:
 		return res.Err
 	case <-ctx.Done():
-		return fmt.Errorf("jwks: gave up waiting for the key set from %s: %w", r.url, ctx.Err())
+		return fmt.Errorf("jwks: gave up waiting for the key set from %s: %w", r.shownURL, ctx.Err())
 	}
 }
 
@@ -406,7 +410,7 @@ func (r *Remote) fetch() (any, error) {
 			prevKeys = prev.byID
 		}
 		if added, removed := diffKids(prevKeys, next.byID); len(added)+len(removed) > 0 {
-			r.log.Info("jwks: key set changed", "url", r.url, "added", added, "removed", removed)
+			r.log.Info("jwks: key set changed", "url", r.shownURL, "added", added, "removed", removed)
 		}
 	}
 	if r.onFetch != nil && !shutdown {
@@ -426,12 +430,12 @@ func (r *Remote) logFailure(haveKeys bool, err error) {
 	switch {
 	case errors.Is(err, ErrUnauthorized):
 		r.log.Error("jwks: the key endpoint refused the credentials: check the secret key (CLERK_SECRET_KEY) and the API URL (CLERK_API_URL)",
-			"url", r.url, "error", err, "have_keys", haveKeys)
+			"url", r.shownURL, "error", err, "have_keys", haveKeys)
 	case haveKeys:
-		r.log.Warn("jwks: key set fetch failed; keeping the keys we have", "url", r.url, "error", err)
+		r.log.Warn("jwks: key set fetch failed; keeping the keys we have", "url", r.shownURL, "error", err)
 	default:
 		r.log.Warn("jwks: key set fetch failed and no keys were had yet: tokens are refused (jwks_unavailable) until a fetch succeeds",
-			"url", r.url, "error", err)
+			"url", r.shownURL, "error", err)
 	}
 }
 
@@ -449,14 +453,14 @@ func (r *Remote) fetchSnapshot(ctx context.Context, prev *snapshot) (*snapshot, 
 	res, err := parseKeySet(body, prevKeys)
 	if len(res.weak) > 0 {
 		r.log.Warn("jwks: ignoring RSA keys shorter than 2048 bits",
-			"url", r.url, "kids", kidsOf(res.weak))
+			"url", r.shownURL, "kids", kidsOf(res.weak))
 	}
 	if len(res.skipped) > 0 {
 		r.log.Debug("jwks: ignoring keys that cannot verify tokens",
-			"url", r.url, "skipped", skipList(parseResult{skipped: res.skipped}))
+			"url", r.shownURL, "skipped", skipList(parseResult{skipped: res.skipped}))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("jwks: GET %s: %w", r.url, err)
+		return nil, fmt.Errorf("jwks: GET %s: %w", r.shownURL, err)
 	}
 	return &snapshot{byID: res.keys, fetchedAt: time.Now()}, nil
 }
@@ -464,7 +468,7 @@ func (r *Remote) fetchSnapshot(ctx context.Context, prev *snapshot) (*snapshot, 
 func (r *Remote) download(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("jwks: GET %s: %w", r.url, err)
+		return nil, r.transportError(ctx, err)
 	}
 	req.Header = r.header.Clone()
 	resp, err := r.client.Do(req)
@@ -475,32 +479,32 @@ func (r *Remote) download(ctx context.Context) ([]byte, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return nil, fmt.Errorf("jwks: GET %s: status %s: %w", r.url, resp.Status, ErrUnauthorized)
+		return nil, fmt.Errorf("jwks: GET %s: status %s: %w", r.shownURL, resp.Status, ErrUnauthorized)
 	default:
-		return nil, fmt.Errorf("jwks: GET %s: status %s", r.url, resp.Status)
+		return nil, fmt.Errorf("jwks: GET %s: status %s", r.shownURL, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return nil, r.transportError(ctx, err)
 	}
 	if len(body) > maxBodyBytes {
-		return nil, fmt.Errorf("jwks: GET %s: document larger than %d bytes", r.url, maxBodyBytes)
+		return nil, fmt.Errorf("jwks: GET %s: document larger than %d bytes", r.shownURL, maxBodyBytes)
 	}
 	return body, nil
 }
 
-// transportError drops net/http's own "Get URL:" prefix (we add ours) and
-// turns a bare "context deadline exceeded" into something an operator can
-// act on.
+// transportError drops net/http's own "Get URL:" prefix (we add ours;
+// theirs would show the URL unredacted) and turns a bare "context deadline
+// exceeded" into something an operator can act on.
 func (r *Remote) transportError(ctx context.Context, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.life.Err() == nil {
-		return fmt.Errorf("jwks: GET %s: no complete answer within %v: %w", r.url, r.fetchTimeout, err)
+		return fmt.Errorf("jwks: GET %s: no complete answer within %v: %w", r.shownURL, r.fetchTimeout, err)
 	}
-	return fmt.Errorf("jwks: GET %s: %w", r.url, err)
+	return fmt.Errorf("jwks: GET %s: %w", r.shownURL, err)
 }
 
 // refreshLoop keeps the key set fresh so that retired keys drop out even
@@ -573,10 +577,10 @@ func checkHTTPURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q: %s", redact.URL(raw), redact.Reason(raw, url.Parse))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+		return fmt.Errorf("%q is not an absolute http(s) URL", redact.URL(raw))
 	}
 	return nil
 }

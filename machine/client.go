@@ -1,34 +1,28 @@
 package machine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/clerkgate/clerkgate/internal/version"
+	"github.com/clerkgate/clerkgate/internal/backendapi"
 )
 
 const (
 	// DefaultAPIURL is Clerk's Backend API, without /v1.
-	DefaultAPIURL = "https://api.clerk.com"
+	DefaultAPIURL = backendapi.DefaultURL
 	// DefaultAPIVersion is the Backend API version the answers are read as.
-	DefaultAPIVersion = "2026-05-12"
+	DefaultAPIVersion = backendapi.DefaultVersion
 	// DefaultTimeout bounds each HTTP attempt of the default client.
-	DefaultTimeout = 10 * time.Second
+	DefaultTimeout = backendapi.DefaultTimeout
 
-	maxBody      = 1 << 20
-	maxErrorBody = 64 << 10
-	getAttempts  = 3
+	maxBody = 1 << 20
 )
 
 var (
@@ -63,11 +57,9 @@ type Config struct {
 // Client calls the Backend API's machine credential operations. It holds no
 // mutable state and is safe for concurrent use.
 type Client struct {
-	base       string
+	api        *backendapi.Client
 	secret     string
 	machineKey string
-	userAgent  string
-	http       *http.Client
 }
 
 // NewClient checks cfg and returns a Client. Errors never echo a key.
@@ -83,26 +75,20 @@ func NewClient(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("%w: key contains whitespace or control characters", ErrInvalidConfig)
 		}
 	}
-	base := DefaultAPIURL
-	if cfg.APIURL != "" {
-		u, err := url.Parse(cfg.APIURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-			return nil, fmt.Errorf("%w: api url: want an absolute http or https URL without query or credentials", ErrInvalidConfig)
-		}
-		base = strings.TrimRight(u.String(), "/")
-		if strings.HasSuffix(base, "/v1") {
-			return nil, fmt.Errorf("%w: api url: leave out /v1, the client adds it", ErrInvalidConfig)
-		}
+	base, err := backendapi.BaseURL(cfg.APIURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{
-			Timeout:       DefaultTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	return &Client{base: base, secret: cfg.SecretKey, machineKey: cfg.MachineSecretKey,
-		userAgent: "clerkgate/" + version.Version, http: hc}, nil
+	api := backendapi.New(backendapi.Config{
+		Package:    "machine",
+		BaseURL:    base,
+		Version:    DefaultAPIVersion,
+		HTTPClient: cfg.HTTPClient,
+		MaxBody:    maxBody,
+		Unexpected: ErrUnexpectedResponse,
+		APIError:   newAPIError,
+	})
+	return &Client{api: api, secret: cfg.SecretKey, machineKey: cfg.MachineSecretKey}, nil
 }
 
 // ErrorDetail is one entry of a Clerk error body's "errors".
@@ -137,6 +123,15 @@ func (e *APIError) Code() string {
 	return e.Errors[0].Code
 }
 
+// newAPIError is the error for a non-2xx answer.
+func newAPIError(f *backendapi.Failure) error {
+	e := &APIError{StatusCode: f.StatusCode, RetryAfter: f.RetryAfter, op: f.Op}
+	for _, d := range f.Errors {
+		e.Errors = append(e.Errors, ErrorDetail{Code: d.Code, Message: d.Message, LongMessage: d.LongMessage})
+	}
+	return e
+}
+
 // call is one Backend API operation.
 type call struct {
 	op, method, path string
@@ -157,92 +152,12 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 	if key == "" {
 		return fmt.Errorf("%w: %s needs the instance secret key", ErrInvalidInput, c.op)
 	}
-	var payload []byte
-	if c.body != nil {
-		var err error
-		if payload, err = json.Marshal(c.body); err != nil {
-			return fmt.Errorf("machine: %s: encoding request: %w", c.op, err)
-		}
+	data, err := cl.api.Do(ctx, backendapi.Request{Op: c.op, Method: c.method, Path: c.path, Query: c.query, Body: c.body, Key: key})
+	if err != nil || out == nil {
+		return err
 	}
-	target := cl.base + c.path
-	if len(c.query) > 0 {
-		target += "?" + c.query.Encode()
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("machine: %s: %w: %v", c.op, ErrUnexpectedResponse, err)
 	}
-	attempts := 1
-	if c.method == http.MethodGet {
-		attempts = getAttempts
-	}
-	for n := 1; ; n++ {
-		data, retry, err := cl.attempt(ctx, c, key, target, payload)
-		if err == nil {
-			if out == nil {
-				return nil
-			}
-			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("machine: %s: %w: %v", c.op, ErrUnexpectedResponse, err)
-			}
-			return nil
-		}
-		if !retry || n >= attempts || ctx.Err() != nil {
-			return err
-		}
-		wait := time.Duration(50<<n)*time.Millisecond + rand.N(50*time.Millisecond)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
-}
-
-func (cl *Client) attempt(ctx context.Context, c call, key, target string, payload []byte) ([]byte, bool, error) {
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, target, body)
-	if err != nil {
-		return nil, false, fmt.Errorf("machine: %s: building request: %w", c.op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Clerk-API-Version", DefaultAPIVersion)
-	req.Header.Set("User-Agent", cl.userAgent)
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := cl.http.Do(req)
-	if err != nil {
-		// The error of net/http names the URL, never the body: the secret
-		// being verified is not in it.
-		return nil, true, fmt.Errorf("machine: %s: %w", c.op, err)
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		_ = resp.Body.Close()
-	}()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-		if err != nil {
-			return nil, true, fmt.Errorf("machine: %s: reading response: %w", c.op, err)
-		}
-		if len(data) > maxBody {
-			return nil, false, fmt.Errorf("machine: %s: %w: body over %d bytes", c.op, ErrUnexpectedResponse, maxBody)
-		}
-		return data, false, nil
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e := &APIError{StatusCode: resp.StatusCode, op: c.op}
-	var doc struct {
-		Errors []ErrorDetail `json:"errors"`
-	}
-	if json.Unmarshal(data, &doc) == nil {
-		e.Errors = doc.Errors
-	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	}
-	return nil, resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, e
+	return nil
 }

@@ -3,25 +3,24 @@ package session
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/clerkgate/clerkgate/internal/version"
+	"github.com/clerkgate/clerkgate/internal/backendapi"
 )
 
 const (
 	// DefaultAPIURL is Clerk's Backend API, without the /v1 path prefix
 	// (the same form as the CLERK_API_URL environment variable).
-	DefaultAPIURL = "https://api.clerk.com"
+	DefaultAPIURL = backendapi.DefaultURL
 	// DefaultAPIVersion is the Backend API version this package was written
 	// against; it decides the shape of every answer.
-	DefaultAPIVersion = "2026-05-12"
+	DefaultAPIVersion = backendapi.DefaultVersion
 	// DefaultTimeout bounds each HTTP attempt of the default client, so a
 	// hung connection cannot hold a request forever when the caller's
 	// context has no deadline.
-	DefaultTimeout = 10 * time.Second
+	DefaultTimeout = backendapi.DefaultTimeout
 )
 
 // Config sets up a Client. Only SecretKey is required; every zero value
@@ -61,13 +60,9 @@ type Config struct {
 // mutable state, so one Client is safe for concurrent use and two Clients
 // for two Clerk instances never share anything.
 type Client struct {
-	baseURL   string // scheme://host[/prefix], no trailing slash
+	api       *backendapi.Client
 	secretKey string
-	version   string
-	userAgent string
-	http      *http.Client
 	onRevoked func(string)
-	retry     retryPolicy
 }
 
 // NewClient checks cfg, fills in its defaults and returns a Client. Errors
@@ -76,9 +71,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if err := checkSecretKey(cfg.SecretKey); err != nil {
 		return nil, err
 	}
-	base, err := checkAPIURL(cfg.APIURL)
+	base, err := backendapi.BaseURL(cfg.APIURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	apiVersion := cfg.APIVersion
 	if apiVersion == "" {
@@ -89,25 +84,16 @@ func NewClient(cfg Config) (*Client, error) {
 	if _, err := time.Parse(time.DateOnly, apiVersion); err != nil {
 		return nil, fmt.Errorf("%w: api version %q: want a release date such as %q", ErrInvalidConfig, truncate(apiVersion), DefaultAPIVersion)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{
-			Timeout: DefaultTimeout,
-			// The Backend API does not redirect. A redirect means a
-			// misconfigured APIURL or something in between; surface it as
-			// an APIError instead of re-sending the request elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	return &Client{
-		baseURL:   base,
-		secretKey: cfg.SecretKey,
-		version:   apiVersion,
-		userAgent: "clerkgate/" + version.Version,
-		http:      hc,
-		onRevoked: cfg.OnRevoked,
-		retry:     defaultRetryPolicy,
-	}, nil
+	api := backendapi.New(backendapi.Config{
+		Package:    "session",
+		BaseURL:    base,
+		Version:    apiVersion,
+		HTTPClient: cfg.HTTPClient,
+		MaxBody:    maxBody,
+		Unexpected: ErrUnexpectedResponse,
+		APIError:   func(f *backendapi.Failure) error { return newAPIError(f) },
+	})
+	return &Client{api: api, secretKey: cfg.SecretKey, onRevoked: cfg.OnRevoked}, nil
 }
 
 func checkSecretKey(key string) error {
@@ -125,28 +111,4 @@ func checkSecretKey(key string) error {
 		}
 	}
 	return nil
-}
-
-// checkAPIURL returns the base URL the request paths are appended to.
-func checkAPIURL(raw string) (string, error) {
-	if raw == "" {
-		return DefaultAPIURL, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: api url %q: %v", ErrInvalidConfig, truncate(raw), err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%w: api url %q: want an absolute http or https URL", ErrInvalidConfig, truncate(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%w: api url %q: must not carry a query, fragment or credentials", ErrInvalidConfig, truncate(raw))
-	}
-	base := strings.TrimRight(u.String(), "/")
-	if strings.HasSuffix(base, "/v1") {
-		// The client adds /v1 itself; accepting it here would silently
-		// produce /v1/v1/... and a wall of 404s.
-		return "", fmt.Errorf("%w: api url %q: leave out /v1, the client adds it", ErrInvalidConfig, truncate(raw))
-	}
-	return base, nil
 }

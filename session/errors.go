@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/clerkgate/clerkgate/internal/backendapi"
 )
 
 var (
@@ -160,74 +160,17 @@ func hasStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.StatusCode == status
 }
 
-// newAPIError builds the error for a non-2xx answer. It never fails: a body
-// that is not a Clerk error document becomes a short excerpt instead.
-func newAPIError(op string, status int, h http.Header, body []byte, now time.Time) *APIError {
+// newAPIError is the error for a non-2xx answer.
+func newAPIError(f *backendapi.Failure) *APIError {
 	e := &APIError{
-		op:         op,
-		StatusCode: status,
-		RetryAfter: parseRetryAfter(h.Get("Retry-After"), now),
+		op:         f.Op,
+		StatusCode: f.StatusCode,
+		TraceID:    f.TraceID,
+		RetryAfter: f.RetryAfter,
+		Body:       f.Body,
 	}
-	var doc struct {
-		Errors  []ErrorDetail `json:"errors"`
-		TraceID string        `json:"clerk_trace_id"`
-	}
-	if json.Unmarshal(body, &doc) == nil {
-		e.Errors = doc.Errors
-		e.TraceID = doc.TraceID
-	}
-	if len(e.Errors) == 0 {
-		e.Errors = nil
-		e.Body = excerpt(body)
-	}
-	if e.TraceID == "" {
-		e.TraceID = h.Get("Clerk-Trace-Id")
+	for _, d := range f.Errors {
+		e.Errors = append(e.Errors, ErrorDetail(d))
 	}
 	return e
-}
-
-// maxExcerpt bounds APIError.Body: enough to recognise a proxy's error page
-// in a log line, too little to flood one.
-const maxExcerpt = 200
-
-// excerpt turns an arbitrary body into at most maxExcerpt bytes of printable
-// UTF-8 on one line.
-func excerpt(body []byte) string {
-	if len(body) > 4*maxExcerpt {
-		body = body[:4*maxExcerpt] // only the start can survive; skip work on the rest
-	}
-	s := strings.ToValidUTF8(string(body), "\uFFFD")
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || !unicode.IsPrint(r)
-	}), " ")
-	if len(s) <= maxExcerpt {
-		return s
-	}
-	const ellipsis = "…"
-	cut := maxExcerpt - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
-
-// maxRetryAfterSeconds keeps an absurd header from overflowing a Duration.
-const maxRetryAfterSeconds = 1 << 31
-
-// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
-// Anything unreadable, or a date in the past, means "no advice" (zero).
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
-		return time.Duration(min(secs, maxRetryAfterSeconds)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/clerkgate/clerkgate/internal/backendapi"
 )
 
 func decodeSeeds(f *testing.F) {
@@ -84,14 +86,14 @@ func FuzzDecodeError(f *testing.F) {
 		h := http.Header{}
 		h.Set("Retry-After", retryAfter)
 		h.Set("Clerk-Trace-Id", trace)
-		e := newAPIError("get", status, h, body, now)
+		e := newAPIError(backendapi.ParseFailure("get", status, h, body, now))
 		if e == nil {
 			t.Fatal("nil error")
 		}
 		if msg := e.Error(); !strings.HasPrefix(msg, "session: ") {
 			t.Fatalf("message %q lacks the prefix", msg)
 		}
-		if len(e.Body) > maxExcerpt || !utf8.ValidString(e.Body) || strings.ContainsAny(e.Body, "\r\n\t\x00") {
+		if len(e.Body) > backendapi.MaxExcerpt || !utf8.ValidString(e.Body) || strings.ContainsAny(e.Body, "\r\n\t\x00") {
 			t.Fatalf("bad excerpt %q", e.Body)
 		}
 		if e.RetryAfter < 0 {

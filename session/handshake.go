@@ -1,6 +1,8 @@
 package session
 
 import (
+	"github.com/clerkgate/clerkgate/internal/backendapi"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,9 +26,9 @@ func (c *Client) HandshakePayload(ctx context.Context, nonce string) ([]string, 
 	if nonce == "" {
 		return nil, fmt.Errorf("%w: handshake nonce is empty", ErrInvalidInput)
 	}
-	data, err := c.do(ctx, request{
-		op: "handshake payload", method: http.MethodGet, path: "/v1/clients/handshake_payload",
-		query: url.Values{"nonce": {nonce}}, once: true,
+	data, err := c.do(ctx, backendapi.Request{
+		Op: "handshake payload", Method: http.MethodGet, Path: "/v1/clients/handshake_payload",
+		Query: url.Values{"nonce": {nonce}}, Once: true,
 	})
 	if err != nil {
 		return nil, err

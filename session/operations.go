@@ -1,6 +1,8 @@
 package session
 
 import (
+	"github.com/clerkgate/clerkgate/internal/backendapi"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -144,7 +146,7 @@ func (c *Client) List(ctx context.Context, p ListParams) (*SessionList, error) {
 	if p.Offset > 0 {
 		q.Set("offset", strconv.Itoa(p.Offset))
 	}
-	data, err := c.do(ctx, request{op: "list", method: http.MethodGet, path: "/v1/sessions", query: q})
+	data, err := c.do(ctx, backendapi.Request{Op: "list", Method: http.MethodGet, Path: "/v1/sessions", Query: q})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +161,7 @@ func (c *Client) Create(ctx context.Context, p CreateParams) (*Session, error) {
 		return nil, fmt.Errorf("%w: create needs a user id", ErrInvalidInput)
 	}
 	body := createBody{UserID: p.UserID, ActiveOrganizationID: p.ActiveOrganizationID}
-	data, err := c.do(ctx, request{op: "create", method: http.MethodPost, path: "/v1/sessions", body: body})
+	data, err := c.do(ctx, backendapi.Request{Op: "create", Method: http.MethodPost, Path: "/v1/sessions", Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +173,7 @@ func (c *Client) Get(ctx context.Context, id string) (*Session, error) {
 	if err := checkSegment("session id", id); err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{op: "get", method: http.MethodGet, path: sessionPath(id)})
+	data, err := c.do(ctx, backendapi.Request{Op: "get", Method: http.MethodGet, Path: sessionPath(id)})
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +218,7 @@ func (c *Client) Refresh(ctx context.Context, id string, p RefreshParams) (*Refr
 		RequestOriginatingIP: p.RequestOriginatingIP,
 		Format:               p.Format,
 	}
-	data, err := c.do(ctx, request{op: "refresh", method: http.MethodPost, path: sessionPath(id, "refresh"), query: q, body: body})
+	data, err := c.do(ctx, backendapi.Request{Op: "refresh", Method: http.MethodPost, Path: sessionPath(id, "refresh"), Query: q, Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +233,7 @@ func (c *Client) Revoke(ctx context.Context, id string) (*Session, error) {
 	if err := checkSegment("session id", id); err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{op: "revoke", method: http.MethodPost, path: sessionPath(id, "revoke")})
+	data, err := c.do(ctx, backendapi.Request{Op: "revoke", Method: http.MethodPost, Path: sessionPath(id, "revoke")})
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +268,7 @@ func (c *Client) Verify(ctx context.Context, id, token string) (*Session, error)
 	if token == "" {
 		return nil, fmt.Errorf("%w: verify needs a token", ErrInvalidInput)
 	}
-	data, err := c.do(ctx, request{op: "verify", method: http.MethodPost, path: sessionPath(id, "verify"), body: verifyBody{Token: token}})
+	data, err := c.do(ctx, backendapi.Request{Op: "verify", Method: http.MethodPost, Path: sessionPath(id, "verify"), Body: verifyBody{Token: token}})
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +286,7 @@ func (c *Client) CreateToken(ctx context.Context, id string, p TokenParams) (*To
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{op: "create token", method: http.MethodPost, path: sessionPath(id, "tokens"), body: body})
+	data, err := c.do(ctx, backendapi.Request{Op: "create token", Method: http.MethodPost, Path: sessionPath(id, "tokens"), Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +307,7 @@ func (c *Client) CreateTokenFromTemplate(ctx context.Context, id, template strin
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.do(ctx, request{op: "create token from template", method: http.MethodPost, path: sessionPath(id, "tokens", template), body: body})
+	data, err := c.do(ctx, backendapi.Request{Op: "create token from template", Method: http.MethodPost, Path: sessionPath(id, "tokens", template), Body: body})
 	if err != nil {
 		return nil, err
 	}

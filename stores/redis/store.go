@@ -109,6 +109,7 @@ import (
 	"time"
 
 	"github.com/clerkgate/clerkgate/stores/redis/internal/expiring"
+	"github.com/clerkgate/clerkgate/stores/redis/internal/redact"
 	"github.com/clerkgate/clerkgate/stores/redis/internal/revoked"
 	"github.com/clerkgate/clerkgate/verifier"
 
@@ -235,7 +236,9 @@ var _ clerkgate.Store = (*Store)(nil)
 func Open(url string, opts Options) (*Store, error) {
 	ropts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: REDIS URL: %w", err)
+		// go-redis's error can quote the URL, password and all, so it is
+		// neither shown nor wrapped.
+		return nil, fmt.Errorf("redisstore: REDIS URL %q: %s", redact.URL(url), redact.Reason(url, redis.ParseURL))
 	}
 	opts = withDefaults(opts)
 	// Calls are bounded by their context, which carries Options.Timeout.
@@ -258,14 +261,16 @@ func OpenCluster(seeds string, opts Options) (*Store, error) {
 	if strings.Contains(seeds, "://") {
 		var err error
 		if copts, err = redis.ParseClusterURL(seeds); err != nil {
-			return nil, fmt.Errorf("redisstore: Redis Cluster URL: %w", err)
+			return nil, fmt.Errorf("redisstore: Redis Cluster URL %q: %s", redact.URL(seeds), redact.Reason(seeds, redis.ParseClusterURL))
 		}
 	} else {
 		copts = &redis.ClusterOptions{}
 		for addr := range strings.SplitSeq(seeds, ",") {
 			addr = strings.TrimSpace(addr)
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				return nil, fmt.Errorf("redisstore: Redis Cluster seed %q: want host:port", addr)
+			if _, _, err := net.SplitHostPort(addr); err != nil || strings.Contains(addr, "@") {
+				// Credentials here would be dialled as part of the
+				// address, and quoted in every connection error.
+				return nil, fmt.Errorf("redisstore: Redis Cluster seed %q: want host:port (credentials go in a redis:// cluster URL)", redact.URL(addr))
 			}
 			copts.Addrs = append(copts.Addrs, addr)
 		}

@@ -215,6 +215,7 @@ func TestGoWorkUsesEveryModule(t *testing.T) {
 // the root's and never edited by hand.
 var copies = map[string]string{
 	"internal/expiring": "stores/redis/internal/expiring",
+	"internal/redact":   "stores/redis/internal/redact",
 	"internal/revoked":  "stores/redis/internal/revoked",
 }
 
