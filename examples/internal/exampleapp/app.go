@@ -504,13 +504,15 @@ func (a *App) writeReplicaEnv() error {
 	return nil
 }
 
-// redactURL hides a password in a Redis URL.
+// redactURL shows a Redis URL without its user, password or query (a
+// user name is often half of the secret, and a query can carry one).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "REDIS_URL"
 	}
-	return u.Redacted()
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 func envOr(key, def string) string {

@@ -202,3 +202,18 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime)
 	}
 }
+
+// The start-up banner names the Redis URL; neither its user, its
+// password nor a query may show.
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"redis://default:s3cret@redis.internal:6379/0":     "redis://redis.internal:6379/0",
+		"rediss://s3cretuser@redis.internal/1?password=s3": "rediss://redis.internal/1",
+		"redis://127.0.0.1:6379":                           "redis://127.0.0.1:6379",
+		"redis://u:s3cret@host:63 79/0":                    "REDIS_URL",
+	} {
+		if got := redactURL(raw); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
