@@ -50,7 +50,9 @@ type Decision struct {
 	// refused because it carried none (token_missing).
 	TokenType TokenType
 	// Status is 0 when the request was let through, else the refusal's
-	// status: 401, 503, or 307 for a redirect through the handshake.
+	// status: 401, 503, 403 for a cross-origin request with the session
+	// cookie (ReasonCrossOrigin), or 307 for a redirect through the
+	// handshake.
 	Status int
 	// Reason is the refusal's reason ("" when let through); a redirect's is
 	// ReasonHandshake.
