@@ -99,3 +99,31 @@ func BenchmarkPageLoadWarm(b *testing.B) {
 	req.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
 	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
 }
+
+// BenchmarkCookiePost is a browser's same-origin API POST with the token
+// in its cookie, with the cross-origin check ("checked") and without it
+// ("unchecked"), and a forged cross-site one that the check refuses
+// ("refused"), with no verification. Read checked against unchecked.
+func BenchmarkCookiePost(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		site    string
+		disable bool
+		want    int
+	}{
+		{"checked", "same-origin", false, http.StatusNoContent},
+		{"unchecked", "same-origin", true, http.StatusNoContent},
+		{"refused", "cross-site", false, http.StatusForbidden},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			gate, req := benchRequest(b, func(cfg *clerkgate.Config) { cfg.DisableCrossOriginProtection = c.disable })
+			token := req.Header.Get("Authorization")[len("Bearer "):]
+			req.Header.Del("Authorization")
+			req.Method = http.MethodPost
+			req.Header.Set("Sec-Fetch-Site", c.site)
+			req.Header.Set("Origin", "https://evil.example")
+			req.AddCookie(&http.Cookie{Name: "__session", Value: token})
+			serveBench(b, gate.RequireSession(benchHandler), req, c.want)
+		})
+	}
+}

@@ -38,6 +38,8 @@ type Config struct {
 	// (env CLERK_AUTHORIZED_PARTIES, comma-separated), e.g.
 	// "https://app.example.com". When set, a token without azp is refused.
 	// Set it in production: it stops tokens minted for another origin.
+	// They are also the origins whose pages may send state-changing
+	// requests with the session cookie (see DisableCrossOriginProtection).
 	AuthorizedParties []string
 
 	// Issuer overrides the issuer derived from PublishableKey. Two setups
@@ -207,6 +209,21 @@ type Config struct {
 	// Backend API rate limit.
 	HandshakeNoncePerSecond float64
 	HandshakeNonceBurst     int
+
+	// DisableCrossOriginProtection turns off the Gate's defence against
+	// cross-site request forgery, and is dangerous: any page, on any site,
+	// can then make a signed-in user's browser POST, PUT, PATCH or DELETE
+	// to the app with the session cookie, and the Gate accepts it. By
+	// default a request with another method than GET, HEAD or OPTIONS
+	// that carries its session in a cookie and comes from another origin
+	// (by Sec-Fetch-Site, or an Origin that does not match Host) is
+	// refused with 403 cross_origin_request, before its token is
+	// verified; the origins in AuthorizedParties are trusted, so a front
+	// end on app.example.com may call an API on api.example.com with
+	// cookies. Requests with the token in the Authorization header, and
+	// requests without browser headers, are never affected. Set it only
+	// when every such route has a CSRF defence of its own.
+	DisableCrossOriginProtection bool
 
 	// ErrorHandler writes refusals. Nil means WriteError, the documented
 	// failure contract.

@@ -85,8 +85,9 @@ const jwksRetryAfter = 10 * time.Second
 
 // AuthError is a refused request, as given to Config.ErrorHandler.
 type AuthError struct {
-	// Status is 401, 403 when the session failed a check of Require, or
-	// 503 when signing keys could not be had.
+	// Status is 401, 403 when the session failed a check of Require or
+	// came in a cookie on a cross-origin request, or 503 when signing
+	// keys could not be had.
 	Status int
 	// Reason is the machine-readable cause.
 	Reason Reason
@@ -97,7 +98,8 @@ type AuthError struct {
 	TokenPresented bool
 	// RetryAfter is set for 503 answers.
 	RetryAfter time.Duration
-	// Check is the check the session failed, for 403 answers.
+	// Check is the check the session failed, for 403 answers; nil for
+	// a cross-origin refusal (ReasonCrossOrigin).
 	Check *authz.Check
 	// Err is the underlying cause, for logging. Never send it to clients.
 	Err error

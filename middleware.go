@@ -78,6 +78,8 @@ type Gate struct {
 	machines  *machineAuth       // machine credentials: see accept.go
 	observer  *Observer          // Config.Observer; nil costs nothing
 	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
+
+	crossOrigin *http.CrossOriginProtection // unsafe cookie requests' origins; nil when disabled (origin.go)
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -194,6 +196,10 @@ func newGate(cfg Config) (*Gate, error) {
 		return nil, err
 	}
 	g.signInURL = cfg.SignInURL
+	if g.crossOrigin, err = newCrossOriginProtection(cfg, g.log); err != nil {
+		g.Close()
+		return nil, err
+	}
 	if g.machines, err = newMachineAuth(cfg, g); err != nil {
 		g.Close()
 		return nil, err
@@ -314,6 +320,9 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 // authenticate is Authenticate, unobserved: Routes observe their own
 // decisions.
 func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+	if err := g.refuseCrossOrigin(r); err != nil {
+		return nil, err
+	}
 	if g.browser != nil && !hasBearer(r) &&
 		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
 		return g.authenticatePage(w, r)

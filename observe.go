@@ -57,12 +57,13 @@ type Decision struct {
 	// that takes no sessions got an empty bearer token.
 	TokenType TokenType
 	// Status is 0 when the credential was let through, else the refusal's
-	// status: 401, 503, or 307 for a redirect through the handshake. For
-	// a bare token it is the returned AuthError's Status, the one a
-	// request with that credential would get (401 or 503; never 307, as
-	// bare tokens have no handshake); package
-	// github.com/clerkgate/clerkgate/adapters/grpc turns it into a gRPC
-	// code.
+	// status: 401, 503, 403 for a cross-origin request with the session
+	// cookie (ReasonCrossOrigin), or 307 for a redirect through the
+	// handshake. For a bare token it is the returned AuthError's Status,
+	// the one a request with that credential would get (401 or 503; never
+	// 307 or 403, as bare tokens have no handshake and no cookie);
+	// package github.com/clerkgate/clerkgate/adapters/grpc turns it into
+	// a gRPC code.
 	Status int
 	// Reason is the refusal's reason ("" when let through); a redirect's is
 	// ReasonHandshake.

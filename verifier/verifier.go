@@ -37,7 +37,12 @@ type Config struct {
 
 	// AuthorizedParties, when non-empty, lists the origins allowed in azp
 	// (e.g. "https://app.example.com"). A token without azp is then refused.
-	// This is the CSRF defence for cookie-borne tokens: set it in production.
+	// It stops tokens minted for another origin (another app on the
+	// instance); set it in production. It is no defence against cross-site
+	// request forgery: azp names the origin the token was minted for, not
+	// the origin of the page that sent the request, and a forged request
+	// carries the user's genuine cookie. The HTTP Gate refuses those by the
+	// request's origin (clerkgate.ReasonCrossOrigin).
 	// Each entry is trimmed of surrounding spaces and one trailing "/", as
 	// an origin has no path; azp itself is compared exactly.
 	AuthorizedParties []string

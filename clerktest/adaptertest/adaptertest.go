@@ -21,12 +21,14 @@
 //	GET  /me     behind the adapter's RequireSession
 //	POST /me     behind the adapter's RequireSession
 //	GET  /maybe  behind the adapter's OptionalSession
+//	POST /maybe  behind the adapter's OptionalSession
 //	GET  /open   with no middleware
 //
 // and, for machine credentials (see RunAccept), each ending in a handler
 // that answers with CallerJSON:
 //
 //	GET  /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
+//	POST /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
 //	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes...))
 //	GET  /maybe-any  behind the adapter's OptionalRoute(gate.Accept(clerkgate.AnyToken))
 //	GET  /writers    behind the adapter's RequireRoute(Writers(gate))
@@ -125,6 +127,12 @@ func (f *Fixture) ForgedToken(t testing.TB) string {
 	return Forge(t, f.Token())
 }
 
+// SessionCookie is the __session_<suffix> cookie a browser holds for the
+// session, with a valid token, as "name=value".
+func (f *Fixture) SessionCookie() string {
+	return "__session_" + f.Fake.CookieSuffix() + "=" + f.Token()
+}
+
 // RefreshCookie is the __refresh_<suffix> cookie a browser holds for the
 // session, as "name=value".
 func (f *Fixture) RefreshCookie() string {
@@ -173,6 +181,15 @@ type Request struct {
 	// Page sends the request as a browser's page load (Accept: text/html,
 	// Sec-Fetch-Dest: document), which Clerk answers with a handshake.
 	Page bool
+	// Header holds further headers to send, such as what CrossSite
+	// returns.
+	Header http.Header
+}
+
+// CrossSite is what a browser sends with a request that a page at origin,
+// on another site, made: Sec-Fetch-Site and Origin.
+func CrossSite(origin string) http.Header {
+	return http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {origin}}
 }
 
 // Response is what a test server answered.
@@ -212,6 +229,9 @@ func Do(t testing.TB, srv *httptest.Server, r Request) Response {
 	if r.Page {
 		req.Header.Set("Accept", "text/html,application/xhtml+xml")
 		req.Header.Set("Sec-Fetch-Dest", "document")
+	}
+	for name, values := range r.Header {
+		req.Header[name] = values
 	}
 	client := *srv.Client() // a copy: tests run in parallel
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -318,7 +338,13 @@ func (f *Fixture) RequireSameAsNetHTTP(t testing.TB, r Request, got Response) {
 		r.Method = http.MethodGet
 		r.Cookies = nil
 	}
-	want := Do(t, f.ref, r)
+	requireSameAnswer(t, Do(t, f.ref, r), got)
+}
+
+// requireSameAnswer checks that got has want's status, Content-Type,
+// WWW-Authenticate, Cache-Control and Retry-After, and its body.
+func requireSameAnswer(t testing.TB, want, got Response) {
+	t.Helper()
 	require.Equal(t, want.Status, got.Status)
 	require.Equal(t, string(want.Body), string(got.Body))
 	for _, h := range []string{"Content-Type", "WWW-Authenticate", "Cache-Control", "Retry-After"} {
@@ -335,7 +361,8 @@ type Serve func(t *testing.T, gate *clerkgate.Gate) *httptest.Server
 // is the net/http middleware's answer byte for byte, an expired token
 // with a refresh cookie is refreshed and the new session cookie set,
 // OptionalSession lets anonymous requests through but refuses invalid
-// tokens, and an unprotected route attaches nothing.
+// tokens, an unprotected route attaches nothing, and a state-changing
+// request from another site with the session cookie is refused.
 func Run(t *testing.T, serve Serve) {
 	t.Run("RequireSession", func(t *testing.T) {
 		t.Parallel()
@@ -371,6 +398,11 @@ func Run(t *testing.T, serve Serve) {
 		require.Equal(t, http.StatusUnauthorized, Get(t, app, "/maybe", f.ForgedToken(t)).Status)
 	})
 
+	t.Run("CrossOrigin", func(t *testing.T) {
+		t.Parallel()
+		runCrossOrigin(t, serve, "/me", "/maybe")
+	})
+
 	t.Run("UnprotectedRoute", func(t *testing.T) {
 		t.Parallel()
 		f := New(t)
@@ -379,6 +411,36 @@ func Run(t *testing.T, serve Serve) {
 		// attached.
 		RequireAnonymous(t, Get(t, app, "/open", f.Token()))
 	})
+}
+
+// runCrossOrigin checks that a POST to each of paths that a page on
+// another site makes a signed-in browser send, which carries the session
+// cookie, is refused with clerkgate's 403 cross_origin_request, byte for
+// byte, before any handler runs; and that the same POST from the app's
+// own origin, a cross-site POST with a Bearer token and a cross-site GET
+// of /me with the cookie pass.
+func runCrossOrigin(t *testing.T, serve Serve, paths ...string) {
+	f := New(t)
+	app := serve(t, f.Gate)
+	evil := CrossSite("https://evil.example")
+	for _, path := range paths {
+		r := Request{Method: http.MethodPost, Path: path, Cookies: []string{f.SessionCookie()}, Header: evil}
+		got := Do(t, app, r)
+		require.Equal(t, http.StatusForbidden, got.Status, "%s: %s", path, got.Body)
+		body := got.JSON(t)
+		require.Equal(t, "forbidden", body["error"], path)
+		require.Equal(t, string(clerkgate.ReasonCrossOrigin), body["reason"], path)
+		requireSameAnswer(t, Do(t, f.ref, r), got)
+
+		sameOrigin := http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {app.URL}}
+		got = Do(t, app, Request{Method: http.MethodPost, Path: path, Cookies: []string{f.SessionCookie()}, Header: sameOrigin})
+		require.Equal(t, http.StatusOK, got.Status, "%s: %s", path, got.Body)
+		require.Equal(t, true, got.JSON(t)["signed_in"], path)
+		got = Do(t, app, Request{Method: http.MethodPost, Path: path, Token: f.Token(), Header: evil})
+		require.Equal(t, http.StatusOK, got.Status, "%s: %s", path, got.Body)
+		require.Equal(t, true, got.JSON(t)["signed_in"], path)
+	}
+	f.RequireSignedIn(t, Do(t, app, Request{Path: "/me", Cookies: []string{f.SessionCookie()}, Header: evil}))
 }
 
 // Recorder collects values from handlers that may run concurrently: the

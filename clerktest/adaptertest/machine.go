@@ -168,6 +168,19 @@ func RunAccept(t *testing.T, serve Serve) {
 		}
 	})
 
+	t.Run("CrossOrigin", func(t *testing.T) {
+		t.Parallel()
+		runCrossOrigin(t, serve, "/any")
+		// A machine credential is never ambient: the header is sent
+		// only where the app's CORS policy allows it.
+		f := New(t)
+		app := serve(t, f.Gate)
+		_, key := f.Fake.CreateAPIKey(User, "ci")
+		got := Do(t, app, Request{Method: http.MethodPost, Path: "/any", Token: key,
+			Cookies: []string{f.SessionCookie()}, Header: CrossSite("https://evil.example")})
+		RequireCaller(t, Credential{Type: clerkgate.APIKey, Subject: User}, got)
+	})
+
 	t.Run("RouteChecks", func(t *testing.T) {
 		t.Parallel()
 		f := New(t)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -78,6 +81,32 @@ func TestSignInAndStaySignedIn(t *testing.T) {
 		requireReason(t, fake, "dev-browser-sync")
 		status, _ := fake.SessionStatus(sessionID)
 		require.Equal(t, "active", status)
+	})
+
+	step(t, "2b a form on another origin of the same site cannot use the session", func(t *testing.T) {
+		// localhost on another port is the same site (SameSite=Lax sends
+		// the cookies), as a sibling subdomain is, but another origin.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<form method="post" action="%s/me/logout"><button id="forge">win a prize</button></form>`, app)
+		}))
+		t.Cleanup(evil.Close)
+		b.open(t, localhost(t, evil.URL))
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		defer cancel()
+		res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("forge")))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusForbidden, int(res.Status), "the forged logout was not refused")
+		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		require.NoError(t, err)
+		require.Contains(t, body, `"reason":"cross_origin_request"`)
+		status, _ := fake.SessionStatus(sessionID)
+		require.Equal(t, "active", status)
+		seen.require(t, map[string]int{})
+
+		b.open(t, app+"/dashboard")
+		require.Equal(t, sessionID, b.text(t, "session-id"))
+		seen.require(t, map[string]int{})
 	})
 
 	step(t, "3 the token expires, a reload refreshes it", func(t *testing.T) {

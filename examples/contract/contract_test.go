@@ -225,6 +225,17 @@ func runContract(t *testing.T, s *server, refusals, pages *refusalLog) {
 		runAuthorization(t, s, refusals)
 	})
 
+	t.Run("cross-site cookie POST", func(t *testing.T) {
+		// What a page on another site makes a signed-in browser send: the
+		// session cookie rides along, and would revoke the session.
+		res := s.doCrossSite(t, http.MethodPost, "/me/logout", "__session="+token)
+		require.Equal(t, http.StatusForbidden, res.status, "body: %s", res.body)
+		require.Equal(t, "application/json", res.header.Get("Content-Type"))
+		require.Empty(t, res.header.Get("WWW-Authenticate"))
+		require.JSONEq(t, `{"error":"forbidden","reason":"cross_origin_request","message":"the session cookie is not accepted on a state-changing request from another origin"}`, string(res.body))
+		refusals.add("cross-site cookie POST", s.name, res)
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		res := s.do(t, http.MethodPost, "/me/logout", token)
 		require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
@@ -535,6 +546,26 @@ func (s *server) do(t *testing.T, method, path, token string, cookies ...string)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	for _, c := range cookies {
+		req.Header.Add("Cookie", c)
+	}
+	res, err := s.client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{res.StatusCode, res.Header, body}
+}
+
+// doCrossSite sends method to path as a browser does for a page on
+// another site: with the cookies, Sec-Fetch-Site: cross-site and that
+// page's Origin.
+func (s *server) doCrossSite(t *testing.T, method, path string, cookies ...string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
 	for _, c := range cookies {
 		req.Header.Add("Cookie", c)
 	}
