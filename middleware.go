@@ -22,9 +22,11 @@
 // Frontend API's handshake (a 307 to Clerk and back) instead of a 401; see
 // Config.DisableHandshake and package handshake.
 //
-// Refusals follow one contract: 401 (503 when signing keys cannot be had),
-// a JSON body {"error":"<reason>","message":"…"} and a WWW-Authenticate
-// challenge. See WriteError and the Reason constants.
+// Refusals follow one contract: 401 (503 when signing keys cannot be had)
+// with a JSON body {"error":"<reason>","message":"…"} and a
+// WWW-Authenticate challenge; 403 {"error":"forbidden","reason":…} for a
+// failed authorization check or a cross-origin cookie request. See
+// WriteError and the Reason constants.
 package clerkgate
 
 import (
