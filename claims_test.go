@@ -6,6 +6,7 @@ import (
 	"go/doc"
 	"go/parser"
 	"go/token"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -145,6 +146,11 @@ func TestClaimsMethodsMatchVerifier(t *testing.T) {
 			got, want := rc.MethodByName(method.Name), vv.Method(i)
 			require.True(t, got.IsValid(), "clerkgate.Claims.%s", method.Name)
 			switch method.Name {
+			case "Clone":
+				a := got.Call(nil)[0].Interface().(*clerkgate.Claims)
+				b := want.Call(nil)[0].Interface().(*verifier.Claims)
+				require.Equal(t, b, (*verifier.Claims)(a), "%s: Clone", name)
+				require.NotSame(t, vc, (*verifier.Claims)(a), "%s: Clone", name)
 			case "Decode":
 				var a, b custom
 				ea, eb := got.Call([]reflect.Value{reflect.ValueOf(&a)}), want.Call([]reflect.Value{reflect.ValueOf(&b)})
@@ -173,4 +179,65 @@ func values(vs []reflect.Value) []any {
 		out[i] = v.Interface()
 	}
 	return out
+}
+
+// TestHandlersCannotChangeAnotherRequestsClaims: the verifier's cache
+// holds one set of claims per token, and every request with that token is
+// served from it. A handler that edits its claims (here, every field an
+// authorization check reads) must change nothing for the next request
+// with the same token: not its identity, not its role, not a check's
+// verdict.
+func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+
+	tamper := func(c *clerkgate.Claims) {
+		c.Subject = "user_mallory"
+		c.Organization.Role = "org:admin"
+		c.Organization.Permissions[0] = "org:billing:manage"
+		c.Organization.Permissions = append(c.Organization.Permissions, "org:sys:all")
+		c.FactorVerificationAge[0] = 0
+		c.Features = "o:everything"
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/tamper", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.ClaimsFromContext(r.Context())
+		tamper(c)
+	})))
+	mux.Handle("/admin", g.Require(authz.Role("org:admin"))(whoami))
+	mux.Handle("/billing", g.Require(authz.Permission("org:billing:manage"))(whoami))
+	mux.Handle("/fresh", g.Require(authz.Reverification(authz.Strict))(whoami))
+	mux.Handle("/authenticate", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, aerr := g.Authenticate(w, r); aerr == nil {
+			tamper(c)
+		}
+	}))
+	url := serve(t, mux).URL
+
+	sess := fake.CreateSession("user_alice", clerktest.WithOrg("org_1", "acme", "org:member", "org:dashboard:read"))
+	token := fake.Token(sess.ID, clerktest.V2(), clerktest.WithFactorVerificationAge(30, -1))
+	for _, path := range []string{"/tamper", "/authenticate"} {
+		for range 2 {
+			require.Equal(t, http.StatusOK, get(t, url+path, bearer(token)).status)
+		}
+		for _, check := range []string{"/admin", "/billing", "/fresh"} {
+			req, err := http.NewRequest(http.MethodGet, url+check, nil)
+			require.NoError(t, err)
+			bearer(token)(req)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusForbidden, res.StatusCode, "%s after %s", check, path)
+		}
+	}
+	c, aerr := g.AuthenticateToken(t.Context(), token)
+	require.Nil(t, aerr)
+	require.Equal(t, "user_alice", c.Subject)
+	require.Equal(t, "org:member", c.Organization.Role)
+	require.Equal(t, []string{"org:dashboard:read"}, c.Organization.Permissions)
+	require.Equal(t, []int{30, -1}, c.FactorVerificationAge)
 }

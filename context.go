@@ -7,9 +7,9 @@ import (
 )
 
 // Claims are the verified claims of a Clerk session token, in both of
-// Clerk's formats: v1 (no "v" claim) and v2 ("v":2). A Claims value is
-// immutable once the Gate hands it out and is safe to share between
-// goroutines.
+// Clerk's formats: v1 (no "v" claim) and v2 ("v":2). The Claims the Gate
+// hands out are the request's own: changing them changes nothing for any
+// other request, even one with the same token.
 //
 // Claims is defined on verifier.Claims (same fields, same methods), so
 // the two convert into each other for free: (*verifier.Claims)(c) and

@@ -11,8 +11,13 @@ import (
 )
 
 // Claims are the verified claims of a Clerk session token, in both of
-// Clerk's formats: v1 (no "v" claim) and v2 ("v":2). A Claims value is
-// immutable once Verify returns it and is safe to share between goroutines.
+// Clerk's formats: v1 (no "v" claim) and v2 ("v":2).
+//
+// Verify hands every caller of one token the same Claims, the one its
+// cache keeps (so that a cached verification allocates nothing): treat
+// them as read-only, as they are shared between goroutines. Clone gives a
+// copy that is yours to change. (The clerkgate package clones for you:
+// the claims a handler gets are its own.)
 type Claims struct {
 	// Subject is the user id (sub), e.g. "user_2GIp…".
 	Subject string `json:"sub"`
@@ -534,4 +539,35 @@ type handBuilt struct {
 	OrgSlug               string   `json:"org_slug,omitempty"`
 	OrgRole               string   `json:"org_role,omitempty"`
 	OrgPermissions        []string `json:"org_permissions,omitempty"`
+}
+
+// Clone returns a copy of c that shares nothing a caller can change: the
+// Organization, Actor and slices are copied too (strings are immutable).
+// Claims, Organization, Actor and a two-factor fva take one allocation;
+// permissions, when there are any, one more.
+func (c *Claims) Clone() *Claims {
+	b := &struct {
+		claims Claims
+		org    Organization
+		actor  Actor
+		fva    [2]int
+	}{claims: *c}
+	if c.Organization != nil {
+		b.org = *c.Organization
+		b.org.Permissions = slices.Clone(c.Organization.Permissions)
+		b.claims.Organization = &b.org
+	}
+	if c.Actor != nil {
+		b.actor = *c.Actor
+		b.claims.Actor = &b.actor
+	}
+	if f := c.FactorVerificationAge; f != nil {
+		if len(f) <= len(b.fva) {
+			n := copy(b.fva[:], f)
+			b.claims.FactorVerificationAge = b.fva[:n:n]
+		} else {
+			b.claims.FactorVerificationAge = slices.Clone(f)
+		}
+	}
+	return &b.claims
 }

@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"context"
 	"crypto"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -241,4 +242,39 @@ func TestDecodeMatchesNamesExactly(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, c.Decode(&m), "a map has no field names to fold")
 	require.Equal(t, "admin", m["role"])
+}
+
+// TestCloneSharesNothing: every field a caller can write through a clone,
+// written, leaves the original as it was; and a clone equals its
+// original before that.
+func TestCloneSharesNothing(t *testing.T) {
+	for name, fva := range map[string][]int{"two factors": {3, -1}, "long fva": {1, 2, 3}, "no fva": nil} {
+		orig := &verifier.Claims{
+			Subject: "user_1", SessionID: "sess_1", Features: "o:a", FactorVerificationAge: fva,
+			Actor:        &verifier.Actor{Subject: "user_admin"},
+			Organization: &verifier.Organization{ID: "org_1", Role: "org:member", Permissions: []string{"org:a:read", "org:b:read"}},
+		}
+		want := *orig
+		wantOrg, wantActor := *orig.Organization, *orig.Actor
+		wantPerms, wantFVA := slices.Clone(orig.Organization.Permissions), slices.Clone(fva)
+
+		c := orig.Clone()
+		require.Equal(t, orig, c, name)
+		c.Subject, c.Features = "user_2", "o:all"
+		c.Organization.Role, c.Organization.Permissions[0] = "org:admin", "org:sys:all"
+		c.Organization.Permissions = append(c.Organization.Permissions, "org:more")
+		c.Actor.Subject = "user_mallory"
+		if len(c.FactorVerificationAge) > 0 {
+			c.FactorVerificationAge[0] = 0
+			c.FactorVerificationAge = append(c.FactorVerificationAge, 7)
+		}
+
+		require.Equal(t, want.Subject, orig.Subject, name)
+		require.Equal(t, want.Features, orig.Features, name)
+		require.Same(t, want.Organization, orig.Organization, name)
+		require.Equal(t, wantOrg.Role, orig.Organization.Role, name)
+		require.Equal(t, wantPerms, orig.Organization.Permissions, name)
+		require.Equal(t, wantActor, *orig.Actor, name)
+		require.Equal(t, wantFVA, orig.FactorVerificationAge, name)
+	}
 }
