@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/clerkgate/clerkgate/internal/publishable"
@@ -42,6 +43,12 @@ func NewBackendAPI(ctx context.Context, apiURL, secretKey string, cfg RemoteConf
 	}
 	if strings.ContainsAny(apiURL, "?#") {
 		return nil, fmt.Errorf("jwks: Backend API URL %q: want a base URL without query or fragment", redact.URL(apiURL))
+	}
+	if u, err := url.Parse(apiURL); err == nil && u.User != nil {
+		// The secret key is the Backend API's credential; one in the URL
+		// would only ever be sent as Basic auth beside it, and shown
+		// wherever the URL is.
+		return nil, fmt.Errorf("jwks: Backend API URL %q: want no user or password in it; the secret key authenticates", redact.URL(apiURL))
 	}
 	cfg.URL = strings.TrimRight(apiURL, "/") + "/v1/jwks"
 	cfg.Header = cfg.Header.Clone()

@@ -224,7 +224,9 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	return r, nil
 }
 
-// URL is the address the key set is fetched from.
+// URL is the address the key set is fetched from, as configured: with
+// NewRemote it may hold credentials, so do not log it (the Remote's own
+// errors and logs show it without them).
 func (r *Remote) URL() string { return r.url }
 
 // Key returns the key with the given kid. A kid in memory is answered

@@ -61,6 +61,7 @@ func TestConfigErrorsShowNoURLSecret(t *testing.T) {
 		"fragment":   "https://api.example.com#" + urlToken,
 		"bad scheme": "ftp://" + creds + "api.example.com",
 		"bad port":   "https://" + creds + "api.example.com:bad",
+		"user info":  "https://" + creds + "api.example.com",
 	}
 	for name, raw := range backend {
 		r, err := jwks.NewBackendAPI(context.Background(), raw, "sk_test_x", jwks.RemoteConfig{HTTPClient: offlineClient()})
