@@ -91,7 +91,11 @@ func TestFetchErrorsShowNoURLSecret(t *testing.T) {
 		log, logs := newLogger()
 		var mu sync.Mutex
 		var fetchErrs []string
-		r, err := jwks.NewBackendAPI(context.Background(), url, "sk_test_x", jwks.RemoteConfig{
+		// NewRemote: a key set URL of the operator's may carry Basic
+		// credentials (NewBackendAPI refuses them: the secret key is
+		// its credential).
+		r, err := jwks.NewRemote(context.Background(), jwks.RemoteConfig{
+			URL: url + "/v1/jwks", Header: http.Header{"Authorization": {"Bearer sk_test_x"}},
 			Logger: log, FetchTimeout: 300 * time.Millisecond,
 			OnFetch: func(_ context.Context, res jwks.FetchResult) {
 				if res.Err != nil {
