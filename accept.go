@@ -166,7 +166,7 @@ func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware
 
 func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := rt.Authenticate(w, r)
+		c, err := rt.authenticateObserved(w, r)
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
@@ -182,8 +182,17 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 
 // Authenticate runs the route's checks on r without writing a refusal, for
 // framework adapters. Session tokens go through Gate.Authenticate (with
-// its refresh); machine credentials through their own verification.
-func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
+// its refresh); machine credentials through their own verification. The
+// error is always an *AuthError (errors.As finds it), and nil when the
+// request is let through.
+func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
+	c, err := rt.authenticateObserved(w, r)
+	return c, asError(err)
+}
+
+// authenticateObserved is Authenticate with the *AuthError itself, for
+// the middleware.
+func (rt *Route) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	c, typ, err := rt.authenticate(w, r)
 	rt.g.observeDecision(r.Context(), typ, err)
 	return rt.authorized(c, err)
@@ -192,7 +201,7 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // authorized applies the route's With checks to an authenticated caller.
 func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
 	if err == nil && len(rt.checks) > 0 {
-		err = AuthorizeCaller(c, rt.checks...)
+		err = authorizeCaller(c, rt.checks...)
 	}
 	if err != nil {
 		return nil, err

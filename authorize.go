@@ -41,7 +41,7 @@ func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			claims, _ := ClaimsFromContext(r.Context())
-			if err := Authorize(claims, checks...); err != nil {
+			if err := authorize(claims, checks...); err != nil {
 				g.writeError(w, r, err)
 				return
 			}
@@ -72,8 +72,15 @@ func ValidateChecks(checks ...authz.Check) error {
 // naming it; when several fail, a failed role, permission, feature, plan,
 // scope or function check is reported before a failed reverification, so
 // that a user is never asked to verify again only to be refused anyway.
-// Framework adapters use it; most apps use Require.
-func Authorize(claims *Claims, checks ...authz.Check) *AuthError {
+// Framework adapters use it; most apps use Require. The refusal is always
+// an *AuthError (errors.As finds it).
+func Authorize(claims *Claims, checks ...authz.Check) error {
+	return asError(authorize(claims, checks...))
+}
+
+// authorize is Authorize, for callers inside the package that want the
+// *AuthError itself.
+func authorize(claims *Claims, checks ...authz.Check) *AuthError {
 	if claims == nil {
 		return newAuthError(ReasonTokenMissing, false, nil)
 	}
@@ -182,13 +189,19 @@ func (rt *Route) With(checks ...authz.Check) *Route {
 // checked as Authorize checks them, and a machine credential passes only
 // the Scope checks its scopes grant (roles, permissions, features, plans
 // and reverification belong to user sessions, as in Clerk's has() for
-// machine tokens). A nil caller gets the 401 token_missing refusal.
-func AuthorizeCaller(c *Caller, checks ...authz.Check) *AuthError {
+// machine tokens). A nil caller gets the 401 token_missing refusal. The
+// refusal is always an *AuthError (errors.As finds it).
+func AuthorizeCaller(c *Caller, checks ...authz.Check) error {
+	return asError(authorizeCaller(c, checks...))
+}
+
+// authorizeCaller is AuthorizeCaller, for callers inside the package.
+func authorizeCaller(c *Caller, checks ...authz.Check) *AuthError {
 	switch {
 	case c == nil:
 		return newAuthError(ReasonTokenMissing, false, nil)
 	case c.Machine == nil:
-		return Authorize(c.Session, checks...)
+		return authorize(c.Session, checks...)
 	case len(checks) == 0:
 		return forbidden(authz.Func(nil))
 	}

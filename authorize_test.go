@@ -228,15 +228,15 @@ func TestRequireErrorHandler(t *testing.T) {
 
 func TestAuthorize(t *testing.T) {
 	t.Parallel()
-	err := clerkgate.Authorize(nil, authz.Role("admin"))
+	err := refusalOf(t, clerkgate.Authorize(nil, authz.Role("admin")))
 	require.Equal(t, http.StatusUnauthorized, err.Status)
 	require.Equal(t, clerkgate.ReasonTokenMissing, err.Reason)
 
 	c := &clerkgate.Claims{Subject: "user_1", SessionID: "sess_1", Organization: &verifier.Organization{ID: "org_1", Role: "org:admin"}}
-	require.Nil(t, clerkgate.Authorize(c, authz.Role("admin")))
-	err = clerkgate.Authorize(c)
+	require.NoError(t, clerkgate.Authorize(c, authz.Role("admin")))
+	err = refusalOf(t, clerkgate.Authorize(c))
 	require.Equal(t, http.StatusForbidden, err.Status, "has({}) is false")
-	err = clerkgate.Authorize(c, authz.Reverification(authz.Lax), authz.Plan("pro"), authz.Role("member"))
+	err = refusalOf(t, clerkgate.Authorize(c, authz.Reverification(authz.Lax), authz.Plan("pro"), authz.Role("member")))
 	require.Equal(t, clerkgate.ReasonPlanRequired, err.Reason, "the first failure that is not a step-up")
 }
 

@@ -32,10 +32,9 @@ func TestHandBuiltClaimsInAHandlerTest(t *testing.T) {
 	})
 	claims, ok := clerkgate.ClaimsFromContext(ctx)
 	require.True(t, ok)
-	require.Nil(t, clerkgate.Authorize(claims, authz.Role("admin")))
-	require.Nil(t, clerkgate.Authorize(claims, authz.Role("org:admin")))
-	denied := clerkgate.Authorize(claims, authz.Role("org:billing"))
-	require.NotNil(t, denied)
+	require.NoError(t, clerkgate.Authorize(claims, authz.Role("admin")))
+	require.NoError(t, clerkgate.Authorize(claims, authz.Role("org:admin")))
+	denied := refusalOf(t, clerkgate.Authorize(claims, authz.Role("org:billing")))
 	require.Equal(t, 403, denied.Status)
 
 	var custom struct {
@@ -127,8 +126,8 @@ func TestClaimsMethodsMatchVerifier(t *testing.T) {
 	for name, format := range map[string]clerktest.TokenOption{"v1 token": nil, "v2 token": clerktest.V2()} {
 		token := fake.Token(sess.ID, format, clerktest.WithFeatures("o:dashboard", "u:chat"), clerktest.WithPlans("u:free"),
 			clerktest.WithClaims(map[string]any{"email": "a@b.c"}))
-		c, aerr := g.AuthenticateToken(t.Context(), token)
-		require.Nil(t, aerr)
+		c, err := g.AuthenticateToken(t.Context(), token)
+		require.NoError(t, err)
 		samples[name] = (*verifier.Claims)(c)
 	}
 	args := []string{"admin", "org:admin", "org:org:admin", "billing", "dashboard:manage", "org:dashboard:manage",

@@ -83,7 +83,9 @@ func message(r Reason) string {
 // interval of the key source.
 const jwksRetryAfter = 10 * time.Second
 
-// AuthError is a refused request, as given to Config.ErrorHandler.
+// AuthError is a refused request: the error that Authenticate,
+// AuthenticateToken, Authorize and AuthorizeCaller return (find it with
+// errors.As), and what Config.ErrorHandler is given.
 type AuthError struct {
 	// Status is 401, 403 when the session failed a check of Require or
 	// came in a cookie on a cross-origin request, or 503 when signing
@@ -126,6 +128,17 @@ func (e *AuthError) Is(target error) bool {
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
+
+// asError is how an exported function returns a refusal: as an error
+// that is nil itself when e is nil. A nil *AuthError returned as an error
+// would be a non-nil error, and callers would refuse an accepted token
+// (the Go FAQ's "Why is my nil error value not equal to nil?").
+func asError(e *AuthError) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
 
 func newAuthError(reason Reason, presented bool, cause error) *AuthError {
 	e := &AuthError{Status: http.StatusUnauthorized, Reason: reason, Message: message(reason), TokenPresented: presented, Err: cause}

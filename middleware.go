@@ -288,7 +288,7 @@ func (g *Gate) OptionalSession(next http.Handler) http.Handler {
 
 func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, err := g.Authenticate(w, r)
+		claims, err := g.authenticateObserved(w, r)
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
@@ -313,7 +313,17 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // handshake is on (see Config.DisableHandshake): the error may then be a
 // redirect, with Location set and the cookies and auth status headers
 // already on w; WriteError answers it with a 307.
-func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
+//
+// The error is always an *AuthError (errors.As finds it), and nil when
+// the request is let through.
+func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
+	claims, err := g.authenticateObserved(w, r)
+	return claims, asError(err)
+}
+
+// authenticateObserved is Authenticate with the *AuthError itself, for
+// the middleware.
+func (g *Gate) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	claims, err := g.authenticate(w, r)
 	g.observeDecision(r.Context(), SessionToken, err)
 	return claims, err

@@ -3,6 +3,7 @@ package clerkgate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -297,8 +298,13 @@ func TestAuthenticateRefusesCrossOriginCookies(t *testing.T) {
 	a := newCrossOriginApp(t, nil, func(g *clerkgate.Gate, h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, err := g.Authenticate(w, r); err != nil {
-				refusal.Store(err)
-				w.WriteHeader(err.Status)
+				var e *clerkgate.AuthError
+				if !errors.As(err, &e) {
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				refusal.Store(e)
+				w.WriteHeader(e.Status)
 				return
 			}
 			h.ServeHTTP(w, r)

@@ -16,12 +16,15 @@ import (
 // (see Route.AuthenticateToken for routes that take machines). The
 // decision is reported to Config.Observer as a request's is.
 //
+// A refusal is always an *AuthError (errors.As finds it); an accepted
+// token gives a nil error.
+//
 // Prefer it to Verifier().Verify, which knows nothing of revocation or of
 // the lifetime cap.
-func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, *AuthError) {
+func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, error) {
 	claims, err := g.authenticateBare(ctx, token)
 	g.observeDecision(ctx, SessionToken, err)
-	return claims, err
+	return claims, asError(err)
 }
 
 // authenticateBare is AuthenticateToken, unobserved: Routes observe their
@@ -49,8 +52,10 @@ func (g *Gate) authenticateBare(ctx context.Context, token string) (*Claims, *Au
 // Gate.AuthenticateToken, a machine credential of an accepted type
 // through its own verification, and then the checks of With apply. A
 // token of a type the route does not accept is token_type_invalid. The
-// decision is reported to Config.Observer as a request's is.
-func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, *AuthError) {
+// decision is reported to Config.Observer as a request's is. A refusal is
+// always an *AuthError (errors.As finds it); an accepted token gives a nil
+// error.
+func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
 	c, typ, err := rt.decide(ctx, token, func() (*Caller, *AuthError) {
 		claims, err := rt.g.authenticateBare(ctx, token)
 		if err != nil {
@@ -59,5 +64,6 @@ func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, 
 		return &Caller{Type: SessionToken, Session: claims}, nil
 	})
 	rt.g.observeDecision(ctx, typ, err)
-	return rt.authorized(c, err)
+	c, err = rt.authorized(c, err)
+	return c, asError(err)
 }

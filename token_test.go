@@ -28,8 +28,8 @@ func TestAuthenticateToken(t *testing.T) {
 	_, apiKey := b.fake.CreateAPIKey("user_1", "key")
 	valid := b.fake.Token(s.ID)
 
-	claims, aerr := b.gate.AuthenticateToken(ctx, valid)
-	require.Nil(t, aerr)
+	claims, err := b.gate.AuthenticateToken(ctx, valid)
+	require.NoError(t, err)
 	require.Equal(t, "user_1", claims.Subject)
 	require.Equal(t, s.ID, claims.SessionID)
 
@@ -51,10 +51,10 @@ func TestAuthenticateToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			claims, err := b.gate.AuthenticateToken(ctx, tc.token)
 			require.Nil(t, claims)
-			require.NotNil(t, err)
 			require.ErrorIs(t, err, tc.reason)
-			require.Equal(t, 401, err.Status)
-			require.Equal(t, tc.presented, err.TokenPresented)
+			refusal := refusalOf(t, err)
+			require.Equal(t, 401, refusal.Status)
+			require.Equal(t, tc.presented, refusal.TokenPresented)
 		})
 	}
 }
@@ -73,12 +73,12 @@ func TestRouteAuthenticateToken(t *testing.T) {
 
 	jobs := rig.gate.Accept(clerkgate.APIKey, clerkgate.SessionToken).With(authz.Scope("write"))
 	c, err := jobs.AuthenticateToken(ctx, writer)
-	require.Nil(t, err)
+	require.NoError(t, err)
 	require.Equal(t, clerkgate.APIKey, c.Type)
 	require.Equal(t, "user_1", c.Subject())
 
 	c, err = rig.gate.Accept().AuthenticateToken(ctx, sessionToken)
-	require.Nil(t, err)
+	require.NoError(t, err)
 	require.Equal(t, clerkgate.SessionToken, c.Type)
 	require.Equal(t, "user_s", c.Subject())
 
@@ -101,8 +101,7 @@ func TestRouteAuthenticateToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.route.AuthenticateToken(ctx, tc.token)
 			require.Nil(t, c)
-			require.NotNil(t, err)
-			require.Equal(t, tc.status, err.Status)
+			require.Equal(t, tc.status, refusalOf(t, err).Status)
 			require.ErrorIs(t, err, tc.reason)
 		})
 	}

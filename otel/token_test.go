@@ -28,12 +28,12 @@ func TestBareTokensCountAsRequests(t *testing.T) {
 	valid := a.fake.Token(s.ID)
 	_, apiKey := a.fake.CreateAPIKey("user_1", "ci")
 	// The routes of newApp's mux, taken bare.
-	routes := map[string]func(context.Context, string) *clerkgate.AuthError{
-		"/me": func(ctx context.Context, token string) *clerkgate.AuthError {
+	routes := map[string]func(context.Context, string) error{
+		"/me": func(ctx context.Context, token string) error {
 			_, err := a.gate.AuthenticateToken(ctx, token)
 			return err
 		},
-		"/api": func(ctx context.Context, token string) *clerkgate.AuthError {
+		"/api": func(ctx context.Context, token string) error {
 			_, err := a.gate.Accept(clerkgate.APIKey).AuthenticateToken(ctx, token)
 			return err
 		},

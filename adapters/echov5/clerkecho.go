@@ -58,6 +58,7 @@
 package clerkecho
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v5"
@@ -208,8 +209,8 @@ func Refuse(c *echo.Context, err *clerkgate.AuthError) error {
 // Route's credentials.
 type authenticator struct {
 	// authenticate returns the request with what it found in its context,
-	// or the refusal.
-	authenticate func(http.ResponseWriter, *http.Request) (*http.Request, *clerkgate.AuthError)
+	// or the refusal (a *clerkgate.AuthError).
+	authenticate func(http.ResponseWriter, *http.Request) (*http.Request, error)
 	// redirected answers a refusal that is a redirect, as the net/http
 	// middleware would, and reports whether it did.
 	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
@@ -221,7 +222,7 @@ func sessions(gate *clerkgate.Gate, checks []authz.Check) authenticator {
 		panic("clerkecho: Config.Gate is nil")
 	}
 	return authenticator{
-		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 			claims, err := gate.Authenticate(w, r)
 			if err == nil && len(checks) > 0 {
 				err = clerkgate.Authorize(claims, checks...)
@@ -242,7 +243,7 @@ func callers(route *clerkgate.Route) authenticator {
 		panic("clerkecho: Config.Route is nil")
 	}
 	return authenticator{
-		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, *clerkgate.AuthError) {
+		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 			caller, err := route.Authenticate(w, r)
 			if err != nil {
 				return nil, err
@@ -281,17 +282,22 @@ func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareF
 			}
 			r := c.Request()
 			authed, err := auth.authenticate(c.Response(), r)
+			var refusal *clerkgate.AuthError
 			switch {
 			case err == nil:
 				c.SetRequest(authed)
-			case auth.redirected(c.Response(), r, err, required):
+			case !errors.As(err, &refusal):
+				// clerkgate refuses only with an *AuthError; anything
+				// else still stops the request, as echo's 500.
+				return err
+			case auth.redirected(c.Response(), r, refusal, required):
 				// A handshake, or the sign-in page for a page load: not a
 				// refusal, and no handler runs.
 				return nil
-			case err.Reason == clerkgate.ReasonTokenMissing && !required:
+			case refusal.Reason == clerkgate.ReasonTokenMissing && !required:
 				// Anonymous, and allowed to be.
 			default:
-				return refuse(c, err)
+				return refuse(c, refusal)
 			}
 			return next(c)
 		}

@@ -44,6 +44,7 @@ package clerkgrpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -141,10 +142,16 @@ func StreamServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.Stream
 // text, and the details carry an ErrorInfo{Reason, Domain: "clerkgate"}
 // (for a failed reverification, with Clerk's reverification error as
 // metadata "clerk_error") and, when the client should wait, a RetryInfo.
-// The underlying cause (e.Err) is never sent. A nil e is a nil error.
-func Error(e *clerkgate.AuthError) error {
-	if e == nil {
+// The underlying cause (AuthError.Err) is never sent. A nil err is a nil
+// error; an err that is not a refusal (no *clerkgate.AuthError for
+// errors.As to find) is Internal, and its text is not sent either.
+func Error(err error) error {
+	var e *clerkgate.AuthError
+	switch {
+	case err == nil:
 		return nil
+	case !errors.As(err, &e) || e == nil:
+		return status.Error(codes.Internal, "internal error")
 	}
 	code := codes.Unauthenticated
 	switch e.Status {
@@ -164,7 +171,7 @@ func Error(e *clerkgate.AuthError) error {
 	}
 	// WithDetails fails only on a message it cannot marshal, and these
 	// are plain generated messages.
-	if withDetails, err := st.WithDetails(details...); err == nil {
+	if withDetails, derr := st.WithDetails(details...); derr == nil {
 		st = withDetails
 	}
 	return st.Err()
@@ -211,9 +218,9 @@ func (p *policy) authenticate(ctx context.Context, fullMethod string) (context.C
 	if refusal != nil {
 		return nil, Error(refusal)
 	}
-	caller, refusal := route.AuthenticateToken(ctx, token)
-	if refusal != nil {
-		return nil, Error(refusal)
+	caller, err := route.AuthenticateToken(ctx, token)
+	if err != nil {
+		return nil, Error(err)
 	}
 	return clerkgate.ContextWithCaller(ctx, caller), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -353,6 +354,37 @@ func TestMethodRoute(t *testing.T) {
 	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenRevoked)
 	_, err = r.unary(t, machineCall)
 	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenMissing)
+}
+
+// Error takes what clerkgate.AuthorizeCaller returns, as a handler that
+// checks more itself has it: nil when the caller passes (the handler goes
+// on), a refusal's status otherwise, also wrapped. An error that is not a
+// refusal is Internal without its text, never a nil error or a leak.
+func TestError(t *testing.T) {
+	r := newRig(t, nil)
+	s := r.fake.CreateSession("user_1", clerktest.WithOrg("org_1", "acme", "org:admin", "org:jobs:purge"))
+	admin, err := r.gate.Accept().AuthenticateToken(t.Context(), r.fake.Token(s.ID))
+	require.NoError(t, err)
+	purge := func(c *clerkgate.Caller) error {
+		return clerkgrpc.Error(clerkgate.AuthorizeCaller(c, authz.Permission("org:jobs:purge")))
+	}
+	require.True(t, purge(admin) == nil, "%#v", purge(admin))
+	requireRefused(t, purge(nil), codes.Unauthenticated, clerkgate.ReasonTokenMissing)
+
+	refusal := clerkgate.AuthorizeCaller(admin, authz.Permission("org:jobs:delete"))
+	requireRefused(t, clerkgrpc.Error(fmt.Errorf("purge: %w", refusal)), codes.PermissionDenied, clerkgate.ReasonPermissionRequired)
+
+	for name, err := range map[string]error{
+		"plain error":       errors.New("db at postgres://admin:hunter2@db"),
+		"nil *AuthError":    (*clerkgate.AuthError)(nil),
+		"wrapped plain one": fmt.Errorf("purge: %w", io.ErrUnexpectedEOF),
+	} {
+		st, ok := status.FromError(clerkgrpc.Error(err))
+		require.True(t, ok, name)
+		require.Equal(t, codes.Internal, st.Code(), name)
+		require.NotContains(t, st.Message(), "hunter2", name)
+		require.NotContains(t, st.Message(), "EOF", name)
+	}
 }
 
 // A failed reverification carries Clerk's reverification error, for a

@@ -181,16 +181,17 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 
 	a, err := New("test")
 	require.NoError(t, err)
-	_, aerr := a.Gate.AuthenticateToken(t.Context(), token)
-	require.NotNil(t, aerr, "an hour-long token is refused by default")
-	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, aerr.Reason)
+	_, err = a.Gate.AuthenticateToken(t.Context(), token)
+	var refusal *clerkgate.AuthError
+	require.ErrorAs(t, err, &refusal, "an hour-long token is refused by default")
+	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, refusal.Reason)
 	a.Close()
 
 	t.Setenv(clerkgate.EnvMaxTokenLifetime, "2h")
 	a, err = New("test")
 	require.NoError(t, err)
-	claims, aerr := a.Gate.AuthenticateToken(t.Context(), token)
-	require.Nil(t, aerr)
+	claims, err := a.Gate.AuthenticateToken(t.Context(), token)
+	require.NoError(t, err)
 	require.Equal(t, "user_1", claims.Subject)
 	a.Close()
 
