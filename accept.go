@@ -212,7 +212,7 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 	if token == malformed && !rt.accept.session {
 		return nil, "", machineError(ReasonTokenMalformed, errEmptyBearer)
 	}
-	typ := machine.Classify(token)
+	typ := machine.ClassifyVerified(rt.g.verifier, token)
 	if !rt.accept.has(typ) {
 		return nil, typ, typeNotAccepted(typ)
 	}

@@ -16,39 +16,61 @@ const (
 // plain __session cookie. Other Authorization schemes (Basic, …) carry no
 // session token, so they fall through to the cookies.
 func (g *Gate) tokenFrom(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			// A present-but-empty bearer token is still "a token was
-			// presented": refuse it as malformed rather than anonymous.
-			if t := strings.TrimSpace(token); t != "" {
-				return t
-			}
-			return malformed
-		}
+	if token, ok := bearerToken(r); ok {
+		return token
 	}
-	lines := r.Header["Cookie"]
+	return g.cookieToken(r)
+}
+
+// bearerToken is the token of an Authorization Bearer header, and whether
+// the request has one. A present-but-empty bearer token is still "a token
+// was presented": it is malformed, never anonymous. The header is read
+// from the map directly: "Authorization" is already canonical, so
+// Header.Get would only spend time canonicalizing it again, on every
+// request.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header["Authorization"]
+	if len(h) == 0 {
+		return "", false
+	}
+	scheme, token, _ := strings.Cut(h[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	if t := strings.TrimSpace(token); t != "" {
+		return t, true
+	}
+	return malformed, true
+}
+
+// cookieToken is the session token of the request's cookies: the
+// suffixed __session_<suffix> when it has a value, else __session. Both
+// are read in one pass over the Cookie header.
+func (g *Gate) cookieToken(r *http.Request) string {
+	names := [2]string{sessionCookie, g.suffixedSession}
+	var found [2]foundCookie
+	n := 1
 	if g.suffixedSession != "" {
-		v, ambiguous := findCookie(lines, g.suffixedSession)
-		if ambiguous {
-			return malformed
-		}
-		if v != "" {
-			return v
-		}
+		n = 2
 	}
-	v, ambiguous := findCookie(lines, sessionCookie)
-	if ambiguous {
+	findCookies(r.Header["Cookie"], names[:n], found[:n])
+	plain, suffixed := found[0], found[1]
+	switch {
+	case suffixed.ambiguous:
+		return malformed
+	case suffixed.value != "":
+		return suffixed.value
+	case plain.ambiguous:
 		return malformed
 	}
-	return v
+	return plain.value
 }
 
 // hasBearer reports whether the request carries its token in the
 // Authorization header, which wins over cookies and never handshakes.
 func hasBearer(r *http.Request) bool {
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Bearer")
+	_, ok := bearerToken(r)
+	return ok
 }
 
 // malformed stands for a token that was presented but cannot be used: an
@@ -83,66 +105,93 @@ const maxCookies = 3000
 // SDK runs, refuses more than 16 KiB of headers in all.
 const maxCookieBytes = 64 << 10
 
+// foundCookie is what findCookies read of one name: the cookie's value
+// when every occurrence carries the same one, or ambiguous when two
+// occurrences carry different values.
+type foundCookie struct {
+	value     string
+	found     bool
+	ambiguous bool
+}
+
 // findCookie reads the cookie name from the Cookie header lines exactly as
-// net/http's Request.CookiesNamed does (within maxCookieBytes), but only
-// that name: net/http builds every cookie of the header, which costs
-// milliseconds on 1 MiB of tiny cookies. value is the cookie's value when
-// every occurrence carries the same one; ambiguous reports two occurrences
-// with different values. name must be a valid cookie name.
+// net/http's Request.CookiesNamed does (within maxCookieBytes); see
+// findCookies.
 func findCookie(lines []string, name string) (value string, ambiguous bool) {
+	var found [1]foundCookie
+	findCookies(lines, []string{name}, found[:])
+	return found[0].value, found[0].ambiguous
+}
+
+// findCookies reads the cookies names from the Cookie header lines in one
+// pass, each exactly as net/http's Request.CookiesNamed reads it (within
+// maxCookieBytes), into found[i] for names[i]; it reads only those names:
+// net/http builds every cookie of the header, which costs milliseconds on
+// 1 MiB of tiny cookies. names must be valid cookie names, and found as
+// long as names.
+func findCookies(lines, names []string, found []foundCookie) {
+	clear(found)
 	size, count := 0, 0
 	for _, line := range lines {
 		size += len(line)
 		if size > maxCookieBytes {
-			return "", false
+			return
 		}
 		count += strings.Count(line, ";") + 1
 	}
 	if count > maxCookies {
-		return "", false
+		return
 	}
-	found := false
 	for _, line := range lines {
 		for line != "" {
 			var pair string
 			pair, line, _ = strings.Cut(line, ";")
-			rest, ok := cutName(pair, name)
-			if !ok {
-				continue
-			}
-			v, ok := pairValue(trimRight(rest))
-			if !ok {
-				continue
-			}
-			switch {
-			case !found:
-				value, found = v, true
-			case v != value:
-				return "", true
+			name, rest := pairName(pair)
+			for i, want := range names {
+				if !hasName(name, want) || found[i].ambiguous {
+					continue
+				}
+				v, ok := pairValue(rest)
+				switch {
+				case !ok:
+				case !found[i].found:
+					found[i] = foundCookie{value: v, found: true}
+				case v != found[i].value:
+					found[i] = foundCookie{ambiguous: true}
+				}
 			}
 		}
 	}
-	return value, false
 }
 
-// pairValue reads what follows a cookie's name up to the end of its pair
-// (trimmed on the right): optional white space and "=value", or nothing at
-// all (net/http reads "name" alone as an empty value). It strips one pair
-// of double quotes and refuses the bytes net/http refuses in a value.
-func pairValue(rest string) (string, bool) {
-	eq := strings.IndexByte(rest, '=')
+// pairName splits a cookie pair at its first "=": the name, trimmed on
+// the right only (see hasName), and the rest from the "=" on, or "" when
+// the pair has none.
+func pairName(pair string) (name, rest string) {
+	eq := strings.IndexByte(pair, '=')
 	if eq < 0 {
-		eq = len(rest)
+		return trimRight(pair), ""
 	}
-	for i := range eq {
-		if !isCookieSpace(rest[i]) {
-			return "", false // a longer name, such as __session_other
-		}
-	}
-	if eq == len(rest) {
+	return trimRight(pair[:eq]), pair[eq:]
+}
+
+// hasName reports whether a pair's name, trimmed on the right, is want
+// after white space. It looks from the end, so a long run of white space
+// is walked only when the name it leads to is the one wanted; a name
+// that merely ends like want (x__session) fails at its first byte.
+func hasName(name, want string) bool {
+	return strings.HasSuffix(name, want) && onlySpace(name[:len(name)-len(want)])
+}
+
+// pairValue reads what follows a cookie's name: nothing at all (net/http
+// reads "name" alone as an empty value), or "=value" (trimmed on the
+// right). It strips one pair of double quotes and refuses the bytes
+// net/http refuses in a value.
+func pairValue(rest string) (string, bool) {
+	if rest == "" {
 		return "", true
 	}
-	v := rest[eq+1:]
+	v := trimRight(rest[1:])
 	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
@@ -186,24 +235,6 @@ func validCookieValue(v string) bool {
 // names (textproto.TrimString).
 func isCookieSpace(b byte) bool {
 	return b <= ' ' && (b == ' ' || b == '\t' || b == '\n' || b == '\r')
-}
-
-// cutName returns what follows name in a pair that starts with it after
-// white space. Browsers put one space after each ";"; a longer run of
-// white space is skipped by searching for the name, at memory speed,
-// rather than byte by byte.
-func cutName(pair, name string) (string, bool) {
-	if pair != "" && isCookieSpace(pair[0]) {
-		pair = pair[1:]
-		if pair != "" && isCookieSpace(pair[0]) {
-			i := strings.Index(pair, name)
-			if i < 0 || !onlySpace(pair[:i]) {
-				return "", false
-			}
-			pair = pair[i:]
-		}
-	}
-	return strings.CutPrefix(pair, name)
 }
 
 // onlySpace reports whether s is all cookie white space, looking from its

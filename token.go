@@ -49,7 +49,7 @@ func (rt *Route) authenticateBare(ctx context.Context, token string) (*Caller, *
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
 	}
-	typ := machine.Classify(token)
+	typ := machine.ClassifyVerified(rt.g.verifier, token)
 	if !rt.accept.has(typ) {
 		return nil, typeNotAccepted(typ)
 	}
