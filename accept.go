@@ -239,14 +239,8 @@ func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Cal
 // A present-but-empty one is malformed, as for session routes: a
 // credential was presented, so the request is not anonymous.
 func bearer(r *http.Request) string {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	if t := strings.TrimSpace(token); t != "" {
-		return t
-	}
-	return malformed
+	token, _ := bearerToken(r)
+	return token
 }
 
 var errEmptyBearer = errors.New("clerkgate: empty bearer token")
