@@ -146,12 +146,15 @@ func findCookies(lines, names []string, found []foundCookie) {
 		for line != "" {
 			var pair string
 			pair, line, _ = strings.Cut(line, ";")
-			name, rest := pairName(pair)
-			for i, want := range names {
-				if !hasName(name, want) || found[i].ambiguous {
+			for i, name := range names {
+				if found[i].ambiguous {
 					continue
 				}
-				v, ok := pairValue(rest)
+				rest, ok := cutName(pair, name)
+				if !ok {
+					continue
+				}
+				v, ok := pairValue(trimRight(rest))
 				switch {
 				case !ok:
 				case !found[i].found:
@@ -164,34 +167,24 @@ func findCookies(lines, names []string, found []foundCookie) {
 	}
 }
 
-// pairName splits a cookie pair at its first "=": the name, trimmed on
-// the right only (see hasName), and the rest from the "=" on, or "" when
-// the pair has none.
-func pairName(pair string) (name, rest string) {
-	eq := strings.IndexByte(pair, '=')
-	if eq < 0 {
-		return trimRight(pair), ""
-	}
-	return trimRight(pair[:eq]), pair[eq:]
-}
-
-// hasName reports whether a pair's name, trimmed on the right, is want
-// after white space. It looks from the end, so a long run of white space
-// is walked only when the name it leads to is the one wanted; a name
-// that merely ends like want (x__session) fails at its first byte.
-func hasName(name, want string) bool {
-	return strings.HasSuffix(name, want) && onlySpace(name[:len(name)-len(want)])
-}
-
-// pairValue reads what follows a cookie's name: nothing at all (net/http
-// reads "name" alone as an empty value), or "=value" (trimmed on the
-// right). It strips one pair of double quotes and refuses the bytes
-// net/http refuses in a value.
+// pairValue reads what follows a cookie's name up to the end of its pair
+// (trimmed on the right): optional white space and "=value", or nothing at
+// all (net/http reads "name" alone as an empty value). It strips one pair
+// of double quotes and refuses the bytes net/http refuses in a value.
 func pairValue(rest string) (string, bool) {
-	if rest == "" {
+	eq := strings.IndexByte(rest, '=')
+	if eq < 0 {
+		eq = len(rest)
+	}
+	for i := range eq {
+		if !isCookieSpace(rest[i]) {
+			return "", false // a longer name, such as __session_other
+		}
+	}
+	if eq == len(rest) {
 		return "", true
 	}
-	v := trimRight(rest[1:])
+	v := rest[eq+1:]
 	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
@@ -235,6 +228,24 @@ func validCookieValue(v string) bool {
 // names (textproto.TrimString).
 func isCookieSpace(b byte) bool {
 	return b <= ' ' && (b == ' ' || b == '\t' || b == '\n' || b == '\r')
+}
+
+// cutName returns what follows name in a pair that starts with it after
+// white space. Browsers put one space after each ";"; a longer run of
+// white space is skipped by searching for the name, at memory speed,
+// rather than byte by byte.
+func cutName(pair, name string) (string, bool) {
+	if pair != "" && isCookieSpace(pair[0]) {
+		pair = pair[1:]
+		if pair != "" && isCookieSpace(pair[0]) {
+			i := strings.Index(pair, name)
+			if i < 0 || !onlySpace(pair[:i]) {
+				return "", false
+			}
+			pair = pair[i:]
+		}
+	}
+	return strings.CutPrefix(pair, name)
 }
 
 // onlySpace reports whether s is all cookie white space, looking from its
