@@ -232,7 +232,7 @@ func (rt *Route) decide(ctx context.Context, token string, session func() (*Call
 	if token == malformed && !rt.accept.session {
 		return nil, "", machineError(ReasonTokenMalformed, errEmptyBearer)
 	}
-	typ := machine.Classify(token)
+	typ := machine.ClassifyVerified(rt.g.verifier, token)
 	if !rt.accept.has(typ) {
 		return nil, typ, typeNotAccepted(typ)
 	}
@@ -259,14 +259,8 @@ func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Cal
 // A present-but-empty one is malformed, as for session routes: a
 // credential was presented, so the request is not anonymous.
 func bearer(r *http.Request) string {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	if t := strings.TrimSpace(token); t != "" {
-		return t
-	}
-	return malformed
+	token, _ := bearerToken(r)
+	return token
 }
 
 var errEmptyBearer = errors.New("clerkgate: empty bearer token")

@@ -127,3 +127,20 @@ func BenchmarkCookiePost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCookieWarm is a signed-in browser's API call: a fetch
+// (Sec-Fetch-Dest: empty) with the same token in its __session cookie,
+// among the other cookies such a browser sends. It is no page load, so it
+// is decided on the token alone. Read it against BenchmarkMiddlewareWarm.
+func BenchmarkCookieWarm(b *testing.B) {
+	gate, req := benchRequest(b)
+	token := req.Header.Get("Authorization")[len("Bearer "):]
+	req.Header.Del("Authorization")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Sec-Fetch-Dest", "empty")
+	req.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1700000000"})
+	req.AddCookie(&http.Cookie{Name: "__session", Value: token})
+	req.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
+	req.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
+	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+}

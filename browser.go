@@ -107,33 +107,43 @@ func (g *Gate) pageRequest(r *http.Request) handshake.Request {
 	if err != nil {
 		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
 	}
-	lines := r.Header["Cookie"]
-	cookie := func(name string) string {
-		v, ambiguous := findCookie(lines, name)
-		if ambiguous {
+	sfx := "_" + g.browser.cfg.CookieSuffix
+	// Every cookie the decision looks at, read in one pass; a session
+	// cookie sent twice with different values is malformed, any other is
+	// absent (see cookieValue).
+	names := [...]string{
+		handshake.CookieSession, handshake.CookieSession + sfx,
+		handshake.CookieClientUAT, handshake.CookieClientUAT + sfx,
+		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
+		handshake.CookieRefresh + sfx,
+		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+	}
+	var found [len(names)]foundCookie
+	findCookies(r.Header["Cookie"], names[:], found[:])
+	session := func(c foundCookie) string {
+		if c.ambiguous {
 			return malformed
 		}
-		return v
+		return c.value
 	}
-	sfx := "_" + g.browser.cfg.CookieSuffix
 	return handshake.Request{
 		Method:       r.Method,
 		URL:          u,
-		SecFetchDest: r.Header.Get("Sec-Fetch-Dest"),
-		Accept:       r.Header.Get("Accept"),
-		Referer:      r.Header.Get("Referer"),
+		SecFetchDest: headerValue(r, "Sec-Fetch-Dest"),
+		Accept:       headerValue(r, "Accept"),
+		Referer:      headerValue(r, "Referer"),
 		Now:          g.now(),
 		Cookies: handshake.Cookies{
-			Session:            cookie(handshake.CookieSession),
-			SessionSuffixed:    cookie(handshake.CookieSession + sfx),
-			ClientUAT:          cookieValue(r, handshake.CookieClientUAT),
-			ClientUATSuffixed:  cookieValue(r, handshake.CookieClientUAT+sfx),
-			DevBrowser:         cookieValue(r, handshake.CookieDevBrowser),
-			DevBrowserSuffixed: cookieValue(r, handshake.CookieDevBrowser+sfx),
-			Refresh:            cookieValue(r, handshake.CookieRefresh+sfx),
-			Handshake:          cookieValue(r, handshake.CookieHandshake),
-			HandshakeNonce:     cookieValue(r, handshake.CookieHandshakeNonce),
-			RedirectCount:      cookieValue(r, handshake.CookieRedirectCount),
+			Session:            session(found[0]),
+			SessionSuffixed:    session(found[1]),
+			ClientUAT:          found[2].value,
+			ClientUATSuffixed:  found[3].value,
+			DevBrowser:         found[4].value,
+			DevBrowserSuffixed: found[5].value,
+			Refresh:            found[6].value,
+			Handshake:          found[7].value,
+			HandshakeNonce:     found[8].value,
+			RedirectCount:      found[9].value,
 		},
 	}
 }
@@ -372,7 +382,7 @@ func orString(a, b string) string {
 // signInRedirect sends a page load that RequireSession refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
-	if g.signInURL == "" || hasBearer(r) || !handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
+	if g.signInURL == "" || hasBearer(r) || !pageLoad(r) {
 		return false
 	}
 	u, err := url.Parse(g.signInURL)

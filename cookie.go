@@ -16,39 +16,61 @@ const (
 // plain __session cookie. Other Authorization schemes (Basic, …) carry no
 // session token, so they fall through to the cookies.
 func (g *Gate) tokenFrom(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			// A present-but-empty bearer token is still "a token was
-			// presented": refuse it as malformed rather than anonymous.
-			if t := strings.TrimSpace(token); t != "" {
-				return t
-			}
-			return malformed
-		}
+	if token, ok := bearerToken(r); ok {
+		return token
 	}
-	lines := r.Header["Cookie"]
+	return g.cookieToken(r)
+}
+
+// bearerToken is the token of an Authorization Bearer header, and whether
+// the request has one. A present-but-empty bearer token is still "a token
+// was presented": it is malformed, never anonymous. The header is read
+// from the map directly: "Authorization" is already canonical, so
+// Header.Get would only spend time canonicalizing it again, on every
+// request.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header["Authorization"]
+	if len(h) == 0 {
+		return "", false
+	}
+	scheme, token, _ := strings.Cut(h[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	if t := strings.TrimSpace(token); t != "" {
+		return t, true
+	}
+	return malformed, true
+}
+
+// cookieToken is the session token of the request's cookies: the
+// suffixed __session_<suffix> when it has a value, else __session. Both
+// are read in one pass over the Cookie header.
+func (g *Gate) cookieToken(r *http.Request) string {
+	names := [2]string{sessionCookie, g.suffixedSession}
+	var found [2]foundCookie
+	n := 1
 	if g.suffixedSession != "" {
-		v, ambiguous := findCookie(lines, g.suffixedSession)
-		if ambiguous {
-			return malformed
-		}
-		if v != "" {
-			return v
-		}
+		n = 2
 	}
-	v, ambiguous := findCookie(lines, sessionCookie)
-	if ambiguous {
+	findCookies(r.Header["Cookie"], names[:n], found[:n])
+	plain, suffixed := found[0], found[1]
+	switch {
+	case suffixed.ambiguous:
+		return malformed
+	case suffixed.value != "":
+		return suffixed.value
+	case plain.ambiguous:
 		return malformed
 	}
-	return v
+	return plain.value
 }
 
 // hasBearer reports whether the request carries its token in the
 // Authorization header, which wins over cookies and never handshakes.
 func hasBearer(r *http.Request) bool {
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Bearer")
+	_, ok := bearerToken(r)
+	return ok
 }
 
 // malformed stands for a token that was presented but cannot be used: an
@@ -83,46 +105,66 @@ const maxCookies = 3000
 // SDK runs, refuses more than 16 KiB of headers in all.
 const maxCookieBytes = 64 << 10
 
+// foundCookie is what findCookies read of one name: the cookie's value
+// when every occurrence carries the same one, or ambiguous when two
+// occurrences carry different values.
+type foundCookie struct {
+	value     string
+	found     bool
+	ambiguous bool
+}
+
 // findCookie reads the cookie name from the Cookie header lines exactly as
-// net/http's Request.CookiesNamed does (within maxCookieBytes), but only
-// that name: net/http builds every cookie of the header, which costs
-// milliseconds on 1 MiB of tiny cookies. value is the cookie's value when
-// every occurrence carries the same one; ambiguous reports two occurrences
-// with different values. name must be a valid cookie name.
+// net/http's Request.CookiesNamed does (within maxCookieBytes); see
+// findCookies.
 func findCookie(lines []string, name string) (value string, ambiguous bool) {
+	var found [1]foundCookie
+	findCookies(lines, []string{name}, found[:])
+	return found[0].value, found[0].ambiguous
+}
+
+// findCookies reads the cookies names from the Cookie header lines in one
+// pass, each exactly as net/http's Request.CookiesNamed reads it (within
+// maxCookieBytes), into found[i] for names[i]; it reads only those names:
+// net/http builds every cookie of the header, which costs milliseconds on
+// 1 MiB of tiny cookies. names must be valid cookie names, and found as
+// long as names.
+func findCookies(lines, names []string, found []foundCookie) {
+	clear(found)
 	size, count := 0, 0
 	for _, line := range lines {
 		size += len(line)
 		if size > maxCookieBytes {
-			return "", false
+			return
 		}
 		count += strings.Count(line, ";") + 1
 	}
 	if count > maxCookies {
-		return "", false
+		return
 	}
-	found := false
 	for _, line := range lines {
 		for line != "" {
 			var pair string
 			pair, line, _ = strings.Cut(line, ";")
-			rest, ok := cutName(pair, name)
-			if !ok {
-				continue
-			}
-			v, ok := pairValue(trimRight(rest))
-			if !ok {
-				continue
-			}
-			switch {
-			case !found:
-				value, found = v, true
-			case v != value:
-				return "", true
+			for i, name := range names {
+				if found[i].ambiguous {
+					continue
+				}
+				rest, ok := cutName(pair, name)
+				if !ok {
+					continue
+				}
+				v, ok := pairValue(trimRight(rest))
+				switch {
+				case !ok:
+				case !found[i].found:
+					found[i] = foundCookie{value: v, found: true}
+				case v != found[i].value:
+					found[i] = foundCookie{ambiguous: true}
+				}
 			}
 		}
 	}
-	return value, false
 }
 
 // pairValue reads what follows a cookie's name up to the end of its pair

@@ -48,17 +48,29 @@ func FuzzFindCookie(f *testing.F) {
 		{strings.Repeat(";", maxCookies) + "__session=over", ""},
 		{strings.Repeat(";", maxCookies-2) + "__session=at", ""},
 		{"__session=\xff; __session=\x7f", "__session=é"},
+		{"__client_uat=0; __clerk_db_jwt=a; __clerk_db_jwt=b", "__clerk_handshake_nonce=n; __clerk_handshake=h"},
+		{"  __clerk_redirect_count = 1 ", "__client_uat_vWCgMp3A=\"2\"; __client_uat_vWCgMp3A=2"},
 	} {
 		f.Add(s[0], s[1])
 	}
+	// Every name a page load reads, all in one pass as findCookies reads
+	// them, and each alone.
+	names := []string{sessionCookie, suffixed, refreshCookie + "_vWCgMp3A", "__client_uat", "__client_uat_vWCgMp3A",
+		"__clerk_db_jwt", "__clerk_db_jwt_vWCgMp3A", "__clerk_handshake", "__clerk_handshake_nonce", "__clerk_redirect_count"}
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
 		r := &http.Request{Header: http.Header{"Cookie": {line1, line2}}}
-		for _, name := range []string{sessionCookie, suffixed, refreshCookie + "_vWCgMp3A"} {
+		found := make([]foundCookie, len(names))
+		findCookies(r.Header["Cookie"], names, found)
+		for i, name := range names {
 			want, wantAmbiguous := netHTTPCookie(r, name)
 			got, ambiguous := findCookie(r.Header["Cookie"], name)
 			if got != want || ambiguous != wantAmbiguous {
 				t.Fatalf("%s in %q: got %q (ambiguous %v), net/http reads %q (ambiguous %v)",
 					name, r.Header["Cookie"], got, ambiguous, want, wantAmbiguous)
+			}
+			if found[i].value != want || found[i].ambiguous != wantAmbiguous {
+				t.Fatalf("%s in %q, read with the others: got %q (ambiguous %v), net/http reads %q (ambiguous %v)",
+					name, r.Header["Cookie"], found[i].value, found[i].ambiguous, want, wantAmbiguous)
 			}
 		}
 	})

@@ -11,9 +11,10 @@ import (
 )
 
 // BenchmarkCallerKinds is the per-request cost of each credential type
-// behind Gate.Accept(AnyToken), side by side: a session token (cached
-// verification), an API key (cached Backend API answer) and an M2M JWT
-// (an RSA check on every request: machine JWTs are not cached).
+// behind Gate.Accept(AnyToken), side by side: a session token and an M2M
+// JWT (each verified once, then served from the verified-token cache,
+// which also tells their type apart) and an API key (cached Backend API
+// answer).
 func BenchmarkCallerKinds(b *testing.B) {
 	fake := clerktest.New()
 	b.Cleanup(fake.Close)

@@ -330,26 +330,54 @@ func (g *Gate) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Cl
 }
 
 // authenticate is Authenticate, unobserved: Routes observe their own
-// decisions.
+// decisions. A request with a Bearer token is an API call, whatever else
+// it carries: it costs one header lookup more than the token's own
+// verification. Only a request without one is looked at as a page load.
 func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
-	if err := g.refuseCrossOrigin(r); err != nil {
-		return nil, err
+	token, ok := bearerToken(r)
+	if !ok {
+		if err := g.refuseCrossOrigin(r); err != nil {
+			return nil, err
+		}
+		if g.browser != nil && pageLoad(r) {
+			return g.authenticatePage(w, r)
+		}
+		token = g.cookieToken(r)
 	}
-	if g.browser != nil && !hasBearer(r) &&
-		handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")) {
-		return g.authenticatePage(w, r)
-	}
-	claims, err := g.authenticateToken(w, r)
+	claims, err := g.authenticateToken(w, r, token)
 	if err != nil && g.browser != nil {
 		setAuthStatus(w.Header(), handshake.StatusSignedOut, clerkReason(err.Reason), "")
 	}
 	return claims, err
 }
 
+// pageLoad is handshake.Eligible for r, reading no header for anything
+// but a GET, and Accept only without Sec-Fetch-Dest: Eligible looks at
+// neither in those cases.
+func pageLoad(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	dest, accept := headerValue(r, "Sec-Fetch-Dest"), ""
+	if dest == "" {
+		accept = headerValue(r, "Accept")
+	}
+	return handshake.Eligible(r.Method, dest, accept)
+}
+
+// headerValue is r.Header.Get(key) for a key already in canonical form,
+// without canonicalizing it again.
+func headerValue(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // authenticateToken is the decision for API calls and header tokens: the
-// request's session token alone, refreshed when it expired.
-func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
-	token := g.tokenFrom(r)
+// request's session token alone (from tokenFrom), refreshed when it
+// expired.
+func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request, token string) (*Claims, *AuthError) {
 	if token == "" {
 		return nil, newAuthError(ReasonTokenMissing, false, nil)
 	}

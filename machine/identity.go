@@ -31,8 +31,9 @@ type Identity struct {
 	ExpiresAt time.Time
 
 	// claims is the custom claims as JSON: an opaque credential's
-	// "claims", or a JWT's whole payload (stripRegistered set).
-	claims          json.RawMessage
+	// "claims", or a JWT's whole payload (stripRegistered set), shared
+	// with the verifier's cache rather than copied for every request.
+	claims          string
 	stripRegistered bool
 }
 
@@ -46,11 +47,11 @@ func (id *Identity) HasScope(scope string) bool {
 // iat and jti, as Clerk's SDK reports them. It decodes afresh on each
 // call, so requests that never read claims never pay for them.
 func (id *Identity) Claims() (map[string]any, error) {
-	if len(id.claims) == 0 || string(id.claims) == "null" {
+	if id.claims == "" || id.claims == "null" {
 		return nil, nil
 	}
 	var m map[string]any
-	if err := json.Unmarshal(id.claims, &m); err != nil {
+	if err := json.Unmarshal([]byte(id.claims), &m); err != nil {
 		return nil, err
 	}
 	if id.stripRegistered {
@@ -77,7 +78,7 @@ func FromJWT(c *verifier.MachineClaims) *Identity {
 	switch c.Kind {
 	case verifier.KindM2M:
 		id.Type = M2MToken
-		id.claims, id.stripRegistered = c.RawJSON(), true
+		id.claims, id.stripRegistered = c.RawString(), true
 	default:
 		id.Type = OAuthToken
 	}

@@ -33,6 +33,18 @@ const (
 // checking the signature: the answer picks the verifier, it proves
 // nothing. It costs no network call.
 func Classify(token string) TokenType {
+	return classify(token, verifier.SniffMachineJWT)
+}
+
+// ClassifyVerified is Classify for a token v may have verified before:
+// v's cache of verified tokens answers for the tokens it holds, without
+// decoding them (see verifier.Verifier.SniffMachineJWT). The answer is
+// Classify's.
+func ClassifyVerified(v *verifier.Verifier, token string) TokenType {
+	return classify(token, v.SniffMachineJWT)
+}
+
+func classify(token string, sniff func(string) verifier.MachineKind) TokenType {
 	switch {
 	case strings.HasPrefix(token, M2MTokenPrefix):
 		return M2MToken
@@ -41,7 +53,7 @@ func Classify(token string) TokenType {
 	case strings.HasPrefix(token, APIKeyPrefix):
 		return APIKey
 	}
-	switch verifier.SniffMachineJWT(token) {
+	switch sniff(token) {
 	case verifier.KindM2M:
 		return M2MToken
 	case verifier.KindOAuth:

@@ -37,7 +37,7 @@ func (cl *Client) VerifyAPIKey(ctx context.Context, secret string) (*Identity, e
 		return nil, err
 	}
 	return &Identity{Type: APIKey, ID: k.ID, Subject: k.Subject, Scopes: nonNil(k.Scopes), Name: k.Name,
-		ExpiresAt: clerkTime(k.Expiration), claims: k.Claims}, nil
+		ExpiresAt: clerkTime(k.Expiration), claims: string(k.Claims)}, nil
 }
 
 // VerifyM2MToken asks Clerk whether token ("mt_…") is a live M2M token.
@@ -59,7 +59,7 @@ func (cl *Client) VerifyM2MToken(ctx context.Context, token string) (*Identity, 
 		return nil, err
 	}
 	return &Identity{Type: M2MToken, ID: t.ID, Subject: t.Subject, Scopes: nonNil(t.Scopes),
-		ExpiresAt: clerkTime(t.Expiration), claims: t.Claims}, nil
+		ExpiresAt: clerkTime(t.Expiration), claims: string(t.Claims)}, nil
 }
 
 // VerifyOAuthToken asks Clerk whether token ("oat_…") is a live OAuth

@@ -58,6 +58,9 @@ type MachineClaims struct {
 // RawJSON returns the payload exactly as signed.
 func (c *MachineClaims) RawJSON() []byte { return []byte(c.raw) }
 
+// RawString is RawJSON without the copy.
+func (c *MachineClaims) RawString() string { return c.raw }
+
 // ExpiresAt returns exp as a time.
 func (c *MachineClaims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
 
@@ -84,6 +87,28 @@ func SniffMachineJWT(token string) MachineKind {
 		return KindOAuth
 	}
 	return ""
+}
+
+// SniffMachineJWT is the package's SniffMachineJWT, answered from the
+// cache of verified tokens when it holds token, without decoding it. The
+// answers agree, because the cache holds only tokens that passed
+// verification as one class: a session token only with a sub that is no
+// machine's and a typ that is not at+jwt (""), an M2M JWT only with a
+// machine's sub (KindM2M), an OAuth JWT only with typ at+jwt and a sub
+// that is no machine's (KindOAuth). Like the package's, it proves
+// nothing, and it neither counts as a cache hit nor keeps the entry
+// cached: the verification it routes the token to rechecks everything
+// that can change.
+func (v *Verifier) SniffMachineJWT(token string) MachineKind {
+	if v.cache != nil {
+		if e, ok := v.cache.lru.Peek(token); ok {
+			if e.machine != nil {
+				return e.machine.Kind
+			}
+			return ""
+		}
+	}
+	return SniffMachineJWT(token)
 }
 
 // VerifyMachine verifies an M2M or OAuth JWT locally: shape and header, its

@@ -113,3 +113,36 @@ func TestMachineCacheNeverStoresFailures(t *testing.T) {
 	}
 	require.Zero(t, v.CacheStats().Entries)
 }
+
+// The Verifier's SniffMachineJWT answers from the cache for tokens it
+// verified, and its answer is the package's, for each class of token,
+// before and after verification; looking counts as no hit.
+func TestSniffFromCacheAgrees(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	ctx := context.Background()
+	oauthHdr := f.header()
+	oauthHdr["typ"] = "at+jwt"
+	oauth := f.sign(t, oauthHdr, map[string]any{
+		"sub": "user_1", "client_id": "client_1", "scp": []string{"read"}, "jti": "oat_1",
+		"iat": f.vec.Now, "exp": f.vec.Now + 3600,
+	})
+	for _, tc := range []struct {
+		token  string
+		want   verifier.MachineKind
+		verify func(string) error
+	}{
+		{f.sign(t, f.header(), f.claims()), "", func(tok string) error { _, err := v.Verify(ctx, tok); return err }},
+		{f.m2m(t), verifier.KindM2M, func(tok string) error { _, err := v.VerifyMachine(ctx, tok, verifier.KindM2M); return err }},
+		{oauth, verifier.KindOAuth, func(tok string) error { _, err := v.VerifyMachine(ctx, tok, verifier.KindOAuth); return err }},
+	} {
+		require.Equal(t, tc.want, verifier.SniffMachineJWT(tc.token))
+		require.Equal(t, tc.want, v.SniffMachineJWT(tc.token), "not cached yet")
+		require.NoError(t, tc.verify(tc.token))
+		before := v.CacheStats()
+		require.Equal(t, tc.want, v.SniffMachineJWT(tc.token), "from the cache")
+		require.Equal(t, before, v.CacheStats(), "a sniff is no cache hit")
+	}
+	require.Equal(t, 3, v.CacheStats().Entries)
+}

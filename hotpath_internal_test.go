@@ -1,0 +1,32 @@
+package clerkgate
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/clerkgate/clerkgate/handshake"
+)
+
+// TestPageLoadIsEligible: pageLoad, which skips header lookups that
+// handshake.Eligible would not look at, decides every request as Eligible
+// does on the full headers.
+func TestPageLoadIsEligible(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, "get", ""} {
+		for _, dest := range []string{"", "document", "iframe", "empty", "DOCUMENT", "script"} {
+			for _, accept := range []string{"", "text/html", "text/html,application/xhtml+xml", "application/json", "TEXT/HTML", "*/*"} {
+				r := &http.Request{Method: method, Header: http.Header{}}
+				if dest != "" {
+					r.Header.Set("Sec-Fetch-Dest", dest)
+				}
+				if accept != "" {
+					r.Header.Set("Accept", accept)
+				}
+				want := handshake.Eligible(r.Method, r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept"))
+				if got := pageLoad(r); got != want {
+					t.Errorf("%s, Sec-Fetch-Dest %q, Accept %q: pageLoad %v, Eligible %v", method, dest, accept, got, want)
+				}
+			}
+		}
+	}
+}
