@@ -302,7 +302,9 @@ func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (
 	id, err := g.machines.cache.Verify(ctx, token)
 	switch {
 	case err == nil:
-		return id, nil
+		// The cache's Identity is every request's with this credential:
+		// the handler gets its own (TestHandlersCannotChangeAnotherCallersIdentity).
+		return id.Clone(), nil
 	case errors.Is(err, machine.ErrInvalidInput):
 		return nil, machineError(ReasonTokenMalformed, err)
 	case errors.Is(err, machine.ErrNotFound):

@@ -78,3 +78,36 @@ func TestRouteWithRefusesBadChecks(t *testing.T) {
 	require.Panics(t, func() { rig.gate.Accept(clerkgate.APIKey).With() })
 	require.Panics(t, func() { rig.gate.Accept(clerkgate.APIKey).With(authz.Scope("")) })
 }
+
+// TestHandlersCannotChangeAnotherCallersIdentity: the machine caches hand
+// every request with one credential the same verified Identity. A handler
+// that grants its caller a scope in place must grant nothing to the next
+// request with that credential, opaque or JWT.
+func TestHandlersCannotChangeAnotherCallersIdentity(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/tamper", rig.gate.Accept(clerkgate.AnyToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.CallerFromContext(r.Context())
+		c.Machine.Scopes[0] = "write"
+		c.Machine.Scopes = append(c.Machine.Scopes, "write")
+		c.Machine.Subject = "mch_mallory"
+	})))
+	mux.Handle("/jobs", rig.gate.Accept(clerkgate.AnyToken).With(authz.Scope("write")).Require(whoamiCaller))
+	url := serve(t, mux).URL
+
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "reader", clerktest.CredentialScopes("read"))
+	target := rig.fake.CreateMachine()
+	caller := rig.fake.CreateMachine(target.ID)
+	_, opaqueM2M := rig.fake.CreateM2MToken(caller.ID)
+	for name, token := range map[string]string{"API key": key, "opaque M2M token": opaqueM2M, "M2M JWT": rig.fake.M2MJWT(caller.ID)} {
+		for range 2 {
+			require.Equal(t, http.StatusOK, get(t, url+"/tamper", bearer(token)).status, name)
+		}
+		rep := get(t, url+"/jobs", bearer(token))
+		require.Equal(t, http.StatusForbidden, rep.status, "%s after tampering", name)
+		c, err := rig.gate.Accept(clerkgate.AnyToken).AuthenticateToken(t.Context(), token)
+		require.NoError(t, err, name)
+		require.NotEqual(t, "mch_mallory", c.Machine.Subject, name)
+		require.NotContains(t, c.Machine.Scopes, "write", name)
+	}
+}

@@ -9,7 +9,11 @@ import (
 )
 
 // Identity is a verified machine credential: who is calling and what it
-// may do. It is immutable once returned and safe to share.
+// may do. A Verifier hands every request with one credential the same
+// Identity, the one its cache keeps: treat it as read-only, as it is
+// shared between goroutines, and Clone it for a copy that is yours to
+// change. (The clerkgate package clones for you: the Identity a handler
+// gets is its own.)
 type Identity struct {
 	// Type is M2MToken, APIKey or OAuthToken.
 	Type TokenType
@@ -35,6 +39,13 @@ type Identity struct {
 	// with the verifier's cache rather than copied for every request.
 	claims          string
 	stripRegistered bool
+}
+
+// Clone returns a copy of id that shares nothing a caller can change.
+func (id *Identity) Clone() *Identity {
+	c := *id
+	c.Scopes = slices.Clone(id.Scopes)
+	return &c
 }
 
 // HasScope reports whether the credential grants scope exactly.
@@ -66,12 +77,12 @@ func (id *Identity) Claims() (map[string]any, error) {
 }
 
 // FromJWT makes the Identity of a machine JWT that package verifier
-// verified.
+// verified; it is the caller's own.
 func FromJWT(c *verifier.MachineClaims) *Identity {
 	id := &Identity{
 		ID:        c.ID,
 		Subject:   c.Subject,
-		Scopes:    slices.Clip(c.Scopes), // shared with the verifier's cache: an append copies
+		Scopes:    slices.Clone(c.Scopes), // the verifier's cache keeps c.Scopes
 		ClientID:  c.ClientID,
 		ExpiresAt: c.ExpiresAt(),
 	}
