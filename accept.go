@@ -174,6 +174,8 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
+		case required && err.Status == http.StatusUnauthorized && rt.accept.has(SessionToken) && rt.g.signInRedirect(w, r):
+			// A signed-out page load goes to sign in, as RequireSession's.
 		default:
 			rt.g.writeError(w, r, err)
 		}

@@ -328,6 +328,32 @@ func TestNoHandshake(t *testing.T) {
 	require.Zero(t, s.fake.Requests(clerktest.RouteHandshake))
 }
 
+// A route that takes sessions sends a signed-out page load to sign in, as
+// RequireSession does; one that takes only machine credentials answers
+// the 401 contract, as no sign-in page can help.
+func TestRoutesSendSignedOutPagesToSignIn(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/any", s.gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
+	mux.Handle("/keys", s.gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
+	mux.Handle("/maybe", s.gate.Accept(clerkgate.AnyToken).Optional(whoami))
+	url := serve(t, mux).URL
+	looped := withCookies(&http.Cookie{Name: "__clerk_redirect_count", Value: "3"})
+
+	resp := rawGet(t, url+"/any", looped)
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), s.fake.SignInURL()), resp.Header.Get("Location"))
+	require.Equal(t, http.StatusUnauthorized, rawGet(t, url+"/keys", looped).StatusCode)
+	require.Equal(t, http.StatusOK, rawGet(t, url+"/maybe", looped).StatusCode)
+	// An API call to the same route: the 401 contract.
+	resp = rawGet(t, url+"/any", func(r *http.Request) {
+		r.Header.Set("Accept", "application/json")
+		r.Header.Set("Sec-Fetch-Dest", "empty")
+	})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}
+
 // A Frontend API whose handshakes never resolve sends the browser round
 // three times, then the page is decided without it.
 func TestHandshakeLoopEnds(t *testing.T) {
