@@ -170,12 +170,9 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
-		case err.Location != "":
-			writeRedirect(w, err)
-		case err.Reason == ReasonTokenMissing && !required:
+		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
-		case required && err.Status == http.StatusUnauthorized && rt.accept.has(SessionToken) && rt.g.signInRedirect(w, r):
-			// A signed-out page load goes to sign in, as RequireSession's.
+		case rt.Redirected(w, r, err, required):
 		default:
 			rt.g.writeError(w, r, err)
 		}

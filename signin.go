@@ -21,3 +21,13 @@ func (g *Gate) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError
 	}
 	return false
 }
+
+// Redirected is Gate.Redirected for a route, as Route.Require and
+// Route.Optional answer: only a route that takes sessions sends a page
+// load to the sign-in page.
+func (rt *Route) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
+	if err != nil && err.Location == "" && !rt.accept.has(SessionToken) {
+		return false
+	}
+	return rt.g.Redirected(w, r, err, required)
+}

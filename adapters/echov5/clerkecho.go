@@ -250,20 +250,8 @@ func callers(route *clerkgate.Route) authenticator {
 			}
 			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), caller)), nil
 		},
-		redirected: handshake,
+		redirected: route.Redirected,
 	}
-}
-
-// handshake answers a refusal that is a redirect to Clerk's handshake, as
-// Route.Require does; a Route, unlike RequireSession, does not send page
-// loads to the sign-in page.
-func handshake(w http.ResponseWriter, _ *http.Request, err *clerkgate.AuthError, _ bool) bool {
-	if err.Location == "" {
-		return false
-	}
-	w.Header().Set("Location", err.Location)
-	w.WriteHeader(err.Status)
-	return true
 }
 
 func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareFunc {

@@ -41,6 +41,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -403,6 +404,11 @@ func Run(t *testing.T, serve Serve) {
 		runCrossOrigin(t, serve, "/me", "/maybe")
 	})
 
+	t.Run("SignIn", func(t *testing.T) {
+		t.Parallel()
+		runSignIn(t, serve, map[string]bool{"/me": true, "/maybe": false})
+	})
+
 	t.Run("UnprotectedRoute", func(t *testing.T) {
 		t.Parallel()
 		f := New(t)
@@ -411,6 +417,34 @@ func Run(t *testing.T, serve Serve) {
 		// attached.
 		RequireAnonymous(t, Get(t, app, "/open", f.Token()))
 	})
+}
+
+// signInURL is the sign-in page runSignIn configures.
+const signInURL = "https://accounts.example.com/sign-in"
+
+// runSignIn checks that a signed-out page load (the handshake loop guard
+// reached, so Clerk can settle nothing more) goes to the sign-in page on
+// each path mapped to true, with redirect_url back to the page, as
+// net/http's middleware sends it; and is served anonymously, or refused,
+// on each path mapped to false, also as net/http answers.
+func runSignIn(t *testing.T, serve Serve, paths map[string]bool) {
+	f := New(t, func(c *clerkgate.Config) { c.SignInURL = signInURL })
+	app := serve(t, f.Gate)
+	for path, toSignIn := range paths {
+		r := Request{Path: path, Page: true, Cookies: []string{"__clerk_redirect_count=3"}}
+		got, want := Do(t, app, r), Do(t, f.ref, r)
+		require.Equal(t, want.Status, got.Status, "%s: body %s", path, got.Body)
+		if !toSignIn {
+			require.NotEqual(t, http.StatusTemporaryRedirect, got.Status, path)
+			continue
+		}
+		require.Equal(t, http.StatusTemporaryRedirect, got.Status, path)
+		loc, err := url.Parse(got.Header.Get("Location"))
+		require.NoError(t, err)
+		require.Equal(t, signInURL, loc.Scheme+"://"+loc.Host+loc.Path, path)
+		require.Equal(t, app.URL+path, loc.Query().Get("redirect_url"), path)
+		require.Equal(t, want.Header.Values("Cache-Control"), got.Header.Values("Cache-Control"), path)
+	}
 }
 
 // runCrossOrigin checks that a POST to each of paths that a page on

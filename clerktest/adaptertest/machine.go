@@ -222,6 +222,11 @@ func RunAccept(t *testing.T, serve Serve) {
 			Do(t, app, Request{Path: "/machines", Page: true}))
 	})
 
+	t.Run("SignIn", func(t *testing.T) {
+		t.Parallel()
+		runSignIn(t, serve, map[string]bool{"/any": true, "/machines": false, "/maybe-any": false})
+	})
+
 	t.Run("Optional", func(t *testing.T) {
 		t.Parallel()
 		f := New(t)
