@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/clerkgate/clerkgate/internal/ratelimit"
 )
 
 // Defaults of VerifierConfig.
@@ -78,7 +79,7 @@ type Verifier struct {
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
 	byID    *lru.Cache[string, [32]byte]   // a passed credential's id → its key, for ForgetID
 	calls   singleflight.Group
-	bucket  bucket
+	bucket  *ratelimit.Bucket
 
 	stats struct{ hits, calls, busy atomic.Uint64 }
 }
@@ -112,8 +113,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	v.results, _ = lru.New[[32]byte, result](size)
 	v.known, _ = lru.New[[32]byte, struct{}](size)
 	v.byID, _ = lru.New[string, [32]byte](size)
-	v.bucket = bucket{rate: or(cfg.NewPerSecond, DefaultNewPerSecond), burst: float64(or(cfg.NewBurst, DefaultNewBurst))}
-	v.bucket.tokens = v.bucket.burst
+	v.bucket = ratelimit.New(or(cfg.NewPerSecond, DefaultNewPerSecond), or(cfg.NewBurst, DefaultNewBurst))
 	_, _ = rand.Read(v.digestKey[:]) // never fails since Go 1.24
 	return v, nil
 }
@@ -164,7 +164,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 // call makes the one verify call that parallel requests for key share,
 // and remembers its verdict.
 func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [32]byte) (result, error) {
-	if _, known := v.known.Get(key); !known && !v.bucket.take(v.now()) {
+	if _, known := v.known.Get(key); !known && !v.bucket.Take(v.now()) {
 		v.stats.busy.Add(1)
 		return result{}, ErrBusy
 	}
@@ -264,28 +264,4 @@ func opaqueType(token string) (TokenType, error) {
 		return OAuthToken, checkCredential(token, OAuthTokenPrefix)
 	}
 	return "", fmt.Errorf("%w: not an opaque machine credential", ErrInvalidInput)
-}
-
-// bucket is a token bucket on an injectable clock.
-type bucket struct {
-	mu          sync.Mutex
-	rate, burst float64
-	tokens      float64
-	last        time.Time
-}
-
-func (b *bucket) take(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.last.IsZero() && now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	if b.last.IsZero() || now.After(b.last) {
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
