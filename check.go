@@ -61,23 +61,20 @@ func (g *Gate) Check(ctx context.Context) error {
 // field and its environment variable and show no more of a key than its
 // fixed prefix.
 func validate(cfg Config) error {
+	pem := func(string) string { return "…" }
 	for _, v := range []struct {
 		field, env, value string
-		secret            bool
+		show              func(string) string // the value as an error may print it
 	}{
-		{"SecretKey", EnvSecretKey, cfg.SecretKey, true},
-		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey, false},
-		{"APIURL", EnvAPIURL, cfg.APIURL, false},
-		{"JWTKey", EnvJWTKey, cfg.JWTKey, false},
-		{"Machine.SecretKey", EnvMachineSecretKey, cfg.Machine.SecretKey, true},
+		{"SecretKey", EnvSecretKey, cfg.SecretKey, publishable.Redact},
+		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey, publishable.Redact},
+		{"APIURL", EnvAPIURL, cfg.APIURL, redact.URL},
+		{"JWTKey", EnvJWTKey, cfg.JWTKey, pem},
+		{"Machine.SecretKey", EnvMachineSecretKey, cfg.Machine.SecretKey, publishable.Redact},
 	} {
 		if quoted(v.value) {
-			inner := shown(v.value)
-			if v.secret {
-				inner = v.value[:1] + publishable.Redact(strings.Trim(v.value, `"'`)) + v.value[len(v.value)-1:]
-			}
 			return fmt.Errorf("clerkgate: %s (%s) is wrapped in quotes (%s): remove them; an env file or a container's environment passes quotes on as part of the value",
-				v.field, v.env, inner)
+				v.field, v.env, shownQuoted(v.value, v.show))
 		}
 	}
 	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
@@ -133,15 +130,18 @@ func quoted(v string) bool {
 	return v != "" && (strings.ContainsRune(`"'`, rune(v[0])) || strings.ContainsRune(`"'`, rune(v[len(v)-1])))
 }
 
-// shown is a value as an error may print it, inside the quotes it came
-// with: a key reduced to its fixed prefix, a URL with credentials or a
-// PEM block to "…".
-func shown(v string) string {
-	inner := strings.Trim(v, `"'`)
-	if strings.HasPrefix(inner, "sk_") || strings.HasPrefix(inner, "pk_") || strings.HasPrefix(inner, "ak_") || strings.ContainsAny(inner, "@\n") {
-		inner = publishable.Redact(inner)
+// shownQuoted is a quoted value as an error may print it: the quotes it
+// came with around what show makes of the rest (a key's fixed prefix, a
+// URL without credentials, query or fragment, "…" for a PEM block).
+func shownQuoted(v string, show func(string) string) string {
+	open, close := "", ""
+	if strings.ContainsRune(`"'`, rune(v[0])) {
+		open = v[:1]
 	}
-	return v[:1] + inner + v[len(v)-1:]
+	if len(v) > 1 && strings.ContainsRune(`"'`, rune(v[len(v)-1])) {
+		close = v[len(v)-1:]
+	}
+	return open + show(strings.Trim(v, `"'`)) + close
 }
 
 // sameMode refuses a development secret key with a production publishable

@@ -60,7 +60,9 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	for _, c := range res.cookies {
 		w.Header().Add("Set-Cookie", c)
 	}
-	return res.claims, true, nil
+	// Parallel requests with one expired token share the refresh and its
+	// result: each gets claims of its own.
+	return res.claims.Clone(), true, nil
 }
 
 // refreshRequest is what a refresh call sends: the pair, and what the

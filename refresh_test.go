@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -334,4 +335,46 @@ func TestRefreshOutcomeNeedsTheRefreshCookie(t *testing.T) {
 	// The browser itself still gets its remembered outcome.
 	again := get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s)))
 	require.Equal(t, http.StatusOK, again.status, again.body)
+}
+
+// Parallel requests with one expired token share one refresh, and must not
+// share its claims: each handler gets its own, so one that edits them
+// changes nothing for the others.
+func TestParallelRefreshesHandOutClaimsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, nil)
+	s := b.fake.CreateSession("user_1")
+	expired := b.fake.Token(s.ID, clerktest.Expired())
+	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 200 * time.Millisecond})
+
+	var mu sync.Mutex
+	seen := map[*clerkgate.Claims]bool{}
+	srv := serve(t, b.gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := clerkgate.ClaimsFromContext(r.Context())
+		mu.Lock()
+		defer mu.Unlock()
+		seen[c] = true
+		io.WriteString(w, c.Subject)
+		c.Subject = "user_mallory"
+	}))).URL
+
+	const n = 8
+	var wg sync.WaitGroup
+	bodies := make([]string, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			bodies[i] = get(t, srv, both(b.sessionCookie(expired), b.refreshCookie(s))).body
+		}()
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, 1, b.refreshCalls(), "the requests shared one refresh")
+	require.Len(t, seen, n, "each request got claims of its own")
+	for i, body := range bodies {
+		require.Equal(t, "user_1", body, "request %d", i)
+	}
 }

@@ -57,7 +57,9 @@ func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Er
 	v.cache.hits.Add(1)
 	if err := v.checkTime(e.claims, v.now().Unix()); err != nil {
 		if err.Reason == ReasonTokenExpired {
-			err.Claims = e.claims
+			// A copy: the refusal goes to the caller, the entry stays the
+			// cache's. (An expired token is off the hot path.)
+			err.Claims = e.claims.Clone()
 		}
 		return nil, err, true
 	}

@@ -146,3 +146,35 @@ func TestSniffFromCacheAgrees(t *testing.T) {
 	}
 	require.Equal(t, 3, v.CacheStats().Entries)
 }
+
+// A cached token that has since expired is refused with its claims (the
+// Gate refreshes from them), and those claims are the caller's copy: one
+// caller editing them changes nothing for the next, nor for the entry.
+func TestExpiredCacheHitHandsOutACopy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := f.vec.Now
+	v := f.verifier(t, func(c *verifier.Config) { c.Clock = func() time.Time { return time.Unix(now, 0) } })
+	claims := f.claims()
+	claims["exp"], claims["iat"] = now+60, now
+	tok := f.sign(t, f.header(), claims)
+	_, err := v.Verify(context.Background(), tok)
+	require.NoError(t, err)
+
+	now += 600
+	expiredClaims := func() *verifier.Claims {
+		_, err := v.Verify(context.Background(), tok)
+		var ve *verifier.Error
+		require.ErrorAs(t, err, &ve)
+		require.ErrorIs(t, err, verifier.ReasonTokenExpired)
+		require.NotNil(t, ve.Claims)
+		return ve.Claims
+	}
+	first := expiredClaims()
+	require.Equal(t, uint64(1), v.CacheStats().Hits, "the refusal came from the cached entry")
+	sid := first.SessionID
+	first.SessionID = "sess_mallory"
+	second := expiredClaims()
+	require.NotSame(t, first, second)
+	require.Equal(t, sid, second.SessionID)
+}

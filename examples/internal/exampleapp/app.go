@@ -505,14 +505,26 @@ func (a *App) writeReplicaEnv() error {
 }
 
 // redactURL shows a Redis URL without its user, password or query (a
-// user name is often half of the secret, and a query can carry one).
+// user name is often half of the secret, and a query can carry one). It
+// reads the text rather than parse it: net/url takes the start of a
+// password with a "/" in it for a host and port.
 func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
 		return "REDIS_URL"
 	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
+	at, query := strings.LastIndexByte(rest, '@'), strings.IndexAny(rest, "?#")
+	switch {
+	case query >= 0 && at > query:
+		return scheme + "://…" // a password or a query: which, the text cannot tell
+	case at >= 0:
+		rest = rest[at+1:]
+		query = strings.IndexAny(rest, "?#")
+	}
+	if query >= 0 {
+		rest = rest[:query]
+	}
+	return scheme + "://" + rest
 }
 
 func envOr(key, def string) string {

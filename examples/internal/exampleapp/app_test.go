@@ -211,7 +211,12 @@ func TestRedactURL(t *testing.T) {
 		"redis://default:s3cret@redis.internal:6379/0":     "redis://redis.internal:6379/0",
 		"rediss://s3cretuser@redis.internal/1?password=s3": "rediss://redis.internal/1",
 		"redis://127.0.0.1:6379":                           "redis://127.0.0.1:6379",
-		"redis://u:s3cret@host:63 79/0":                    "REDIS_URL",
+		"redis://u:s3cret@host:63 79/0":                    "redis://host:63 79/0",
+		"redis://default:8841/Xq9z@redis.internal:6379/0":  "redis://redis.internal:6379/0",
+		"redis://:20/s3cretpw@redis:6379":                  "redis://redis:6379",
+		"redis://:pa?ss@redis:6379":                        "redis://…",
+		"redis://:p@ss#x@redis:6379/0":                     "redis://…",
+		"redis.internal:6379":                              "REDIS_URL",
 	} {
 		if got := redactURL(raw); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
