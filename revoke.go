@@ -20,6 +20,9 @@ const DefaultMaxTokenLifetime = 60 * time.Second
 // without that cap, a token from CreateToken (up to 10 years) would
 // outlive any revocation.
 
+// maxMaxTokenLifetime is the longest MaxTokenLifetime New accepts.
+const maxMaxTokenLifetime = 365 * 24 * time.Hour
+
 // revocationTerm is how long a revocation made through this Gate lasts.
 func (g *Gate) revocationTerm() time.Duration { return g.maxLifetime + 2*g.skew }
 
@@ -27,6 +30,12 @@ func (g *Gate) revocationTerm() time.Duration { return g.maxLifetime + 2*g.skew 
 func (g *Gate) setMaxLifetime(d time.Duration) error {
 	if d < 0 {
 		return errors.New("clerkgate: MaxTokenLifetime must not be negative")
+	}
+	if d > maxMaxTokenLifetime {
+		// Every revocation is kept this long: past a year it protects
+		// nothing, and near the largest Duration the term overflows.
+		return fmt.Errorf("clerkgate: MaxTokenLifetime (%s) is %s: at most %s (a revocation is kept as long as the longest token lives)",
+			EnvMaxTokenLifetime, d, maxMaxTokenLifetime)
 	}
 	g.maxLifetime = orDefault(d, DefaultMaxTokenLifetime)
 	return nil
