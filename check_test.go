@@ -109,9 +109,9 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		"secret key, no sk_": {base(func(c *clerkgate.Config) { c.SecretKey = leakable }), []string{"secret key"}},
 
 		"token lifetime past a year": {base(func(c *clerkgate.Config) { c.MaxTokenLifetime = 2562047 * time.Hour }), []string{"MaxTokenLifetime", "CLERK_MAX_TOKEN_LIFETIME", "at most 8760h"}},
-		"negative nonce rate":   {base(func(c *clerkgate.Config) { c.HandshakeNoncePerSecond = -1 }), []string{"HandshakeNoncePerSecond", "positive"}},
-		"negative nonce burst":  {base(func(c *clerkgate.Config) { c.HandshakeNonceBurst = -5 }), []string{"HandshakeNonceBurst", "positive"}},
-		"negative machine rate": {base(func(c *clerkgate.Config) { c.Machine.NewPerSecond = -0.5 }), []string{"Machine.NewPerSecond", "positive"}},
+		"negative nonce rate":        {base(func(c *clerkgate.Config) { c.HandshakeNoncePerSecond = -1 }), []string{"HandshakeNoncePerSecond", "positive"}},
+		"negative nonce burst":       {base(func(c *clerkgate.Config) { c.HandshakeNonceBurst = -5 }), []string{"HandshakeNonceBurst", "positive"}},
+		"negative machine rate":      {base(func(c *clerkgate.Config) { c.Machine.NewPerSecond = -0.5 }), []string{"Machine.NewPerSecond", "positive"}},
 	} {
 		g, err := clerkgate.New(tc.cfg)
 		if err == nil {
