@@ -38,16 +38,8 @@ func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	return func(next http.Handler) http.Handler {
-		return g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, _ := ClaimsFromContext(r.Context())
-			if err := authorize(claims, checks...); err != nil {
-				g.writeError(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		}))
-	}
+	checks = append([]authz.Check(nil), checks...)
+	return func(next http.Handler) http.Handler { return g.middleware(next, true, checks) }
 }
 
 // ValidateChecks reports a list of checks that could never allow a
