@@ -13,8 +13,9 @@
 //	}, clerkecho.RequireSession(gate))
 //
 // The middleware is a thin skin over the root package: it asks
-// Gate.Authenticate, the same call clerkgate's net/http middleware makes,
-// so verification, refresh on expiry (with its Set-Cookie headers) and
+// Gate.Authenticate (Route.Authenticate for Require and the routes, whose
+// checks then apply), the same calls clerkgate's net/http middleware
+// makes, so verification, refresh on expiry (with its Set-Cookie headers) and
 // revocation are the Gate's. Claims live in the request's context:
 // Claims(c) and clerkgate.ClaimsFromContext(c.Request().Context()) read the
 // same value.
