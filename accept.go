@@ -190,11 +190,13 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 }
 
 // authenticateObserved is Authenticate with the *AuthError itself, for
-// the middleware.
+// the middleware. The route's checks apply before the decision is
+// reported: the Observer hears the final outcome, a 403 included.
 func (rt *Route) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	c, typ, err := rt.authenticate(w, r)
+	c, err = rt.authorized(c, err)
 	rt.g.observeDecision(r.Context(), typ, err)
-	return rt.authorized(c, err)
+	return c, err
 }
 
 // authorized applies the route's With checks to an authenticated caller.

@@ -38,16 +38,8 @@ func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	return func(next http.Handler) http.Handler {
-		return g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, _ := ClaimsFromContext(r.Context())
-			if err := authorize(claims, checks...); err != nil {
-				g.writeError(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		}))
-	}
+	checks = append([]authz.Check(nil), checks...)
+	return func(next http.Handler) http.Handler { return g.middleware(next, true, checks) }
 }
 
 // ValidateChecks reports a list of checks that could never allow a
@@ -72,8 +64,11 @@ func ValidateChecks(checks ...authz.Check) error {
 // naming it; when several fail, a failed role, permission, feature, plan,
 // scope or function check is reported before a failed reverification, so
 // that a user is never asked to verify again only to be refused anyway.
-// Framework adapters use it; most apps use Require. The refusal is always
-// an *AuthError (errors.As finds it).
+// Most apps use Require. Authorize has no Gate and so reports nothing to
+// Config.Observer: after Gate.Authenticate, which reported the request as
+// let through, a refusal here goes unheard; Route.With applies checks
+// that are heard (see Observer.Decided). The refusal is always an
+// *AuthError (errors.As finds it).
 func Authorize(claims *Claims, checks ...authz.Check) error {
 	return asError(authorize(claims, checks...))
 }
@@ -189,8 +184,9 @@ func (rt *Route) With(checks ...authz.Check) *Route {
 // checked as Authorize checks them, and a machine credential passes only
 // the Scope checks its scopes grant (roles, permissions, features, plans
 // and reverification belong to user sessions, as in Clerk's has() for
-// machine tokens). A nil caller gets the 401 token_missing refusal. The
-// refusal is always an *AuthError (errors.As finds it).
+// machine tokens). A nil caller gets the 401 token_missing refusal. Like
+// Authorize, it reports nothing to Config.Observer. The refusal is always
+// an *AuthError (errors.As finds it).
 func AuthorizeCaller(c *Caller, checks ...authz.Check) error {
 	return asError(authorizeCaller(c, checks...))
 }

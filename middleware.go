@@ -40,6 +40,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
@@ -275,7 +276,7 @@ func (g *Gate) Verifier() *verifier.Verifier { return g.verifier }
 // RequireSession lets a request through only with a valid session, and
 // puts the session's claims in its context (see ClaimsFromContext).
 func (g *Gate) RequireSession(next http.Handler) http.Handler {
-	return g.middleware(next, true)
+	return g.middleware(next, true, nil)
 }
 
 // OptionalSession lets anonymous requests through without claims, and
@@ -283,12 +284,19 @@ func (g *Gate) RequireSession(next http.Handler) http.Handler {
 // but invalid is still refused: an attacker must not be able to turn a
 // bad token into an anonymous request by accident of the app's logic.
 func (g *Gate) OptionalSession(next http.Handler) http.Handler {
-	return g.middleware(next, false)
+	return g.middleware(next, false, nil)
 }
 
-func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
+// middleware is RequireSession, OptionalSession and Require: the session's
+// checks, if any, apply before the decision is reported, so that the
+// Observer hears a request's final outcome, a 403 included.
+func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, err := g.authenticateObserved(w, r)
+		claims, err := g.authenticate(w, r)
+		if err == nil && checks != nil {
+			err = authorize(claims, checks...)
+		}
+		g.observeDecision(r.Context(), SessionToken, err)
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
@@ -317,16 +325,9 @@ func (g *Gate) middleware(next http.Handler, required bool) http.Handler {
 // The error is always an *AuthError (errors.As finds it), and nil when
 // the request is let through.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
-	claims, err := g.authenticateObserved(w, r)
-	return claims, asError(err)
-}
-
-// authenticateObserved is Authenticate with the *AuthError itself, for
-// the middleware.
-func (g *Gate) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	claims, err := g.authenticate(w, r)
 	g.observeDecision(r.Context(), SessionToken, err)
-	return claims, err
+	return claims, asError(err)
 }
 
 // authenticate is Authenticate, unobserved: Routes observe their own

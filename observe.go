@@ -22,15 +22,22 @@ import (
 // wrap its Transport to trace them.
 type Observer struct {
 	// Decided is called once for each request a Gate or a Route
-	// authenticates (RequireSession, OptionalSession, Accept, Require,
-	// Authenticate and the framework adapters), and once for each bare
-	// token (Gate.AuthenticateToken, Route.AuthenticateToken and so the
-	// gRPC interceptors, once per call or stream), with the outcome. A
-	// bare token is reported exactly as a request whose Authorization
-	// header carried it (see Decision), with AuthenticateToken's context.
-	// The outcome is authentication's: a credential that passes but fails
-	// an authorization check (Require, Route.With) is reported as let
-	// through, and its 403 is not reported.
+	// authenticates (RequireSession, OptionalSession, Require, Accept's
+	// Require and Optional, Authenticate and the framework adapters), and
+	// once for each bare token (Gate.AuthenticateToken,
+	// Route.AuthenticateToken and so the gRPC interceptors, once per call
+	// or stream), with the outcome. A bare token is reported exactly as a
+	// request whose Authorization header carried it (see Decision), with
+	// AuthenticateToken's context.
+	//
+	// The outcome is the final one: a credential that passes but fails an
+	// authorization check (Gate.Require, Route.With) is reported once, as
+	// refused with 403 and the check's reason, never also as let through.
+	// Gate.Authenticate and Route.Authenticate report what they decide,
+	// the route's checks included; a check an app applies afterwards
+	// itself (Authorize, AuthorizeCaller) is its own and is not reported,
+	// so give checks to Require or Route.With to have their refusals
+	// heard. The framework adapters do: their Require is Gate.Require's.
 	Decided func(context.Context, Decision)
 
 	// Refreshed is called after each attempt to refresh an expired
@@ -57,15 +64,18 @@ type Decision struct {
 	// that takes no sessions got an empty bearer token.
 	TokenType TokenType
 	// Status is 0 when the credential was let through, else the refusal's
-	// status: 401, 503, 403 for a cross-origin request with the session
-	// cookie (ReasonCrossOrigin), or 307 for a redirect through the
-	// handshake. For a bare token it is the returned AuthError's Status,
-	// the one a request with that credential would get (401 or 503; never
-	// 307 or 403, as bare tokens have no handshake and no cookie);
-	// package github.com/clerkgate/clerkgate/adapters/grpc turns it into
-	// a gRPC code.
+	// status: 401, 503, 403 for a failed authorization check or a
+	// cross-origin request with the session cookie (ReasonCrossOrigin),
+	// or 307 for a redirect through the handshake. For a bare token it is
+	// the returned AuthError's Status, the one a request with that
+	// credential would get (401, 503, or 403 for a failed check of
+	// Route.With; never 307, as bare tokens have no handshake and no
+	// cookie); package github.com/clerkgate/clerkgate/adapters/grpc turns
+	// it into a gRPC code.
 	Status int
-	// Reason is the refusal's reason ("" when let through); a redirect's is
+	// Reason is the refusal's reason ("" when let through): a 403's names
+	// the kind of check that failed (ReasonRoleRequired,
+	// ReasonScopeRequired, …) or is ReasonCrossOrigin; a redirect's is
 	// ReasonHandshake.
 	Reason Reason
 }

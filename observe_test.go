@@ -15,6 +15,7 @@ import (
 	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/jwks"
+	"github.com/clerkgate/clerkgate/verifier"
 )
 
 // events is an Observer that keeps what it hears.
@@ -161,8 +162,7 @@ func TestObserverHearsHandshakes(t *testing.T) {
 // A bare token (gRPC, WebSocket, queue job) is one decision, reported
 // exactly as a request carrying the same token in its Authorization
 // header on the same route: same type, status and reason. A credential
-// that fails a With check was authenticated, and is reported so on both
-// paths; its 403 is not a decision.
+// that fails a With check is reported once, as its 403, on both paths.
 func TestObserverHearsBareTokens(t *testing.T) {
 	t.Parallel()
 	var ev events
@@ -205,6 +205,9 @@ func TestObserverHearsBareTokens(t *testing.T) {
 	refused := func(typ clerkgate.TokenType, r clerkgate.Reason) clerkgate.Decision {
 		return clerkgate.Decision{TokenType: typ, Status: http.StatusUnauthorized, Reason: r}
 	}
+	forbidden := func(typ clerkgate.TokenType, r clerkgate.Reason) clerkgate.Decision {
+		return clerkgate.Decision{TokenType: typ, Status: http.StatusForbidden, Reason: r}
+	}
 	for _, tc := range []struct {
 		name, path, token string
 		status            int // of the refusal, 200 when let through
@@ -226,8 +229,8 @@ func TestObserverHearsBareTokens(t *testing.T) {
 		{"M2M token on an API key route", "/keys", m2m, 401, refused(clerkgate.M2MToken, clerkgate.ReasonTokenTypeInvalid)},
 		{"session on a machine route", "/keys", valid, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
 		{"API key with the scope", "/writers", writer, 200, clerkgate.Decision{TokenType: clerkgate.APIKey}},
-		{"API key without the scope", "/writers", reader, 403, clerkgate.Decision{TokenType: clerkgate.APIKey}},
-		{"session on a scope check", "/writers", valid, 403, clerkgate.Decision{TokenType: clerkgate.SessionToken}},
+		{"API key without the scope", "/writers", reader, 403, forbidden(clerkgate.APIKey, clerkgate.ReasonScopeRequired)},
+		{"session on a scope check", "/writers", valid, 403, forbidden(clerkgate.SessionToken, clerkgate.ReasonScopeRequired)},
 	} {
 		err := bare(tc.path, tc.token)
 		status := 200
@@ -268,18 +271,19 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	token := fake.Token(fake.CreateSession("user_1").ID)
-	_, apiKey := fake.CreateAPIKey("user_1", "ci")
-	serveHTTP := func(h http.Handler, token string) func() {
+	_, apiKey := fake.CreateAPIKey("user_1", "ci", clerktest.CredentialScopes("write"))
+	serveHTTPStatus := func(h http.Handler, token string, status int) func() {
 		req := httptest.NewRequest(http.MethodGet, "/me", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		return func() {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
+			if rec.Code != status {
 				panic(rec.Body.String())
 			}
 		}
 	}
+	serveHTTP := func(h http.Handler, token string) func() { return serveHTTPStatus(h, token, http.StatusOK) }
 	must := func(err error) {
 		if err != nil {
 			panic(err)
@@ -288,6 +292,15 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 	ctx := context.Background()
 	paths := map[string]func(*clerkgate.Gate) func(){
 		"request": func(g *clerkgate.Gate) func() { return serveHTTP(g.RequireSession(whoami), token) },
+		"request on Require": func(g *clerkgate.Gate) func() {
+			return serveHTTP(g.Require(authz.Func(func(*verifier.Claims) bool { return true }))(whoami), token)
+		},
+		"request refused by Require": func(g *clerkgate.Gate) func() {
+			return serveHTTPStatus(g.Require(authz.Role("org:admin"))(whoami), token, http.StatusForbidden)
+		},
+		"machine request with checks": func(g *clerkgate.Gate) func() {
+			return serveHTTP(g.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoamiCaller), apiKey)
+		},
 		"machine request": func(g *clerkgate.Gate) func() {
 			return serveHTTP(g.Accept(clerkgate.APIKey).Require(whoamiCaller), apiKey)
 		},
@@ -297,6 +310,10 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 		"bare token on a route": func(g *clerkgate.Gate) func() {
 			rt := g.Accept(clerkgate.AnyToken)
 			return func() { _, err := rt.AuthenticateToken(ctx, token); must(err) }
+		},
+		"bare token on a route with checks": func(g *clerkgate.Gate) func() {
+			rt := g.Accept(clerkgate.AnyToken).With(authz.Scope("write"))
+			return func() { _, err := rt.AuthenticateToken(ctx, apiKey); must(err) }
 		},
 		"bare machine token": func(g *clerkgate.Gate) func() {
 			rt := g.Accept(clerkgate.APIKey)
@@ -317,5 +334,132 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 		observed := allocs(&clerkgate.Observer{Decided: func(context.Context, clerkgate.Decision) { decided++ }})
 		require.Positive(t, decided, name)
 		require.Equal(t, allocs(nil), observed, name)
+	}
+}
+
+// A request refused by an authorization check is one decision, its 403
+// with the check's reason, never also an accepted one: on Gate.Require
+// for each kind of check, on a Route's With checks (Require and Optional,
+// machines and sessions), and for a cross-origin 403 on a route with
+// checks, which is refused before any check. A request that passes is one
+// accepted decision.
+func TestObserverHearsForbiddenRequests(t *testing.T) {
+	t.Parallel()
+	var ev events
+	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Observer = ev.observer() })
+	mux := http.NewServeMux()
+	for path, checks := range authzRoutes {
+		mux.Handle(path, rig.gate.Require(checks...)(whoami))
+	}
+	writers := rig.gate.Accept(clerkgate.AnyToken).With(authz.Scope("write"))
+	mux.Handle("/writers", writers.Require(whoamiCaller))
+	mux.Handle("/maybe-writers", writers.Optional(whoami))
+	mux.Handle("/route-admin", rig.gate.Accept().With(authz.Role("org:admin")).Require(whoamiCaller))
+	srv := serve(t, mux).URL
+
+	admin := rig.fake.CreateSession("user_admin", clerktest.WithOrg("org_1", "acme", "admin", "org:billing:manage"))
+	member := rig.fake.CreateSession("user_member", clerktest.WithOrg("org_1", "acme", "member", "org:billing:read"))
+	alone := rig.fake.CreateSession("user_alone")
+	_, writer := rig.fake.CreateAPIKey("user_1", "writer", clerktest.CredentialScopes("write"))
+	_, reader := rig.fake.CreateAPIKey("user_1", "reader", clerktest.CredentialScopes("read"))
+	m2mReader := rig.fake.M2MJWT(rig.fake.CreateMachine().ID, clerktest.CredentialScopes("read"))
+	session := clerkgate.Decision{TokenType: clerkgate.SessionToken}
+	forbidden := func(typ clerkgate.TokenType, r clerkgate.Reason) clerkgate.Decision {
+		return clerkgate.Decision{TokenType: typ, Status: http.StatusForbidden, Reason: r}
+	}
+	tok := func(s clerktest.Session, opts ...clerktest.TokenOption) func(*http.Request) {
+		return bearer(rig.fake.Token(s.ID, opts...))
+	}
+
+	for _, tc := range []struct {
+		name, path string
+		req        func(*http.Request)
+		want       clerkgate.Decision
+	}{
+		{"role", "/admin", tok(member), forbidden(clerkgate.SessionToken, clerkgate.ReasonRoleRequired)},
+		{"role passed", "/admin", tok(admin), session},
+		{"permission", "/billing", tok(member), forbidden(clerkgate.SessionToken, clerkgate.ReasonPermissionRequired)},
+		{"feature", "/chat", tok(alone, clerktest.V2(), clerktest.WithFeatures("o:chat")), forbidden(clerkgate.SessionToken, clerkgate.ReasonFeatureRequired)},
+		{"feature passed", "/chat", tok(alone, clerktest.V2(), clerktest.WithFeatures("u:chat")), session},
+		{"plan", "/pro", tok(admin, clerktest.V2(), clerktest.WithPlans("u:pro")), forbidden(clerkgate.SessionToken, clerkgate.ReasonPlanRequired)},
+		{"reverification", "/sensitive", tok(alone, clerktest.WithFactorVerificationAge(0, 10)), forbidden(clerkgate.SessionToken, clerkgate.ReasonReverificationRequired)},
+		{"reverification passed", "/sensitive", tok(alone, clerktest.WithFactorVerificationAge(200, 9)), session},
+		{"role before reverification", "/admin-step", tok(member, clerktest.WithFactorVerificationAge(0, 60)), forbidden(clerkgate.SessionToken, clerkgate.ReasonRoleRequired)},
+		{"scope on a session", "/scope", tok(admin), forbidden(clerkgate.SessionToken, clerkgate.ReasonScopeRequired)},
+		{"func", "/func", tok(alone), forbidden(clerkgate.SessionToken, clerkgate.ReasonCheckFailed)},
+		{"no session on a checked route", "/admin", nil, clerkgate.Decision{Status: 401, Reason: clerkgate.ReasonTokenMissing}},
+
+		{"API key without the scope", "/writers", bearer(reader), forbidden(clerkgate.APIKey, clerkgate.ReasonScopeRequired)},
+		{"M2M token without the scope", "/writers", bearer(m2mReader), forbidden(clerkgate.M2MToken, clerkgate.ReasonScopeRequired)},
+		{"session on a scope route", "/writers", tok(admin), forbidden(clerkgate.SessionToken, clerkgate.ReasonScopeRequired)},
+		{"API key with the scope", "/writers", bearer(writer), clerkgate.Decision{TokenType: clerkgate.APIKey}},
+		{"optional, without the scope", "/maybe-writers", bearer(reader), forbidden(clerkgate.APIKey, clerkgate.ReasonScopeRequired)},
+		{"optional, with the scope", "/maybe-writers", bearer(writer), clerkgate.Decision{TokenType: clerkgate.APIKey}},
+		{"session route, role", "/route-admin", tok(member), forbidden(clerkgate.SessionToken, clerkgate.ReasonRoleRequired)},
+		{"session route, role passed", "/route-admin", tok(admin), session},
+	} {
+		var mods []func(*http.Request)
+		if tc.req != nil {
+			mods = append(mods, tc.req)
+		}
+		// send, not get: a failed reverification's body is Clerk's, not
+		// the failure contract's.
+		rep := send(t, http.MethodGet, srv+tc.path, mods...)
+		wantStatus := tc.want.Status
+		if wantStatus == 0 {
+			wantStatus = http.StatusOK
+		}
+		require.Equal(t, wantStatus, rep.status, "%s: %s", tc.name, rep.body)
+		d, _, _, _ := ev.take()
+		require.Equal(t, []clerkgate.Decision{tc.want}, d, tc.name)
+	}
+
+	// A forged cross-site POST with a member's cookie: refused before the
+	// checks, and heard once, as the cross-origin refusal.
+	cookieOf := cookie("__session_"+rig.fake.CookieSuffix(), rig.fake.Token(member.ID))
+	for _, path := range []string{"/admin", "/route-admin"} {
+		got := send(t, http.MethodPost, srv+path, cookieOf, fetchFrom("cross-site", "https://evil.example"))
+		requireCrossOriginRefusal(t, got, path)
+		d, _, _, _ := ev.take()
+		require.Equal(t, []clerkgate.Decision{forbidden(clerkgate.SessionToken, clerkgate.ReasonCrossOrigin)}, d, path)
+	}
+}
+
+// A bare token on a route with checks is one decision too: its 403 and
+// the check's reason when it fails them, as over HTTP.
+func TestObserverHearsForbiddenBareTokens(t *testing.T) {
+	t.Parallel()
+	var ev events
+	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Observer = ev.observer() })
+	ctx := context.Background()
+	admin := rig.fake.CreateSession("user_admin", clerktest.WithOrg("org_1", "acme", "admin"))
+	member := rig.fake.CreateSession("user_member", clerktest.WithOrg("org_1", "acme", "member"))
+	_, reader := rig.fake.CreateAPIKey("user_1", "reader", clerktest.CredentialScopes("read"))
+	admins := rig.gate.Accept(clerkgate.AnyToken).With(authz.Role("org:admin"))
+	stepUp := rig.gate.Accept().With(authz.Reverification(authz.Strict))
+
+	for _, tc := range []struct {
+		name  string
+		route *clerkgate.Route
+		token string
+		want  clerkgate.Decision
+	}{
+		{"member", admins, rig.fake.Token(member.ID), clerkgate.Decision{TokenType: clerkgate.SessionToken, Status: 403, Reason: clerkgate.ReasonRoleRequired}},
+		{"admin", admins, rig.fake.Token(admin.ID), clerkgate.Decision{TokenType: clerkgate.SessionToken}},
+		{"a machine has no role", admins, reader, clerkgate.Decision{TokenType: clerkgate.APIKey, Status: 403, Reason: clerkgate.ReasonRoleRequired}},
+		{"stale", stepUp, rig.fake.Token(admin.ID, clerktest.WithFactorVerificationAge(0, 60)),
+			clerkgate.Decision{TokenType: clerkgate.SessionToken, Status: 403, Reason: clerkgate.ReasonReverificationRequired}},
+		{"no token", stepUp, "", clerkgate.Decision{Status: 401, Reason: clerkgate.ReasonTokenMissing}},
+	} {
+		_, err := tc.route.AuthenticateToken(ctx, tc.token)
+		if tc.want.Status == 0 {
+			require.NoError(t, err, tc.name)
+		} else {
+			e := refusalOf(t, err)
+			require.Equal(t, tc.want.Status, e.Status, tc.name)
+			require.Equal(t, tc.want.Reason, e.Reason, tc.name)
+		}
+		d, _, _, _ := ev.take()
+		require.Equal(t, []clerkgate.Decision{tc.want}, d, tc.name)
 	}
 }

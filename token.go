@@ -63,7 +63,7 @@ func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, 
 		}
 		return &Caller{Type: SessionToken, Session: claims}, nil
 	})
-	rt.g.observeDecision(ctx, typ, err)
 	c, err = rt.authorized(c, err)
+	rt.g.observeDecision(ctx, typ, err)
 	return c, asError(err)
 }

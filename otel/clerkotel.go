@@ -146,6 +146,13 @@ const (
 // errorTypeKey is semconv's error.type.
 const errorTypeKey = attribute.Key("error.type")
 
+// decided counts a request or bare token by its final outcome: accepted,
+// redirected (through the handshake) or refused, with the reason of a
+// redirect or refusal. A 403 of a failed authorization check is refused,
+// like a 401 and like the cross-origin 403, and its reason names the kind
+// of check (role_required, scope_required, …): clerkgate.outcome says what
+// the Gate did with the request, and clerkgate.reason why, so that
+// "refused" alone counts every request kept from its handler.
 func (t *Telemetry) decided(ctx context.Context, d clerkgate.Decision) {
 	if a, ok := t.accepted[d.TokenType]; ok && d.Status == 0 {
 		t.requests.Add(ctx, 1, a.add)

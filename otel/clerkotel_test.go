@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
 	clerkotel "github.com/clerkgate/clerkgate/otel"
 )
@@ -69,6 +70,8 @@ func newApp(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option)
 	mux := http.NewServeMux()
 	mux.Handle("GET /me", a.gate.RequireSession(whoami))
 	mux.Handle("GET /api", a.gate.Accept(clerkgate.APIKey).Require(whoami))
+	mux.Handle("GET /admin", a.gate.Require(authz.Role("org:admin"))(whoami))
+	mux.Handle("GET /writers", a.gate.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoami))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, span := a.tracer.Start(r.Context(), "GET "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
@@ -266,6 +269,38 @@ func TestRefusalsByReason(t *testing.T) {
 	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", refused, reason(clerkgate.ReasonTokenMissing)))
 	require.Zero(t, count(t, rm, "clerkgate.requests", accepted, session))
 	require.Len(t, a.clientSpans(), 1, "only the key fetch called Clerk")
+}
+
+// A request refused by an authorization check (Require, Route.With) is
+// one clerkgate.requests point, refused with the check's reason, and not
+// also an accepted one; the request's span says so too.
+func TestForbiddenRequests(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, nil)
+	member := a.fake.Token(a.fake.CreateSession("user_m", clerktest.WithOrg("org_1", "acme", "member")).ID)
+	admin := a.fake.Token(a.fake.CreateSession("user_a", clerktest.WithOrg("org_1", "acme", "admin")).ID)
+	_, reader := a.fake.CreateAPIKey("user_1", "reader", clerktest.CredentialScopes("read"))
+	_, writer := a.fake.CreateAPIKey("user_1", "writer", clerktest.CredentialScopes("write"))
+	apiKey := clerkotel.TokenTypeKey.String("api_key")
+
+	require.Equal(t, http.StatusForbidden, a.get(t, "/admin", bearer(member)))
+	span := a.serverSpan(t).Attributes()
+	require.Equal(t, refused.Value, attr(t, span, "clerkgate.outcome"))
+	require.Equal(t, reason(clerkgate.ReasonRoleRequired).Value, attr(t, span, "clerkgate.reason"))
+	rm := a.collect(t)
+	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", refused, reason(clerkgate.ReasonRoleRequired), session))
+	require.Zero(t, count(t, rm, "clerkgate.requests", accepted, session), "a 403 is not also accepted")
+	require.Len(t, find(t, rm, "clerkgate.requests").(metricdata.Sum[int64]).DataPoints, 1)
+
+	require.Equal(t, http.StatusForbidden, a.get(t, "/writers", bearer(reader)))
+	require.Equal(t, http.StatusOK, a.get(t, "/writers", bearer(writer)))
+	require.Equal(t, http.StatusOK, a.get(t, "/admin", bearer(admin)))
+	rm = a.collect(t)
+	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", refused, reason(clerkgate.ReasonScopeRequired), apiKey))
+	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", accepted, apiKey))
+	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", accepted, session))
+	require.EqualValues(t, 1, count(t, rm, "clerkgate.requests", refused, reason(clerkgate.ReasonRoleRequired), session))
+	require.Len(t, find(t, rm, "clerkgate.requests").(metricdata.Sum[int64]).DataPoints, 4)
 }
 
 // A refresh is a client span under the request's, counted by outcome;

@@ -16,8 +16,9 @@
 //	}, clerkecho.RequireSession(gate))
 //
 // The middleware is a thin skin over the root package: it asks
-// Gate.Authenticate, the same call clerkgate's net/http middleware makes,
-// so verification, refresh on expiry (with its Set-Cookie headers) and
+// Gate.Authenticate (Route.Authenticate for Require and the routes, whose
+// checks then apply), the same calls clerkgate's net/http middleware
+// makes, so verification, refresh on expiry (with its Set-Cookie headers) and
 // revocation are the Gate's. Claims live in the request's context:
 // Claims(c) and clerkgate.ClaimsFromContext(c.Request().Context()) read the
 // same value.
@@ -112,13 +113,13 @@ func OptionalSession(gate *clerkgate.Gate) echo.MiddlewareFunc {
 // ErrorHandler. It panics if cfg.Gate is nil, as echo's middlewares do
 // for a missing required setting.
 func RequireSessionWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(true, sessions(cfg.Gate, nil))
+	return cfg.middleware(true, sessions(cfg.Gate))
 }
 
 // OptionalSessionWithConfig is OptionalSession with a Skipper or an
 // ErrorHandler. It panics if cfg.Gate is nil.
 func OptionalSessionWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(false, sessions(cfg.Gate, nil))
+	return cfg.middleware(false, sessions(cfg.Gate))
 }
 
 // Require returns echo middleware that lets a request through only with a
@@ -142,7 +143,11 @@ func RequireWithConfig(cfg Config, checks ...authz.Check) echo.MiddlewareFunc {
 	if err := clerkgate.ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	return cfg.middleware(true, sessions(cfg.Gate, checks))
+	mustHaveGate(cfg.Gate)
+	// A session route with the checks, not Authenticate then Authorize:
+	// the route applies them before it reports the request to the Gate's
+	// Observer, which so hears a failed check's 403, as from Gate.Require.
+	return cfg.middleware(true, callers(cfg.Gate.Accept(clerkgate.SessionToken).With(checks...)))
 }
 
 // RequireRoute returns echo middleware that lets a request through only
@@ -216,23 +221,24 @@ type authenticator struct {
 	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
 }
 
-// sessions authenticates as Gate.RequireSession does, then applies checks.
-func sessions(gate *clerkgate.Gate, checks []authz.Check) authenticator {
-	if gate == nil {
-		panic("clerkecho: Config.Gate is nil")
-	}
+// sessions authenticates as Gate.RequireSession does.
+func sessions(gate *clerkgate.Gate) authenticator {
+	mustHaveGate(gate)
 	return authenticator{
 		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 			claims, err := gate.Authenticate(w, r)
-			if err == nil && len(checks) > 0 {
-				err = clerkgate.Authorize(claims, checks...)
-			}
 			if err != nil {
 				return nil, err
 			}
 			return r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)), nil
 		},
 		redirected: gate.Redirected,
+	}
+}
+
+func mustHaveGate(gate *clerkgate.Gate) {
+	if gate == nil {
+		panic("clerkecho: Config.Gate is nil")
 	}
 }
 

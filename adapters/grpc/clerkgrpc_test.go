@@ -269,7 +269,8 @@ func TestSessionCalls(t *testing.T) {
 // The Gate's Observer hears each authenticated call once, as it hears an
 // HTTP request, with the call's context (where a gRPC tracing
 // interceptor's span would be): a stream once, when it opens; a failed
-// check as authenticated; a skipped method never.
+// check once, as its 403 (the PermissionDenied the client gets), never as
+// accepted; a skipped method never.
 func TestObserverHearsCalls(t *testing.T) {
 	var mu sync.Mutex
 	var heard []clerkgate.Decision
@@ -320,7 +321,8 @@ func TestObserverHearsCalls(t *testing.T) {
 	require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.APIKey}}, take())
 	_, err = r.unary(t, machineCall, bearer(reader))
 	requireRefused(t, err, codes.PermissionDenied, clerkgate.ReasonScopeRequired)
-	require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.APIKey}}, take(), "authenticated, then refused by the check")
+	require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.APIKey, Status: 403, Reason: clerkgate.ReasonScopeRequired}},
+		take(), "refused by the check, and only that")
 
 	_, err = r.health.Check(call(t, bearer("not-a-token")), &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)

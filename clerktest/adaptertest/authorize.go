@@ -1,6 +1,7 @@
 package adaptertest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,10 +26,22 @@ var AuthzRoutes = map[string][]authz.Check{
 // Gate.Require over real HTTP: the same requests get the same status,
 // headers and body, byte for byte, whether allowed, refused with 403 (the
 // forbidden body, Clerk's reverification payload) or unauthenticated
-// (401).
+// (401). The Gate's Observer hears each request once, exactly as it hears
+// the same request to Gate.Require: a 403 as refused with its reason,
+// never also as accepted.
 func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gate) *httptest.Server) {
 	t.Helper()
-	f := New(t)
+	heard := &Recorder[clerkgate.Decision]{}
+	f := New(t, func(c *clerkgate.Config) {
+		c.Observer = &clerkgate.Observer{Decided: func(_ context.Context, d clerkgate.Decision) { heard.Add(d) }}
+	})
+	// decided is what the Observer heard during get: the Gate reports a
+	// decision before it answers, so the answer's arrival orders them.
+	decided := func(get func() Response) (Response, []clerkgate.Decision) {
+		before := len(heard.All())
+		got := get()
+		return got, heard.All()[before:]
+	}
 	app := serve(t, f.Gate)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux := http.NewServeMux()
@@ -57,15 +70,19 @@ func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gat
 	}
 	for path := range AuthzRoutes {
 		for name, token := range tokens {
-			got := Get(t, app, path, token)
+			got, heardApp := decided(func() Response { return Get(t, app, path, token) })
 			if allowed[path+" "+name] {
 				require.Equal(t, http.StatusOK, got.Status, "%s %s: %s", path, name, got.Body)
 				require.Equal(t, true, got.JSON(t)["signed_in"], "%s %s", path, name)
 				require.Equal(t, true, got.JSON(t)["accessors_agree"], "%s %s", path, name)
+				require.Equal(t, []clerkgate.Decision{{TokenType: clerkgate.SessionToken}}, heardApp, "%s %s", path, name)
 				continue
 			}
-			want := Get(t, ref, path, token)
+			want, heardRef := decided(func() Response { return Get(t, ref, path, token) })
 			require.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, want.Status, "%s %s", path, name)
+			require.Len(t, heardRef, 1, "%s %s", path, name)
+			require.Equal(t, want.Status, heardRef[0].Status, "%s %s", path, name)
+			require.Equal(t, heardRef, heardApp, "%s %s: the Observer hears the adapter as it hears Gate.Require", path, name)
 			require.Equal(t, want.Status, got.Status, "%s %s: %s", path, name, got.Body)
 			require.Equal(t, string(want.Body), string(got.Body), "%s %s", path, name)
 			for _, h := range []string{"Content-Type", "Cache-Control", "WWW-Authenticate"} {
