@@ -91,7 +91,7 @@ func TestAuthorization(t *testing.T) {
 	t.Parallel()
 	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 		srv, _ := serve(t, gate, func(e *echo.Echo) {
-			for path, checks := range adaptertest.AuthzRoutes {
+			for path, checks := range adaptertest.AuthzRoutes() {
 				e.GET(path, whoami, clerkecho.Require(gate, checks...))
 			}
 		})

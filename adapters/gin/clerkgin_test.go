@@ -76,7 +76,7 @@ func TestAuthorization(t *testing.T) {
 	t.Parallel()
 	adaptertest.RunAuthorization(t, func(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 		r := gin.New()
-		for path, checks := range adaptertest.AuthzRoutes {
+		for path, checks := range adaptertest.AuthzRoutes() {
 			r.GET(path, clerkgin.Require(gate, checks...), whoami)
 		}
 		srv := httptest.NewServer(r)

@@ -13,13 +13,16 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
-// AuthzRoutes are the routes RunAuthorization expects an adapter's app to
-// serve (GET), each behind the adapter's Require with these checks and
-// ending in a handler that answers with Whoami.
-var AuthzRoutes = map[string][]authz.Check{
-	"/admin":     {authz.Role("org:admin")},
-	"/sensitive": {authz.Reverification(authz.Strict)},
-	"/both":      {authz.Reverification(authz.Strict), authz.Role("org:admin")},
+// AuthzRoutes returns the routes RunAuthorization expects an adapter's
+// app to serve (GET), each behind the adapter's Require with these checks
+// and ending in a handler that answers with Whoami. (A function, so that
+// no test can change another's routes.)
+func AuthzRoutes() map[string][]authz.Check {
+	return map[string][]authz.Check{
+		"/admin":     {authz.Role("org:admin")},
+		"/sensitive": {authz.Reverification(authz.Strict)},
+		"/both":      {authz.Reverification(authz.Strict), authz.Role("org:admin")},
+	}
 }
 
 // RunAuthorization checks an adapter's Require against clerkgate's own
@@ -45,7 +48,7 @@ func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gat
 	app := serve(t, f.Gate)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux := http.NewServeMux()
-	for path, checks := range AuthzRoutes {
+	for path, checks := range AuthzRoutes() {
 		mux.Handle(path, f.Gate.Require(checks...)(ok))
 	}
 	ref := httptest.NewServer(mux)
@@ -68,7 +71,7 @@ func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gat
 		"/sensitive admin, fresh": true, "/sensitive member, fresh": true, "/sensitive no organization, v2": true,
 		"/both admin, fresh": true,
 	}
-	for path := range AuthzRoutes {
+	for path := range AuthzRoutes() {
 		for name, token := range tokens {
 			got, heardApp := decided(func() Response { return Get(t, app, path, token) })
 			if allowed[path+" "+name] {
