@@ -51,7 +51,7 @@ func serve(t *testing.T, gate *clerkgate.Gate, extra func(*echo.Echo)) (*httptes
 	e.GET("/open", whoami)
 	e.GET("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
 	e.POST("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
-	e.GET("/machines", whoCalls, clerkecho.RequireRoute(gate.Accept(adaptertest.MachineTypes...)))
+	e.GET("/machines", whoCalls, clerkecho.RequireRoute(gate.Accept(adaptertest.MachineTypes()...)))
 	e.GET("/maybe-any", whoCalls, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
 	e.GET("/writers", whoCalls, clerkecho.RequireRoute(adaptertest.Writers(gate)))
 	if extra != nil {
@@ -106,7 +106,7 @@ func TestRouteWithConfig(t *testing.T) {
 	reasons := &adaptertest.Recorder[clerkgate.Reason]{}
 	app, _ := serve(t, f.Gate, func(e *echo.Echo) {
 		g := e.Group("/api", clerkecho.RequireRouteWithConfig(clerkecho.Config{
-			Route:   f.Gate.Accept(adaptertest.MachineTypes...),
+			Route:   f.Gate.Accept(adaptertest.MachineTypes()...),
 			Skipper: func(c echo.Context) bool { return c.Path() == "/api/public" },
 			ErrorHandler: func(c echo.Context, err *clerkgate.AuthError) error {
 				reasons.Add(err.Reason)

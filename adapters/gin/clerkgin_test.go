@@ -46,7 +46,7 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 	r.GET("/open", whoami)
 	r.GET("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
 	r.POST("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	r.GET("/machines", clerkgin.RequireRoute(gate.Accept(adaptertest.MachineTypes...)), whoCalls)
+	r.GET("/machines", clerkgin.RequireRoute(gate.Accept(adaptertest.MachineTypes()...)), whoCalls)
 	r.GET("/maybe-any", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
 	r.GET("/writers", clerkgin.RequireRoute(adaptertest.Writers(gate)), whoCalls)
 	srv := httptest.NewServer(r)

@@ -29,7 +29,7 @@
 //
 //	GET  /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
 //	POST /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
-//	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes...))
+//	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes()...))
 //	GET  /maybe-any  behind the adapter's OptionalRoute(gate.Accept(clerkgate.AnyToken))
 //	GET  /writers    behind the adapter's RequireRoute(Writers(gate))
 package adaptertest
@@ -108,7 +108,7 @@ func serveNetHTTP(t testing.TB, gate *clerkgate.Gate) *httptest.Server {
 	mux.Handle("/me", gate.RequireSession(ok))
 	mux.Handle("/maybe", gate.OptionalSession(ok))
 	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(ok))
-	mux.Handle("/machines", gate.Accept(MachineTypes...).Require(ok))
+	mux.Handle("/machines", gate.Accept(MachineTypes()...).Require(ok))
 	mux.Handle("/maybe-any", gate.Accept(clerkgate.AnyToken).Optional(ok))
 	mux.Handle("/writers", Writers(gate).Require(ok))
 	srv := httptest.NewServer(mux)

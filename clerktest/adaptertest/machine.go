@@ -17,9 +17,11 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
-// MachineTypes are the types the /machines route accepts: every machine
+// MachineTypes returns the types the /machines route accepts: every machine
 // credential, no session.
-var MachineTypes = []clerkgate.TokenType{clerkgate.M2MToken, clerkgate.APIKey, clerkgate.OAuthToken}
+func MachineTypes() []clerkgate.TokenType {
+	return []clerkgate.TokenType{clerkgate.M2MToken, clerkgate.APIKey, clerkgate.OAuthToken}
+}
 
 // Writers is the route /writers serves: API keys granted the "write"
 // scope. Route.Authenticate applies the route's checks, so an adapter's
