@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -263,6 +264,19 @@ func BenchmarkMiddlewareWarmObserved(b *testing.B) {
 	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
 }
 
+// meanAllocs is the mean number of allocations per call of f over n calls,
+// on one P, as testing.AllocsPerRun counts them but without truncating.
+func meanAllocs(n int, f func()) float64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(n)
+}
+
 // The hook adds no allocation to the warm path: a Gate with an Observer
 // allocates per request, or per bare token, exactly what a Gate without
 // one does. Not parallel: AllocsPerRun counts every goroutine's
@@ -328,12 +342,16 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 			defer g.Close()
 			run := path(g)
 			run() // fetches the keys, fills the token or credential cache
-			return testing.AllocsPerRun(200, run)
+			return meanAllocs(1000, run)
 		}
 		decided := 0
 		observed := allocs(&clerkgate.Observer{Decided: func(context.Context, clerkgate.Decision) { decided++ }})
 		require.Positive(t, decided, name)
-		require.Equal(t, allocs(nil), observed, name)
+		// Means, not AllocsPerRun's truncated counts: some paths allocate
+		// now and then (sync.Pool refills after a GC), which can tip a
+		// truncated count by one. An Observer that allocated would add at
+		// least one per request.
+		require.InDelta(t, allocs(nil), observed, 0.5, name)
 	}
 }
 
