@@ -109,6 +109,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		"secret key, no sk_": {base(func(c *clerkgate.Config) { c.SecretKey = leakable }), []string{"secret key"}},
 
 		"token lifetime past a year": {base(func(c *clerkgate.Config) { c.MaxTokenLifetime = 2562047 * time.Hour }), []string{"MaxTokenLifetime", "CLERK_MAX_TOKEN_LIFETIME", "at most 8760h"}},
+		"clock skew of days":         {base(func(c *clerkgate.Config) { c.ClockSkew = 1 << 62 }), []string{"ClockSkew", "at most 1h0m0s"}},
 		"negative nonce rate":        {base(func(c *clerkgate.Config) { c.HandshakeNoncePerSecond = -1 }), []string{"HandshakeNoncePerSecond", "positive"}},
 		"negative nonce burst":       {base(func(c *clerkgate.Config) { c.HandshakeNonceBurst = -5 }), []string{"HandshakeNonceBurst", "positive"}},
 		"negative machine rate":      {base(func(c *clerkgate.Config) { c.Machine.NewPerSecond = -0.5 }), []string{"Machine.NewPerSecond", "positive"}},

@@ -62,7 +62,7 @@ type Config struct {
 	AllowPendingSessions bool
 
 	// ClockSkew is the leeway for exp/nbf/iat. Zero means 5 s; negative
-	// means none.
+	// means none; New refuses more than an hour.
 	ClockSkew time.Duration
 
 	// Clock returns the current time. Nil means time.Now.
@@ -107,6 +107,8 @@ type Config struct {
 	// refused for MaxTokenLifetime plus twice ClockSkew, which outlasts
 	// every token of that session the Gate would accept; a longer
 	// lifetime keeps revocations (and their memory) that much longer.
+	// New refuses more than a year: a revocation kept that long protects
+	// little, and a session token should never live that long.
 	MaxTokenLifetime time.Duration
 
 	// Store is where refresh outcomes and revoked sessions are kept. Nil
@@ -176,10 +178,11 @@ type Config struct {
 	DisableHandshake bool
 
 	// SignInURL is the app's sign-in page (absolute, e.g.
-	// "https://accounts.example.com/sign-in"). RequireSession sends a
-	// page load that ends signed out there, with redirect_url set to the
-	// page, instead of answering 401; API calls still get the 401. A
-	// satellite syncs through it in development.
+	// "https://accounts.example.com/sign-in"). RequireSession, Require
+	// and the Require of a Route that takes sessions send a page load
+	// that ends signed out there, with redirect_url set to the page,
+	// instead of answering 401; API calls still get the 401. A satellite
+	// syncs through it in development.
 	SignInURL string
 
 	// IsSatellite marks an app on a satellite domain of a Clerk

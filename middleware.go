@@ -135,6 +135,10 @@ func newGate(cfg Config) (*Gate, error) {
 		g.skew = verifier.DefaultClockSkew
 	case g.skew < 0:
 		g.skew = 0
+	case g.skew > maxClockSkew:
+		// A skew of hours accepts tokens expired hours ago; near the
+		// largest Duration it overflows the revocation term.
+		return nil, fmt.Errorf("clerkgate: ClockSkew is %s: at most %s (Clerk's SDKs use 5 s)", g.skew, maxClockSkew)
 	}
 	if err := g.setMaxLifetime(cfg.MaxTokenLifetime); err != nil {
 		return nil, err

@@ -20,8 +20,13 @@ const DefaultMaxTokenLifetime = 60 * time.Second
 // without that cap, a token from CreateToken (up to 10 years) would
 // outlive any revocation.
 
-// maxMaxTokenLifetime is the longest MaxTokenLifetime New accepts.
-const maxMaxTokenLifetime = 365 * 24 * time.Hour
+// maxMaxTokenLifetime and maxClockSkew are the longest MaxTokenLifetime
+// and ClockSkew New accepts: together they keep the revocation term far
+// from overflowing.
+const (
+	maxMaxTokenLifetime = 365 * 24 * time.Hour
+	maxClockSkew        = time.Hour
+)
 
 // revocationTerm is how long a revocation made through this Gate lasts.
 func (g *Gate) revocationTerm() time.Duration { return g.maxLifetime + 2*g.skew }
