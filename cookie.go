@@ -24,14 +24,19 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 
 // bearerToken is the token of an Authorization Bearer header, and whether
 // the request has one. A present-but-empty bearer token is still "a token
-// was presented": it is malformed, never anonymous. The header is read
-// from the map directly: "Authorization" is already canonical, so
-// Header.Get would only spend time canonicalizing it again, on every
-// request.
+// was presented": it is malformed, never anonymous. So are two
+// Authorization headers, whatever their schemes: which one a proxy or the
+// handler would honour is anybody's guess (the gRPC adapter refuses two
+// authorization values alike). The header is read from the map directly:
+// "Authorization" is already canonical, so Header.Get would only spend
+// time canonicalizing it again, on every request.
 func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header["Authorization"]
-	if len(h) == 0 {
+	switch {
+	case len(h) == 0:
 		return "", false
+	case len(h) > 1:
+		return malformed, true
 	}
 	scheme, token, _ := strings.Cut(h[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {

@@ -383,3 +383,32 @@ func TestContextAccessors(t *testing.T) {
 	require.Equal(t, "user_9", clerkgate.UserID(ctx))
 	require.Equal(t, "sess_9", clerkgate.SessionID(ctx))
 }
+
+// Two Authorization headers are refused as malformed, whatever they hold:
+// a proxy or a handler may honour the other one. (The gRPC adapter
+// refuses two authorization values alike.)
+func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	rig := newMachineRig(t, nil)
+	alice := rig.fake.Token(rig.fake.CreateSession("user_alice").ID)
+	bob := rig.fake.Token(rig.fake.CreateSession("user_bob").ID)
+	_, key := rig.fake.CreateAPIKey("user_alice", "ci")
+	mux := http.NewServeMux()
+	mux.Handle("/me", rig.gate.RequireSession(whoami))
+	mux.Handle("/any", rig.gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
+	url := serve(t, mux).URL
+	for name, values := range map[string][]string{
+		"two sessions":         {"Bearer " + alice, "Bearer " + bob},
+		"the same token twice": {"Bearer " + alice, "Bearer " + alice},
+		"Basic, then Bearer":   {"Basic dXNlcjpwYXNz", "Bearer " + alice},
+		"API key and session":  {"Bearer " + key, "Bearer " + alice},
+	} {
+		for _, path := range []string{"/me", "/any"} {
+			rep := get(t, url+path, func(r *http.Request) { r.Header["Authorization"] = values })
+			require.Equal(t, http.StatusUnauthorized, rep.status, "%s %s", name, path)
+			require.Equal(t, "token_malformed", rep.reason, "%s %s", name, path)
+		}
+	}
+	// One header still works.
+	require.Equal(t, http.StatusOK, get(t, url+"/me", bearer(alice)).status)
+}
