@@ -22,16 +22,19 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 	return g.cookieToken(r)
 }
 
-// bearerToken is the token of an Authorization Bearer header, and whether
-// the request has one. A present-but-empty bearer token is still "a token
-// was presented": it is malformed, never anonymous. So are two
-// Authorization headers, whatever their schemes: which one a proxy or the
-// handler would honour is anybody's guess (the gRPC adapter refuses two
-// authorization values alike). The header is read from the map directly:
-// "Authorization" is already canonical, so Header.Get would only spend
-// time canonicalizing it again, on every request.
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header["Authorization"]
+// bearerToken is the token of the request's Authorization Bearer header,
+// and whether it has one (see bearerOf). The header is read from the map
+// directly: "Authorization" is already canonical, so Header.Get would
+// only spend time canonicalizing it again, on every request.
+func bearerToken(r *http.Request) (string, bool) { return bearerOf(r.Header["Authorization"]) }
+
+// bearerOf is the bearer token among the values of an Authorization
+// header (or gRPC's authorization metadata), and whether one was
+// presented. Another scheme is no token. A present-but-empty bearer token
+// is still "a token was presented": it is malformed, never anonymous. So
+// are two values, whatever their schemes: which one a proxy or the
+// handler would honour is anybody's guess.
+func bearerOf(h []string) (string, bool) {
 	switch {
 	case len(h) == 0:
 		return "", false

@@ -46,6 +46,17 @@ func (g *Gate) authenticateBare(ctx context.Context, token string) (*Claims, *Au
 	return claims, nil
 }
 
+// AuthenticateAuthorization is AuthenticateToken for the values of an
+// authorization header or metadata key (gRPC's "authorization"), read as
+// a request's Authorization header is: none, or another scheme than
+// Bearer, is no token (token_missing); an empty bearer token, or two
+// values whatever they hold, are token_malformed. It is how adapters for
+// other transports read credentials exactly as HTTP requests do.
+func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string) (*Caller, error) {
+	token, _ := bearerOf(values)
+	return rt.AuthenticateToken(ctx, token)
+}
+
 // AuthenticateToken runs the route's checks on a bare token, as
 // Authenticate does on a request's Authorization header but without
 // refresh or handshake: a session token goes through

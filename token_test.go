@@ -106,3 +106,35 @@ func TestRouteAuthenticateToken(t *testing.T) {
 		})
 	}
 }
+
+// AuthenticateAuthorization reads an authorization header's values as an
+// HTTP request's Authorization header is read, for other transports.
+func TestAuthenticateAuthorizationReadsAsHTTPDoes(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	valid := fake.Token(fake.CreateSession("user_1").ID)
+	route := g.Accept(clerkgate.AnyToken)
+
+	c, err := route.AuthenticateAuthorization(t.Context(), []string{"bearer  " + valid + " "})
+	require.NoError(t, err)
+	require.Equal(t, "user_1", c.Subject())
+	for name, tc := range map[string]struct {
+		values []string
+		reason clerkgate.Reason
+	}{
+		"none":             {nil, clerkgate.ReasonTokenMissing},
+		"another scheme":   {[]string{"Basic dXNlcjpwYXNz"}, clerkgate.ReasonTokenMissing},
+		"empty bearer":     {[]string{"Bearer "}, clerkgate.ReasonTokenMalformed},
+		"two values":       {[]string{"Bearer " + valid, "Bearer " + valid}, clerkgate.ReasonTokenMalformed},
+		"Basic and Bearer": {[]string{"Basic dXNlcjpwYXNz", "Bearer " + valid}, clerkgate.ReasonTokenMalformed},
+	} {
+		_, err := route.AuthenticateAuthorization(t.Context(), tc.values)
+		var ae *clerkgate.AuthError
+		require.ErrorAs(t, err, &ae, name)
+		require.Equal(t, tc.reason, ae.Reason, name)
+	}
+}

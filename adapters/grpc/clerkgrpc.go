@@ -33,13 +33,16 @@
 // …) in Domain "clerkgate", and an errdetails.RetryInfo for Unavailable.
 // See Error.
 //
+// The authorization metadata is read by Route.AuthenticateAuthorization,
+// exactly as an HTTP request's Authorization header: another scheme than
+// Bearer is no token, and an empty bearer token or two values are
+// token_malformed.
+//
 // Each call the interceptors authenticate (a stream once, when it opens)
 // is reported to the Gate's Config.Observer exactly as an HTTP request
 // with the same token would be, so package
 // github.com/clerkgate/clerkgate/otel counts calls with requests. Skipped
-// methods are not decisions, and a call the interceptor refuses itself,
-// for carrying two authorization values, never reaches the Gate and is
-// not reported.
+// methods are not decisions.
 package clerkgrpc
 
 import (
@@ -214,40 +217,11 @@ func (p *policy) authenticate(ctx context.Context, fullMethod string) (context.C
 	if skip {
 		return ctx, nil
 	}
-	token, refusal := tokenFrom(ctx)
-	if refusal != nil {
-		return nil, Error(refusal)
-	}
-	caller, err := route.AuthenticateToken(ctx, token)
+	caller, err := route.AuthenticateAuthorization(ctx, metadata.ValueFromIncomingContext(ctx, "authorization"))
 	if err != nil {
 		return nil, Error(err)
 	}
 	return clerkgate.ContextWithCaller(ctx, caller), nil
-}
-
-// tokenFrom reads the bearer token of the call's authorization metadata,
-// "" when there is none (or another scheme, as the HTTP side ignores
-// Basic credentials). Two authorization values are refused: which one a
-// proxy or the handler would honour is anybody's guess.
-func tokenFrom(ctx context.Context) (string, *clerkgate.AuthError) {
-	values := metadata.ValueFromIncomingContext(ctx, "authorization")
-	switch len(values) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", &clerkgate.AuthError{
-			Status:         http.StatusUnauthorized,
-			Reason:         clerkgate.ReasonTokenMalformed,
-			Message:        "the call carries more than one authorization value",
-			TokenPresented: true,
-		}
-	}
-	scheme, token, _ := strings.Cut(values[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
-	}
-	return strings.TrimSpace(token), nil
 }
 
 // authenticatedStream is a server stream whose context carries the caller.

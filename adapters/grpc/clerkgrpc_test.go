@@ -244,7 +244,7 @@ func TestSessionCalls(t *testing.T) {
 	}{
 		{"missing", nil, clerkgate.ReasonTokenMissing},
 		{"another scheme", []string{"Basic " + valid}, clerkgate.ReasonTokenMissing},
-		{"empty bearer", []string{"Bearer "}, clerkgate.ReasonTokenMissing},
+		{"empty bearer", []string{"Bearer "}, clerkgate.ReasonTokenMalformed}, // presented, as over HTTP
 		{"two values", []string{bearer(valid), bearer(goneToken)}, clerkgate.ReasonTokenMalformed},
 		{"garbage", []string{bearer("not-a-token")}, clerkgate.ReasonTokenMalformed},
 		{"forged signature", []string{bearer(valid[:len(valid)-4] + "AAAA")}, clerkgate.ReasonSignatureInvalid},
@@ -315,6 +315,11 @@ func TestObserverHearsCalls(t *testing.T) {
 	_, err = r.unary(t, unaryCall, bearer(writer))
 	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenTypeInvalid)
 	require.Equal(t, []clerkgate.Decision{refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)}, take())
+	// Two authorization values: refused, and heard, as two Authorization
+	// headers are over HTTP.
+	_, err = r.unary(t, unaryCall, bearer(valid), bearer(valid))
+	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenMalformed)
+	require.Equal(t, []clerkgate.Decision{refused(clerkgate.SessionToken, clerkgate.ReasonTokenMalformed)}, take())
 
 	_, err = r.unary(t, machineCall, bearer(writer))
 	require.NoError(t, err)
