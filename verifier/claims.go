@@ -138,16 +138,10 @@ func decodeClaims(payload string) (*Claims, *Error) {
 			d.r.skip(1)
 		}
 	}
-	d.r.end()
+	if err := d.done(hasExp, c.Subject); err != nil {
+		return nil, err
+	}
 	switch {
-	case d.r.err != "":
-		return nil, fail(ReasonTokenMalformed, "payload: %s", d.r.err)
-	case d.wrong != "":
-		return nil, fail(ReasonClaimsInvalid, "%s has the wrong JSON type", d.wrong)
-	case !hasExp:
-		return nil, fail(ReasonClaimsInvalid, "exp is missing")
-	case c.Subject == "":
-		return nil, fail(ReasonClaimsInvalid, "sub is missing")
 	case c.SessionID == "":
 		return nil, fail(ReasonClaimsInvalid, "sid is missing")
 	case strings.HasPrefix(c.Subject, "mch_"):
@@ -186,6 +180,24 @@ type wireOrg struct {
 type claimDecoder struct {
 	r     jsonReader
 	wrong string
+}
+
+// done ends a payload's decoding with the verdicts session and machine
+// tokens share, in this order: the reader's syntax error, a claim of the
+// wrong type, no exp, no sub.
+func (d *claimDecoder) done(hasExp bool, sub string) *Error {
+	d.r.end()
+	switch {
+	case d.r.err != "":
+		return fail(ReasonTokenMalformed, "payload: %s", d.r.err)
+	case d.wrong != "":
+		return fail(ReasonClaimsInvalid, "%s has the wrong JSON type", d.wrong)
+	case !hasExp:
+		return fail(ReasonClaimsInvalid, "exp is missing")
+	case sub == "":
+		return fail(ReasonClaimsInvalid, "sub is missing")
+	}
+	return nil
 }
 
 func (d *claimDecoder) mistyped(name string) {

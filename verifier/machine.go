@@ -258,16 +258,8 @@ func decodeMachineClaims(payload string, kind MachineKind) (*MachineClaims, *Err
 			d.r.skip(1)
 		}
 	}
-	d.r.end()
-	switch {
-	case d.r.err != "":
-		return nil, fail(ReasonTokenMalformed, "payload: %s", d.r.err)
-	case d.wrong != "":
-		return nil, fail(ReasonClaimsInvalid, "%s has the wrong JSON type", d.wrong)
-	case !hasExp:
-		return nil, fail(ReasonClaimsInvalid, "exp is missing")
-	case c.Subject == "":
-		return nil, fail(ReasonClaimsInvalid, "sub is missing")
+	if err := d.done(hasExp, c.Subject); err != nil {
+		return nil, err
 	}
 	switch kind {
 	case KindM2M:
