@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/clerkgate/clerkgate/internal/backendapi"
 )
 
 // maxSegment bounds ids and template names. Clerk ids are about 30 bytes;
@@ -44,14 +46,4 @@ func checkSegment(what, v string) error {
 }
 
 // truncate shortens a value echoed in an error message.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func truncate(s string) string { return backendapi.Truncate(s) }

@@ -36,11 +36,13 @@ func BaseURL(raw string) (string, error) {
 	return base, nil
 }
 
-// shown is a URL as an error may print it: redacted, and cut to 64 bytes
-// so that a pasted blob does not flood a log line.
-func shown(raw string) string {
+// shown is a URL as an error may print it: redacted, and cut short.
+func shown(raw string) string { return Truncate(redact.URL(raw)) }
+
+// Truncate cuts a value an error message echoes to 64 bytes, on a rune
+// boundary, so that a pasted blob does not flood a log line.
+func Truncate(s string) string {
 	const limit = 64
-	s := redact.URL(raw)
 	if len(s) <= limit {
 		return s
 	}
