@@ -382,13 +382,10 @@ func orString(a, b string) string {
 // signInRedirect sends a page load that RequireSession refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
-	if g.signInURL == "" || hasBearer(r) || !pageLoad(r) {
+	if g.signIn == nil || hasBearer(r) || !pageLoad(r) {
 		return false
 	}
-	u, err := url.Parse(g.signInURL)
-	if err != nil {
-		return false
-	}
+	u := *g.signIn
 	q := u.Query()
 	q.Set("redirect_url", g.origin(r)+r.URL.RequestURI())
 	u.RawQuery = q.Encode()

@@ -36,6 +36,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -72,8 +73,8 @@ type Gate struct {
 
 	trustedProxies []netip.Prefix // TrustedProxies, masked and unmapped
 
-	browser   *browserAuth // page loads; nil with the handshake off
-	signInURL string       // SignInURL
+	browser *browserAuth // page loads; nil with the handshake off
+	signIn  *url.URL     // SignInURL, parsed once; nil without one
 
 	refreshes singleflight.Group // one refresh per (expired token, refresh cookie) pair in this process
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
@@ -202,7 +203,10 @@ func newGate(cfg Config) (*Gate, error) {
 		g.Close()
 		return nil, err
 	}
-	g.signInURL = cfg.SignInURL
+	if cfg.SignInURL != "" {
+		// browserConfig has refused one that does not parse.
+		g.signIn, _ = url.Parse(cfg.SignInURL)
+	}
 	if g.crossOrigin, err = newCrossOriginProtection(cfg, g.log); err != nil {
 		g.Close()
 		return nil, err
