@@ -173,11 +173,14 @@ func (g *Gate) acceptRefresh(ctx context.Context, cookies []string, old *Claims)
 		return nil, errors.New("refresh: the answer sets no session cookie")
 	}
 	// The new token earns no trust for having come from the Backend API:
-	// it goes through the full verifier like any other.
-	claims, err := g.verify(ctx, token)
+	// it goes through the full verifier like any other. The result is
+	// shared by every request waiting on this refresh, so it keeps the
+	// verifier's (read-only) claims; tryRefresh hands each a copy.
+	vc, err := g.verifier.Verify(ctx, token)
 	if err != nil {
 		return nil, fmt.Errorf("refresh: new session token: %w", err)
 	}
+	claims := (*Claims)(vc)
 	if err := g.checkLifetime(claims); err != nil {
 		return nil, fmt.Errorf("refresh: new session token: %w", err)
 	}
