@@ -128,20 +128,10 @@ func TestRefreshCoalescesParallelRequests(t *testing.T) {
 	// A little latency keeps the call in flight while the others arrive.
 	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 200 * time.Millisecond})
 
-	const n = 25
-	var wg sync.WaitGroup
-	statuses := make([]int, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			statuses[i] = get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s))).status
-		}()
-	}
-	close(start)
-	wg.Wait()
+	statuses := make([]int, 25)
+	atOnce(len(statuses), func(i int) {
+		statuses[i] = get(t, b.srv, both(b.sessionCookie(expired), b.refreshCookie(s))).status
+	})
 	for i, st := range statuses {
 		require.Equal(t, http.StatusOK, st, "request %d", i)
 	}
@@ -358,23 +348,28 @@ func TestParallelRefreshesHandOutClaimsOfTheirOwn(t *testing.T) {
 		c.Subject = "user_mallory"
 	}))).URL
 
-	const n = 8
-	var wg sync.WaitGroup
-	bodies := make([]string, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			bodies[i] = get(t, srv, both(b.sessionCookie(expired), b.refreshCookie(s))).body
-		}()
-	}
-	close(start)
-	wg.Wait()
+	bodies := make([]string, 8)
+	atOnce(len(bodies), func(i int) {
+		bodies[i] = get(t, srv, both(b.sessionCookie(expired), b.refreshCookie(s))).body
+	})
 	require.Equal(t, 1, b.refreshCalls(), "the requests shared one refresh")
-	require.Len(t, seen, n, "each request got claims of its own")
+	require.Len(t, seen, len(bodies), "each request got claims of its own")
 	for i, body := range bodies {
 		require.Equal(t, "user_1", body, "request %d", i)
 	}
+}
+
+// atOnce runs f(0) … f(n-1) on n goroutines released together, and waits
+// for them all.
+func atOnce(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }
