@@ -117,11 +117,8 @@ func TestClaimsMethodsMatchVerifier(t *testing.T) {
 		},
 		"empty": {},
 	}
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
+	b := newBackend(t, nil)
+	fake, g := b.fake, b.gate
 	sess := fake.CreateSession("user_1", clerktest.WithOrg("org_1", "acme", "org:admin", "org:dashboard:manage"))
 	for name, format := range map[string]clerktest.TokenOption{"v1 token": nil, "v2 token": clerktest.V2()} {
 		token := fake.Token(sess.ID, format, clerktest.WithFeatures("o:dashboard", "u:chat"), clerktest.WithPlans("u:free"),
@@ -188,11 +185,8 @@ func values(vs []reflect.Value) []any {
 // verdict.
 func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 	t.Parallel()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
+	b := newBackend(t, nil)
+	fake, g := b.fake, b.gate
 
 	tamper := func(c *clerkgate.Claims) {
 		c.Subject = "user_mallory"

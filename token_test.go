@@ -111,11 +111,8 @@ func TestRouteAuthenticateToken(t *testing.T) {
 // HTTP request's Authorization header is read, for other transports.
 func TestAuthenticateAuthorizationReadsAsHTTPDoes(t *testing.T) {
 	t.Parallel()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
+	b := newBackend(t, nil)
+	fake, g := b.fake, b.gate
 	valid := fake.Token(fake.CreateSession("user_1").ID)
 	route := g.Accept(clerkgate.AnyToken)
 
