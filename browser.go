@@ -445,17 +445,5 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		}
 		return directives, err
 	})
-	timer := time.NewTimer(t.timeout)
-	defer timer.Stop()
-	select {
-	case out := <-ch:
-		if out.Err != nil {
-			return nil, out.Err
-		}
-		return out.Val.([]string), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-timer.C:
-		return nil, fmt.Errorf("handshake nonce: no answer within %s", t.timeout)
-	}
+	return awaitShared[[]string](ctx, ch, t.timeout, "handshake nonce")
 }

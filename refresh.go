@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/clerkgate/clerkgate/session"
 )
 
@@ -97,18 +99,26 @@ func (g *Gate) refresh(r *http.Request, expired, refreshToken string, old *Claim
 		// anyone reads the answer.
 		return g.refreshShared(context.WithoutCancel(r.Context()), sec, req)
 	})
-	timer := time.NewTimer(g.refreshAfter)
+	return awaitShared[*refreshResult](r.Context(), ch, g.refreshAfter, "refresh")
+}
+
+// awaitShared waits for a call shared through a singleflight group, which
+// goes on for the others when this caller stops waiting: its answer, or
+// ctx's end, or d passing (what names the call in that error).
+func awaitShared[T any](ctx context.Context, ch <-chan singleflight.Result, d time.Duration, what string) (T, error) {
+	var zero T
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case out := <-ch:
 		if out.Err != nil {
-			return nil, out.Err
+			return zero, out.Err
 		}
-		return out.Val.(*refreshResult), nil
-	case <-r.Context().Done():
-		return nil, r.Context().Err()
+		return out.Val.(T), nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
 	case <-timer.C:
-		return nil, fmt.Errorf("refresh: no answer within %s", g.refreshAfter)
+		return zero, fmt.Errorf("%s: no answer within %s", what, d)
 	}
 }
 
