@@ -82,8 +82,8 @@ func hasBearer(r *http.Request) bool {
 }
 
 // malformed stands for a token that was presented but cannot be used: an
-// "Authorization: Bearer" with nothing after it, or a session cookie sent
-// twice with different values. It is not a JWT, so verification refuses
+// "Authorization: Bearer" with nothing after it, two Authorization
+// headers, or a session cookie sent twice with different values. It is not a JWT, so verification refuses
 // it as malformed.
 //
 // Two session cookies of one name reach an app when someone else could
