@@ -1,3 +1,5 @@
+// Code generated from adapters/echo/clerkecho.go by internal/tools (go test -run TestEchoV5IsGenerated -update); DO NOT EDIT.
+
 // Package clerkecho puts clerkgate in front of echo v5 handlers. It is the
 // echo v4 adapter (github.com/clerkgate/clerkgate/adapters/echo) for echo's
 // v5 API, with the same names, so that moving from one to the other is a

@@ -1,3 +1,5 @@
+// Code generated from adapters/echo/clerkecho_test.go by internal/tools (go test -run TestEchoV5IsGenerated -update); DO NOT EDIT.
+
 package clerkecho_test
 
 import (
