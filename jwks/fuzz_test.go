@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 )
 
 // fuzzKeys are the keys the seeds are built from, made once per process:
@@ -49,32 +49,6 @@ var fuzzKeys = sync.OnceValue(func() (k struct {
 	return k
 })
 
-// jwkMap renders a raw key as a JWK member of a key set, with extra
-// members set (a nil value deletes one).
-func jwkMap(tb testing.TB, raw any, kv ...any) map[string]any {
-	tb.Helper()
-	k, err := jwk.FromRaw(raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, err := json.Marshal(k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatal(err)
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-		} else {
-			m[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return m
-}
-
 func keySetDoc(tb testing.TB, keys ...any) []byte {
 	tb.Helper()
 	b, err := json.Marshal(map[string]any{"keys": keys})
@@ -92,9 +66,9 @@ func keySetDoc(tb testing.TB, keys ...any) []byte {
 // bounded.
 func FuzzParseKeySet(f *testing.F) {
 	k := fuzzKeys()
-	good := jwkMap(f, &k.rsa.PublicKey, "kid", "ins_rsa", "alg", "RS256", "use", "sig")
-	ec := jwkMap(f, &k.ec.PublicKey, "kid", "ins_ec", "alg", "ES256")
-	ed := jwkMap(f, k.ed.Public(), "kid", "ins_ed", "alg", "EdDSA")
+	good := jwktest.Of(&k.rsa.PublicKey, "kid", "ins_rsa", "alg", "RS256", "use", "sig")
+	ec := jwktest.Of(&k.ec.PublicKey, "kid", "ins_ec", "alg", "ES256")
+	ed := jwktest.Of(k.ed.Public(), "kid", "ins_ed", "alg", "EdDSA")
 	offCurve := maps.Clone(ec)
 	offCurve["kid"] = "ins_off_curve"
 	offCurve["y"] = base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
@@ -108,18 +82,18 @@ func FuzzParseKeySet(f *testing.F) {
 	seeds := [][]byte{
 		prevDoc,
 		keySetDoc(f, good, ec, ed),
-		keySetDoc(f, jwkMap(f, k.rsa, "kid", "ins_private", "alg", "RS256")),                           // private RSA key
-		keySetDoc(f, jwkMap(f, k.ec, "kid", "ins_private_ec")),                                         // private EC key
+		keySetDoc(f, jwktest.Of(k.rsa, "kid", "ins_private", "alg", "RS256")),                          // private RSA key
+		keySetDoc(f, jwktest.Of(k.ec, "kid", "ins_private_ec")),                                        // private EC key
 		keySetDoc(f, map[string]any{"kty": "oct", "kid": "ins_hmac", "k": "c2VjcmV0", "alg": "HS256"}), // a shared secret
-		keySetDoc(f, jwkMap(f, &k.small.PublicKey, "kid", "ins_small")),                                // 1024 bits
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", nil)),                                          // no kid
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_enc", "use", "enc")),
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_ops", "key_ops", []string{"sign"})),
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_e", "e", "AA")),  // exponent 0
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_e2", "e", "Ag")), // exponent 2
+		keySetDoc(f, jwktest.Of(&k.small.PublicKey, "kid", "ins_small")),                               // 1024 bits
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", nil)),                                         // no kid
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_enc", "use", "enc")),
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_ops", "key_ops", []string{"sign"})),
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_e", "e", "AA")),  // exponent 0
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_e2", "e", "Ag")), // exponent 2
 		keySetDoc(f, offCurve),
 		keySetDoc(f, map[string]any{"kty": "OKP", "crv": "X25519", "kid": "ins_x", "x": ed["x"]}),
-		keySetDoc(f, good, jwkMap(f, &k.ec.PublicKey, "kid", "ins_rsa")), // duplicate kid
+		keySetDoc(f, good, jwktest.Of(&k.ec.PublicKey, "kid", "ins_rsa")), // duplicate kid
 		keySetDoc(f, map[string]any{"kty": "RSA", "kid": "ins_junk", "n": 7, "e": []int{1}}, good),
 		[]byte(`{"keys":[]}`), []byte(`{"keys":null}`), []byte(`{"keys":{}}`), []byte(`{}`), []byte(`[]`),
 		[]byte(`null`), []byte(``), []byte(`{"keys":[`), []byte("\xff\xfe"), []byte(`<html>502</html>`),
@@ -235,7 +209,7 @@ func onCurve(pub *ecdsa.PublicKey) bool {
 	return err == nil
 }
 
-// privateKids decodes the document independently of jwx and returns the
+// privateKids decodes the document independently of the parser and returns the
 // kids whose every member carries private or secret material ("d" of RSA,
 // EC and OKP keys, "k" of symmetric keys) as a non-empty string. Such a kid
 // must never be accepted. A document encoding/json cannot read gives none.
