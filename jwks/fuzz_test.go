@@ -16,7 +16,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +99,14 @@ func FuzzParseKeySet(f *testing.F) {
 		keySetDoc(f, map[string]any{"kty": "RSA", "kid": "ins_junk", "n": 7, "e": []int{1}}, good),
 		[]byte(`{"keys":[]}`), []byte(`{"keys":null}`), []byte(`{"keys":{}}`), []byte(`{}`), []byte(`[]`),
 		[]byte(`null`), []byte(``), []byte(`{"keys":[`), []byte("\xff\xfe"), []byte(`<html>502</html>`),
+		// What the strict parser refuses: a name given twice, a second
+		// spelling of the same bytes, trailing data.
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"kty":"RSA"`, `"kty":"RSA","n":"AQAB"`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"e":"AQAB"`, `"e":"AAEAAQ"`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"e":"AQAB"`, `"e":"AQAB="`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"kty"`, `"\u006bty"`, 1)),
+		append(keySetDoc(f, good), keySetDoc(f, ec)...),
+		[]byte(`{"keys":[],"keys":` + string(keySetDoc(f, good))[len(`{"keys":`):]),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -134,6 +144,17 @@ func FuzzParseKeySet(f *testing.F) {
 				checkUsable(t, kid, key)
 				if private[kid] {
 					t.Fatalf("kid %q: accepted although every member with that kid carries private material", kid)
+				}
+			}
+		}
+		// Whatever the strict parser accepts reads the same to a lenient
+		// one: no key can mean one thing here and another to a parser
+		// that takes the last of two names or skips bad base64.
+		if len(fresh.keys) > 0 {
+			lenient := lenientKeys(t, doc)
+			for kid, key := range fresh.keys {
+				if !slices.ContainsFunc(lenient[kid], func(k Key) bool { return sameKey(k, key) }) {
+					t.Fatalf("kid %q: accepted key is not what encoding/json reads in any member with that kid", kid)
 				}
 			}
 		}
@@ -236,6 +257,48 @@ func privateKids(doc []byte) map[string]bool {
 		delete(private, kid)
 	}
 	return private
+}
+
+// lenientKeys reads the document as a forgiving parser would
+// (encoding/json into maps, where the last of two names wins; base64 that
+// skips line breaks and ignores stray bits) and returns, per kid, the
+// public keys of the members carrying it. A document the strict parser
+// accepted must be JSON to encoding/json too.
+func lenientKeys(t *testing.T, doc []byte) map[string][]Key {
+	var set struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		t.Fatalf("strict parser accepted what encoding/json refuses: %v", err)
+	}
+	str := func(m map[string]json.RawMessage, name string) string {
+		var s string
+		_ = json.Unmarshal(m[name], &s)
+		return s
+	}
+	num := func(m map[string]json.RawMessage, name string) *big.Int {
+		b, _ := base64.RawURLEncoding.DecodeString(str(m, name))
+		return new(big.Int).SetBytes(b)
+	}
+	out := map[string][]Key{}
+	for _, m := range set.Keys {
+		var pub any
+		switch str(m, "kty") {
+		case "RSA":
+			pub = &rsa.PublicKey{N: num(m, "n"), E: int(num(m, "e").Int64())}
+		case "EC":
+			curves := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
+			if c, ok := curves[str(m, "crv")]; ok {
+				pub = &ecdsa.PublicKey{Curve: c, X: num(m, "x"), Y: num(m, "y")}
+			}
+		case "OKP":
+			x, _ := base64.RawURLEncoding.DecodeString(str(m, "x"))
+			pub = ed25519.PublicKey(x)
+		}
+		kid := str(m, "kid")
+		out[kid] = append(out[kid], Key{ID: kid, Algorithm: str(m, "alg"), Public: pub})
+	}
+	return out
 }
 
 func hasString(m map[string]json.RawMessage, name string) bool {
