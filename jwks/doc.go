@@ -39,7 +39,7 @@
 //
 // Key sets are parsed here, with the standard library, not by a JOSE
 // library. clerkgate used lestrrat-go/jwx/v2 for it until that version was
-// deprecated; jwx/v3, its successor, still brings eight modules with it
+// deprecated; jwx/v3, its successor, still brings ten modules with it
 // (goccy/go-json, segmentio/asm, a secp256k1 package, fastjson, ...), all
 // to read a document that at Clerk holds one or two RS256 keys. A JWK is
 // small (RFC 7517, RFC 7518 §6, RFC 8037): the parser takes RSA keys, which
