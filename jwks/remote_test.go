@@ -364,6 +364,11 @@ func TestFailedFetchKeepsCachedKeys(t *testing.T) {
 		{"JSON but not a key set", fixed(serveBody([]byte(`{"error":"nope"}`))), "parse key set", false},
 		{"truncated JSON", fixed(serveBody([]byte(`{"keys":[{"kty":"RSA"`))), "parse key set", false},
 		{"empty set", fixed(serveBody([]byte(`{"keys":[]}`))), "no usable signature keys", false},
+		{"keys given twice", func(t *testing.T) http.HandlerFunc {
+			// A parser that takes the last "keys" would find no key, one
+			// that takes the first a good one: neither reading is used.
+			return serveBody(append([]byte(`{"keys":[],`), jwksDoc(t, rsaJWK(t, rsaA(), "ins_a"))[1:]...))
+		}, `member "keys" appears twice`, false},
 		{"only an HMAC key", func(t *testing.T) http.HandlerFunc {
 			return serveKeys(t, newJWK(t, []byte("0123456789abcdef0123456789abcdef"), "ins_hmac", "HS256"))
 		}, "no usable signature keys", false},

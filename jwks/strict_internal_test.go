@@ -168,3 +168,26 @@ func TestSkipListIsBounded(t *testing.T) {
 	require.Less(t, len(err.Error()), 2000)
 	require.Contains(t, err.Error(), "and 99991 more")
 }
+
+// TestKeySetLayoutIsFree: strictness is about meaning, not layout: a
+// pretty-printed document, members in any order, escapes in names and
+// values, and members the parser does not know are all fine.
+func TestKeySetLayoutIsFree(t *testing.T) {
+	t.Parallel()
+	k := fuzzKeys()
+	rsaKey := jwktest.Of(&k.rsa.PublicKey, "kid", "ins_rsa", "alg", "RS256", "use", "sig",
+		"key_ops", []string{"verify"}, "x5t", "ignored", "ext", map[string]any{"nested": []any{1, "two"}})
+	ecKey := jwktest.Of(&k.ec.PublicKey, "kid", "ins_ec", "alg", "ES256")
+	doc, err := json.MarshalIndent(map[string]any{"keys": []any{rsaKey, ecKey}, "extra": true}, " ", "\t ")
+	require.NoError(t, err)
+	escaped := strings.Replace(string(doc), `"kid": "ins_rsa"`, `"\u006bid" : "ins\u005frsa"`, 1)
+	require.NotEqual(t, string(doc), escaped)
+	for _, d := range []string{string(doc), " \r\n" + escaped + "\n\t "} {
+		res, err := parseKeySet([]byte(d), nil)
+		require.NoError(t, err)
+		require.Empty(t, res.skipped)
+		require.ElementsMatch(t, []string{"ins_rsa", "ins_ec"}, sortedKids(res.keys))
+		require.True(t, k.rsa.PublicKey.Equal(res.keys["ins_rsa"].Public))
+		require.True(t, k.ec.PublicKey.Equal(res.keys["ins_ec"].Public))
+	}
+}
