@@ -26,8 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/internal/testkit"
 )
 
@@ -191,12 +190,7 @@ func newFuzzBackend(tb testing.TB) *fuzzBackend {
 		tb.Fatal(err)
 	}
 	b.kid = doc.Keys[0]["kid"].(string)
-	ecJWK, err := jwk.FromRaw(&b.ec.PublicKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_ = ecJWK.Set(jwk.KeyIDKey, b.ecKid)
-	_ = ecJWK.Set(jwk.AlgorithmKey, "ES256")
+	ecJWK := jwktest.Of(&b.ec.PublicKey, "kid", b.ecKid, "alg", "ES256")
 	set, err := json.Marshal(map[string]any{"keys": []any{
 		doc.Keys[0], testkit.With(doc.Keys[0], "kid", b.rs512, "alg", "RS512"), ecJWK,
 	}})

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/internal/testkit"
 )
 
@@ -57,14 +57,7 @@ func newInstance(t *testing.T) *instance {
 	rs512 := testkit.With(doc.Keys[0], "kid", rs512Kid, "alg", "RS512")
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	ecJWK, err := jwk.FromRaw(&ec.PublicKey)
-	require.NoError(t, err)
-	require.NoError(t, ecJWK.Set(jwk.KeyIDKey, ecKid))
-	require.NoError(t, ecJWK.Set(jwk.AlgorithmKey, "ES256"))
-	ecJSON, err := json.Marshal(ecJWK)
-	require.NoError(t, err)
-	var ecMap map[string]any
-	require.NoError(t, json.Unmarshal(ecJSON, &ecMap))
+	ecMap := jwktest.Of(&ec.PublicKey, "kid", ecKid, "alg", "ES256")
 	body, err := json.Marshal(map[string]any{"keys": []any{doc.Keys[0], rs512, ecMap}})
 	require.NoError(t, err)
 

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +18,8 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2"
 	clerkjwt "github.com/clerk/clerk-sdk-go/v2/jwt"
 	gojwt "github.com/golang-jwt/jwt/v5"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
@@ -68,8 +69,13 @@ var theFixture = sync.OnceValues(func() (*fixture, error) {
 		return nil, err
 	}
 	key, _ := set.Key(0)
-	if err := key.Raw(&f.pub); err != nil {
+	var raw any
+	if err := jwk.Export(key, &raw); err != nil {
 		return nil, err
+	}
+	var ok bool
+	if f.pub, ok = raw.(*rsa.PublicKey); !ok {
+		return nil, fmt.Errorf("the fake's JWKS holds a %T, want an RSA key", raw)
 	}
 	return f, nil
 })
@@ -172,7 +178,7 @@ func golangJWTVerifier(tb testing.TB, f *fixture) verifyFunc {
 	}
 }
 
-// jwxVerifier is jwx v2's high-level jwt.Parse against the parsed key set,
+// jwxVerifier is jwx v3's high-level jwt.Parse against the parsed key set,
 // validating the token's times and issuer.
 func jwxVerifier(tb testing.TB, f *fixture) verifyFunc {
 	set, err := jwk.Parse(f.jwks)
@@ -188,7 +194,8 @@ func jwxVerifier(tb testing.TB, f *fixture) verifyFunc {
 		if err != nil {
 			return "", err
 		}
-		return t.Subject(), nil
+		sub, _ := t.Subject()
+		return sub, nil
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -12,18 +13,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
 func ExampleNewBackendAPI() {
 	// A stand-in for Clerk's Backend API serving one key.
 	priv, _ := rsa.GenerateKey(rand.Reader, 2048)
-	pub, _ := jwk.FromRaw(&priv.PublicKey)
-	_ = pub.Set(jwk.KeyIDKey, "ins_example")
-	_ = pub.Set(jwk.AlgorithmKey, "RS256")
-	doc, _ := json.Marshal(map[string]any{"keys": []jwk.Key{pub}})
+	doc, _ := json.Marshal(map[string]any{"keys": []any{map[string]string{
+		"kty": "RSA", "kid": "ins_example", "alg": "RS256", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(priv.N.Bytes()),
+		"e": "AQAB", // 65537
+	}}})
 	clerk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/jwks" || r.Header.Get("Authorization") != "Bearer sk_test_example" {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

@@ -16,12 +16,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 )
 
 // fuzzKeys are the keys the seeds are built from, made once per process:
@@ -49,32 +51,6 @@ var fuzzKeys = sync.OnceValue(func() (k struct {
 	return k
 })
 
-// jwkMap renders a raw key as a JWK member of a key set, with extra
-// members set (a nil value deletes one).
-func jwkMap(tb testing.TB, raw any, kv ...any) map[string]any {
-	tb.Helper()
-	k, err := jwk.FromRaw(raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, err := json.Marshal(k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatal(err)
-	}
-	for i := 0; i < len(kv); i += 2 {
-		if kv[i+1] == nil {
-			delete(m, kv[i].(string))
-		} else {
-			m[kv[i].(string)] = kv[i+1]
-		}
-	}
-	return m
-}
-
 func keySetDoc(tb testing.TB, keys ...any) []byte {
 	tb.Helper()
 	b, err := json.Marshal(map[string]any{"keys": keys})
@@ -92,9 +68,9 @@ func keySetDoc(tb testing.TB, keys ...any) []byte {
 // bounded.
 func FuzzParseKeySet(f *testing.F) {
 	k := fuzzKeys()
-	good := jwkMap(f, &k.rsa.PublicKey, "kid", "ins_rsa", "alg", "RS256", "use", "sig")
-	ec := jwkMap(f, &k.ec.PublicKey, "kid", "ins_ec", "alg", "ES256")
-	ed := jwkMap(f, k.ed.Public(), "kid", "ins_ed", "alg", "EdDSA")
+	good := jwktest.Of(&k.rsa.PublicKey, "kid", "ins_rsa", "alg", "RS256", "use", "sig")
+	ec := jwktest.Of(&k.ec.PublicKey, "kid", "ins_ec", "alg", "ES256")
+	ed := jwktest.Of(k.ed.Public(), "kid", "ins_ed", "alg", "EdDSA")
 	offCurve := maps.Clone(ec)
 	offCurve["kid"] = "ins_off_curve"
 	offCurve["y"] = base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
@@ -108,21 +84,29 @@ func FuzzParseKeySet(f *testing.F) {
 	seeds := [][]byte{
 		prevDoc,
 		keySetDoc(f, good, ec, ed),
-		keySetDoc(f, jwkMap(f, k.rsa, "kid", "ins_private", "alg", "RS256")),                           // private RSA key
-		keySetDoc(f, jwkMap(f, k.ec, "kid", "ins_private_ec")),                                         // private EC key
+		keySetDoc(f, jwktest.Of(k.rsa, "kid", "ins_private", "alg", "RS256")),                          // private RSA key
+		keySetDoc(f, jwktest.Of(k.ec, "kid", "ins_private_ec")),                                        // private EC key
 		keySetDoc(f, map[string]any{"kty": "oct", "kid": "ins_hmac", "k": "c2VjcmV0", "alg": "HS256"}), // a shared secret
-		keySetDoc(f, jwkMap(f, &k.small.PublicKey, "kid", "ins_small")),                                // 1024 bits
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", nil)),                                          // no kid
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_enc", "use", "enc")),
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_ops", "key_ops", []string{"sign"})),
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_e", "e", "AA")),  // exponent 0
-		keySetDoc(f, jwkMap(f, &k.rsa.PublicKey, "kid", "ins_e2", "e", "Ag")), // exponent 2
+		keySetDoc(f, jwktest.Of(&k.small.PublicKey, "kid", "ins_small")),                               // 1024 bits
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", nil)),                                         // no kid
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_enc", "use", "enc")),
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_ops", "key_ops", []string{"sign"})),
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_e", "e", "AA")),  // exponent 0
+		keySetDoc(f, jwktest.Of(&k.rsa.PublicKey, "kid", "ins_e2", "e", "Ag")), // exponent 2
 		keySetDoc(f, offCurve),
 		keySetDoc(f, map[string]any{"kty": "OKP", "crv": "X25519", "kid": "ins_x", "x": ed["x"]}),
-		keySetDoc(f, good, jwkMap(f, &k.ec.PublicKey, "kid", "ins_rsa")), // duplicate kid
+		keySetDoc(f, good, jwktest.Of(&k.ec.PublicKey, "kid", "ins_rsa")), // duplicate kid
 		keySetDoc(f, map[string]any{"kty": "RSA", "kid": "ins_junk", "n": 7, "e": []int{1}}, good),
 		[]byte(`{"keys":[]}`), []byte(`{"keys":null}`), []byte(`{"keys":{}}`), []byte(`{}`), []byte(`[]`),
 		[]byte(`null`), []byte(``), []byte(`{"keys":[`), []byte("\xff\xfe"), []byte(`<html>502</html>`),
+		// What the strict parser refuses: a name given twice, a second
+		// spelling of the same bytes, trailing data.
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"kty":"RSA"`, `"kty":"RSA","n":"AQAB"`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"e":"AQAB"`, `"e":"AAEAAQ"`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"e":"AQAB"`, `"e":"AQAB="`, 1)),
+		[]byte(strings.Replace(string(keySetDoc(f, good)), `"kty"`, `"\u006bty"`, 1)),
+		append(keySetDoc(f, good), keySetDoc(f, ec)...),
+		[]byte(`{"keys":[],"keys":` + string(keySetDoc(f, good))[len(`{"keys":`):]),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -160,6 +144,17 @@ func FuzzParseKeySet(f *testing.F) {
 				checkUsable(t, kid, key)
 				if private[kid] {
 					t.Fatalf("kid %q: accepted although every member with that kid carries private material", kid)
+				}
+			}
+		}
+		// Whatever the strict parser accepts reads the same to a lenient
+		// one: no key can mean one thing here and another to a parser
+		// that takes the last of two names or skips bad base64.
+		if len(fresh.keys) > 0 {
+			lenient := lenientKeys(t, doc)
+			for kid, key := range fresh.keys {
+				if !slices.ContainsFunc(lenient[kid], func(k Key) bool { return sameKey(k, key) }) {
+					t.Fatalf("kid %q: accepted key is not what encoding/json reads in any member with that kid", kid)
 				}
 			}
 		}
@@ -235,7 +230,7 @@ func onCurve(pub *ecdsa.PublicKey) bool {
 	return err == nil
 }
 
-// privateKids decodes the document independently of jwx and returns the
+// privateKids decodes the document independently of the parser and returns the
 // kids whose every member carries private or secret material ("d" of RSA,
 // EC and OKP keys, "k" of symmetric keys) as a non-empty string. Such a kid
 // must never be accepted. A document encoding/json cannot read gives none.
@@ -262,6 +257,48 @@ func privateKids(doc []byte) map[string]bool {
 		delete(private, kid)
 	}
 	return private
+}
+
+// lenientKeys reads the document as a forgiving parser would
+// (encoding/json into maps, where the last of two names wins; base64 that
+// skips line breaks and ignores stray bits) and returns, per kid, the
+// public keys of the members carrying it. A document the strict parser
+// accepted must be JSON to encoding/json too.
+func lenientKeys(t *testing.T, doc []byte) map[string][]Key {
+	var set struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		t.Fatalf("strict parser accepted what encoding/json refuses: %v", err)
+	}
+	str := func(m map[string]json.RawMessage, name string) string {
+		var s string
+		_ = json.Unmarshal(m[name], &s)
+		return s
+	}
+	num := func(m map[string]json.RawMessage, name string) *big.Int {
+		b, _ := base64.RawURLEncoding.DecodeString(str(m, name))
+		return new(big.Int).SetBytes(b)
+	}
+	out := map[string][]Key{}
+	for _, m := range set.Keys {
+		var pub any
+		switch str(m, "kty") {
+		case "RSA":
+			pub = &rsa.PublicKey{N: num(m, "n"), E: int(num(m, "e").Int64())}
+		case "EC":
+			curves := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
+			if c, ok := curves[str(m, "crv")]; ok {
+				pub = &ecdsa.PublicKey{Curve: c, X: num(m, "x"), Y: num(m, "y")}
+			}
+		case "OKP":
+			x, _ := base64.RawURLEncoding.DecodeString(str(m, "x"))
+			pub = ed25519.PublicKey(x)
+		}
+		kid := str(m, "kid")
+		out[kid] = append(out[kid], Key{ID: kid, Algorithm: str(m, "alg"), Public: pub})
+	}
+	return out
 }
 
 func hasString(m map[string]json.RawMessage, name string) bool {

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
@@ -58,37 +58,36 @@ func newEd25519(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 	return pub, priv
 }
 
-// newJWK wraps a raw key as a JWK with the given kid and alg ("" leaves the
-// field out).
-func newJWK(t *testing.T, raw any, kid, alg string) jwk.Key {
+// jwkObj is one member of a key set, as JSON fields a test may change.
+type jwkObj = map[string]any
+
+// newJWK renders a raw key as a JWK with the given kid and alg ("" leaves
+// the member out).
+func newJWK(t *testing.T, raw any, kid, alg string) jwkObj {
 	t.Helper()
-	k, err := jwk.FromRaw(raw)
-	require.NoError(t, err)
+	k := jwktest.Of(raw)
 	if kid != "" {
-		require.NoError(t, k.Set(jwk.KeyIDKey, kid))
+		k["kid"] = kid
 	}
 	if alg != "" {
-		require.NoError(t, k.Set(jwk.AlgorithmKey, alg))
+		k["alg"] = alg
 	}
 	return k
 }
 
 // rsaJWK is the common case: a public RSA signing key as Clerk publishes it.
-func rsaJWK(t *testing.T, priv *rsa.PrivateKey, kid string) jwk.Key {
+func rsaJWK(t *testing.T, priv *rsa.PrivateKey, kid string) jwkObj {
 	t.Helper()
-	k := newJWK(t, &priv.PublicKey, kid, "RS256")
-	require.NoError(t, k.Set(jwk.KeyUsageKey, "sig"))
-	return k
+	return jwktest.With(newJWK(t, &priv.PublicKey, kid, "RS256"), "use", "sig")
 }
 
-func jwksDoc(t *testing.T, keys ...jwk.Key) []byte {
+func jwksDoc(t *testing.T, keys ...jwkObj) []byte {
 	t.Helper()
-	if keys == nil {
-		keys = []jwk.Key{}
+	members := make([]any, len(keys))
+	for i, k := range keys {
+		members[i] = k
 	}
-	doc, err := json.Marshal(map[string]any{"keys": keys})
-	require.NoError(t, err)
-	return doc
+	return jwktest.Set(members...)
 }
 
 // keyServer is a JWKS endpoint over real HTTP whose behaviour a test can
@@ -120,7 +119,7 @@ func serveBody(body []byte) http.HandlerFunc {
 	}
 }
 
-func serveKeys(t *testing.T, keys ...jwk.Key) http.HandlerFunc {
+func serveKeys(t *testing.T, keys ...jwkObj) http.HandlerFunc {
 	return serveBody(jwksDoc(t, keys...))
 }
 

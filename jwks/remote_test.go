@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
@@ -364,6 +364,11 @@ func TestFailedFetchKeepsCachedKeys(t *testing.T) {
 		{"JSON but not a key set", fixed(serveBody([]byte(`{"error":"nope"}`))), "parse key set", false},
 		{"truncated JSON", fixed(serveBody([]byte(`{"keys":[{"kty":"RSA"`))), "parse key set", false},
 		{"empty set", fixed(serveBody([]byte(`{"keys":[]}`))), "no usable signature keys", false},
+		{"keys given twice", func(t *testing.T) http.HandlerFunc {
+			// A parser that takes the last "keys" would find no key, one
+			// that takes the first a good one: neither reading is used.
+			return serveBody(append([]byte(`{"keys":[],`), jwksDoc(t, rsaJWK(t, rsaA(), "ins_a"))[1:]...))
+		}, `member "keys" appears twice`, false},
 		{"only an HMAC key", func(t *testing.T) http.HandlerFunc {
 			return serveKeys(t, newJWK(t, []byte("0123456789abcdef0123456789abcdef"), "ins_hmac", "HS256"))
 		}, "no usable signature keys", false},
@@ -433,7 +438,7 @@ func TestBodyOfExactlyOneMiBIsAccepted(t *testing.T) {
 }
 
 // paddedDoc is a valid JWKS document of exactly size bytes.
-func paddedDoc(t *testing.T, size int, keys ...jwk.Key) []byte {
+func paddedDoc(t *testing.T, size int, keys ...jwkObj) []byte {
 	t.Helper()
 	doc := jwksDoc(t, keys...)
 	head := string(doc[:len(doc)-1]) + `,"padding":"`
@@ -626,10 +631,8 @@ func TestCallerCancellationDoesNotCancelTheFetch(t *testing.T) {
 func TestOnlyPublicSignatureKeysAreServed(t *testing.T) {
 	t.Parallel()
 	edPub, edPriv := newEd25519(t)
-	encKey := rsaJWK(t, rsaB(), "ins_enc")
-	require.NoError(t, encKey.Set(jwk.KeyUsageKey, "enc"))
-	opsKey := newJWK(t, &rsaB().PublicKey, "ins_ops", "RS256")
-	require.NoError(t, opsKey.Set(jwk.KeyOpsKey, jwk.KeyOperationList{jwk.KeyOpEncrypt}))
+	encKey := jwktest.With(rsaJWK(t, rsaB(), "ins_enc"), "use", "enc")
+	opsKey := jwktest.With(newJWK(t, &rsaB().PublicKey, "ins_ops", "RS256"), "key_ops", []string{"encrypt"})
 
 	srv := newKeyServer(t, serveKeys(t,
 		rsaJWK(t, rsaA(), "ins_rsa"),
@@ -764,22 +767,13 @@ func TestKeyErrorCarriesDetail(t *testing.T) {
 
 func TestDubiousKeysAreSkipped(t *testing.T) {
 	t.Parallel()
-	// asMap turns a JWK into its JSON fields so a test can corrupt them.
-	asMap := func(k jwk.Key) map[string]any {
-		raw, err := json.Marshal(k)
-		require.NoError(t, err)
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(raw, &m))
-		return m
-	}
-	evenExponent := asMap(rsaJWK(t, rsaB(), "ins_even_e"))
-	evenExponent["e"] = "Ag" // 2
-	offCurve := asMap(newJWK(t, &ecP256().PublicKey, "ins_off_curve", "ES256"))
+	evenExponent := jwktest.With(rsaJWK(t, rsaB(), "ins_even_e"), "e", "Ag") // 2
+	offCurve := newJWK(t, &ecP256().PublicKey, "ins_off_curve", "ES256")
 	offCurve["y"] = offCurve["x"]
 	x25519 := map[string]any{"kty": "OKP", "crv": "X25519", "kid": "ins_x25519",
 		"x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}
-	first := asMap(rsaJWK(t, rsaA(), "ins_dup"))
-	second := asMap(rsaJWK(t, rsaB(), "ins_dup"))
+	first := rsaJWK(t, rsaA(), "ins_dup")
+	second := rsaJWK(t, rsaB(), "ins_dup")
 	doc, err := json.Marshal(map[string]any{"keys": []any{evenExponent, offCurve, x25519, first, second}})
 	require.NoError(t, err)
 

@@ -18,11 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/internal/version"
 	"github.com/clerkgate/clerkgate/session"
 )
@@ -99,13 +98,11 @@ func ctLast(t *testing.T, fake *clerktest.Server, route clerktest.Route, apiVers
 }
 
 // ctClaims verifies jwt against the fake's JWKS (the document GET /v1/jwks
-// serves) with an independent JOSE implementation and returns its claims,
-// numbers as json.Number.
+// serves) independently of clerkgate's verifier (crypto/rsa alone) and
+// returns its claims, numbers as json.Number.
 func ctClaims(t *testing.T, fake *clerktest.Server, jwt string) map[string]any {
 	t.Helper()
-	set, err := jwk.Parse(fake.JWKS())
-	require.NoError(t, err)
-	payload, err := jws.Verify([]byte(jwt), jws.WithKeySet(set, jws.WithRequireKid(true)))
+	payload, err := jwktest.VerifyWithSet(fake.JWKS(), jwt)
 	require.NoError(t, err, "token does not verify against the fake's JWKS")
 	var claims map[string]any
 	dec := json.NewDecoder(bytes.NewReader(payload))
