@@ -34,7 +34,7 @@ func (s settings) upstreamPath(escaped string) (string, error) {
 }
 
 // checkPath accepts "" and escaped paths of plain segments ("/a/b", with
-// at most one trailing slash).
+// at most one trailing slash), each of URL path characters only.
 func checkPath(escaped string) error {
 	if escaped == "" {
 		return nil
@@ -50,6 +50,11 @@ func checkPath(escaped string) error {
 			}
 			return errPathInvalid
 		}
+		for _, c := range []byte(seg) {
+			if !pathChar(c) {
+				return errPathInvalid
+			}
+		}
 		dec, err := url.PathUnescape(seg)
 		if err != nil || dec == "." || dec == ".." {
 			return errPathInvalid
@@ -61,4 +66,15 @@ func checkPath(escaped string) error {
 		}
 	}
 	return nil
+}
+
+// pathChar reports whether c may stand unescaped in a path segment (RFC
+// 3986's pchar, and the brackets net/url leaves as they are): a request's
+// escaped path has no other, so one that does was not a request's.
+func pathChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@[]%", c) >= 0
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -201,15 +202,30 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 			}
 		}
 	}
-	// Trailers arrive after the headers are sent, past the check above;
-	// the Frontend API sends none.
+	// Trailers arrive with the body's end, past the check above; the
+	// Frontend API sends none, so none pass.
 	res.Trailer = nil
+	res.Body = noTrailers{res.Body, res}
 	if loc := res.Header.Get("Location"); loc != "" {
 		if rewritten, ok := p.throughProxy(loc); ok {
 			res.Header.Set("Location", rewritten)
 		}
 	}
 	return nil
+}
+
+// noTrailers forgets the response's trailers as the body closes: the
+// transport fills them in as it reads the body's end, and ReverseProxy
+// sends what is left after it closes the body.
+type noTrailers struct {
+	io.ReadCloser
+	res *http.Response
+}
+
+func (b noTrailers) Close() error {
+	err := b.ReadCloser.Close()
+	b.res.Trailer = nil
+	return err
 }
 
 // throughProxy maps a redirect to the Frontend API (absolute, or relative
