@@ -241,7 +241,11 @@ func (s *Server) handleHandshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cl := s.browserClient(w, r, q.Get("__clerk_db_jwt"))
-	directives := s.handshakeDirectives(cl, q.Get("suffixed_cookies") == "true", back.Scheme == "https")
+	// A token issued by a proxy (WithProxyURL) is not the instance host's,
+	// so Clerk's SDKs read the suffixed cookies whatever they asked for
+	// (clerk-browser-auth.md §3, rule 2): hand them out.
+	suffixed := q.Get("suffixed_cookies") == "true" || s.proxyURL != ""
+	directives := s.handshakeDirectives(cl, suffixed, back.Scheme == "https")
 
 	bq := back.Query()
 	if cmp.Or(s.hsFormat, q.Get("format")) == "nonce" {
