@@ -318,14 +318,15 @@ func (s *Server) handleHandshakePayload(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, handshakePayloadJSON{Directives: p.directives})
 }
 
-// signInPage posts to "sign-in", relative, so that the form served through
-// a Frontend API proxy (at /__clerk/sign-in) posts through it too.
+// signInPage posts to the Frontend API's /sign-in, through the proxy when
+// it came through one, as Clerk's pages build their links on
+// Clerk-Proxy-Url.
 var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign in (clerktest)</title></head>
 <body>
 <h1>Sign in</h1>
 <p>This is clerkgate's fake Clerk. Any user id signs in.</p>
-<form method="post" action="sign-in">
+<form method="post" action="{{.Action}}">
 <input type="hidden" name="redirect_url" value="{{.RedirectURL}}">
 <label>User id <input id="user_id" name="user_id" value="{{.UserID}}"></label>
 <button id="sign-in" type="submit">Sign in</button>
@@ -335,7 +336,9 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 
 func (s *Server) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = signInPage.Execute(w, struct{ RedirectURL, UserID string }{r.URL.Query().Get("redirect_url"), DevUserID})
+	// checkProxied has vouched for Clerk-Proxy-Url.
+	action := r.Header.Get("Clerk-Proxy-Url") + "/sign-in"
+	_ = signInPage.Execute(w, struct{ Action, RedirectURL, UserID string }{action, r.URL.Query().Get("redirect_url"), DevUserID})
 }
 
 // validUserID accepts ids shaped like Clerk's: letters, digits and _.
