@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,6 +58,7 @@ func New(cfg Config) (*Proxy, error) {
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamFailed,
 		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		BufferPool:     newBufferPool(),
 	}
 	return p, nil
 }
@@ -76,6 +78,18 @@ func newTransport(timeout time.Duration) *http.Transport {
 		MaxResponseHeaderBytes: 1 << 20,
 	}
 }
+
+// bufferPool reuses the buffers that copy response bodies, which
+// ReverseProxy otherwise allocates (32 KiB) for every request.
+type bufferPool struct{ pool sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (p *bufferPool) Get() []byte { return *p.pool.Get().(*[]byte) }
+
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 // Close closes the idle upstream connections of the proxy's own transport.
 // Requests in flight finish; the Proxy still serves after Close, opening

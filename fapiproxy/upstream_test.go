@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,7 @@ func startWithUpstream(t *testing.T, upstream http.Handler, base string, mutate 
 
 func TestSecretKeyNeverComesBack(t *testing.T) {
 	t.Parallel()
+	var logs syncBuffer
 	a := startWithUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Clerk-Secret-Key")
 		w.Header().Set("X-Echo", "your key is "+key)
@@ -59,7 +61,7 @@ func TestSecretKeyNeverComesBack(t *testing.T) {
 		w.Header().Set("Trailer", "X-Late")
 		io.WriteString(w, "ok")
 		w.Header().Set("X-Late", key)
-	}), "", nil)
+	}), "", func(c *fapiproxy.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	res := a.do(t, http.MethodGet, "/__clerk/v1/client", nil, nil)
 	body := readAll(t, res.Body) // trailers arrive with the body's end
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -69,6 +71,27 @@ func TestSecretKeyNeverComesBack(t *testing.T) {
 	require.Empty(t, res.Header.Values("Set-Cookie"), "a header with the key goes whole, all its values")
 	require.Equal(t, "kept", res.Header.Get("X-Fine"))
 	require.Empty(t, res.Trailer.Get("X-Late"))
+	// The app hears of it, without the key.
+	require.Contains(t, logs.String(), "header=X-Echo")
+	require.NotContains(t, logs.String(), hostileSecret)
+}
+
+// syncBuffer is a log the proxy writes from its handlers' goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestRedirectsAreNotFollowed: the proxy hands a redirect to the browser,
@@ -258,4 +281,53 @@ func TestStreamsBodies(t *testing.T) {
 	n, err := io.Copy(io.Discard, res.Body)
 	require.NoError(t, err)
 	require.Equal(t, int64(16<<20), n)
+}
+
+// BenchmarkForward measures what the proxy adds to a small Frontend API
+// exchange over loopback TLS: compare with BenchmarkDirect.
+func BenchmarkForward(b *testing.B) { benchmarkExchange(b, true) }
+
+// BenchmarkDirect is the same exchange without the proxy.
+func BenchmarkDirect(b *testing.B) { benchmarkExchange(b, false) }
+
+func benchmarkExchange(b *testing.B, proxied bool) {
+	upstream := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"client","sessions":[]}`)
+	}))
+	defer upstream.Close()
+	target, client := upstream.URL+"/v1/client", upstream.Client()
+	if proxied {
+		var proxy *fapiproxy.Proxy
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { proxy.ServeHTTP(w, r) }))
+		defer app.Close()
+		var err error
+		proxy, err = fapiproxy.New(fapiproxy.Config{
+			ProxyURL: app.URL + "/__clerk", SecretKey: hostileSecret, Transport: upstream.Client().Transport,
+			PublishableKey: publishable.Encode("clerk.example.com", false), FrontendAPIURL: upstream.URL,
+			MaxInFlight: 1024,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer proxy.Close()
+		target, client = app.URL+"/__clerk/v1/client", app.Client()
+	}
+	defer client.CloseIdleConnections()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := client.Get(target)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("status %d", res.StatusCode)
+				return
+			}
+		}
+	})
 }
