@@ -55,6 +55,12 @@ const (
 	// once (401).
 	CodeRefreshTokenConsumed = "session_refresh_expired_session_token_consumed"
 
+	// CodeProxyURLInvalid: the Frontend API got a proxied request (one
+	// with Clerk-Proxy-Url or Clerk-Secret-Key) whose Clerk-Proxy-Url is
+	// not the instance's proxy (WithProxyURL), or the instance has none
+	// (400). A wrong Clerk-Secret-Key is CodeClerkKeyInvalid (401).
+	CodeProxyURLInvalid = "proxy_url_invalid"
+
 	// CodeTooManyRequests is the default code of an injected 429.
 	CodeTooManyRequests = "too_many_requests"
 	// CodeInternalError is the default code of an injected 5xx.

@@ -2,6 +2,7 @@ package clerktest
 
 import (
 	"cmp"
+	"crypto/subtle"
 	"html/template"
 	"net"
 	"net/http"
@@ -98,10 +99,33 @@ func (s *Server) frontendRoutes() http.Handler {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
 			s.record(route, r, nil)
 			w.Header().Set("Cache-Control", "no-store")
+			if e := s.checkProxied(r); e != nil {
+				writeError(w, e)
+				return
+			}
 			h(w, r)
 		})
 	}
 	return mux
+}
+
+// checkProxied refuses a proxied request (one that carries either of the
+// headers a Frontend API proxy adds) unless it comes from the instance's
+// proxy: Clerk-Proxy-Url its WithProxyURL, Clerk-Secret-Key its secret key.
+// A request without them is a browser's own, served as always.
+func (s *Server) checkProxied(r *http.Request) *apiError {
+	proxy, key := r.Header.Get("Clerk-Proxy-Url"), r.Header.Get("Clerk-Secret-Key")
+	switch {
+	case proxy == "" && key == "":
+		return nil
+	case subtle.ConstantTimeCompare([]byte(key), []byte(s.secret)) != 1:
+		return errorf(http.StatusUnauthorized, CodeClerkKeyInvalid,
+			"a proxied request must carry the instance's secret key in Clerk-Secret-Key")
+	case s.proxyURL == "" || proxy != s.proxyURL:
+		return errorf(http.StatusBadRequest, CodeProxyURLInvalid,
+			"Clerk-Proxy-Url is not the instance's proxy URL (clerktest.WithProxyURL)")
+	}
+	return nil
 }
 
 // loopbackURL parses a redirect target: the fake only sends browsers back
@@ -217,7 +241,11 @@ func (s *Server) handleHandshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cl := s.browserClient(w, r, q.Get("__clerk_db_jwt"))
-	directives := s.handshakeDirectives(cl, q.Get("suffixed_cookies") == "true", back.Scheme == "https")
+	// A token issued by a proxy (WithProxyURL) is not the instance host's,
+	// so Clerk's SDKs read the suffixed cookies whatever they asked for
+	// (clerk-browser-auth.md §3, rule 2): hand them out.
+	suffixed := q.Get("suffixed_cookies") == "true" || s.proxyURL != ""
+	directives := s.handshakeDirectives(cl, suffixed, back.Scheme == "https")
 
 	bq := back.Query()
 	if cmp.Or(s.hsFormat, q.Get("format")) == "nonce" {
@@ -290,12 +318,15 @@ func (s *Server) handleHandshakePayload(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, handshakePayloadJSON{Directives: p.directives})
 }
 
+// signInPage posts to the Frontend API's /sign-in, through the proxy when
+// it came through one, as Clerk's pages build their links on
+// Clerk-Proxy-Url.
 var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign in (clerktest)</title></head>
 <body>
 <h1>Sign in</h1>
 <p>This is clerkgate's fake Clerk. Any user id signs in.</p>
-<form method="post" action="/sign-in">
+<form method="post" action="{{.Action}}">
 <input type="hidden" name="redirect_url" value="{{.RedirectURL}}">
 <label>User id <input id="user_id" name="user_id" value="{{.UserID}}"></label>
 <button id="sign-in" type="submit">Sign in</button>
@@ -305,7 +336,9 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 
 func (s *Server) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = signInPage.Execute(w, struct{ RedirectURL, UserID string }{r.URL.Query().Get("redirect_url"), DevUserID})
+	// checkProxied has vouched for Clerk-Proxy-Url.
+	action := r.Header.Get("Clerk-Proxy-Url") + "/sign-in"
+	_ = signInPage.Execute(w, struct{ Action, RedirectURL, UserID string }{action, r.URL.Query().Get("redirect_url"), DevUserID})
 }
 
 // validUserID accepts ids shaped like Clerk's: letters, digits and _.

@@ -44,6 +44,7 @@ type config struct {
 	lifetime    time.Duration
 	hsFormat    string
 	localFAPI   bool
+	proxyURL    string
 }
 
 type serverOption func(*config)
@@ -239,6 +240,16 @@ func WithHandshakeFormat(format string) Option {
 // insist on, and handshakes go nowhere. It wins over WithFrontendHost.
 func WithLocalFrontendAPI() Option {
 	return serverOption(func(c *config) { c.localFAPI = true })
+}
+
+// WithProxyURL gives the instance a Frontend API proxy at proxyURL (such
+// as "http://localhost:3000/__clerk"), as the dashboard's proxy setting
+// does: tokens carry it as their issuer, and the Frontend API serves a
+// proxied request (one with Clerk-Proxy-Url) only when its Clerk-Proxy-Url
+// is proxyURL and its Clerk-Secret-Key the instance's. A trailing slash is
+// dropped.
+func WithProxyURL(proxyURL string) Option {
+	return serverOption(func(c *config) { c.proxyURL = strings.TrimRight(proxyURL, "/") })
 }
 
 // WithFeatures adds billing features to the fea claim, each as

@@ -19,9 +19,11 @@ type Request struct {
 	// Route is the route pattern that matched, such as RouteRefresh, or
 	// RouteUnknown.
 	Route string
-	// Method and Path are the request line's method and URL path.
+	// Method and Path are the request line's method and URL path; Host is
+	// the Host header (which Header leaves out, as net/http does).
 	Method string
 	Path   string
+	Host   string
 	// Query is the parsed query string.
 	Query url.Values
 	// Header is a copy of the request headers.
@@ -40,6 +42,7 @@ func (s *Server) record(route string, r *http.Request, body []byte) {
 		Route:  route,
 		Method: r.Method,
 		Path:   r.URL.Path,
+		Host:   r.Host,
 		Query:  r.URL.Query(),
 		Header: r.Header.Clone(),
 		Body:   append([]byte(nil), body...),

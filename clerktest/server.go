@@ -36,6 +36,7 @@ type Server struct {
 	clock      func() time.Time
 	host       string
 	issuer     string
+	proxyURL   string // WithProxyURL; "" for none
 	pk         string
 	suffix     string
 	secret     string
@@ -104,10 +105,15 @@ func New(opts ...Option) *Server {
 		panic("clerktest: generate signing key: " + err.Error())
 	}
 	pk := publishable.Encode(cfg.host, false)
+	issuer := "https://" + cfg.host
+	if cfg.proxyURL != "" {
+		issuer = cfg.proxyURL
+	}
 	s := &Server{
 		clock:       cfg.clock,
 		host:        cfg.host,
-		issuer:      "https://" + cfg.host,
+		issuer:      issuer,
+		proxyURL:    cfg.proxyURL,
 		pk:          pk,
 		suffix:      publishable.CookieSuffix(pk),
 		secret:      "sk_test_" + randomString(40, alphaNum),
@@ -170,7 +176,8 @@ func (s *Server) PublishableKey() string { return s.pk }
 // FrontendHost is the instance's Frontend API host.
 func (s *Server) FrontendHost() string { return s.host }
 
-// Issuer is the iss of the instance's tokens: "https://" + FrontendHost.
+// Issuer is the iss of the instance's tokens: "https://" + FrontendHost,
+// or the proxy's URL with WithProxyURL.
 func (s *Server) Issuer() string { return s.issuer }
 
 // CookieSuffix is the suffix of the instance's cookie names

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -81,8 +82,16 @@ func newBrowser(t *testing.T, spki string) tab {
 
 // frontendSPKI is the digest Chromium's --ignore-certificate-errors-spki-list
 // takes for the fake Frontend API's certificate, which only the fake's own
-// Client trusts: the certificate it presents to a client that verifies it.
+// Client trusts.
 func frontendSPKI(t *testing.T, fake *clerktest.Server) string {
+	t.Helper()
+	sum := sha256.Sum256(frontendCert(t, fake).RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// frontendCert is the certificate the fake Frontend API presents to a
+// client that verifies it.
+func frontendCert(t *testing.T, fake *clerktest.Server) *x509.Certificate {
 	t.Helper()
 	tr, ok := fake.Client().Transport.(*http.Transport)
 	require.True(t, ok, "clerktest's client has no *http.Transport")
@@ -97,6 +106,5 @@ func frontendSPKI(t *testing.T, fake *clerktest.Server) string {
 	defer conn.Close()
 	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
 	require.NotEmpty(t, certs)
-	sum := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
-	return base64.StdEncoding.EncodeToString(sum[:])
+	return certs[0]
 }

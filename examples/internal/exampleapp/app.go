@@ -36,6 +36,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/fapiproxy"
 	"github.com/clerkgate/clerkgate/session"
 )
 
@@ -48,6 +49,9 @@ type App struct {
 
 	pages      *pages
 	signOutURL string // where the pages' "Sign out" link goes; "" for none
+
+	proxy     *fapiproxy.Proxy // Clerk's Frontend API under proxyPath; nil without CLERK_PROXY_URL
+	proxyPath string
 
 	dev        *clerktest.Server // nil unless in dev mode
 	devMu      sync.Mutex
@@ -79,6 +83,17 @@ func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
 // GET /dashboard sends a browser that is signed out. Clerk's SDKs read
 // the same variable.
 const EnvSignInURL = "CLERK_SIGN_IN_URL"
+
+// EnvProxyURL names the public URL of the app's Frontend API proxy (e.g.
+// https://app.example.com/__clerk), and EnvFrontendAPIURL the Frontend API
+// it forwards to when not Clerk's (a test's fake). With EnvProxyURL set, the
+// example serves Clerk's Frontend API at that URL's path through
+// fapiproxy, and the Gate takes it as Config.ProxyURL. Clerk's SDKs read
+// the same variables.
+const (
+	EnvProxyURL       = "CLERK_PROXY_URL"
+	EnvFrontendAPIURL = "CLERK_FAPI_URL"
+)
 
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
@@ -121,6 +136,7 @@ func New(name string, opts ...Option) (*App, error) {
 	// A page load that ends signed out goes to the sign-in page, as in
 	// Clerk's own apps, rather than to a 401.
 	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
+	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
@@ -153,6 +169,12 @@ func New(name string, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Gate = gate
+	if cfg.ProxyURL != "" {
+		if err := a.startProxy(cfg); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	// Fail at start-up, with the reason, rather than answer every request
 	// 503 jwks_unavailable: a refused secret key or an unreachable API
 	// would otherwise show only as "try again shortly".
@@ -215,6 +237,40 @@ func requireLoopback(addr string) error {
 		addr, DefaultAddr)
 }
 
+// startProxy builds the Frontend API proxy from the Gate's keys and
+// ProxyURL: the three values the Gate and the proxy share.
+func (a *App) startProxy(cfg clerkgate.Config) error {
+	p, err := fapiproxy.New(fapiproxy.Config{
+		ProxyURL:       cfg.ProxyURL,
+		SecretKey:      cfg.SecretKey,
+		PublishableKey: cfg.PublishableKey,
+		FrontendAPIURL: strings.TrimSpace(os.Getenv(EnvFrontendAPIURL)),
+		Logger:         a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", EnvProxyURL, err)
+	}
+	u, _ := url.Parse(cfg.ProxyURL) // fapiproxy.New parsed it
+	a.proxy, a.proxyPath = p, strings.TrimRight(u.EscapedPath(), "/")
+	return nil
+}
+
+// withProxy sends requests under the proxy's path to the proxy, which
+// checks them itself, and every other request to h: the same in front of
+// net/http, gin and echo.
+func (a *App) withProxy(h http.Handler) http.Handler {
+	if a.proxy == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == a.proxyPath || strings.HasPrefix(p, a.proxyPath+"/") {
+			a.proxy.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // DevMode reports whether the embedded fake backend is in use.
 func (a *App) DevMode() bool { return a.dev != nil }
 
@@ -225,6 +281,9 @@ func (a *App) Close() {
 	}
 	if a.Gate != nil {
 		a.Gate.Close()
+	}
+	if a.proxy != nil {
+		a.proxy.Close()
 	}
 	if a.dev != nil {
 		a.dev.Close()
@@ -417,7 +476,7 @@ func (a *App) Serve(h http.Handler) error {
 		a.signOutURL = a.dev.SignOutURL(browserURL(base) + "/")
 	}
 	a.banner(os.Stdout, base)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.withProxy(h), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -434,6 +493,9 @@ func (a *App) Serve(h http.Handler) error {
 
 func (a *App) banner(w io.Writer, base string) {
 	fmt.Fprintf(w, "clerkgate %s example listening on %s\n", a.name, base)
+	if a.proxy != nil {
+		fmt.Fprintf(w, "Clerk's Frontend API is proxied under %s\n", a.proxyPath+"/")
+	}
 	if a.redisURL != "" {
 		fmt.Fprintf(w, "refreshes and revocations are shared with the other replicas through %s\n", redactURL(a.redisURL))
 	}
