@@ -128,7 +128,9 @@ func TestVerifyRefuses(t *testing.T) {
 		{"url-safe base64", with(func(h http.Header) {
 			h.Set("Svix-Signature", "v1,"+strings.Repeat("_", 43)+"=")
 		}), body, webhooks.ErrInvalidSignatureHeader},
-		{"only another version", with(func(h http.Header) { h.Set("Svix-Signature", "v1a,"+strings.TrimPrefix(h.Get("Svix-Signature"), "v1,")) }), body, webhooks.ErrNoMatchingSignature},
+		{"only another version", with(func(h http.Header) {
+			h.Set("Svix-Signature", "v1a,"+strings.TrimPrefix(h.Get("Svix-Signature"), "v1,"))
+		}), body, webhooks.ErrNoMatchingSignature},
 		{"too many entries", with(func(h http.Header) {
 			h.Set("Svix-Signature", strings.Repeat("v2,x ", 16)+h.Get("Svix-Signature"))
 		}), body, webhooks.ErrInvalidSignatureHeader},
