@@ -123,6 +123,12 @@ type Config struct {
 	// its own.
 	Store Store
 
+	// WebhookSigningSecret is the signing secret ("whsec_…") of the
+	// endpoint Clerk delivers webhooks to, which Gate.Webhooks serves (env
+	// CLERK_WEBHOOK_SIGNING_SECRET). Without it Gate.Webhooks refuses
+	// every delivery. See docs/webhooks.md.
+	WebhookSigningSecret string
+
 	// Refresh limits. One free sign-up gives anyone a genuine expired
 	// token, which passes every check up to the refresh; these bound what
 	// such requests can cost the app's Backend API quota.
@@ -268,6 +274,8 @@ const (
 	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
 	EnvMaxTokenLifetime  = "CLERK_MAX_TOKEN_LIFETIME"
 	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
+	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
+	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
@@ -292,6 +300,7 @@ func ConfigFromEnv() Config {
 		AuthorizedParties: parties,
 		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
 	}
+	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(EnvWebhookSigningSecret))
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d

@@ -24,6 +24,10 @@ const (
 	// ReasonTokenLifetimeInvalid: the token lives longer than
 	// Config.MaxTokenLifetime, or carries no iat to tell.
 	ReasonTokenLifetimeInvalid Reason = "token_lifetime_invalid"
+	// ReasonTokenOutdated: a Clerk webhook said the token's user was
+	// deleted, banned or locked, or their organization membership changed,
+	// after the token was issued (see Gate.Webhooks).
+	ReasonTokenOutdated Reason = "token_outdated"
 
 	ReasonTokenMalformed         = verifier.ReasonTokenMalformed
 	ReasonTokenTypeInvalid       = verifier.ReasonTokenTypeInvalid
@@ -75,6 +79,8 @@ func message(r Reason) string {
 		return "the session token lives longer than this app accepts"
 	case ReasonRefreshFailed:
 		return "the expired session could not be refreshed"
+	case ReasonTokenOutdated:
+		return "the session token was issued before a change to its user; get a new one"
 	}
 	return string(r)
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/session"
 	"github.com/clerkgate/clerkgate/verifier"
+	"github.com/clerkgate/clerkgate/webhooks"
 )
 
 // Gate is the middleware: it verifies session tokens, refreshes expired
@@ -84,6 +85,7 @@ type Gate struct {
 	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
 
 	crossOrigin *http.CrossOriginProtection // unsafe cookie requests' origins; nil when disabled (origin.go)
+	webhooks    *webhooks.Verifier          // Clerk's webhooks (webhooks.go); nil without a signing secret
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -216,6 +218,10 @@ func newGate(cfg Config) (*Gate, error) {
 		return nil, err
 	}
 	if err := g.startStore(cfg, issuer); err != nil {
+		g.Close()
+		return nil, err
+	}
+	if g.webhooks, err = newWebhookVerifier(cfg, g.now); err != nil {
 		g.Close()
 		return nil, err
 	}

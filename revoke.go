@@ -83,6 +83,11 @@ func (g *Gate) admit(c *Claims) *AuthError {
 	if g.isRevoked(c.SessionID) {
 		return newAuthError(ReasonSessionRevoked, true, nil)
 	}
+	// Markers from Clerk's webhooks (webhooks.go): no allocation, like the
+	// check above.
+	if g.store.UserRevoked(c.Subject, time.Unix(c.IssuedAt, 0)) {
+		return newAuthError(ReasonTokenOutdated, true, nil)
+	}
 	return nil
 }
 

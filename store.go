@@ -90,6 +90,32 @@ type Store interface {
 	// the network.
 	SessionRevoked(sessionID string) bool
 
+	// RevokeUser records that the user's tokens issued at or before cutoff
+	// (to the second) are refused, for ttl (the scope's RevocationTerm):
+	// a Clerk webhook told the Gate that the user was deleted or banned
+	// (cutoff is then the end of the term: every token), or that their
+	// organization membership changed (cutoff is the change: tokens with
+	// the old claims). Like RevokeSession, it takes effect in this process
+	// at once, even when it returns an error, and lasts its whole term; a
+	// later cutoff for the user replaces an earlier one, never the reverse.
+	RevokeUser(ctx context.Context, userID string, cutoff time.Time, ttl time.Duration) error
+
+	// UserRevoked reports whether a token of the user issued at issuedAt
+	// is refused. Like SessionRevoked it runs on every authenticated
+	// request: it answers from memory, and allocates nothing.
+	UserRevoked(userID string, issuedAt time.Time) bool
+
+	// MarkOnce records key for ttl unless it is already recorded, and
+	// reports whether this call recorded it: SET NX with a TTL, shared by
+	// every Gate on the store. The Gate marks each webhook message id, so
+	// that a message delivered twice, to one replica or two, is applied
+	// once. An error means the store failed.
+	MarkOnce(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+
+	// Unmark forgets a key MarkOnce recorded, so that the next delivery of
+	// a message the app failed to handle is handled again.
+	Unmark(ctx context.Context, key string) error
+
 	// Close stops the store's background work and releases what it holds.
 	// It is safe to call more than once.
 	Close() error
@@ -135,7 +161,13 @@ type MemoryStoreConfig struct {
 	// A MemoryStore has no revocation size: it hears no revocations from
 	// other replicas, and keeps those made through its Gate each for its
 	// whole term, whatever their number (each is a successful Backend API
-	// call, so Clerk's rate limit bounds them).
+	// call or a verified webhook, so Clerk bounds them).
+
+	// MarkCacheSize bounds how many keys MarkOnce remembers (webhook
+	// message ids). Default 10,000. Past it the oldest are forgotten
+	// early: a message delivered again after that many others is applied
+	// again, which revocations bear (applying one twice changes nothing).
+	MarkCacheSize int
 }
 
 // MemoryStore is the default Store: it keeps refresh outcomes and failed
@@ -153,6 +185,8 @@ type MemoryStore struct {
 
 	outcomes *expiring.Cache[string, []byte]
 	failures *expiring.Cache[string, struct{}]
+	markMu   sync.Mutex // makes MarkOnce's look and add one step
+	marks    *expiring.Cache[string, struct{}]
 	// revoked is replaced by Start, which gives the term; until then, and
 	// for a MemoryStore used without a Gate, the default term holds.
 	revoked atomic.Pointer[revoked.Set]
@@ -163,12 +197,13 @@ var _ Store = (*MemoryStore)(nil)
 // NewMemoryStore returns an empty MemoryStore. A Gate whose Config.Store
 // is nil makes its own, sized by Config.RefreshCacheSize.
 func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
-	if cfg.RefreshCacheSize < 0 {
-		return nil, errors.New("clerkgate: RefreshCacheSize must not be negative")
+	if cfg.RefreshCacheSize < 0 || cfg.MarkCacheSize < 0 {
+		return nil, errors.New("clerkgate: RefreshCacheSize and MarkCacheSize must not be negative")
 	}
 	s := &MemoryStore{now: time.Now}
 	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
 	s.failures = expiring.New[string, struct{}](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
+	s.marks = expiring.New[string, struct{}](orDefault(cfg.MarkCacheSize, 10_000), s.clock)
 	s.revoked.Store(revoked.New(s.clock, DefaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
 	return s, nil
 }
@@ -234,6 +269,36 @@ func (s *MemoryStore) RevokeSession(_ context.Context, sessionID string, ttl tim
 // ttl ago.
 func (s *MemoryStore) SessionRevoked(sessionID string) bool {
 	return s.revoked.Load().Has(sessionID)
+}
+
+// RevokeUser refuses the user's tokens issued at or before cutoff, for
+// ttl capped at the scope's RevocationTerm.
+func (s *MemoryStore) RevokeUser(_ context.Context, userID string, cutoff time.Time, ttl time.Duration) error {
+	s.revoked.Load().AddOwnCutoff(userID, cutoff.Unix(), ttl)
+	return nil
+}
+
+// UserRevoked reports whether a token of the user issued at issuedAt is
+// refused.
+func (s *MemoryStore) UserRevoked(userID string, issuedAt time.Time) bool {
+	return s.revoked.Load().Refuses(userID, issuedAt.Unix())
+}
+
+// MarkOnce records key for ttl unless it is recorded.
+func (s *MemoryStore) MarkOnce(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	if _, ok := s.marks.Get(key); ok {
+		return false, nil
+	}
+	s.marks.Add(key, struct{}{}, s.clock().Add(ttl))
+	return true, nil
+}
+
+// Unmark forgets key.
+func (s *MemoryStore) Unmark(_ context.Context, key string) error {
+	s.marks.Remove(key)
+	return nil
 }
 
 // Close does nothing: a MemoryStore holds nothing but memory.

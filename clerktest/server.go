@@ -60,6 +60,7 @@ type Server struct {
 	total    int
 	log      []Request
 	frontend frontendState
+	hooks    *webhookState
 
 	machines machineStore // machine credentials, under their own lock
 }
@@ -131,6 +132,7 @@ func New(opts ...Option) *Server {
 		lifetime:    cfg.lifetime,
 		hsFormat:    cfg.hsFormat,
 		frontend:    newFrontendState(),
+		hooks:       newWebhookState(),
 	}
 	fapi.Config.Handler = s.frontendRoutes()
 	s.srv = httptest.NewUnstartedServer(s.routes())
@@ -151,6 +153,7 @@ func (s *Server) Close() {
 		s.srv.Close()
 		s.fapi.CloseClientConnections()
 		s.fapi.Close()
+		s.hooks.wg.Wait()
 	})
 }
 
@@ -204,6 +207,9 @@ func (s *Server) routes() http.Handler {
 		RouteHandshakePayload:  s.handleHandshakePayload,
 		RouteUnknown:           s.handleUnknown,
 	} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.serve(route, h, w, r) })
+	}
+	for route, h := range s.webhookRoutes() {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { s.serve(route, h, w, r) })
 	}
 	for route, h := range s.machineRoutes() {

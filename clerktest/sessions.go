@@ -134,14 +134,22 @@ func (s *Server) createSession(userID string, sc sessionConfig) Session {
 
 // RevokeSession marks a session revoked, as POST /v1/sessions/{id}/revoke
 // does, and reports whether it exists.
+//
+// With SendWebhooksTo, revoking an active session sends session.revoked.
 func (s *Server) RevokeSession(id string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	ss := s.sessions[id]
 	if ss == nil {
+		s.mu.Unlock()
 		return false
 	}
+	active := ss.status == statusActive
 	s.revokeLocked(ss)
+	w := ss.wire()
+	s.mu.Unlock()
+	if active {
+		s.SendWebhook("session.revoked", w)
+	}
 	return true
 }
 

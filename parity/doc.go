@@ -1,7 +1,10 @@
-// Package parity holds the differential test of clerkgate's verifier
-// against Clerk's own, @clerk/backend's verifyToken and authenticateRequest
-// run under Node (see node/). It is a module of its own so that the root
-// module never needs Node. The package has no code outside its tests.
+// Package parity holds the differential tests of clerkgate against Clerk's
+// own code run under Node (see node/): its session-token verifier against
+// @clerk/backend's verifyToken and authenticateRequest, and its webhooks
+// package against @clerk/backend's verifyWebhook and the standardwebhooks
+// package under it (webhooks_test.go). It is a module of its own so that
+// the root module never needs Node. The package has no code outside its
+// tests.
 //
-//	cd parity/node && npm ci && cd .. && go test -run TestParityWithClerk -v .
+//	cd parity/node && npm ci && cd .. && go test -v .
 package parity

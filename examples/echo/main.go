@@ -65,7 +65,13 @@ func routes(app *exampleapp.App) *echo.Echo {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, exampleapp.Sensitive(claims))
 	}, clerkecho.Require(app.Gate, exampleapp.SensitiveCheck()))
+	if h := app.Webhooks(); h != nil {
+		e.POST(exampleapp.WebhookPath, echo.WrapHandler(h))
+	}
 	if app.DevMode() {
+		e.POST("/dev/revoke", func(c echo.Context) error {
+			return write(c, app.DevRevoke(c.QueryParam("session_id")))
+		})
 		e.GET("/dev/token", func(c echo.Context) error {
 			return write(c, app.DevToken(c.QueryParam("expired") == "1"))
 		})

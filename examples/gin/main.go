@@ -68,7 +68,13 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, exampleapp.Sensitive(claims))
 	})
+	if h := app.Webhooks(); h != nil {
+		r.POST(exampleapp.WebhookPath, gin.WrapH(h))
+	}
 	if app.DevMode() {
+		r.POST("/dev/revoke", func(c *gin.Context) {
+			write(c, app.DevRevoke(c.Query("session_id")))
+		})
 		r.GET("/dev/token", func(c *gin.Context) {
 			write(c, app.DevToken(c.Query("expired") == "1"))
 		})

@@ -61,7 +61,13 @@ func routes(app *exampleapp.App) http.Handler {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, exampleapp.Sensitive(claims))
 	})))
+	if h := app.Webhooks(); h != nil {
+		mux.Handle("POST "+exampleapp.WebhookPath, h)
+	}
 	if app.DevMode() {
+		mux.HandleFunc("POST /dev/revoke", func(w http.ResponseWriter, r *http.Request) {
+			write(w, app.DevRevoke(r.URL.Query().Get("session_id")))
+		})
 		mux.HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
 			write(w, app.DevToken(r.URL.Query().Get("expired") == "1"))
 		})

@@ -1,4 +1,5 @@
-// Package revoked is the set of revoked sessions a Store keeps in memory.
+// Package revoked is the set of revoked sessions a Store keeps in memory,
+// and of users whose tokens issued before some time are refused.
 //
 // Unlike a cache, it never drops a revocation before its term: forgetting
 // one early lets a signed-out session back in. Memory is bounded another
@@ -12,12 +13,14 @@ package revoked
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"time"
 )
 
-// Set is a set of session ids, each revoked until its own deadline. It is
-// safe for concurrent use.
+// Set is a set of ids, each revoked until its own deadline: a session id
+// wholly, a user id for the tokens issued up to a cutoff. It is safe for
+// concurrent use.
 type Set struct {
 	now      func() time.Time
 	maxTerm  time.Duration // no entry lasts longer, from when it is added
@@ -30,11 +33,15 @@ type Set struct {
 }
 
 type entry struct {
-	id    string
-	until time.Time
-	own   bool // made through this process: never refused
-	index int  // in byEnd
+	id     string
+	until  time.Time
+	cutoff int64 // tokens issued (iat, Unix s) at or before it are refused
+	own    bool  // made through this process: never refused
+	index  int   // in byEnd
 }
+
+// All is the cutoff that refuses every token.
+const All = math.MaxInt64
 
 // New returns an empty set. Terms are capped at maxTerm from the moment a
 // revocation is added; at most maxHeard revocations heard from elsewhere
@@ -45,12 +52,16 @@ func New(now func() time.Time, maxTerm time.Duration, maxHeard int) *Set {
 
 // AddOwn records a revocation made through this process. It is always
 // kept, for the shorter of ttl and the set's longest term.
-func (s *Set) AddOwn(id string, ttl time.Duration) {
+func (s *Set) AddOwn(id string, ttl time.Duration) { s.AddOwnCutoff(id, All, ttl) }
+
+// AddOwnCutoff is AddOwn for the tokens issued at or before cutoff (Unix
+// seconds) only.
+func (s *Set) AddOwnCutoff(id string, cutoff int64, ttl time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.dropExpired(now)
-	s.put(id, now.Add(min(ttl, s.maxTerm)), true)
+	s.put(id, now.Add(min(ttl, s.maxTerm)), cutoff, true)
 }
 
 // AddHeard records a revocation heard from elsewhere, until the deadline,
@@ -58,7 +69,11 @@ func (s *Set) AddOwn(id string, ttl time.Duration) {
 // when the revocation is not held: the set already holds as many heard
 // revocations in force as it may. A deadline already past is ignored and
 // reported as held.
-func (s *Set) AddHeard(id string, until time.Time) bool {
+func (s *Set) AddHeard(id string, until time.Time) bool { return s.AddHeardCutoff(id, All, until) }
+
+// AddHeardCutoff is AddHeard for the tokens issued at or before cutoff
+// (Unix seconds) only.
+func (s *Set) AddHeardCutoff(id string, cutoff int64, until time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -72,15 +87,19 @@ func (s *Set) AddHeard(id string, until time.Time) bool {
 	if limit := now.Add(s.maxTerm); until.After(limit) {
 		until = limit
 	}
-	s.put(id, until, false)
+	s.put(id, until, cutoff, false)
 	return true
 }
 
 // Has reports whether the session is revoked now.
-func (s *Set) Has(id string) bool {
+func (s *Set) Has(id string) bool { return s.Refuses(id, math.MinInt64) }
+
+// Refuses reports whether a token of id issued at iat (Unix seconds) is
+// refused now. It allocates nothing: it runs on every request.
+func (s *Set) Refuses(id string, iat int64) bool {
 	s.mu.RLock()
 	e, ok := s.entries[id]
-	held := ok && s.now().Before(e.until)
+	held := ok && iat <= e.cutoff && s.now().Before(e.until)
 	s.mu.RUnlock()
 	return held
 }
@@ -101,10 +120,11 @@ func (s *Set) Room() int {
 	return max(s.maxHeard-s.heard, 0)
 }
 
-// put adds or extends an entry; a deadline is never shortened, and an
-// entry made here stays one.
-func (s *Set) put(id string, until time.Time, own bool) {
+// put adds or extends an entry; a deadline and a cutoff are never
+// shortened, and an entry made here stays one.
+func (s *Set) put(id string, until time.Time, cutoff int64, own bool) {
 	if e, ok := s.entries[id]; ok {
+		e.cutoff = max(e.cutoff, cutoff)
 		if own && !e.own {
 			e.own = true
 			s.heard--
@@ -115,7 +135,7 @@ func (s *Set) put(id string, until time.Time, own bool) {
 		}
 		return
 	}
-	e := &entry{id: id, until: until, own: own}
+	e := &entry{id: id, until: until, cutoff: cutoff, own: own}
 	s.entries[id] = e
 	heap.Push(&s.byEnd, e)
 	if !own {

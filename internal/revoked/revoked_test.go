@@ -89,3 +89,36 @@ func TestOwnWinsOverHeard(t *testing.T) {
 	c.advance(30 * time.Second)
 	require.True(t, s.Has("sess_a"))
 }
+
+// A user's cutoff refuses the tokens issued at or before it, never those
+// issued after; a later cutoff moves it on, an earlier one does not move
+// it back, and it ends with its term.
+func TestCutoffs(t *testing.T) {
+	c := &clock{time.Unix(1_000_000, 0)}
+	s := newSet(c, 10)
+	s.AddOwnCutoff("user_a", 999_990, time.Minute)
+	require.True(t, s.Refuses("user_a", 999_980))
+	require.True(t, s.Refuses("user_a", 999_990), "the cutoff's own second is refused")
+	require.False(t, s.Refuses("user_a", 999_991))
+	require.False(t, s.Has("user_a") && s.Refuses("user_a", 999_991))
+
+	require.True(t, s.AddHeardCutoff("user_a", 999_995, at(c, time.Minute)))
+	require.True(t, s.Refuses("user_a", 999_995))
+	require.True(t, s.AddHeardCutoff("user_a", 999_000, at(c, time.Minute)))
+	require.True(t, s.Refuses("user_a", 999_995), "never moved back")
+
+	s.AddOwnCutoff("user_b", All, time.Minute)
+	require.True(t, s.Refuses("user_b", 2_000_000_000), "every token")
+	require.False(t, s.Refuses("user_c", 0))
+
+	c.advance(time.Minute)
+	require.False(t, s.Refuses("user_a", 0))
+	require.False(t, s.Refuses("user_b", 0))
+}
+
+func TestRefusesAllocatesNothing(t *testing.T) {
+	c := &clock{time.Unix(1_000_000, 0)}
+	s := newSet(c, 10)
+	s.AddOwnCutoff("user_a", 999_990, time.Minute)
+	require.Zero(t, testing.AllocsPerRun(100, func() { s.Refuses("user_a", 999_999) }))
+}

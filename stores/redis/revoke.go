@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/clerkgate/clerkgate/stores/redis/internal/revoked"
 )
 
 // Revocations under a hostile writer.
@@ -64,8 +66,13 @@ func (s *Store) RevocationStats() RevocationStats {
 }
 
 // validSessionID reports whether id has the shape of a Clerk session id.
-func validSessionID(id string) bool {
-	rest, ok := strings.CutPrefix(id, "sess_")
+func validSessionID(id string) bool { return validID(id, "sess_") }
+
+// validUserID reports whether id has the shape of a Clerk user id.
+func validUserID(id string) bool { return validID(id, "user_") }
+
+func validID(id, prefix string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
 	if !ok || rest == "" || len(id) > maxSessionIDLen {
 		return false
 	}
@@ -78,25 +85,54 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// parseRevocation reads "<expiry ms> <session id>": decimal digits only
-// (no sign, no spaces), one space, a session id.
-func parseRevocation(payload string) (id string, untilMs int64, ok bool) {
-	if len(payload) > 20+maxSessionIDLen {
+// A user's revocation (from a Clerk webhook, through the Gate) is kept in
+// the same set and channel as sessions', as the member "<user id>
+// <cutoff>": the user's tokens issued (iat, Unix s) at or before the
+// cutoff are refused.
+
+// userMember is the set member of a user's revocation.
+func userMember(userID string, cutoff int64) string {
+	return userID + " " + strconv.FormatInt(max(cutoff, 0), 10)
+}
+
+// parseMember reads a member of the revoked set: a session id (every token
+// refused) or "<user id> <cutoff>".
+func parseMember(m string) (id string, cutoff int64, ok bool) {
+	if validSessionID(m) {
+		return m, revoked.All, true
+	}
+	id, c, found := strings.Cut(m, " ")
+	if !found || !validUserID(id) || c == "" || len(c) > 15 {
 		return "", 0, false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			return "", 0, false
+		}
+	}
+	cutoff, err := strconv.ParseInt(c, 10, 64)
+	return id, cutoff, err == nil
+}
+
+// parseRevocation reads "<expiry ms> <member>": decimal digits only (no
+// sign, no spaces), one space, a member (see parseMember).
+func parseRevocation(payload string) (id string, cutoff, untilMs int64, ok bool) {
+	if len(payload) > 20+maxSessionIDLen+16 {
+		return "", 0, 0, false
 	}
 	i := 0
 	for i < len(payload) && '0' <= payload[i] && payload[i] <= '9' {
 		i++
 	}
 	if i == 0 || i > 15 || i >= len(payload) || payload[i] != ' ' {
-		return "", 0, false
+		return "", 0, 0, false
 	}
 	ms, err := strconv.ParseInt(payload[:i], 10, 64)
-	id = payload[i+1:]
-	if err != nil || !validSessionID(id) {
-		return "", 0, false
+	if err != nil {
+		return "", 0, 0, false
 	}
-	return id, ms, true
+	id, cutoff, ok = parseMember(payload[i+1:])
+	return id, cutoff, ms, ok
 }
 
 // revokeScript adds a session id to the revoked set (never shortening its
@@ -138,14 +174,19 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, ttl time.Du
 	if !validSessionID(sessionID) {
 		return errors.New("redisstore: not shared: not shaped like a Clerk session id, so other replicas would refuse it")
 	}
-	until := time.Now().Add(ttl).UnixMilli()
+	return s.share(ctx, sessionID, time.Now().Add(ttl).UnixMilli())
+}
+
+// share adds a member to the shared set and tells the replicas; when Redis
+// cannot be reached, it is kept for sharing once Redis is back.
+func (s *Store) share(ctx context.Context, member string, until int64) error {
 	err := s.call(ctx, "share a revocation", func(ctx context.Context) error {
-		return s.runRevoke(ctx, sessionID, until)
+		return s.runRevoke(ctx, member, until)
 	})
 	if err != nil {
 		s.mu.Lock()
 		if len(s.unshared) < maxUnshared {
-			s.unshared[sessionID] = until
+			s.unshared[member] = until
 		}
 		s.mu.Unlock()
 		return err
@@ -171,22 +212,60 @@ func (s *Store) SessionRevoked(sessionID string) bool {
 	return s.revoked.Has(sessionID)
 }
 
+// RevokeUser refuses the user's tokens issued at or before cutoff in this
+// replica at once, for its whole term, then tells the others through
+// Redis, as RevokeSession does.
+func (s *Store) RevokeUser(ctx context.Context, userID string, cutoff time.Time, ttl time.Duration) error {
+	ttl = min(ttl, s.term)
+	c := max(cutoff.Unix(), 0)
+	s.revoked.AddOwnCutoff(userID, c, ttl)
+	if !validUserID(userID) {
+		return errors.New("redisstore: not shared: not shaped like a Clerk user id, so other replicas would refuse it")
+	}
+	return s.share(ctx, userMember(userID, c), time.Now().Add(ttl).UnixMilli())
+}
+
+// UserRevoked reads the local copy of the revoked set: no Redis call.
+func (s *Store) UserRevoked(userID string, issuedAt time.Time) bool {
+	return s.revoked.Refuses(userID, issuedAt.Unix())
+}
+
+// MarkOnce sets the key, unless it is set, with SET NX PX.
+func (s *Store) MarkOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	var first bool
+	err := s.call(ctx, "mark a webhook", func(ctx context.Context) error {
+		var err error
+		first, err = s.rdb.SetNX(ctx, s.markKey(key), "1", max(ttl, time.Millisecond)).Result()
+		return err
+	})
+	return first, err
+}
+
+// Unmark deletes the key.
+func (s *Store) Unmark(ctx context.Context, key string) error {
+	return s.call(ctx, "unmark a webhook", func(ctx context.Context) error {
+		return s.rdb.Del(ctx, s.markKey(key)).Err()
+	})
+}
+
+func (s *Store) markKey(key string) string { return s.base + ":mark:{" + key + "}" }
+
 // learnRevocation takes in a revocation message from another replica (or
 // from whoever else publishes on the channel).
 func (s *Store) learnRevocation(payload string) {
-	id, until, ok := parseRevocation(payload)
+	id, cutoff, until, ok := parseRevocation(payload)
 	if !ok {
 		s.malformed.Add(1)
 		s.warnRefused("redisstore: refusing malformed revocation messages", "channel", s.revokedCh)
 		return
 	}
-	s.hear(id, until)
+	s.hear(id, cutoff, until)
 }
 
 // hear holds a revocation heard through Redis, capped at the term, or
 // counts it refused and puts the store in doubt.
-func (s *Store) hear(id string, untilMs int64) {
-	if s.revoked.AddHeard(id, s.localUntil(untilMs)) {
+func (s *Store) hear(id string, cutoff, untilMs int64) {
+	if s.revoked.AddHeardCutoff(id, cutoff, s.localUntil(untilMs)) {
 		return
 	}
 	s.refused.Add(1)
@@ -229,15 +308,16 @@ func (s *Store) loadRevocations() error {
 		s.inDoubt.Store(true)
 	}
 	for i := 0; i+1 < len(flat); i += 2 {
-		id, _ := flat[i].(string)
+		member, _ := flat[i].(string)
 		score, _ := flat[i+1].(string)
 		ms, err := strconv.ParseFloat(score, 64)
-		if err != nil || ms != ms || !validSessionID(id) {
+		id, cutoff, ok := parseMember(member)
+		if err != nil || ms != ms || !ok {
 			s.malformed.Add(1)
 			continue
 		}
 		// The script capped every score at now + term.
-		s.hear(id, int64(min(ms, float64(now.Add(s.term).UnixMilli()))))
+		s.hear(id, cutoff, int64(min(ms, float64(now.Add(s.term).UnixMilli()))))
 	}
 	return nil
 }

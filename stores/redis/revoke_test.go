@@ -268,6 +268,17 @@ func TestMalformedRevocationsAreRefused(t *testing.T) {
 			ms + " sess_" + strings.Repeat("a", 1<<20),
 			ms + " sess_abc-def",
 			ms + " sess_ſ",
+			// Users' revocations: "<expiry ms> user_<base62> <cutoff s>".
+			ms + " user_2abc ",
+			ms + " user_2abc -1",
+			ms + " user_2abc +1",
+			ms + " user_2abc 1e9",
+			ms + " user_2abc 12 ",
+			ms + " user_2abc  12",
+			ms + " user_2abc 1234567890123456",
+			ms + " user_ 12",
+			ms + " user_2a-c 12",
+			ms + " " + s.ID + " 12",
 		}
 		w.publish(malformed...)
 		// A well-formed revocation after them: once it is held, they have all
@@ -278,6 +289,16 @@ func TestMalformedRevocationsAreRefused(t *testing.T) {
 			3*time.Second, 5*time.Millisecond)
 		require.EqualValues(t, len(malformed), a.store.RevocationStats().Malformed)
 		require.Equal(t, 1, a.store.RevocationStats().Heard)
+
+		// A well-formed user revocation is held: the user's tokens issued
+		// up to the cutoff are refused, later ones pass.
+		u := c.fake.CreateSession("user_4")
+		cutoff := time.Now().Add(-10 * time.Second)
+		w.publish(revocation(time.Now().Add(time.Minute), "user_4 "+strconv.FormatInt(cutoff.Unix(), 10)))
+		require.Eventually(t, func() bool {
+			return c.get(a, bearer(c.fake.Token(u.ID, clerktest.IssuedAt(cutoff)))).reason == "token_outdated"
+		}, 3*time.Second, 5*time.Millisecond)
+		require.Equal(t, http.StatusOK, c.get(a, bearer(c.fake.Token(u.ID))).status)
 		require.Equal(t, http.StatusOK, c.get(a, bearer(c.fake.Token(s.ID))).status)
 
 		// The same in the shared set: a replica that loads it refuses them.

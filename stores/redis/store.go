@@ -38,7 +38,8 @@
 // seen the key remembers it locally, so a flood of requests for the
 // session costs Redis one lookup per replica.
 //
-// Revocation: each revoked session id goes into a sorted set scored by its
+// Revocation: each revoked session id (and each user whose tokens a Clerk
+// webhook made the Gate refuse, with the cutoff) goes into a sorted set scored by its
 // expiry (the Gate's RevocationTerm: MaxTokenLifetime plus twice the skew)
 // and onto a pub/sub channel. Every replica loads the set when it
 // subscribes, again on every reconnection, and keeps a local copy that the
@@ -87,8 +88,9 @@
 //	<prefix>:<instance>:refresh:{<digest>}        sealed outcome (string, PX)
 //	<prefix>:<instance>:refresh:{<digest>}:claim  claim (string, PX)
 //	<prefix>:<instance>:refresh-failed:{<digest>} a session's failed refresh (string, PX)
-//	<prefix>:{<instance>}:revoked                 revoked session ids (sorted set, PXAT)
-//	<prefix>:{<instance>}:revoked                 channel: "<expiry ms> <session id>"
+//	<prefix>:{<instance>}:revoked                 revoked session ids, and "<user id> <cutoff s>" (sorted set, PXAT)
+//	<prefix>:{<instance>}:revoked                 channel: "<expiry ms> <member>"
+//	<prefix>:<instance>:mark:{<key>}              a webhook handled (string, PX; MarkOnce)
 //	<prefix>:{<instance>}:refreshed               channel: "<digest>"
 //
 // The braces are hash tags: on a cluster, keys and channels with the same
@@ -212,7 +214,7 @@ type Store struct {
 	closed   bool
 	pubsub   *redis.PubSub
 	waiters  map[string]map[chan struct{}]struct{}
-	unshared map[string]int64 // session id → expiry (Unix ms) of revocations Redis missed
+	unshared map[string]int64 // member (session id, or "<user id> <cutoff>") → expiry (Unix ms) of revocations Redis missed
 
 	inDoubt   atomic.Bool   // a heard revocation was refused, or a load was cut short
 	lastLoad  time.Time     // of the revoked set; the listener's alone

@@ -38,6 +38,7 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/fapiproxy"
 	"github.com/clerkgate/clerkgate/session"
+	"github.com/clerkgate/clerkgate/webhooks"
 )
 
 // App is one example server's state.
@@ -57,6 +58,7 @@ type App struct {
 	devMu      sync.Mutex
 	devSessID  string
 	devMach    *clerktest.Machine
+	webhooks   bool   // a webhook signing secret is set (always, in dev mode)
 	redisURL   string // "" unless REDIS_URL was used
 	replicaEnv string // dev mode with REDIS_URL: the file a second replica reads its keys from
 }
@@ -144,7 +146,10 @@ func New(name string, opts ...Option) (*App, error) {
 		a.dev = clerktest.New(clerktest.WithLocalFrontendAPI())
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
 		cfg.SignInURL = a.dev.SignInURL()
+		// The fake signs its webhooks, and Serve has it deliver them here.
+		cfg.WebhookSigningSecret = a.dev.WebhookSecret()
 	}
+	a.webhooks = cfg.WebhookSigningSecret != ""
 	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
 		if o.openRedis == nil {
 			a.Close()
@@ -286,8 +291,41 @@ func (a *App) Close() {
 		a.proxy.Close()
 	}
 	if a.dev != nil {
+		a.dev.SendWebhooksTo("")
 		a.dev.Close()
 	}
+}
+
+// WebhookPath is where the examples serve Clerk's webhooks.
+const WebhookPath = "/webhooks/clerk"
+
+// Webhooks is the handler for POST /webhooks/clerk, or nil when there is
+// no signing secret (CLERK_WEBHOOK_SIGNING_SECRET; in dev mode, the fake's
+// own). The Gate verifies each delivery and applies it (revoked sessions,
+// deleted or banned users, changed memberships); the app's part here is
+// to log it, where a real app would sync its users.
+func (a *App) Webhooks() http.Handler {
+	if !a.webhooks {
+		return nil
+	}
+	return a.Gate.Webhooks(func(_ context.Context, e *webhooks.Event) error {
+		a.log.Info("clerk webhook", "type", e.Type, "msg_id", e.MessageID)
+		return nil
+	})
+}
+
+// DevRevoke answers POST /dev/revoke?session_id=… in dev mode: it revokes
+// the session in the fake Clerk itself, as an admin would in Clerk's
+// dashboard, not through this app; the fake then tells the app with a
+// session.revoked webhook.
+func (a *App) DevRevoke(sessionID string) Result {
+	if a.dev == nil {
+		return failure(http.StatusNotFound, "not_dev_mode", "dev revocations exist only in dev mode")
+	}
+	if !a.dev.RevokeSession(sessionID) {
+		return failure(http.StatusNotFound, "session_not_found", "no such session in the fake Clerk")
+	}
+	return ok(map[string]string{"session_id": sessionID, "status": "revoked in Clerk; its webhook is on its way"})
 }
 
 // Result is a route's answer, written as JSON by each framework.
@@ -475,6 +513,9 @@ func (a *App) Serve(h http.Handler) error {
 	if a.dev != nil {
 		a.signOutURL = a.dev.SignOutURL(browserURL(base) + "/")
 	}
+	if a.dev != nil && a.webhooks {
+		a.dev.SendWebhooksTo(base + WebhookPath)
+	}
 	a.banner(os.Stdout, base)
 	srv := &http.Server{Handler: a.withProxy(h), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -526,6 +567,10 @@ Machines call GET /api/whoami with an API key, an M2M token or an OAuth token (a
   curl -H "Authorization: Bearer $KEY" %[1]s/api/whoami
   M2M=$(curl -s '%[1]s/dev/credential?type=m2m_token' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -H "Authorization: Bearer $M2M" %[1]s/api/whoami
+A session revoked in Clerk itself (here the fake, not this app) reaches the app as a webhook (POST /webhooks/clerk):
+  DEV=$(curl -s %[1]s/dev/token); TOKEN=$(echo "$DEV" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -X POST "%[1]s/dev/revoke?session_id=$(echo "$DEV" | sed -E 's/.*"session_id":"([^"]+)".*/\1/')"
+  curl -H "Authorization: Bearer $TOKEN" %[1]s/me   # now 401 session_revoked
 `, base, DevUserID, browserURL(base))
 }
 

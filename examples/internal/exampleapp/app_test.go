@@ -2,7 +2,9 @@ package exampleapp
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -222,4 +224,44 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
 		}
 	}
+}
+
+// In dev mode the fake delivers its webhooks to the app: a session revoked
+// in the fake itself (POST /dev/revoke), not through the Gate, is refused
+// once its session.revoked webhook has arrived.
+func TestDevRevokeReachesTheAppAsAWebhook(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	gate, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(),
+		APIURL: fake.URL(), WebhookSigningSecret: fake.WebhookSecret(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	a := &App{Gate: gate, dev: fake, webhooks: true, log: slog.New(slog.DiscardHandler)}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+WebhookPath, a.Webhooks())
+	mux.Handle("/me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer a.Close() // before the server closes: the fake's deliveries end first
+	fake.SendWebhooksTo(srv.URL + WebhookPath)
+
+	dev := a.DevToken(false).Body.(map[string]string)
+	me := func() int {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/me", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+dev["token"])
+		res, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	require.Equal(t, http.StatusOK, me())
+	require.Equal(t, http.StatusOK, a.DevRevoke(dev["session_id"]).Status)
+	require.Eventually(t, func() bool { return me() == http.StatusUnauthorized }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, http.StatusNotFound, a.DevRevoke("sess_unknown").Status)
+	srv.Client().CloseIdleConnections()
+
+	var out bytes.Buffer
+	a.banner(&out, "http://127.0.0.1:1")
+	require.Contains(t, out.String(), `curl -X POST "http://127.0.0.1:1/dev/revoke?session_id=`)
+	require.Nil(t, (&App{}).Webhooks(), "no handler without a signing secret")
 }
