@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	app, err := exampleapp.New("echo", exampleapp.WithRedis(openRedis))
+	app, err := exampleapp.New("echo", exampleapp.WithRedis(openRedis), exampleapp.WithRedisCluster(openRedisCluster))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,4 +93,10 @@ func write(c echo.Context, res exampleapp.Result) error {
 // when REDIS_URL is set.
 func openRedis(url string) (clerkgate.Store, error) {
 	return redisstore.Open(url, redisstore.Options{})
+}
+
+// openRedisCluster lets them share them through a Redis Cluster when
+// REDIS_CLUSTER_ADDRS is set.
+func openRedisCluster(seeds string) (clerkgate.Store, error) {
+	return redisstore.OpenCluster(seeds, redisstore.Options{})
 }

@@ -18,7 +18,7 @@ func main() {
 	// Release mode keeps gin's debug lines off stdout, where the start-up
 	// banner must come first.
 	gin.SetMode(gin.ReleaseMode)
-	app, err := exampleapp.New("gin", exampleapp.WithRedis(openRedis))
+	app, err := exampleapp.New("gin", exampleapp.WithRedis(openRedis), exampleapp.WithRedisCluster(openRedisCluster))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -96,4 +96,10 @@ func write(c *gin.Context, res exampleapp.Result) {
 // when REDIS_URL is set.
 func openRedis(url string) (clerkgate.Store, error) {
 	return redisstore.Open(url, redisstore.Options{})
+}
+
+// openRedisCluster lets them share them through a Redis Cluster when
+// REDIS_CLUSTER_ADDRS is set.
+func openRedisCluster(seeds string) (clerkgate.Store, error) {
+	return redisstore.OpenCluster(seeds, redisstore.Options{})
 }

@@ -25,7 +25,7 @@ func devServer(t *testing.T) string {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "CLERK_") || name == exampleapp.EnvRedisURL || name == "ADDR" {
+		if strings.HasPrefix(name, "CLERK_") || name == exampleapp.EnvRedisURL || name == exampleapp.EnvRedisClusterAddrs || name == "ADDR" {
 			t.Setenv(name, "") // restored after the test
 			require.NoError(t, os.Unsetenv(name))
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	app, err := exampleapp.New("net/http", exampleapp.WithRedis(openRedis))
+	app, err := exampleapp.New("net/http", exampleapp.WithRedis(openRedis), exampleapp.WithRedisCluster(openRedisCluster))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -91,4 +91,10 @@ func write(w http.ResponseWriter, res exampleapp.Result) {
 // when REDIS_URL is set.
 func openRedis(url string) (clerkgate.Store, error) {
 	return redisstore.Open(url, redisstore.Options{})
+}
+
+// openRedisCluster lets them share them through a Redis Cluster when
+// REDIS_CLUSTER_ADDRS is set.
+func openRedisCluster(seeds string) (clerkgate.Store, error) {
+	return redisstore.OpenCluster(seeds, redisstore.Options{})
 }

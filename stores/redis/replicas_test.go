@@ -406,6 +406,16 @@ func TestOpenAndNew(t *testing.T) {
 	_, err = redisstore.New(unbounded, redisstore.Options{})
 	require.ErrorContains(t, err, "ContextTimeoutEnabled")
 
+	// A ring's shards share neither keys nor pub/sub: refused, however
+	// well its calls are bounded, and left open for its owner.
+	ringOpts, err := redis.ParseURL(sharedRedis(t).url)
+	require.NoError(t, err)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": ringOpts.Addr}, ContextTimeoutEnabled: true})
+	defer ring.Close()
+	_, err = redisstore.New(ring, redisstore.Options{})
+	require.ErrorContains(t, err, "*redis.Ring is not supported")
+	require.NoError(t, ring.Ping(t.Context()).Err(), "New closed a client it does not own")
+
 	// Start does not wait for Redis: a replica starts, and serves, while
 	// Redis is down.
 	fake := clerktest.New()

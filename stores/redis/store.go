@@ -176,6 +176,16 @@ const (
 	flagFailure = 'f'
 )
 
+// errRing refuses a *redis.Ring. Its shards are Redis servers that know
+// nothing of each other, each key and channel on the shard its hash picks:
+// a refresh outcome is published from the shard of the token's digest, so
+// the replicas subscribed on the instance's shard never hear it and each
+// waits out its poll; and a shard the ring finds down has its keys (claims,
+// outcomes, the revoked set) moved to another, which holds none of them, so
+// two replicas refresh one token and revocations are forgotten.
+var errRing = errors.New("redisstore: a *redis.Ring is not supported: its shards do not share keys or pub/sub, " +
+	"so refresh wake-ups and revocations would not reach every replica; use one Redis (Open) or a Redis Cluster (OpenCluster)")
+
 // errSkipped is what calls return while the store skips Redis after
 // failures.
 var errSkipped = errors.New("redisstore: Redis keeps failing; not trying again for a second")
@@ -301,7 +311,8 @@ func owning(rdb redis.UniversalClient, opts Options) (*Store, error) {
 // in go-redis's options), so that Options.Timeout bounds every call. A
 // *redis.ClusterClient (which redis.NewUniversalClient returns for several
 // addresses) is a Redis Cluster: the store then uses sharded pub/sub, which
-// needs Redis 7 or later.
+// needs Redis 7 or later. A *redis.Ring is refused: its shards share
+// neither keys nor pub/sub.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: nil client")
@@ -319,7 +330,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	case *redis.ClusterClient:
 		bounded, sharded = c.Options().ContextTimeoutEnabled, true
 	case *redis.Ring:
-		bounded = c.Options().ContextTimeoutEnabled
+		return nil, errRing
 	}
 	if !bounded {
 		return nil, errors.New("redisstore: the client ignores context deadlines, so a slow Redis could hold requests: set ContextTimeoutEnabled in its options (Open does)")

@@ -160,8 +160,10 @@ func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		// The servers get their configuration from the generator alone; a
-		// REDIS_URL would also move the example's revocation checks to Redis.
-		if !strings.HasPrefix(kv, "CLERK_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "REDIS_URL=") {
+		// REDIS_URL or REDIS_CLUSTER_ADDRS would also move the example's
+		// revocation checks to Redis.
+		if !strings.HasPrefix(kv, "CLERK_") && !strings.HasPrefix(kv, "ADDR=") &&
+			!strings.HasPrefix(kv, "REDIS_URL=") && !strings.HasPrefix(kv, "REDIS_CLUSTER_ADDRS=") {
 			env = append(env, kv)
 		}
 	}

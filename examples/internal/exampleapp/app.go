@@ -5,11 +5,14 @@
 //
 // With REDIS_URL set (e.g. redis://127.0.0.1:6379/0), an example shares
 // refreshes and revocations through Redis, so two example processes on
-// different ports behave as two replicas of one app. The Redis store lives
-// in its own module (stores/redis) so that the root module never depends
-// on go-redis; an example's main hands it in with WithRedis. An example
-// built without it refuses to start when REDIS_URL is set, rather than
-// run as a replica that shares nothing.
+// different ports behave as two replicas of one app; with
+// REDIS_CLUSTER_ADDRS (e.g. 127.0.0.1:7000,127.0.0.1:7001, or a cluster
+// URL) it does so through a Redis Cluster. The Redis store lives in its
+// own module (stores/redis) so that the root module never depends on
+// go-redis; an example's main hands it in with WithRedis and
+// WithRedisCluster. An example built without the one a variable needs
+// refuses to start when that variable is set, rather than run as a
+// replica that shares nothing.
 //
 // Dev mode fails safe: it runs only when no CLERK_* variable is in the
 // environment at all, an empty one stops start-up, it listens on loopback
@@ -59,15 +62,17 @@ type App struct {
 	devSessID  string
 	devMach    *clerktest.Machine
 	webhooks   bool   // a webhook signing secret is set (always, in dev mode)
-	redisURL   string // "" unless REDIS_URL was used
-	replicaEnv string // dev mode with REDIS_URL: the file a second replica reads its keys from
+	redisEnv   string // the variable the Redis store was opened from: EnvRedisURL, EnvRedisClusterAddrs or ""
+	redisURL   string // its value
+	replicaEnv string // dev mode with Redis: the file a second replica reads its keys from
 }
 
 // Option adjusts New.
 type Option func(*options)
 
 type options struct {
-	openRedis func(url string) (clerkgate.Store, error)
+	openRedis        func(url string) (clerkgate.Store, error)
+	openRedisCluster func(seeds string) (clerkgate.Store, error)
 }
 
 // WithRedis gives New the way to open a Redis store when REDIS_URL is set.
@@ -79,6 +84,18 @@ type options struct {
 //	})
 func WithRedis(open func(url string) (clerkgate.Store, error)) Option {
 	return func(o *options) { o.openRedis = open }
+}
+
+// WithRedisCluster gives New the way to open a Redis store on a Redis
+// Cluster when REDIS_CLUSTER_ADDRS is set. Examples in their own module
+// pass redisstore.OpenCluster, which takes the variable's value as it is
+// (seed addresses separated by commas, or a cluster URL):
+//
+//	exampleapp.WithRedisCluster(func(seeds string) (clerkgate.Store, error) {
+//		return redisstore.OpenCluster(seeds, redisstore.Options{})
+//	})
+func WithRedisCluster(open func(seeds string) (clerkgate.Store, error)) Option {
+	return func(o *options) { o.openRedisCluster = open }
 }
 
 // EnvSignInURL names the app's sign-in page (Config.SignInURL), where
@@ -100,6 +117,11 @@ const (
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
 
+// EnvRedisClusterAddrs names the Redis Cluster that replicas share
+// instead: some of its nodes, "host:port,host:port", or a cluster URL,
+// "redis://[user:password@]host:port?addr=host2:port".
+const EnvRedisClusterAddrs = "REDIS_CLUSTER_ADDRS"
+
 // DevUserID is the user dev-mode tokens are minted for.
 const DevUserID = "user_dev"
 
@@ -109,7 +131,8 @@ const DefaultAddr = "127.0.0.1:8080"
 // checkTimeout bounds the start-up key fetch (Gate.Check).
 const checkTimeout = 15 * time.Second
 
-// New reads CLERK_*, REDIS_URL and ADDR from the environment. With no
+// New reads CLERK_*, REDIS_URL or REDIS_CLUSTER_ADDRS, and ADDR from the
+// environment. With no
 // CLERK_* variable in the environment at all it starts in dev mode: an
 // embedded fake Clerk backend issues tokens, so the example runs offline
 // with no Clerk account. name labels the start-up banner.
@@ -150,20 +173,9 @@ func New(name string, opts ...Option) (*App, error) {
 		cfg.WebhookSigningSecret = a.dev.WebhookSecret()
 	}
 	a.webhooks = cfg.WebhookSigningSecret != ""
-	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
-		if o.openRedis == nil {
-			a.Close()
-			return nil, fmt.Errorf("%s is set, but the %s example is built without the Redis store "+
-				"(its main does not pass exampleapp.WithRedis); unset %[1]s to run it as a single replica",
-				EnvRedisURL, name)
-		}
-		store, err := o.openRedis(redisURL)
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("%s: %w", EnvRedisURL, err)
-		}
-		cfg.Store = store
-		a.redisURL = redisURL
+	if cfg.Store, err = a.openRedis(o); err != nil {
+		a.Close()
+		return nil, err
 	}
 	gate, err := clerkgate.New(cfg)
 	if err != nil {
@@ -189,13 +201,42 @@ func New(name string, opts ...Option) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	if a.dev != nil && a.redisURL != "" {
+	if a.dev != nil && a.redisEnv != "" {
 		if err := a.writeReplicaEnv(); err != nil {
 			a.Close()
 			return nil, err
 		}
 	}
 	return a, nil
+}
+
+// openRedis opens the Redis store that REDIS_URL or REDIS_CLUSTER_ADDRS
+// names, or none when neither is set. Both set is an error: which one the
+// replicas share must not depend on a rule no one remembers.
+func (a *App) openRedis(o options) (clerkgate.Store, error) {
+	url, seeds := os.Getenv(EnvRedisURL), os.Getenv(EnvRedisClusterAddrs)
+	open, option := o.openRedis, "WithRedis"
+	switch {
+	case url != "" && seeds != "":
+		return nil, fmt.Errorf("%s and %s are both set: set the one the replicas share", EnvRedisURL, EnvRedisClusterAddrs)
+	case url != "":
+		a.redisEnv, a.redisURL = EnvRedisURL, url
+	case seeds != "":
+		a.redisEnv, a.redisURL = EnvRedisClusterAddrs, seeds
+		open, option = o.openRedisCluster, "WithRedisCluster"
+	default:
+		return nil, nil
+	}
+	if open == nil {
+		return nil, fmt.Errorf("%s is set, but the %s example is built without the Redis store for it "+
+			"(its main does not pass exampleapp.%s); unset %[1]s to run it as a single replica",
+			a.redisEnv, a.name, option)
+	}
+	store, err := open(a.redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.redisEnv, err)
+	}
+	return store, nil
 }
 
 // devMode reports whether to run on the embedded fake backend: only when
@@ -537,14 +578,14 @@ func (a *App) banner(w io.Writer, base string) {
 	if a.proxy != nil {
 		fmt.Fprintf(w, "Clerk's Frontend API is proxied under %s\n", a.proxyPath+"/")
 	}
-	if a.redisURL != "" {
-		fmt.Fprintf(w, "refreshes and revocations are shared with the other replicas through %s\n", redactURL(a.redisURL))
+	if a.redisEnv != "" {
+		fmt.Fprintf(w, "refreshes and revocations are shared with the other replicas through %s\n", a.redisShown())
 	}
 	if a.dev == nil {
 		return
 	}
 	defer func() {
-		if a.redisURL == "" {
+		if a.redisEnv == "" {
 			return
 		}
 		// A second replica must share this process's fake Clerk instance
@@ -596,19 +637,33 @@ func browserURL(base string) string {
 func (a *App) writeReplicaEnv() error {
 	f, err := os.CreateTemp("", "clerkgate-replica-*.env")
 	if err != nil {
-		return fmt.Errorf("dev mode with %s: %w", EnvRedisURL, err)
+		return fmt.Errorf("dev mode with %s: %w", a.redisEnv, err)
 	}
 	a.replicaEnv = f.Name()
 	_, err = fmt.Fprintf(f, "%s=%s\n%s=%s\n%s=%s\n%s=%s\n",
 		clerkgate.EnvSecretKey, a.dev.SecretKey(), clerkgate.EnvPublishableKey, a.dev.PublishableKey(),
-		clerkgate.EnvAPIURL, a.dev.URL(), EnvRedisURL, a.redisURL)
+		clerkgate.EnvAPIURL, a.dev.URL(), a.redisEnv, a.redisURL)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("dev mode with %s: %w", EnvRedisURL, err)
+		return fmt.Errorf("dev mode with %s: %w", a.redisEnv, err)
 	}
 	return nil
+}
+
+// redisShown is the Redis for the banner: a URL as redactURL shows it, a
+// list of cluster nodes as it is, unless it holds what could be a secret
+// (OpenCluster refuses credentials in it, but the banner does not count
+// on that).
+func (a *App) redisShown() string {
+	if a.redisEnv == EnvRedisClusterAddrs && !strings.Contains(a.redisURL, "://") {
+		if strings.ContainsAny(a.redisURL, "@?#") {
+			return EnvRedisClusterAddrs
+		}
+		return a.redisURL
+	}
+	return redactURL(a.redisURL)
 }
 
 // redactURL shows a Redis URL without its user, password or query (a

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -68,7 +69,7 @@ func TestReplicaBannerShowsNoSecret(t *testing.T) {
 	t.Parallel()
 	fake := clerktest.New()
 	const redisURL = "redis://:hunter2-password@127.0.0.1:6379/0"
-	a := &App{name: "test", dev: fake, redisURL: redisURL}
+	a := &App{name: "test", dev: fake, redisEnv: EnvRedisURL, redisURL: redisURL}
 	t.Cleanup(a.Close)
 	require.NoError(t, a.writeReplicaEnv())
 
@@ -90,6 +91,107 @@ func TestReplicaBannerShowsNoSecret(t *testing.T) {
 	a.Close()
 	_, err = os.Stat(a.replicaEnv)
 	require.ErrorIs(t, err, os.ErrNotExist, "Close removes the file")
+}
+
+// With REDIS_CLUSTER_ADDRS, the banner names the cluster's nodes, never
+// a password, and the second replica's file names the same cluster.
+func TestClusterReplicaBanner(t *testing.T) {
+	t.Parallel()
+	for seeds, shown := range map[string]string{
+		"127.0.0.1:7000,127.0.0.1:7001":                                "127.0.0.1:7000,127.0.0.1:7001",
+		"redis://:hunter2-password@127.0.0.1:7000?addr=127.0.0.1:7001": "redis://127.0.0.1:7000",
+		"default:hunter2-password@127.0.0.1:7000":                      EnvRedisClusterAddrs,
+	} {
+		fake := clerktest.New()
+		a := &App{name: "test", dev: fake, redisEnv: EnvRedisClusterAddrs, redisURL: seeds}
+		t.Cleanup(a.Close)
+		require.NoError(t, a.writeReplicaEnv())
+
+		var out bytes.Buffer
+		a.banner(&out, "http://127.0.0.1:1")
+		require.Contains(t, out.String(), "shared with the other replicas through "+shown+"\n", seeds)
+		require.NotContains(t, out.String(), "hunter2", seeds)
+		env, err := os.ReadFile(a.replicaEnv)
+		require.NoError(t, err)
+		require.Contains(t, string(env), "\nREDIS_CLUSTER_ADDRS="+seeds+"\n", seeds)
+		require.NotContains(t, string(env), "REDIS_URL", seeds)
+	}
+}
+
+// REDIS_URL opens the store of WithRedis, REDIS_CLUSTER_ADDRS the one of
+// WithRedisCluster, with the variable's value as it is; the store opened
+// serves the Gate. A variable the example has no store for, or both
+// variables at once, stop start-up before anything is opened: an example
+// that ran on anyway would be a replica that shares nothing. (t.Setenv:
+// not parallel.)
+func TestRedisFromTheEnvironment(t *testing.T) {
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
+	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	const url, seeds = "redis://127.0.0.1:6379/0", "127.0.0.1:7000, 127.0.0.1:7001"
+	var opened []string
+	var last *clerkgate.MemoryStore
+	opener := func(kind string, open error) func(string) (clerkgate.Store, error) {
+		return func(v string) (clerkgate.Store, error) {
+			opened = append(opened, kind+" "+v)
+			if open != nil {
+				return nil, open
+			}
+			var err error
+			last, err = clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{})
+			return last, err
+		}
+	}
+	single, cluster := WithRedis(opener("single", nil)), WithRedisCluster(opener("cluster", nil))
+
+	for _, tc := range []struct {
+		url, seeds string
+		opts       []Option
+		want       string
+	}{
+		{"", seeds, []Option{single}, "REDIS_CLUSTER_ADDRS is set, but the test example is built without the Redis store for it (its main does not pass exampleapp.WithRedisCluster)"},
+		{url, "", []Option{cluster}, "REDIS_URL is set, but the test example is built without the Redis store for it (its main does not pass exampleapp.WithRedis)"},
+		{url, seeds, []Option{single, cluster}, "REDIS_URL and REDIS_CLUSTER_ADDRS are both set"},
+	} {
+		t.Setenv(EnvRedisURL, tc.url)
+		t.Setenv(EnvRedisClusterAddrs, tc.seeds)
+		a, err := New("test", tc.opts...)
+		require.Nil(t, a)
+		require.ErrorContains(t, err, tc.want)
+		require.Empty(t, opened)
+	}
+
+	t.Setenv(EnvRedisURL, "")
+	t.Setenv(EnvRedisClusterAddrs, "")
+	a, err := New("test", single, cluster)
+	require.NoError(t, err)
+	require.Empty(t, opened, "no variable, no store")
+	require.Empty(t, a.redisEnv)
+	a.Close()
+
+	for _, tc := range []struct{ url, seeds, want string }{{url, "", "single " + url}, {"", seeds, "cluster " + seeds}} {
+		t.Setenv(EnvRedisURL, tc.url)
+		t.Setenv(EnvRedisClusterAddrs, tc.seeds)
+		opened = nil
+		a, err := New("test", single, cluster)
+		require.NoError(t, err)
+		require.Equal(t, []string{tc.want}, opened)
+		var out bytes.Buffer
+		a.banner(&out, "http://127.0.0.1:1")
+		require.Contains(t, out.String(), "shared with the other replicas through "+strings.TrimPrefix(strings.TrimPrefix(tc.want, "single "), "cluster "))
+		require.ErrorContains(t, last.Start(clerkgate.StoreScope{}), "already serves a Gate", "the store opened is the Gate's")
+		a.Close()
+	}
+
+	t.Setenv(EnvRedisURL, "")
+	opened = nil
+	a, err = New("test", single, WithRedisCluster(opener("cluster", errors.New("redisstore: Redis Cluster seed \"x\": want host:port"))))
+	require.Nil(t, a)
+	require.ErrorContains(t, err, "REDIS_CLUSTER_ADDRS: redisstore: Redis Cluster seed")
+	require.Equal(t, []string{"cluster " + seeds}, opened)
 }
 
 // GET /dev/credential issues every type in dev mode, refuses what it
