@@ -20,6 +20,7 @@ type peeked struct {
 	iss      string
 	hasIss   bool
 	iat, exp int64
+	hasIat   bool // Clerk compares a missing iat with nothing
 	sub      string
 	cat, typ string
 }
@@ -87,7 +88,7 @@ func peekJSON(token string) (peeked, bool) {
 		p.iss, _ = iss.(string)
 		p.hasIss = iss != nil && iss != "" && iss != false
 	}
-	p.iat = number(c.Iat)
+	p.iat, p.hasIat = number(c.Iat), c.Iat != ""
 	p.exp = number(c.Exp)
 	return p, true
 }
