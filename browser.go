@@ -73,17 +73,21 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 	if cfg.DisableHandshake || pk == nil || sessions == nil {
 		return nil, nil
 	}
-	fapi := pk.Host
-	switch {
-	case cfg.ProxyURL != "":
+	// The instance's own Frontend API, as Clerk's parsePublishableKey
+	// reads it without the proxy: a production satellite's is
+	// clerk.<Domain>, the issuer of its tokens, whatever the key names.
+	instance := pk.Host
+	if cfg.IsSatellite && pk.Live && cfg.Domain != "" {
+		instance = "clerk." + cfg.Domain
+	}
+	fapi := instance
+	if cfg.ProxyURL != "" {
 		fapi = cfg.ProxyURL
-	case cfg.IsSatellite && pk.Live && cfg.Domain != "":
-		fapi = "clerk." + cfg.Domain
 	}
 	return &browserAuth{
 		cfg: handshake.Config{
 			FrontendAPI:      fapi,
-			InstanceHost:     pk.Host,
+			InstanceHost:     instance,
 			Production:       pk.Live,
 			CookieSuffix:     pk.CookieSuffix(),
 			IsSatellite:      cfg.IsSatellite,
@@ -156,9 +160,9 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 	req := g.pageRequest(r)
 	d := handshake.Decide(req, cfg)
 	if d.Action == handshake.Resolve {
-		claims, aerr, ok := g.resolveHandshake(w, r, req, d)
-		g.observeHandshake(r, d.Nonce != "", ok)
-		if ok {
+		claims, aerr, resolved, decided := g.resolveHandshake(w, r, req, d)
+		g.observeHandshake(r, d.Nonce != "", resolved)
+		if decided {
 			return claims, aerr
 		}
 		// Clerk goes on as if there had been no handshake; the loop
@@ -231,7 +235,7 @@ func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) str
 			return code
 		}
 		return handshake.RefreshUnexpectedError
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+	case r.Method != http.MethodGet:
 		return handshake.RefreshNonGet
 	case g.suffixedRefresh == "" || cookieValue(r, g.suffixedRefresh) == "":
 		return handshake.RefreshNoCookie
@@ -244,36 +248,43 @@ func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) str
 }
 
 // resolveHandshake trades the nonce or verifies the handshake token, sets
-// the cookies they carry and verifies the new session token. ok is false
-// when the handshake could not be resolved: the request is then decided
-// without it, as Clerk does, and nothing it carried is set.
-func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError, bool) {
+// the cookies they carry and verifies the new session token. As Clerk
+// does, a nonce that cannot be traded (whatever the reason: unknown to the
+// Backend API, or refused by the Gate's bounds without a call) sets no
+// cookies and signs the request out; a handshake token that does not
+// verify, or a session token from either that does not, leaves the
+// request to be decided without the handshake (decided is false), with
+// nothing it carried set. resolved reports whether the handshake gave
+// cookies.
+func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
 	var directives []string
-	var err error
 	if d.Nonce != "" {
-		directives, err = g.browser.nonces.trade(r.Context(), d.Nonce)
+		var err error
+		if directives, err = g.browser.nonces.trade(r.Context(), d.Nonce); err != nil {
+			g.log.Debug("clerkgate: handshake nonce not traded", "err", err)
+			directives = nil
+		}
 	} else {
-		directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken)
-	}
-	if err != nil {
-		g.log.Debug("clerkgate: handshake not resolved", "err", err)
-		return nil, nil, false
+		var err error
+		if directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken); err != nil {
+			g.log.Debug("clerkgate: handshake token not resolved", "err", err)
+			return nil, nil, false, false
+		}
 	}
 	res := handshake.Resolved(req, g.browser.cfg, directives)
 	if res.Refused > 0 {
 		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
 	}
-	var claims *Claims
 	if res.Token != "" {
 		// The new token earns no trust for having come through the
 		// handshake: it is verified like any other.
 		c, err := g.verify(r.Context(), res.Token)
 		if err != nil {
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		claims = c
 	}
@@ -281,17 +292,18 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	for _, c := range res.Cookies {
 		h.Add("Set-Cookie", c)
 	}
+	resolved = len(directives) > 0
 	if res.Location != "" {
 		// Development: on to the page, without the handshake's parameters.
 		if claims == nil {
 			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
 		}
-		return nil, redirect(w, handshake.Decision{Location: res.Location}), true
+		return nil, redirect(w, handshake.Decision{Location: res.Location}), resolved, true
 	}
 	if claims == nil {
-		return nil, signedOut(w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), true
+		return nil, signedOut(w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), resolved, true
 	}
-	return claims, nil, true
+	return claims, nil, resolved, true
 }
 
 // redirect sets a redirect's headers and returns it as an AuthError. A

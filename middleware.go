@@ -339,16 +339,19 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, er
 }
 
 // authenticate is Authenticate, unobserved: Routes observe their own
-// decisions. A request with a Bearer token is an API call, whatever else
-// it carries: it costs one header lookup more than the token's own
-// verification. Only a request without one is looked at as a page load.
+// decisions. A request with a Bearer token is decided by that token,
+// whatever else it carries: it costs one header lookup more than the
+// token's own verification. A request without one is decided by its
+// cookies as Clerk decides it (which pair of cookies, __client_uat, a
+// handshake to resolve), page load or not; only a page load is
+// redirected.
 func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	token, ok := bearerToken(r)
 	if !ok {
 		if err := g.refuseCrossOrigin(r); err != nil {
 			return nil, err
 		}
-		if g.browser != nil && pageLoad(r) {
+		if g.browser != nil {
 			return g.authenticatePage(w, r)
 		}
 		token = g.cookieToken(r)

@@ -25,7 +25,7 @@ type refreshResult struct {
 const failedOutcomeTTL = 2 * time.Second
 
 // tryRefresh refreshes an expired session when Clerk's own rules allow it:
-// a GET or HEAD request, a token whose only fault is expiry, the instance's
+// a GET request, a token whose only fault is expiry, the instance's
 // __refresh_<suffix> cookie, and both keys configured. It also leaves
 // alone a token that expired more than MaxExpiredTokenAge ago. ok reports
 // whether a refresh was attempted; if it was, the result (claims or error)
@@ -34,7 +34,7 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	if g.sessions == nil || g.suffixedRefresh == "" {
 		return nil, false, nil
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet { // Clerk's rule: not even HEAD
 		return nil, false, nil
 	}
 	refreshToken := cookieValue(r, g.suffixedRefresh)

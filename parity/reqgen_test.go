@@ -74,10 +74,10 @@ type reqCase struct {
 	URL      string      `json:"url"`
 	Headers  [][2]string `json:"headers"`
 
-	inst  *instance
-	kind  string // page, api, bearer: for the summary
+	inst   *instance
+	kind   string   // page, api, bearer: for the summary
 	quirks []string // the documented differences it exercises, if any
-	notes []string
+	notes  []string
 }
 
 func (c *reqCase) header(name, value string) { c.Headers = append(c.Headers, [2]string{name, value}) }
@@ -100,7 +100,11 @@ type reqGenerator struct {
 }
 
 func (g *reqGenerator) pick(options ...string) string { return options[g.rng.IntN(len(options))] }
-func (g *reqGenerator) chance(p float64) bool       { return g.rng.Float64() < p }
+func (g *reqGenerator) chance(p float64) bool         { return g.rng.Float64() < p }
+
+// noIAT names a token without iat, which marks its request with the
+// "no-iat" quirk.
+const noIAT = "no-iat"
 
 // sessionToken is a random cookie or header token for the instance, and
 // a short name for it.
@@ -122,7 +126,7 @@ func (g *reqGenerator) sessionToken(in *instance) (string, string) {
 	case n < 15:
 		return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA, IATFuture: true}), "iat-future"
 	case n < 16:
-		return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA, NoIAT: true}), "no-iat"
+		return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA, NoIAT: true}), noIAT
 	case n < 17:
 		return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA, Issuer: other.Issuer}), "issuer-of-" + other.Name
 	case n < 18:
@@ -362,6 +366,12 @@ func (g *reqGenerator) request(c *reqCase) {
 		c.header("X-Forwarded-Host", fh)
 		c.header("X-Forwarded-Proto", fp)
 	}
+	for _, n := range c.notes {
+		if strings.HasSuffix(n, ":"+noIAT) {
+			c.quirks = append(c.quirks, noIAT)
+			break
+		}
+	}
 	c.header("Host", host)
 	if len(cookies) > 0 {
 		c.header("Cookie", strings.Join(cookies, "; "))
@@ -369,4 +379,3 @@ func (g *reqGenerator) request(c *reqCase) {
 	u.RawQuery = q.Encode()
 	c.URL = u.String()
 }
-

@@ -60,6 +60,12 @@ var requestDifferences = map[string]requestDifference{
 	"handshake-token-exp":     quirk("handshake-token-exp"),
 	"dev-clock-skew-retry":    quirk("dev-clock-skew-retry"),
 	"redirect-count-over-3":   quirk("redirect-count-over-3"),
+	"no-iat": func(c *reqCase, clerk, gate outcome) bool {
+		return slices.Contains(c.quirks, "no-iat") && clerk.Served && !gate.Served
+	},
+	"dev-handshake-token-throws": func(_ *reqCase, clerk, _ outcome) bool {
+		return strings.Contains(clerk.Threw, "Handshake token verification failed")
+	},
 	// A request that cannot be redirected, whose cookies call for a
 	// handshake: Clerk signs it out with the handshake's reason, the Gate
 	// verifies the token.
@@ -83,6 +89,7 @@ var handshakeReasons = map[string]bool{
 	"dev-browser-sync":                    true,
 	"satellite-needs-syncing":             true,
 	"primary-domain-cross-origin-sync":    true,
+	"primary-responds-to-syncing":         true,
 }
 
 // outcome is what one side made of a request.
