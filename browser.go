@@ -197,27 +197,44 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
 	claims, err := g.verify(r.Context(), d.Token)
 	if err == nil {
-		if aerr := g.admit(claims); aerr != nil {
-			reason := "token-lifetime-invalid"
-			if aerr.Reason == ReasonSessionRevoked {
-				reason = "session-revoked"
-			}
-			return nil, signedOut(w, reason, "", aerr)
+		aerr := g.admit(claims)
+		switch {
+		case aerr == nil:
+			return claims, nil
+		case d.Reason != "":
+			return nil, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonSessionRevoked:
+			return nil, signedOut(w, "session-revoked", "", aerr)
 		}
-		return claims, nil
+		return nil, signedOut(w, "token-lifetime-invalid", "", aerr)
 	}
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
-	failure := handshake.Failure{Reason: clerkReason(refusal.Reason)}
+	failure := handshake.Failure{Reason: clerkVerifyReason(err)}
+	var attempted bool
+	var rerr *AuthError
 	var ve *verifier.Error
 	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime((*Claims)(ve.Claims)) == nil {
-		c, attempted, rerr := g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims))
+		var c *Claims
+		c, attempted, rerr = g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims), d.Suffixed)
 		if attempted && rerr == nil {
 			return c, nil
 		}
 		if attempted {
 			refusal = rerr
 		}
+	}
+	if failure.Reason == handshake.VerifyTokenExpired {
 		failure.Refresh = g.whyNoRefresh(r, attempted, rerr)
+	}
+	switch {
+	case d.Reason != "":
+		// The token stood in for a handshake this request cannot make:
+		// Clerk signs it out for that reason, before looking at it.
+		return nil, signedOut(w, d.Reason, d.Message, refusal)
+	case refusal.Reason == ReasonSessionPending:
+		// Clerk's state is signed in, its auth object signed out: no
+		// auth status headers.
+		return nil, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
@@ -227,14 +244,11 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 }
 
 // whyNoRefresh names, in Clerk's terms, why an expired token was not
-// refreshed: the handshake URL tells the Frontend API.
+// refreshed: the handshake URL and x-clerk-auth-reason tell.
 func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) string {
 	switch {
 	case attempted && err != nil:
-		if code := clerkErrorCode(err.Err); code != "" {
-			return code
-		}
-		return handshake.RefreshUnexpectedError
+		return refreshFailure(err.Err)
 	case r.Method != http.MethodGet:
 		return handshake.RefreshNonGet
 	case g.suffixedRefresh == "" || cookieValue(r, g.suffixedRefresh) == "":
@@ -245,6 +259,35 @@ func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) str
 	// Not sent to Clerk because it expired too long ago, as Clerk would
 	// have answered.
 	return "session_refresh_expired_session_token_too_old"
+}
+
+// refreshFailure names, as Clerk's authenticateRequest does, why a
+// refresh that was attempted failed: the Backend API's error code
+// (unexpected_error is Clerk's fetch-error), a new token that does not
+// verify, an answer that is not a refresh's, or no usable answer at all.
+func refreshFailure(err error) string {
+	var bad *newTokenError
+	switch code := clerkErrorCode(err); {
+	case errors.As(err, &bad):
+		return handshake.RefreshInvalidToken
+	case code == "unexpected_error":
+		return handshake.RefreshFetchError
+	case code != "":
+		return code
+	case errors.Is(err, session.ErrUnexpectedResponse):
+		return handshake.RefreshUnexpectedSDK
+	}
+	return handshake.RefreshUnexpectedError
+}
+
+// clerkVerifyReason is Clerk's name for why verification refused a
+// token: clerkReason, telling an iat in the future from an nbf.
+func clerkVerifyReason(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenNotYetValid && strings.HasPrefix(ve.Detail, "iat ") {
+		return handshake.VerifyTokenIATInTheFuture
+	}
+	return clerkReason(verifier.ReasonOf(err))
 }
 
 // resolveHandshake trades the nonce or verifies the handshake token, sets

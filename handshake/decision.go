@@ -268,15 +268,29 @@ const (
 func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
 	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
+	reason, cure := FailureReason(f)
+	if cure {
+		return st.maybeRedirect(reason, message, "", st.signedOut)
+	}
+	return st.signedOut(reason, message)
+}
+
+// FailureReason is Clerk's x-clerk-auth-reason for a session token that
+// failed verification, from a cookie or an Authorization header alike,
+// and whether a handshake could cure it: a token the clock refused
+// (session-token-expired-refresh-<why no refresh helped>,
+// session-token-nbf, session-token-iat-in-the-future), or else the
+// verification reason itself.
+func FailureReason(f Failure) (reason string, cure bool) {
 	switch f.Reason {
 	case VerifyTokenExpired:
-		return st.maybeRedirect(ReasonSessionTokenExpired+"-refresh-"+f.Refresh, message, "", st.signedOut)
+		return ReasonSessionTokenExpired + "-refresh-" + f.Refresh, true
 	case VerifyTokenNotActiveYet:
-		return st.maybeRedirect(ReasonSessionTokenNBF, message, "", st.signedOut)
+		return ReasonSessionTokenNBF, true
 	case VerifyTokenIATInTheFuture:
-		return st.maybeRedirect(ReasonSessionTokenIATInTheFuture, message, "", st.signedOut)
+		return ReasonSessionTokenIATInTheFuture, true
 	}
-	return st.signedOut(f.Reason, message)
+	return f.Reason, false
 }
 
 // AfterSignIn decides a cookie request whose token verified: signed in,

@@ -198,7 +198,10 @@ func (g *reqGenerator) request(c *reqCase) {
 		}
 	default:
 		c.Method = g.pick("GET", "GET", "GET", "POST", "HEAD")
-		if g.chance(0.6) {
+		switch {
+		case c.kind == "bearer" && g.chance(0.1):
+			c.header("Sec-Fetch-Dest", "document") // a navigation that brings a token
+		case g.chance(0.6):
 			c.header("Sec-Fetch-Dest", "empty")
 		}
 		c.header("Accept", "application/json")

@@ -60,8 +60,11 @@ var requestDifferences = map[string]requestDifference{
 	"handshake-token-exp":     quirk("handshake-token-exp"),
 	"dev-clock-skew-retry":    quirk("dev-clock-skew-retry"),
 	"redirect-count-over-3":   quirk("redirect-count-over-3"),
-	"no-iat": func(c *reqCase, clerk, gate outcome) bool {
-		return slices.Contains(c.quirks, "no-iat") && clerk.Served && !gate.Served
+	"no-iat": func(c *reqCase, _, gate outcome) bool {
+		return slices.Contains(c.quirks, "no-iat") && !gate.Served
+	},
+	"refresh-unverified-cookie": func(c *reqCase, _, gate outcome) bool {
+		return gate.Reason == "session-token-expired-refresh-unverified-session-cookie"
 	},
 	"dev-handshake-token-throws": func(_ *reqCase, clerk, _ outcome) bool {
 		return strings.Contains(clerk.Threw, "Handshake token verification failed")
