@@ -107,10 +107,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 
 // pageRequest gathers what the decision looks at.
 func (g *Gate) pageRequest(r *http.Request) handshake.Request {
-	u, err := url.Parse(g.origin(r) + r.URL.RequestURI())
-	if err != nil {
-		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-	}
+	// The page as the browser asked for it (net/http has checked the Host
+	// header's syntax; X-Forwarded-Host counts only when plausibleHost).
+	scheme, host := g.originParts(r)
+	u := &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	sfx := "_" + g.browser.cfg.CookieSuffix
 	// Every cookie the decision looks at, read in one pass; a session
 	// cookie sent twice with different values is malformed, any other is

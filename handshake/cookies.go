@@ -148,11 +148,41 @@ func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss
 	return true // 8
 }
 
+// trimScheme removes every http:// and https://, in any case, as Clerk's
+// iss.replace(/https?:\/\//gi, '') does; a Clerk issuer has one, at its
+// start, which costs no allocation.
 func trimScheme(iss string) string {
-	for _, p := range []string{"https://", "http://", "HTTPS://", "HTTP://"} {
-		iss = strings.ReplaceAll(iss, p, "")
+	rest := iss
+	for _, p := range []string{"https://", "http://"} {
+		if len(rest) >= len(p) && strings.EqualFold(rest[:len(p)], p) {
+			rest = rest[len(p):]
+			break
+		}
 	}
-	return iss
+	if !strings.Contains(rest, "://") {
+		return rest
+	}
+	var b strings.Builder
+	for i := 0; i < len(iss); {
+		if n := schemeAt(iss[i:]); n > 0 {
+			i += n
+			continue
+		}
+		b.WriteByte(iss[i])
+		i++
+	}
+	return b.String()
+}
+
+// schemeAt is the length of an http:// or https:// (any case) at the start
+// of s, or 0.
+func schemeAt(s string) int {
+	for _, p := range []string{"https://", "http://"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return len(p)
+		}
+	}
+	return 0
 }
 
 // knownClerkReferer reports a Referer from Clerk itself: the Frontend API,

@@ -167,7 +167,10 @@ func Decide(req Request, cfg Config) Decision {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	uat := parseUAT(uatRaw)
-	q := req.URL.Query()
+	var q url.Values // nil reads as empty: most requests have no query
+	if req.URL.RawQuery != "" {
+		q = req.URL.Query()
+	}
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 

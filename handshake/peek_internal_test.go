@@ -83,3 +83,25 @@ func TestPeekFastReadsClerkTokens(t *testing.T) {
 		t.Errorf("%v allocations, want 1", n)
 	}
 }
+
+// TestTrimScheme: every http:// and https://, in any case, goes, as with
+// Clerk's iss.replace(/https?:\/\//gi, ''); a Clerk issuer costs nothing.
+func TestTrimScheme(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://clerk.example.com":   "clerk.example.com",
+		"HTTP://clerk.example.com":    "clerk.example.com",
+		"Https://a.example/http://b":  "a.example/b",
+		"x.example/hTTps://y.example": "x.example/y.example",
+		"ftp://clerk.example.com":     "ftp://clerk.example.com",
+		"https://https://x":           "x",
+		"clerk.example.com":           "clerk.example.com",
+		"":                            "",
+	} {
+		if got := trimScheme(in); got != want {
+			t.Errorf("trimScheme(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { trimScheme("https://clerk.example.com") }); n != 0 {
+		t.Errorf("%v allocations for a Clerk issuer, want 0", n)
+	}
+}
