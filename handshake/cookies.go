@@ -149,7 +149,7 @@ func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss
 }
 
 // trimScheme removes every http:// and https://, in any case, as Clerk's
-// iss.replace(/https?:\/\//gi, ”) does; a Clerk issuer has one, at its
+// iss.replace(/https?:\/\//gi, "") does; a Clerk issuer has one, at its
 // start, which costs no allocation.
 func trimScheme(iss string) string {
 	rest := iss

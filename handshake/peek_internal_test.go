@@ -85,7 +85,7 @@ func TestPeekFastReadsClerkTokens(t *testing.T) {
 }
 
 // TestTrimScheme: every http:// and https://, in any case, goes, as with
-// Clerk's iss.replace(/https?:\/\//gi, ”); a Clerk issuer costs nothing.
+// Clerk's iss.replace(/https?:\/\//gi, ""); a Clerk issuer costs nothing.
 func TestTrimScheme(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://clerk.example.com":   "clerk.example.com",
