@@ -1,7 +1,10 @@
-// Package parity holds the differential test of clerkgate's verifier
-// against Clerk's own, @clerk/backend's verifyToken and authenticateRequest
-// run under Node (see node/). It is a module of its own so that the root
-// module never needs Node. The package has no code outside its tests.
+// Package parity holds the differential tests of clerkgate against Clerk's
+// own code, @clerk/backend run under Node (see node/): token by token
+// against verifyToken (parity_test.go, node/verify.mjs), and request by
+// request against authenticateRequest (request_test.go, node/request.mjs;
+// the differences it allows are the table in ../docs/differences.md). It is
+// a module of its own so that the root module never needs Node. The
+// package has no code outside its tests.
 //
-//	cd parity/node && npm ci && cd .. && go test -run TestParityWithClerk -v .
+//	cd parity/node && npm ci && cd .. && go test -v .
 package parity
