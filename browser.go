@@ -73,17 +73,21 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 	if cfg.DisableHandshake || pk == nil || sessions == nil {
 		return nil, nil
 	}
-	fapi := pk.Host
-	switch {
-	case cfg.ProxyURL != "":
+	// The instance's own Frontend API, as Clerk's parsePublishableKey
+	// reads it without the proxy: a production satellite's is
+	// clerk.<Domain>, the issuer of its tokens, whatever the key names.
+	instance := pk.Host
+	if cfg.IsSatellite && pk.Live && cfg.Domain != "" {
+		instance = "clerk." + cfg.Domain
+	}
+	fapi := instance
+	if cfg.ProxyURL != "" {
 		fapi = cfg.ProxyURL
-	case cfg.IsSatellite && pk.Live && cfg.Domain != "":
-		fapi = "clerk." + cfg.Domain
 	}
 	return &browserAuth{
 		cfg: handshake.Config{
 			FrontendAPI:      fapi,
-			InstanceHost:     pk.Host,
+			InstanceHost:     instance,
 			Production:       pk.Live,
 			CookieSuffix:     pk.CookieSuffix(),
 			IsSatellite:      cfg.IsSatellite,
@@ -103,10 +107,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 
 // pageRequest gathers what the decision looks at.
 func (g *Gate) pageRequest(r *http.Request) handshake.Request {
-	u, err := url.Parse(g.origin(r) + r.URL.RequestURI())
-	if err != nil {
-		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-	}
+	// The page as the browser asked for it (net/http has checked the Host
+	// header's syntax; X-Forwarded-Host counts only when plausibleHost).
+	scheme, host := g.originParts(r)
+	u := &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	sfx := "_" + g.browser.cfg.CookieSuffix
 	// Every cookie the decision looks at, read in one pass; a session
 	// cookie sent twice with different values is malformed, any other is
@@ -156,9 +160,9 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 	req := g.pageRequest(r)
 	d := handshake.Decide(req, cfg)
 	if d.Action == handshake.Resolve {
-		claims, aerr, ok := g.resolveHandshake(w, r, req, d)
-		g.observeHandshake(r, d.Nonce != "", ok)
-		if ok {
+		claims, aerr, resolved, decided := g.resolveHandshake(w, r, req, d)
+		g.observeHandshake(r, d.Nonce != "", resolved)
+		if decided {
 			return claims, aerr
 		}
 		// Clerk goes on as if there had been no handshake; the loop
@@ -193,27 +197,44 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
 	claims, err := g.verify(r.Context(), d.Token)
 	if err == nil {
-		if aerr := g.admit(claims); aerr != nil {
-			reason := "token-lifetime-invalid"
-			if aerr.Reason == ReasonSessionRevoked {
-				reason = "session-revoked"
-			}
-			return nil, signedOut(w, reason, "", aerr)
+		aerr := g.admit(claims)
+		switch {
+		case aerr == nil:
+			return claims, nil
+		case d.Reason != "":
+			return nil, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonSessionRevoked:
+			return nil, signedOut(w, "session-revoked", "", aerr)
 		}
-		return claims, nil
+		return nil, signedOut(w, "token-lifetime-invalid", "", aerr)
 	}
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
-	failure := handshake.Failure{Reason: clerkReason(refusal.Reason)}
+	failure := handshake.Failure{Reason: clerkVerifyReason(err)}
+	var attempted bool
+	var rerr *AuthError
 	var ve *verifier.Error
 	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime((*Claims)(ve.Claims)) == nil {
-		c, attempted, rerr := g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims))
+		var c *Claims
+		c, attempted, rerr = g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims), d.Suffixed)
 		if attempted && rerr == nil {
 			return c, nil
 		}
 		if attempted {
 			refusal = rerr
 		}
+	}
+	if failure.Reason == handshake.VerifyTokenExpired {
 		failure.Refresh = g.whyNoRefresh(r, attempted, rerr)
+	}
+	switch {
+	case d.Reason != "":
+		// The token stood in for a handshake this request cannot make:
+		// Clerk signs it out for that reason, before looking at it.
+		return nil, signedOut(w, d.Reason, d.Message, refusal)
+	case refusal.Reason == ReasonSessionPending:
+		// Clerk's state is signed in, its auth object signed out: no
+		// auth status headers.
+		return nil, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
@@ -223,15 +244,12 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 }
 
 // whyNoRefresh names, in Clerk's terms, why an expired token was not
-// refreshed: the handshake URL tells the Frontend API.
+// refreshed: the handshake URL and x-clerk-auth-reason tell.
 func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) string {
 	switch {
 	case attempted && err != nil:
-		if code := clerkErrorCode(err.Err); code != "" {
-			return code
-		}
-		return handshake.RefreshUnexpectedError
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return refreshFailure(err.Err)
+	case r.Method != http.MethodGet:
 		return handshake.RefreshNonGet
 	case g.suffixedRefresh == "" || cookieValue(r, g.suffixedRefresh) == "":
 		return handshake.RefreshNoCookie
@@ -243,37 +261,73 @@ func (g *Gate) whyNoRefresh(r *http.Request, attempted bool, err *AuthError) str
 	return "session_refresh_expired_session_token_too_old"
 }
 
-// resolveHandshake trades the nonce or verifies the handshake token, sets
-// the cookies they carry and verifies the new session token. ok is false
-// when the handshake could not be resolved: the request is then decided
-// without it, as Clerk does, and nothing it carried is set.
-func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError, bool) {
-	var directives []string
-	var err error
-	if d.Nonce != "" {
-		directives, err = g.browser.nonces.trade(r.Context(), d.Nonce)
-	} else {
-		directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken)
+// refreshFailure names, as Clerk's authenticateRequest does, why a
+// refresh that was attempted failed: the Backend API's error code
+// (unexpected_error is Clerk's fetch-error), a new token that does not
+// verify, an answer that is not a refresh's, or no usable answer at all.
+func refreshFailure(err error) string {
+	var bad *newTokenError
+	switch code := clerkErrorCode(err); {
+	case errors.As(err, &bad):
+		return handshake.RefreshInvalidToken
+	case code == "unexpected_error":
+		return handshake.RefreshFetchError
+	case code != "":
+		return code
+	case errors.Is(err, session.ErrUnexpectedResponse):
+		return handshake.RefreshUnexpectedSDK
 	}
-	if err != nil {
-		g.log.Debug("clerkgate: handshake not resolved", "err", err)
-		return nil, nil, false
+	return handshake.RefreshUnexpectedError
+}
+
+// clerkVerifyReason is Clerk's name for why verification refused a
+// token: clerkReason, telling an iat in the future from an nbf.
+func clerkVerifyReason(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenNotYetValid && strings.HasPrefix(ve.Detail, "iat ") {
+		return handshake.VerifyTokenIATInTheFuture
+	}
+	return clerkReason(verifier.ReasonOf(err))
+}
+
+// resolveHandshake trades the nonce or verifies the handshake token, sets
+// the cookies they carry and verifies the new session token. As Clerk
+// does, a nonce that cannot be traded (whatever the reason: unknown to the
+// Backend API, or refused by the Gate's bounds without a call) sets no
+// cookies and signs the request out; a handshake token that does not
+// verify, or a session token from either that does not, leaves the
+// request to be decided without the handshake (decided is false), with
+// nothing it carried set. resolved reports whether the handshake gave
+// cookies.
+func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
+	var directives []string
+	if d.Nonce != "" {
+		var err error
+		if directives, err = g.browser.nonces.trade(r.Context(), d.Nonce); err != nil {
+			g.log.Debug("clerkgate: handshake nonce not traded", "err", err)
+			directives = nil
+		}
+	} else {
+		var err error
+		if directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken); err != nil {
+			g.log.Debug("clerkgate: handshake token not resolved", "err", err)
+			return nil, nil, false, false
+		}
 	}
 	res := handshake.Resolved(req, g.browser.cfg, directives)
 	if res.Refused > 0 {
 		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
 	}
-	var claims *Claims
 	if res.Token != "" {
 		// The new token earns no trust for having come through the
 		// handshake: it is verified like any other.
 		c, err := g.verify(r.Context(), res.Token)
 		if err != nil {
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		claims = c
 	}
@@ -281,17 +335,18 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	for _, c := range res.Cookies {
 		h.Add("Set-Cookie", c)
 	}
+	resolved = len(directives) > 0
 	if res.Location != "" {
 		// Development: on to the page, without the handshake's parameters.
 		if claims == nil {
 			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
 		}
-		return nil, redirect(w, handshake.Decision{Location: res.Location}), true
+		return nil, redirect(w, handshake.Decision{Location: res.Location}), resolved, true
 	}
 	if claims == nil {
-		return nil, signedOut(w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), true
+		return nil, signedOut(w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), resolved, true
 	}
-	return claims, nil, true
+	return claims, nil, resolved, true
 }
 
 // redirect sets a redirect's headers and returns it as an AuthError. A

@@ -3,6 +3,8 @@ package clerkgate
 import (
 	"net/http"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // Cookie names Clerk sets on the app's domain.
@@ -11,13 +13,19 @@ const (
 	refreshCookie = "__refresh"
 )
 
-// tokenFrom finds the session token: an Authorization Bearer header wins;
-// otherwise the instance's suffixed __session_<suffix> cookie, then the
+// tokenFrom finds the session token the Gate decides r by: an
+// Authorization Bearer header wins; otherwise, with the handshake on, the
+// session cookie of the pair Clerk chooses (plain or suffixed, by
+// __client_uat and the tokens' issuers and ages: package handshake); and
+// without it the instance's suffixed __session_<suffix> cookie, then the
 // plain __session cookie. Other Authorization schemes (Basic, …) carry no
 // session token, so they fall through to the cookies.
 func (g *Gate) tokenFrom(r *http.Request) string {
 	if token, ok := bearerToken(r); ok {
 		return token
+	}
+	if g.browser != nil {
+		return handshake.Decide(g.pageRequest(r), g.browser.cfg).Token
 	}
 	return g.cookieToken(r)
 }

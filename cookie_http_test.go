@@ -22,6 +22,7 @@ func TestPlantedSessionCookieIsRefused(t *testing.T) {
 	victim := b.fake.Token(b.fake.CreateSession("user_victim").ID)
 	planted := b.fake.Token(b.fake.CreateSession("user_attacker").ID)
 	suffixed := "__session_" + b.fake.CookieSuffix()
+	uat := clientUAT(b.fake.CookieSuffix())
 
 	for name, mod := range map[string]func(*http.Request){
 		"suffixed, one header": both(cookie(suffixed, planted), cookie(suffixed, victim)),
@@ -32,21 +33,19 @@ func TestPlantedSessionCookieIsRefused(t *testing.T) {
 		"plain":                both(cookie("__session", planted), cookie("__session", victim)),
 		"empty suffixed, then": both(cookie(suffixed, ""), cookie(suffixed, victim)),
 		"a second value":       both(cookie(suffixed, victim), cookie(suffixed, planted+"x")),
+		// Two plain values decide Clerk's choice of cookies as one
+		// undecodable token would: the plain pair, refused.
+		"plain, beside the suffixed pair": both(cookie("__session", planted), cookie(suffixed, victim), cookie("__session", victim)),
 	} {
-		rep := get(t, b.srv, mod)
+		rep := get(t, b.srv, both(uat, mod))
 		require.Equal(t, http.StatusUnauthorized, rep.status, "%s: %s", name, rep.body)
 		require.Equal(t, string(clerkgate.ReasonTokenMalformed), rep.reason, name)
 	}
 
 	// The same cookie twice (two paths, one value) is one cookie.
-	rep := get(t, b.srv, both(cookie(suffixed, victim), func(r *http.Request) {
+	rep := get(t, b.srv, both(cookie(suffixed, victim), uat, func(r *http.Request) {
 		r.Header.Add("Cookie", suffixed+`="`+victim+`"`)
 	}))
-	require.Equal(t, http.StatusOK, rep.status, rep.body)
-	require.Equal(t, "user_victim", rep.body)
-	// The suffixed cookie alone counts when it has a value: a planted
-	// plain __session beside it changes nothing.
-	rep = get(t, b.srv, both(cookie("__session", planted), cookie(suffixed, victim), cookie("__session", victim)))
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, "user_victim", rep.body)
 }
@@ -81,7 +80,7 @@ func TestOversizedCookieHeaderIsReadAsNone(t *testing.T) {
 	suffixed := "__session_" + b.fake.CookieSuffix()
 	withJunk := func(junk int) func(*http.Request) {
 		return func(r *http.Request) {
-			r.Header.Set("Cookie", "junk="+strings.Repeat("x", junk)+"; "+suffixed+"="+token)
+			r.Header.Set("Cookie", "junk="+strings.Repeat("x", junk)+"; "+suffixed+"="+token+"; __client_uat_"+b.fake.CookieSuffix()+"=1")
 		}
 	}
 
@@ -96,7 +95,7 @@ func TestOversizedCookieHeaderIsReadAsNone(t *testing.T) {
 	}
 	// 3,001 tiny cookies, past net/http's own limit, are read as none too.
 	rep = get(t, b.srv, func(r *http.Request) {
-		r.Header.Set("Cookie", strings.Repeat("a=b; ", 3000)+suffixed+"="+token)
+		r.Header.Set("Cookie", strings.Repeat("a=b; ", 3000)+suffixed+"="+token+"; __client_uat_"+b.fake.CookieSuffix()+"=1")
 	})
 	require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
 	require.Equal(t, string(clerkgate.ReasonTokenMissing), rep.reason)

@@ -157,6 +157,7 @@ func (r *faultRig) withExpiredSession(s clerktest.Session) func(*http.Request) {
 	return func(req *http.Request) {
 		req.AddCookie(&http.Cookie{Name: "__session_" + r.fake.CookieSuffix(), Value: expired})
 		req.AddCookie(&http.Cookie{Name: "__refresh_" + r.fake.CookieSuffix(), Value: s.RefreshToken})
+		req.AddCookie(&http.Cookie{Name: "__client_uat_" + r.fake.CookieSuffix(), Value: "1"})
 	}
 }
 

@@ -337,10 +337,12 @@ func FuzzMiddleware(f *testing.F) {
 	refresh := g.suffixedRefresh + "=" + fuzzRefreshToken
 	f.Add("Bearer "+valid, "")
 	f.Add("", g.suffixedSession+"="+valid)
+	f.Add("", g.suffixedSession+"="+valid+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1")
 	f.Add("", "__session="+valid)
 	f.Add("Basic dTpw", "__session="+valid)
 	f.Add("Bearer "+valid[:len(valid)-2], "__session="+valid)
 	f.Add("", g.suffixedSession+"="+expired+"; "+refresh)
+	f.Add("", g.suffixedSession+"="+expired+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1; "+refresh)
 	f.Add("Bearer "+expired, refresh)
 	f.Add("", "__session="+expired+"; "+g.suffixedRefresh+"=wrong")
 	f.Add("", "__session="+expired+"; __refresh="+fuzzRefreshToken)

@@ -318,7 +318,8 @@ func TestNoHandshake(t *testing.T) {
 	})
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
-	require.Equal(t, "session-token-and-uat-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
+	// A development instance without the dev browser, as Clerk says.
+	require.Equal(t, "dev-browser-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
 
 	// The loop guard: the third handshake in a row is the last one.
 	resp = rawGet(t, s.url+"/dashboard", withCookies(&http.Cookie{Name: "__clerk_redirect_count", Value: "3"}))

@@ -345,25 +345,58 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, er
 }
 
 // authenticate is Authenticate, unobserved: Routes observe their own
-// decisions. A request with a Bearer token is an API call, whatever else
-// it carries: it costs one header lookup more than the token's own
-// verification. Only a request without one is looked at as a page load.
+// decisions. A request with a Bearer token is decided by that token,
+// whatever else it carries: it costs one header lookup more than the
+// token's own verification. A request without one is decided by its
+// cookies as Clerk decides it (which pair of cookies, __client_uat, a
+// handshake to resolve), page load or not; only a page load is
+// redirected.
 func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *AuthError) {
 	token, ok := bearerToken(r)
 	if !ok {
 		if err := g.refuseCrossOrigin(r); err != nil {
 			return nil, err
 		}
-		if g.browser != nil && pageLoad(r) {
+		if g.browser != nil {
 			return g.authenticatePage(w, r)
 		}
 		token = g.cookieToken(r)
 	}
 	claims, err := g.authenticateToken(w, r, token)
-	if err != nil && g.browser != nil {
-		setAuthStatus(w.Header(), handshake.StatusSignedOut, clerkReason(err.Reason), "")
+	if err != nil && g.browser != nil && err.Reason != ReasonSessionPending {
+		// Clerk's name for the failure; a pending session is signed in
+		// to Clerk's state (its auth object signed out), without headers.
+		setAuthStatus(w.Header(), handshake.StatusSignedOut, g.headerTokenReason(r, err), "")
 	}
 	return claims, err
+}
+
+// refreshUnverifiedCookie is the Gate's own name for why no refresh was
+// made (errUnverifiedCookie), in x-clerk-auth-reason: Clerk has none.
+const refreshUnverifiedCookie = "unverified-session-cookie"
+
+// headerTokenReason is Clerk's x-clerk-auth-reason for an Authorization
+// token the Gate refused: Clerk's verification reasons, with its names for
+// the ones a handshake would cure on a page (session-token-expired-refresh-
+// <why no refresh helped>, session-token-nbf, …). The failure contract's
+// JSON keeps clerkgate's reasons.
+func (g *Gate) headerTokenReason(r *http.Request, err *AuthError) string {
+	var f handshake.Failure
+	var ve *verifier.Error
+	switch {
+	case errors.Is(err.Err, errUnverifiedCookie):
+		f = handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: refreshUnverifiedCookie}
+	case err.Reason == ReasonTokenExpired:
+		f = handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: g.whyNoRefresh(r, false, nil)}
+	case err.Reason == ReasonRefreshFailed:
+		f = handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: g.whyNoRefresh(r, true, err)}
+	case errors.As(err.Err, &ve):
+		f.Reason = clerkVerifyReason(ve)
+	default:
+		f.Reason = clerkReason(err.Reason)
+	}
+	reason, _ := handshake.FailureReason(f)
+	return reason
 }
 
 // pageLoad is handshake.Eligible for r, reading no header for anything
@@ -389,6 +422,49 @@ func headerValue(r *http.Request, key string) string {
 	return ""
 }
 
+// refreshHeaderToken refreshes the session of a request whose header
+// token expired, as Clerk's authenticateRequest does: the token it sends
+// as the expired one is the session cookie's, if the request has one (in
+// the pair Clerk chooses), else the header's own; and it asks for the
+// cookie names Clerk chooses. Unlike Clerk, it sends only a token whose
+// signature and claims it has verified (expired or not): see
+// errUnverifiedCookie.
+func (g *Gate) refreshHeaderToken(w http.ResponseWriter, r *http.Request, token string, ve *verifier.Error) (*Claims, bool, *AuthError) {
+	if r.Method != http.MethodGet || g.suffixedRefresh == "" || cookieValue(r, g.suffixedRefresh) == "" {
+		return nil, false, nil // no refresh: spare the cookie decision
+	}
+	expired, old, suffixed := token, (*Claims)(ve.Claims), true
+	if g.browser != nil {
+		req := g.pageRequest(r)
+		req.Resolved = true // the cookies, not a handshake's
+		d := handshake.Decide(req, g.browser.cfg)
+		suffixed = d.Suffixed
+		if d.Token != "" && d.Token != token {
+			expired, old = d.Token, nil
+			c, err := g.verify(r.Context(), d.Token)
+			var cve *verifier.Error
+			switch {
+			case err == nil:
+				old = c
+			case errors.As(err, &cve) && cve.Reason == ReasonTokenExpired:
+				old = (*Claims)(cve.Claims)
+			}
+		}
+	}
+	if old == nil || g.checkLifetime(old) != nil {
+		if expired != token {
+			return nil, true, newAuthError(ReasonTokenExpired, true, errUnverifiedCookie)
+		}
+		return nil, false, nil
+	}
+	return g.tryRefresh(w, r, expired, old, suffixed)
+}
+
+// errUnverifiedCookie: an expired header token's refresh would send the
+// session cookie's token, which does not verify. Clerk sends it anyway
+// and reports the Backend API's refusal; the Gate makes no call.
+var errUnverifiedCookie = errors.New("clerkgate: the session cookie's token, which a refresh would send, does not verify")
+
 // authenticateToken is the decision for API calls and header tokens: the
 // request's session token alone (from tokenFrom), refreshed when it
 // expired.
@@ -402,8 +478,8 @@ func (g *Gate) authenticateToken(w http.ResponseWriter, r *http.Request, token s
 	claims, err := g.verify(r.Context(), token)
 	if err != nil {
 		var ve *verifier.Error
-		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired && ve.Claims != nil && g.checkLifetime((*Claims)(ve.Claims)) == nil {
-			if c, ok, rerr := g.tryRefresh(w, r, token, (*Claims)(ve.Claims)); ok {
+		if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired {
+			if c, ok, rerr := g.refreshHeaderToken(w, r, token, ve); ok {
 				return c, rerr
 			}
 		}

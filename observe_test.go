@@ -434,7 +434,7 @@ func TestObserverHearsForbiddenRequests(t *testing.T) {
 
 	// A forged cross-site POST with a member's cookie: refused before the
 	// checks, and heard once, as the cross-origin refusal.
-	cookieOf := cookie("__session_"+rig.fake.CookieSuffix(), rig.fake.Token(member.ID))
+	cookieOf := both(cookie("__session_"+rig.fake.CookieSuffix(), rig.fake.Token(member.ID)), clientUAT(rig.fake.CookieSuffix()))
 	for _, path := range []string{"/admin", "/route-admin"} {
 		got := send(t, http.MethodPost, srv+path, cookieOf, fetchFrom("cross-site", "https://evil.example"))
 		requireCrossOriginRefusal(t, got, path)

@@ -71,7 +71,7 @@ func requireSession(g *clerkgate.Gate, h http.Handler) http.Handler { return g.R
 // sessionCookie is the instance's suffixed session cookie with a token for
 // a new session of user.
 func (a *crossOriginApp) sessionCookie(user string) func(*http.Request) {
-	return cookie("__session_"+a.fake.CookieSuffix(), a.fake.Token(a.fake.CreateSession(user).ID))
+	return both(cookie("__session_"+a.fake.CookieSuffix(), a.fake.Token(a.fake.CreateSession(user).ID)), clientUAT(a.fake.CookieSuffix()))
 }
 
 // fetchFrom sets what a browser sends with a request from a page at
@@ -175,7 +175,7 @@ func TestCrossOriginCheckRunsBeforeVerification(t *testing.T) {
 		"not a JWT":       cookie(suffixed, "junk"),
 		"planted cookies": both(cookie(suffixed, a.fake.Token(s.ID)), cookie(suffixed, "other")),
 	} {
-		requireCrossOriginRefusal(t, send(t, http.MethodPost, a.srv.URL, jar, evil), name)
+		requireCrossOriginRefusal(t, send(t, http.MethodPost, a.srv.URL, both(clientUAT(a.fake.CookieSuffix()), jar), evil), name)
 	}
 	require.Zero(t, a.fake.Requests(clerktest.RouteRefresh))
 	require.Zero(t, a.reached.Load())

@@ -25,16 +25,19 @@ type refreshResult struct {
 const failedOutcomeTTL = 2 * time.Second
 
 // tryRefresh refreshes an expired session when Clerk's own rules allow it:
-// a GET or HEAD request, a token whose only fault is expiry, the instance's
+// a GET request, a token whose only fault is expiry, the instance's
 // __refresh_<suffix> cookie, and both keys configured. It also leaves
 // alone a token that expired more than MaxExpiredTokenAge ago. ok reports
 // whether a refresh was attempted; if it was, the result (claims or error)
 // is final.
-func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string, old *Claims) (*Claims, bool, *AuthError) {
+//
+// suffixed is Clerk's choice of cookie names for the request (the
+// handshake's decision), which the refresh asks Clerk to answer in.
+func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string, old *Claims, suffixed bool) (*Claims, bool, *AuthError) {
 	if g.sessions == nil || g.suffixedRefresh == "" {
 		return nil, false, nil
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet { // Clerk's rule: not even HEAD
 		return nil, false, nil
 	}
 	refreshToken := cookieValue(r, g.suffixedRefresh)
@@ -49,7 +52,7 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 		return nil, false, nil
 	}
 
-	res, err := g.refresh(r, expired, refreshToken, old)
+	res, err := g.refresh(r, expired, refreshToken, old, suffixed)
 	g.observeRefresh(r.Context(), err)
 	if err != nil {
 		g.log.Debug("clerkgate: session refresh failed", "session_id", old.SessionID, "err", err)
@@ -73,6 +76,7 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 type refreshRequest struct {
 	expired, refreshToken string
 	old                   *Claims
+	suffixed              bool // ask for suffixed cookie names
 	origin, clientIP      string
 	headers               map[string][]string
 }
@@ -84,13 +88,13 @@ type refreshRequest struct {
 // goroutine; it asks the Store, which either lets it refresh or hands it
 // the outcome another replica published. Outcomes are kept until the new
 // token expires, so stragglers succeed too.
-func (g *Gate) refresh(r *http.Request, expired, refreshToken string, old *Claims) (*refreshResult, error) {
+func (g *Gate) refresh(r *http.Request, expired, refreshToken string, old *Claims, suffixed bool) (*refreshResult, error) {
 	sec, err := newRefreshSecret(expired, refreshToken)
 	if err != nil {
 		return nil, err
 	}
 	req := refreshRequest{
-		expired: expired, refreshToken: refreshToken, old: old,
+		expired: expired, refreshToken: refreshToken, old: old, suffixed: suffixed,
 		origin: g.origin(r), clientIP: g.clientIP(r), headers: forwardedHeaders(r.Header),
 	}
 	ch := g.refreshes.DoChan(sec.name, func() (any, error) {
@@ -167,7 +171,7 @@ func (g *Gate) callRefresh(ctx context.Context, req refreshRequest) (*refreshRes
 		RequestHeaders:       req.headers,
 		RequestOriginatingIP: req.clientIP,
 		Format:               session.FormatCookie,
-		SuffixedCookies:      true,
+		SuffixedCookies:      req.suffixed,
 	})
 	if err != nil {
 		return nil, err
@@ -180,7 +184,7 @@ func (g *Gate) callRefresh(ctx context.Context, req refreshRequest) (*refreshRes
 func (g *Gate) acceptRefresh(ctx context.Context, cookies []string, old *Claims) (*refreshResult, error) {
 	token := sessionTokenIn(cookies, g.suffixedSession)
 	if token == "" {
-		return nil, errors.New("refresh: the answer sets no session cookie")
+		return nil, &newTokenError{errors.New("refresh: the answer sets no session cookie")}
 	}
 	// The new token earns no trust for having come from the Backend API:
 	// it goes through the full verifier like any other. The result is
@@ -188,18 +192,25 @@ func (g *Gate) acceptRefresh(ctx context.Context, cookies []string, old *Claims)
 	// verifier's (read-only) claims; tryRefresh hands each a copy.
 	vc, err := g.verifier.Verify(ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("refresh: new session token: %w", err)
+		return nil, &newTokenError{fmt.Errorf("refresh: new session token: %w", err)}
 	}
 	claims := (*Claims)(vc)
 	if err := g.checkLifetime(claims); err != nil {
-		return nil, fmt.Errorf("refresh: new session token: %w", err)
+		return nil, &newTokenError{fmt.Errorf("refresh: new session token: %w", err)}
 	}
 	if claims.SessionID != old.SessionID || claims.Subject != old.Subject {
-		return nil, fmt.Errorf("refresh: new token is for session %s of %s, want %s of %s",
-			claims.SessionID, claims.Subject, old.SessionID, old.Subject)
+		return nil, &newTokenError{fmt.Errorf("refresh: new token is for session %s of %s, want %s of %s",
+			claims.SessionID, claims.Subject, old.SessionID, old.Subject)}
 	}
 	return &refreshResult{cookies: cookies, claims: claims}, nil
 }
+
+// newTokenError is a refresh whose answer gave no session token this Gate
+// accepts (Clerk's invalid-session-token).
+type newTokenError struct{ err error }
+
+func (e *newTokenError) Error() string { return e.err.Error() }
+func (e *newTokenError) Unwrap() error { return e.err }
 
 // publishOutcome seals the outcome of a refresh and hands it to the Store.
 // A store that fails to keep it costs stragglers on other replicas their

@@ -93,7 +93,13 @@ func refererOrigin(v string) string {
 // proxy sent the request, and then their rightmost values: the ones that
 // proxy wrote, whatever the client put before them.
 func (g *Gate) origin(r *http.Request) string {
-	scheme, host := "http", r.Host
+	scheme, host := g.originParts(r)
+	return scheme + "://" + host
+}
+
+// originParts is origin's scheme and host, apart.
+func (g *Gate) originParts(r *http.Request) (scheme, host string) {
+	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
@@ -107,7 +113,7 @@ func (g *Gate) origin(r *http.Request) string {
 			host = h.value
 		}
 	}
-	return scheme + "://" + host
+	return scheme, host
 }
 
 // clientIP is the user's IP address as the app can know it, or "" when it

@@ -44,8 +44,12 @@ func (b *backend) refreshCookie(s clerktest.Session) func(*http.Request) {
 	return cookie("__refresh_"+b.fake.CookieSuffix(), s.RefreshToken)
 }
 
+// sessionCookie is the suffixed session cookie with its __client_uat
+// twin, as a browser holds them: Clerk reads a suffixed session cookie
+// only beside a suffixed __client_uat (a lone one is ignored for the
+// plain pair). The client's last change is long before any token.
 func (b *backend) sessionCookie(token string) func(*http.Request) {
-	return cookie("__session_"+b.fake.CookieSuffix(), token)
+	return both(cookie("__session_"+b.fake.CookieSuffix(), token), cookie("__client_uat_"+b.fake.CookieSuffix(), "1"))
 }
 
 func both(mods ...func(*http.Request)) func(*http.Request) {

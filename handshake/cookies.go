@@ -20,6 +20,7 @@ type peeked struct {
 	iss      string
 	hasIss   bool
 	iat, exp int64
+	hasIat   bool // Clerk compares a missing iat with nothing
 	sub      string
 	cat, typ string
 }
@@ -87,7 +88,7 @@ func peekJSON(token string) (peeked, bool) {
 		p.iss, _ = iss.(string)
 		p.hasIss = iss != nil && iss != "" && iss != false
 	}
-	p.iat = number(c.Iat)
+	p.iat, p.hasIat = number(c.Iat), c.Iat != ""
 	p.exp = number(c.Exp)
 	return p, true
 }
@@ -147,11 +148,41 @@ func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss
 	return true // 8
 }
 
+// trimScheme removes every http:// and https://, in any case, as Clerk's
+// iss.replace(/https?:\/\//gi, "") does; a Clerk issuer has one, at its
+// start, which costs no allocation.
 func trimScheme(iss string) string {
-	for _, p := range []string{"https://", "http://", "HTTPS://", "HTTP://"} {
-		iss = strings.ReplaceAll(iss, p, "")
+	rest := iss
+	for _, p := range []string{"https://", "http://"} {
+		if len(rest) >= len(p) && strings.EqualFold(rest[:len(p)], p) {
+			rest = rest[len(p):]
+			break
+		}
 	}
-	return iss
+	if !strings.Contains(rest, "://") {
+		return rest
+	}
+	var b strings.Builder
+	for i := 0; i < len(iss); {
+		if n := schemeAt(iss[i:]); n > 0 {
+			i += n
+			continue
+		}
+		b.WriteByte(iss[i])
+		i++
+	}
+	return b.String()
+}
+
+// schemeAt is the length of an http:// or https:// (any case) at the start
+// of s, or 0.
+func schemeAt(s string) int {
+	for _, p := range []string{"https://", "http://"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return len(p)
+		}
+	}
+	return 0
 }
 
 // knownClerkReferer reports a Referer from Clerk itself: the Frontend API,

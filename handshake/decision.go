@@ -1,7 +1,9 @@
 package handshake
 
 import (
+	"math"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +40,10 @@ type Config struct {
 	// ("clerk.example.com"), or a proxy URL with its scheme
 	// ("https://app.example.com/__clerk").
 	FrontendAPI string
-	// InstanceHost is the Frontend API host the publishable key names:
-	// the host of the instance's token issuer.
+	// InstanceHost is the host of the instance's token issuer, which
+	// chooses between plain and suffixed cookies: the Frontend API host
+	// the publishable key names, or on a production satellite
+	// clerk.<domain>. A proxy does not change it.
 	InstanceHost string
 	// Production is true for a pk_live_ key.
 	Production bool
@@ -163,7 +167,10 @@ func Decide(req Request, cfg Config) Decision {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	uat := parseUAT(uatRaw)
-	q := req.URL.Query()
+	var q url.Values // nil reads as empty: most requests have no query
+	if req.URL.RawQuery != "" {
+		q = req.URL.Query()
+	}
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
@@ -230,7 +237,10 @@ func Decide(req Request, cfg Config) Decision {
 		return st.signedOut(ReasonTokenInvalid, "")
 	case p.otherClass():
 		return st.signedOut(ReasonTokenTypeMismatch, "")
-	case p.iat < uat:
+	case p.hasIat && p.iat < uat:
+		// A token without iat is not older than anything (Clerk's
+		// undefined < n is false); the Gate refuses it anyway, for its
+		// lifetime cannot be known.
 		return st.maybeRedirect(ReasonSessionTokenIATBeforeClientUAT, "", "", st.verify)
 	}
 	return st.verify("", "")
@@ -261,15 +271,29 @@ const (
 func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
 	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
+	reason, cure := FailureReason(f)
+	if cure {
+		return st.maybeRedirect(reason, message, "", st.signedOut)
+	}
+	return st.signedOut(reason, message)
+}
+
+// FailureReason is Clerk's x-clerk-auth-reason for a session token that
+// failed verification, from a cookie or an Authorization header alike,
+// and whether a handshake could cure it: a token the clock refused
+// (session-token-expired-refresh-<why no refresh helped>,
+// session-token-nbf, session-token-iat-in-the-future), or else the
+// verification reason itself.
+func FailureReason(f Failure) (reason string, cure bool) {
 	switch f.Reason {
 	case VerifyTokenExpired:
-		return st.maybeRedirect(ReasonSessionTokenExpired+"-refresh-"+f.Refresh, message, "", st.signedOut)
+		return ReasonSessionTokenExpired + "-refresh-" + f.Refresh, true
 	case VerifyTokenNotActiveYet:
-		return st.maybeRedirect(ReasonSessionTokenNBF, message, "", st.signedOut)
+		return ReasonSessionTokenNBF, true
 	case VerifyTokenIATInTheFuture:
-		return st.maybeRedirect(ReasonSessionTokenIATInTheFuture, message, "", st.signedOut)
+		return ReasonSessionTokenIATInTheFuture, true
 	}
-	return st.signedOut(f.Reason, message)
+	return f.Reason, false
 }
 
 // AfterSignIn decides a cookie request whose token verified: signed in,
@@ -322,7 +346,7 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		Reason:     reason,
 		Message:    message,
 		Location:   location,
-		Cookies:    []string{CookieRedirectCount + "=" + strconv.Itoa(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Cookies:    []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
 		Token:      s.token,
 		Suffixed:   s.suffixed,
 		DevBrowser: s.devBrowser,
@@ -376,14 +400,53 @@ func (s state) handshakeURL(reason string) string {
 	return b.String()
 }
 
-// redirectCount reads the loop counter as Clerk does: anything but a
-// number counts as 0.
-func redirectCount(req Request) int {
-	n, err := strconv.Atoi(req.Cookies.RedirectCount)
-	if err != nil || n < 0 {
+// redirectCount reads the loop counter as Clerk does, with JavaScript's
+// Number(v) || 0: a decimal (fractions, exponents and a sign included),
+// 0x/0o/0b digits or Infinity, around white space; anything else is 0.
+// A counter of -1 is thus -1, and the next handshake sets it to 0.
+func redirectCount(req Request) float64 {
+	v := req.Cookies.RedirectCount
+	if v == "" {
+		return 0
+	}
+	v = strings.Trim(v, " \t\n\v\f\r\u00a0\ufeff")
+	var n float64
+	switch {
+	case len(v) > 2 && v[0] == '0' && strings.ContainsRune("xXoObB", rune(v[1])):
+		u, err := strconv.ParseUint(v[2:], map[byte]int{'x': 16, 'X': 16, 'o': 8, 'O': 8, 'b': 2, 'B': 2}[v[1]], 64)
+		if err != nil || strings.ContainsRune(v, '_') {
+			return 0
+		}
+		n = float64(u)
+	case v == "Infinity" || v == "+Infinity":
+		n = math.Inf(1)
+	case v == "-Infinity":
+		n = math.Inf(-1)
+	case jsDecimal.MatchString(v):
+		n, _ = strconv.ParseFloat(v, 64)
+	}
+	if math.IsNaN(n) {
 		return 0
 	}
 	return n
+}
+
+// jsDecimal is JavaScript's StrDecimalLiteral.
+var jsDecimal = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// formatCount writes the next loop counter as JavaScript writes a number.
+func formatCount(n float64) string {
+	switch {
+	case math.IsInf(n, 1):
+		return "Infinity"
+	case math.IsInf(n, -1):
+		return "-Infinity"
+	case n == 0:
+		return "0"
+	case math.Abs(n) < 1e21:
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(n, 'g', -1, 64)
 }
 
 // parseUAT reads __client_uat like JavaScript's parseInt: leading digits,

@@ -204,6 +204,26 @@ func TestDecide(t *testing.T) {
 			check: func(t *testing.T, d handshake.Decision) {
 				require.Equal(t, []string{"__clerk_redirect_count=3; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
 			}, reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 a negative loop counter counts on from itself, as JavaScript's Number reads it", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.RedirectCount = "-1"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, []string{"__clerk_redirect_count=0; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
+			}, reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 a fractional loop counter, with white space", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.RedirectCount = " 1.5"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, []string{"__clerk_redirect_count=2.5; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
+			}, reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "6 a loop counter that is not a number is 0", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) { r.Cookies.RedirectCount = "2x"; r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, []string{"__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"}, d.Cookies)
+			}, reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "13 a token without iat is not older than client_uat", cfg: prodConfig(),
+			req: page(func(r *handshake.Request) {
+				signedIn(r)
+				r.Cookies.Session = jwt(map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{"iss": "https://" + fapi, "sub": "user_1", "exp": now.Unix() + 50})
+			}), action: handshake.Verify},
 		{name: "6 every parameter, in Clerk's order", cfg: devConfig(),
 			req: page(withQuery("q=1&__dev_session=x&__clerk_db_jwt=dvb_q"), signedIn), action: handshake.Redirect,
 			reason: handshake.ReasonDevBrowserSync, check: func(t *testing.T, d handshake.Decision) {

@@ -22,6 +22,8 @@ var peekSeeds = [][2]string{
 	{`{"cat":"caf\u00e9"}`, "{\"sub\":\"us\xc3\xa9r\",\"iss\":\"\xff\"}"},
 	{`{}`, `{"iat":1.5e9,"exp":-1,"nbf":1e400}`},
 	{`{}`, `{"iat":0123}`},
+	{`{}`, `{"iat":null,"exp":5}`},
+	{`{}`, `{"exp":5,"sub":"user_1"}`},
 	{`{}`, `{"iat":1800000000000000000000}`},
 	{`{}`, `{"iat":123456789012345678,"exp":1234567890123456789}`},
 	{`{}`, `{"x":[1,2,{"a":[true,false,null,"\"\\\/\b\f\n\r\t\uABCD"]}],"y":"\u12"}`},
@@ -73,11 +75,33 @@ func TestPeekFastReadsClerkTokens(t *testing.T) {
 	if !sure {
 		t.Fatal("peekFast gave up on a Clerk session token")
 	}
-	want := peeked{iss: "https://clerk.example.com", hasIss: true, iat: 1800000000, exp: 1800000060, sub: "user_1", cat: "cl_B7d4PD111AAA", typ: "JWT"}
+	want := peeked{iss: "https://clerk.example.com", hasIss: true, iat: 1800000000, hasIat: true, exp: 1800000060, sub: "user_1", cat: "cl_B7d4PD111AAA", typ: "JWT"}
 	if p != want {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}
 	if n := testing.AllocsPerRun(10, func() { peekFast(token) }); n > 1 {
 		t.Errorf("%v allocations, want 1", n)
+	}
+}
+
+// TestTrimScheme: every http:// and https://, in any case, goes, as with
+// Clerk's iss.replace(/https?:\/\//gi, ""); a Clerk issuer costs nothing.
+func TestTrimScheme(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://clerk.example.com":   "clerk.example.com",
+		"HTTP://clerk.example.com":    "clerk.example.com",
+		"Https://a.example/http://b":  "a.example/b",
+		"x.example/hTTps://y.example": "x.example/y.example",
+		"ftp://clerk.example.com":     "ftp://clerk.example.com",
+		"https://https://x":           "x",
+		"clerk.example.com":           "clerk.example.com",
+		"":                            "",
+	} {
+		if got := trimScheme(in); got != want {
+			t.Errorf("trimScheme(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { trimScheme("https://clerk.example.com") }); n != 0 {
+		t.Errorf("%v allocations for a Clerk issuer, want 0", n)
 	}
 }

@@ -61,7 +61,7 @@ func peekFast(token string) (p peeked, sure bool) {
 			p.iss = c.plainString()
 			p.hasIss = p.iss != ""
 		case 1:
-			p.iat = c.integer()
+			p.iat, p.hasIat = c.integer(), true
 		case 2:
 			p.exp = c.integer()
 		case 3:

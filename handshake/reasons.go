@@ -39,8 +39,10 @@ const (
 	RefreshNoCookie        = "non-eligible-no-refresh-cookie"
 	RefreshMissingAPI      = "missing-api-client"
 	RefreshInvalidToken    = "invalid-session-token"
-	RefreshFetchError      = "fetch-error"
-	RefreshUnexpectedError = "unexpected-bapi-error"
+	RefreshFetchError      = "fetch-error"           // Clerk answered unexpected_error
+	RefreshUnexpectedError = "unexpected-bapi-error" // no answer, or one without Clerk's errors
+	RefreshUnexpectedSDK   = "unexpected-sdk-error"  // an answer that is not a refresh's
+
 )
 
 // Auth status headers, as Clerk's backend sets them.

@@ -312,11 +312,13 @@ func TestRefresh(t *testing.T) {
 	sessionCookie := func(token string) *http.Cookie {
 		return &http.Cookie{Name: "__session_" + a.fake.CookieSuffix(), Value: token}
 	}
+	// Clerk reads a suffixed session cookie only beside its __client_uat.
+	clientUAT := &http.Cookie{Name: "__client_uat_" + a.fake.CookieSuffix(), Value: "1"}
 	refreshCookie := func(v string) *http.Cookie {
 		return &http.Cookie{Name: "__refresh_" + a.fake.CookieSuffix(), Value: v}
 	}
 
-	require.Equal(t, http.StatusOK, a.get(t, "/me", cookies(sessionCookie(a.fake.Token(s.ID, clerktest.Expired())), refreshCookie(s.RefreshToken))))
+	require.Equal(t, http.StatusOK, a.get(t, "/me", cookies(sessionCookie(a.fake.Token(s.ID, clerktest.Expired())), clientUAT, refreshCookie(s.RefreshToken))))
 	server := a.serverSpan(t)
 	refreshes := a.clientSpans()["POST /v1/sessions/{id}/refresh"]
 	require.Len(t, refreshes, 1, "%v", a.clientSpans())
@@ -326,7 +328,7 @@ func TestRefresh(t *testing.T) {
 	require.Equal(t, int64(200), attr(t, ok.Attributes(), "http.response.status_code").AsInt64())
 	require.Equal(t, a.fake.URL()+"/v1/sessions/"+s.ID+"/refresh?suffixed_cookies=REDACTED", attr(t, ok.Attributes(), "url.full").AsString())
 
-	require.Equal(t, http.StatusUnauthorized, a.get(t, "/me", cookies(sessionCookie(a.fake.Token(s.ID, clerktest.Expired())), refreshCookie("forged"))))
+	require.Equal(t, http.StatusUnauthorized, a.get(t, "/me", cookies(sessionCookie(a.fake.Token(s.ID, clerktest.Expired())), clientUAT, refreshCookie("forged"))))
 	refreshes = a.clientSpans()["POST /v1/sessions/{id}/refresh"]
 	require.Len(t, refreshes, 2)
 	failed := refreshes[1]

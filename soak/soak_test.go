@@ -479,6 +479,8 @@ func (tr *traffic) send(client *http.Client, base string, c class, rng *mrand.Ra
 			req.Header.Set("Authorization", "Bearer "+tok)
 		} else {
 			req.AddCookie(&http.Cookie{Name: "__session_" + suffix, Value: tok})
+			// Clerk reads a suffixed session cookie only beside its __client_uat.
+			req.AddCookie(&http.Cookie{Name: "__client_uat_" + suffix, Value: "1"})
 		}
 	}
 	refreshCookie := &http.Cookie{Name: "__refresh_" + suffix, Value: s.RefreshToken}

@@ -129,9 +129,11 @@ func (f *Fixture) ForgedToken(t testing.TB) string {
 }
 
 // SessionCookie is the __session_<suffix> cookie a browser holds for the
-// session, with a valid token, as "name=value".
+// session, with a valid token, and its __client_uat_<suffix> twin (Clerk
+// reads a suffixed session cookie only beside it), as
+// "name=value; name=value".
 func (f *Fixture) SessionCookie() string {
-	return "__session_" + f.Fake.CookieSuffix() + "=" + f.Token()
+	return "__session_" + f.Fake.CookieSuffix() + "=" + f.Token() + "; __client_uat_" + f.Fake.CookieSuffix() + "=1"
 }
 
 // RefreshCookie is the __refresh_<suffix> cookie a browser holds for the

@@ -479,6 +479,8 @@ func (c *app) try(r *replica, mods ...func(*http.Request)) (reply, error) {
 func (c *app) sessionCookie(token string) func(*http.Request) {
 	return func(r *http.Request) {
 		r.AddCookie(&http.Cookie{Name: "__session_" + c.fake.CookieSuffix(), Value: token})
+		// Clerk reads a suffixed session cookie only beside its __client_uat.
+		r.AddCookie(&http.Cookie{Name: "__client_uat_" + c.fake.CookieSuffix(), Value: "1"})
 	}
 }
 
