@@ -80,6 +80,9 @@ func validate(cfg Config) error {
 	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
 		return badMaxLifetime(cfg.badMaxLifetime)
 	}
+	if err := checkKeys(cfg); err != nil {
+		return err
+	}
 	if err := sameMode(cfg.SecretKey, cfg.PublishableKey); err != nil {
 		return err
 	}
@@ -106,6 +109,26 @@ func validate(cfg Config) error {
 	} {
 		if l.value < 0 || math.IsNaN(l.value) {
 			return fmt.Errorf("clerkgate: %s is %v: a limit must be positive, or 0 for the default", l.field, l.value)
+		}
+	}
+	return nil
+}
+
+// checkKeys refuses keys that cannot be what their variable names: an
+// empty CLERK_SECRET_KEY, a publishable key in the secret key's place, a
+// publishable key that does not decode. Each error names the variable, as
+// a key source that is silently off shows later only as a network failure.
+func checkKeys(cfg Config) error {
+	if cfg.emptySecretKey && cfg.SecretKey == "" {
+		return fmt.Errorf("clerkgate: %s is set but empty: give it the instance's secret key (sk_test_… or sk_live_…, from the API keys page of the Clerk dashboard), or unset it", EnvSecretKey)
+	}
+	if strings.HasPrefix(cfg.SecretKey, "pk_") {
+		return fmt.Errorf("clerkgate: SecretKey (%s) is a publishable key (%s): use the instance's secret key, sk_test_… or sk_live_…; the publishable key goes in PublishableKey (%s)",
+			EnvSecretKey, publishable.Redact(cfg.SecretKey), EnvPublishableKey)
+	}
+	if cfg.PublishableKey != "" {
+		if _, err := publishable.Parse(cfg.PublishableKey); err != nil {
+			return fmt.Errorf("clerkgate: PublishableKey (%s): %w: copy it from the API keys page of the Clerk dashboard", EnvPublishableKey, err)
 		}
 	}
 	return nil

@@ -257,6 +257,10 @@ type Config struct {
 	// when it was not a positive duration. ConfigFromEnv returns no error,
 	// so New reports it, unless MaxTokenLifetime has been set since.
 	badMaxLifetime string
+
+	// emptySecretKey is CLERK_SECRET_KEY present but blank as ConfigFromEnv
+	// read it: New reports it, unless SecretKey has been set since.
+	emptySecretKey bool
 }
 
 // Environment variables ConfigFromEnv reads.
@@ -277,6 +281,12 @@ const (
 // a positive duration makes New fail, naming the variable, unless
 // MaxTokenLifetime is set before New: a typo must not leave long-lived
 // tokens refused, or accepted, without a word.
+//
+// A CLERK_SECRET_KEY that is present but empty (as a compose file's
+// "CLERK_SECRET_KEY: ${CLERK_SECRET_KEY}" passes it on when the host lacks
+// it) makes New fail, naming the variable, unless SecretKey is set before
+// New: taken as unset, it would leave the Gate on another key source and
+// its failures blamed on the network.
 func ConfigFromEnv() Config {
 	var parties []string
 	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
@@ -291,6 +301,9 @@ func ConfigFromEnv() Config {
 		JWTKey:            os.Getenv(EnvJWTKey),
 		AuthorizedParties: parties,
 		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
+	}
+	if v, ok := os.LookupEnv(EnvSecretKey); ok && strings.TrimSpace(v) == "" {
+		cfg.emptySecretKey = true
 	}
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
