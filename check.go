@@ -122,14 +122,14 @@ func checkKeys(cfg Config) error {
 	if cfg.emptySecretKey && cfg.SecretKey == "" {
 		return fmt.Errorf("clerkgate: %s is set but empty: give it the instance's secret key (sk_test_… or sk_live_…, from the API keys page of the Clerk dashboard), or unset it", EnvSecretKey)
 	}
-	if strings.HasPrefix(cfg.SecretKey, "pk_") {
-		return fmt.Errorf("clerkgate: SecretKey (%s) is a publishable key (%s): use the instance's secret key, sk_test_… or sk_live_…; the publishable key goes in PublishableKey (%s)",
-			EnvSecretKey, publishable.Redact(cfg.SecretKey), EnvPublishableKey)
-	}
 	if cfg.PublishableKey != "" {
 		if _, err := publishable.Parse(cfg.PublishableKey); err != nil {
 			return fmt.Errorf("clerkgate: PublishableKey (%s): %w: copy it from the API keys page of the Clerk dashboard", EnvPublishableKey, err)
 		}
+	}
+	if strings.HasPrefix(cfg.SecretKey, "pk_") {
+		return fmt.Errorf("clerkgate: SecretKey (%s) is a publishable key (%s): use the instance's secret key, sk_test_… or sk_live_…; the publishable key goes in PublishableKey (%s)",
+			EnvSecretKey, publishable.Redact(cfg.SecretKey), EnvPublishableKey)
 	}
 	return nil
 }
