@@ -166,7 +166,9 @@ func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware
 
 func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := len(w.Header()["Set-Cookie"])
 		c, err := rt.authenticateObserved(w, r)
+		w = privateIfCookiesSet(w, cookies)
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
@@ -185,7 +187,9 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 // error is always an *AuthError (errors.As finds it), and nil when the
 // request is let through.
 func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
+	cookies := len(w.Header()["Set-Cookie"])
 	c, err := rt.authenticateObserved(w, r)
+	privateIfCookiesSet(w, cookies)
 	return c, asError(err)
 }
 

@@ -300,7 +300,9 @@ func (g *Gate) OptionalSession(next http.Handler) http.Handler {
 // Observer hears a request's final outcome, a 403 included.
 func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := len(w.Header()["Set-Cookie"])
 		claims, err := g.authenticate(w, r)
+		w = privateIfCookiesSet(w, cookies)
 		if err == nil && checks != nil {
 			err = authorize(claims, checks...)
 		}
@@ -321,7 +323,9 @@ func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check
 
 // Authenticate runs the Gate's checks on r without writing a refusal: it
 // returns the claims, or the error the middleware would have written. When
-// it refreshes an expired session it adds the new cookies to w's headers.
+// it refreshes an expired session it adds the new cookies to w's headers,
+// with Cache-Control "private, no-store"; a framework adapter keeps that
+// Cache-Control over whatever the handler sets (the middlewares do).
 // Framework adapters use it; most apps use RequireSession.
 //
 // A page load (a GET for a document, with cookies rather than an
@@ -333,7 +337,9 @@ func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check
 // The error is always an *AuthError (errors.As finds it), and nil when
 // the request is let through.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
+	cookies := len(w.Header()["Set-Cookie"])
 	claims, err := g.authenticate(w, r)
+	privateIfCookiesSet(w, cookies)
 	g.observeDecision(r.Context(), SessionToken, err)
 	return claims, asError(err)
 }

@@ -272,7 +272,9 @@ func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareF
 				return next(c)
 			}
 			r := c.Request()
+			cookies := len(c.Response().Header()["Set-Cookie"])
 			authed, err := auth.authenticate(c.Response(), r)
+			keepPrivate(c, cookies)
 			var refusal *clerkgate.AuthError
 			switch {
 			case err == nil:
@@ -292,5 +294,16 @@ func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareF
 			}
 			return next(c)
 		}
+	}
+}
+
+// keepPrivate keeps a response on which the Gate set fresh session cookies
+// (there were cookies of them before) private, "private, no-store", over
+// whatever Cache-Control the handler sets: no shared cache may keep a new
+// session.
+func keepPrivate(c echo.Context, cookies int) {
+	res := c.Response()
+	if len(res.Header()["Set-Cookie"]) > cookies {
+		res.Before(func() { res.Header().Set("Cache-Control", "private, no-store") })
 	}
 }
