@@ -198,7 +198,8 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // reported: the Observer hears the final outcome, a 403 included.
 func (rt *Route) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	c, typ, err := rt.authenticate(w, r)
-	c, err = rt.authorized(c, err)
+	machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
+	c, err = rt.authorized(c, explain(r, machines, rt.accept.session, err))
 	rt.g.observeDecision(r.Context(), typ, err)
 	return c, err
 }

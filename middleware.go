@@ -363,7 +363,7 @@ func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 	if err != nil && g.browser != nil {
 		setAuthStatus(w.Header(), handshake.StatusSignedOut, clerkReason(err.Reason), "")
 	}
-	return claims, err
+	return claims, explain(r, false, true, err)
 }
 
 // pageLoad is handshake.Eligible for r, reading no header for anything
