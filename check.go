@@ -35,6 +35,8 @@ func (e configError) Unwrap() []error { return []error{ErrConfig, e.err} }
 // fast, and from a readiness check: like a token with an unknown kid it
 // asks Clerk at most once per JWKSMinRefetchInterval, answering from the
 // latest fetch in between, so a busy or hostile prober costs nothing.
+// Stop start-up only on ErrConfig: during an outage the Gate answers 503
+// jwks_unavailable and recovers by itself when Clerk is back.
 //
 // With JWTKey the keys never come from the network and Check returns nil;
 // the secret key, if any, is then first used by a refresh.
