@@ -103,6 +103,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 
 // pageRequest gathers what the decision looks at.
 func (g *Gate) pageRequest(r *http.Request) handshake.Request {
+	g.hintUntrustedProxy(r)
 	u, err := url.Parse(g.origin(r) + r.URL.RequestURI())
 	if err != nil {
 		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}

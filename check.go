@@ -82,6 +82,10 @@ func validate(cfg Config) error {
 	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
 		return badMaxLifetime(cfg.badMaxLifetime)
 	}
+	if cfg.badTrustedProxy != "" && cfg.TrustedProxies == nil {
+		return fmt.Errorf("clerkgate: %s: %q is neither an IP address nor a prefix: list the proxies' addresses, e.g. %s=10.0.0.0/8,127.0.0.1",
+			EnvTrustedProxies, cfg.badTrustedProxy, EnvTrustedProxies)
+	}
 	if err := checkKeys(cfg); err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -84,6 +85,7 @@ type Gate struct {
 	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
 
 	crossOrigin *http.CrossOriginProtection // unsafe cookie requests' origins; nil when disabled (origin.go)
+	proxyHinted atomic.Bool                 // hintUntrustedProxy has logged its hint (origin.go)
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
