@@ -102,6 +102,7 @@ func New(cfg Config) (*Gate, error) {
 	if err != nil {
 		return nil, configError{err}
 	}
+	g.logSetup(cfg)
 	if len(cfg.AuthorizedParties) == 0 {
 		g.log.Warn("clerkgate: no AuthorizedParties (" + EnvAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
 	}
