@@ -1,12 +1,15 @@
 package clerktest
 
 import (
+	"strings"
+
 	"github.com/clerkgate/clerkgate"
 )
 
 // Config returns a clerkgate.Config pointed at the fake: its secret key,
 // publishable key and Backend API URL, and, with WithLocalFrontendAPI, its
-// sign-in page as SignInURL. Adjust the rest before clerkgate.New:
+// sign-in page as SignInURL (and with WithPlainFrontendAPI, ProxyURL and
+// Issuer, so that handshakes go to it over plain http). Adjust the rest before clerkgate.New:
 //
 //	fake := clerktest.New()
 //	t.Cleanup(fake.Close)
@@ -19,6 +22,10 @@ func (s *Server) Config() clerkgate.Config {
 	cfg := clerkgate.Config{SecretKey: s.secret, PublishableKey: s.pk, APIURL: s.URL()}
 	if s.host == hostOf(s.fapi.URL) {
 		cfg.SignInURL = s.SignInURL()
+		if strings.HasPrefix(s.fapi.URL, "http://") {
+			// WithPlainFrontendAPI: the Gate reaches it as a proxy.
+			cfg.ProxyURL, cfg.Issuer = s.fapi.URL, s.issuer
+		}
 	}
 	return cfg
 }

@@ -125,9 +125,12 @@ func New(name string, opts ...Option) (*App, error) {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
 		}
-		a.dev = clerktest.New(clerktest.WithLocalFrontendAPI())
-		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
-		cfg.SignInURL = a.dev.SignInURL()
+		// The fake's Frontend API on plain http, so that a fresh browser
+		// follows the handshake without a certificate warning.
+		a.dev = clerktest.New(clerktest.WithPlainFrontendAPI())
+		dev := a.dev.Config()
+		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = dev.SecretKey, dev.PublishableKey, dev.APIURL
+		cfg.SignInURL, cfg.ProxyURL, cfg.Issuer = dev.SignInURL, dev.ProxyURL, dev.Issuer
 	}
 	if redisURL := os.Getenv(EnvRedisURL); redisURL != "" {
 		if o.openRedis == nil {
