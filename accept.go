@@ -166,7 +166,9 @@ func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware
 
 func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := len(w.Header()["Set-Cookie"])
 		c, err := rt.authenticateObserved(w, r)
+		w = privateIfCookiesSet(w, cookies)
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
@@ -185,7 +187,9 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 // error is always an *AuthError (errors.As finds it), and nil when the
 // request is let through.
 func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
+	cookies := len(w.Header()["Set-Cookie"])
 	c, err := rt.authenticateObserved(w, r)
+	privateIfCookiesSet(w, cookies)
 	return c, asError(err)
 }
 
@@ -194,7 +198,8 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // reported: the Observer hears the final outcome, a 403 included.
 func (rt *Route) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
 	c, typ, err := rt.authenticate(w, r)
-	c, err = rt.authorized(c, err)
+	machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
+	c, err = rt.authorized(c, explain(r, machines, rt.accept.session, err))
 	rt.g.observeDecision(r.Context(), typ, err)
 	return c, err
 }

@@ -107,6 +107,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 
 // pageRequest gathers what the decision looks at.
 func (g *Gate) pageRequest(r *http.Request) handshake.Request {
+	g.hintUntrustedProxy(r)
 	// The page as the browser asked for it (net/http has checked the Host
 	// header's syntax; X-Forwarded-Host counts only when plausibleHost).
 	scheme, host := g.originParts(r)

@@ -35,6 +35,8 @@ func (e configError) Unwrap() []error { return []error{ErrConfig, e.err} }
 // fast, and from a readiness check: like a token with an unknown kid it
 // asks Clerk at most once per JWKSMinRefetchInterval, answering from the
 // latest fetch in between, so a busy or hostile prober costs nothing.
+// Stop start-up only on ErrConfig: during an outage the Gate answers 503
+// jwks_unavailable and recovers by itself when Clerk is back.
 //
 // With JWTKey the keys never come from the network and Check returns nil;
 // the secret key, if any, is then first used by a refresh.
@@ -80,6 +82,13 @@ func validate(cfg Config) error {
 	if cfg.badMaxLifetime != "" && cfg.MaxTokenLifetime == 0 {
 		return badMaxLifetime(cfg.badMaxLifetime)
 	}
+	if cfg.badTrustedProxy != "" && cfg.TrustedProxies == nil {
+		return fmt.Errorf("clerkgate: %s: %q is neither an IP address nor a prefix: list the proxies' addresses, e.g. %s=10.0.0.0/8,127.0.0.1",
+			EnvTrustedProxies, cfg.badTrustedProxy, EnvTrustedProxies)
+	}
+	if err := checkKeys(cfg); err != nil {
+		return err
+	}
 	if err := sameMode(cfg.SecretKey, cfg.PublishableKey); err != nil {
 		return err
 	}
@@ -107,6 +116,26 @@ func validate(cfg Config) error {
 		if l.value < 0 || math.IsNaN(l.value) {
 			return fmt.Errorf("clerkgate: %s is %v: a limit must be positive, or 0 for the default", l.field, l.value)
 		}
+	}
+	return nil
+}
+
+// checkKeys refuses keys that cannot be what their variable names: an
+// empty CLERK_SECRET_KEY, a publishable key in the secret key's place, a
+// publishable key that does not decode. Each error names the variable, as
+// a key source that is silently off shows later only as a network failure.
+func checkKeys(cfg Config) error {
+	if cfg.emptySecretKey && cfg.SecretKey == "" {
+		return fmt.Errorf("clerkgate: %s is set but empty: give it the instance's secret key (sk_test_… or sk_live_…, from the API keys page of the Clerk dashboard), or unset it", EnvSecretKey)
+	}
+	if cfg.PublishableKey != "" {
+		if _, err := publishable.Parse(cfg.PublishableKey); err != nil {
+			return fmt.Errorf("clerkgate: PublishableKey (%s): %w: copy it from the API keys page of the Clerk dashboard", EnvPublishableKey, err)
+		}
+	}
+	if strings.HasPrefix(cfg.SecretKey, "pk_") {
+		return fmt.Errorf("clerkgate: SecretKey (%s) is a publishable key (%s): use the instance's secret key, sk_test_… or sk_live_…; the publishable key goes in PublishableKey (%s)",
+			EnvSecretKey, publishable.Redact(cfg.SecretKey), EnvPublishableKey)
 	}
 	return nil
 }

@@ -156,11 +156,21 @@ type Config struct {
 	// from X-Forwarded-For, when the request comes from a trusted proxy.
 	// Set it only behind a proxy that sets those headers; otherwise
 	// clients can forge them.
+	//
+	// Behind a proxy that terminates TLS (a load balancer, an ingress),
+	// set TrustedProxies (env CLERK_TRUSTED_PROXIES) to its addresses.
+	// Without it the Gate sees every request as plain http, so a page load
+	// whose Referer is the app's own https page looks like an arrival from
+	// another site, and every signed-in click costs a handshake (a
+	// redirect through Clerk's Frontend API) and a Backend API call. The
+	// Gate logs a hint, once, when it sees X-Forwarded-Proto it does not
+	// trust on a page load.
 	TrustProxyHeaders bool
 
 	// TrustedProxies are the addresses of the proxies in front of the app
-	// whose X-Forwarded-* headers count; setting it turns
-	// TrustProxyHeaders on. Headers of a request whose peer is not one of
+	// whose X-Forwarded-* headers count (env CLERK_TRUSTED_PROXIES,
+	// comma-separated addresses or prefixes, e.g. "10.0.0.0/8,127.0.0.1");
+	// setting it turns TrustProxyHeaders on. Headers of a request whose peer is not one of
 	// them are ignored, and the user's IP address is the rightmost
 	// X-Forwarded-For hop that is not one of them: every hop to its right
 	// was appended by a proxy you trust, every hop to its left was written
@@ -263,6 +273,15 @@ type Config struct {
 	// when it was not a positive duration. ConfigFromEnv returns no error,
 	// so New reports it, unless MaxTokenLifetime has been set since.
 	badMaxLifetime string
+
+	// badTrustedProxy is the first item of CLERK_TRUSTED_PROXIES that is
+	// neither an address nor a prefix, as ConfigFromEnv read it: New
+	// reports it, unless TrustedProxies has been set since.
+	badTrustedProxy string
+
+	// emptySecretKey is CLERK_SECRET_KEY present but blank as ConfigFromEnv
+	// read it: New reports it, unless SecretKey has been set since.
+	emptySecretKey bool
 }
 
 // Environment variables ConfigFromEnv reads.
@@ -276,15 +295,26 @@ const (
 	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
 	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
 	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
+	EnvTrustedProxies       = "CLERK_TRUSTED_PROXIES"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
 // Adjust the result (Logger, timeouts, …) before passing it to New.
 //
+// CLERK_TRUSTED_PROXIES sets TrustedProxies; an item that is neither an
+// address nor a prefix makes New fail, naming the variable, unless
+// TrustedProxies is set before New.
+//
 // CLERK_MAX_TOKEN_LIFETIME is a Go duration ("3h", "90m"). One that is not
 // a positive duration makes New fail, naming the variable, unless
 // MaxTokenLifetime is set before New: a typo must not leave long-lived
 // tokens refused, or accepted, without a word.
+//
+// A CLERK_SECRET_KEY that is present but empty (as a compose file's
+// "CLERK_SECRET_KEY: ${CLERK_SECRET_KEY}" passes it on when the host lacks
+// it) makes New fail, naming the variable, unless SecretKey is set before
+// New: taken as unset, it would leave the Gate on another key source and
+// its failures blamed on the network.
 func ConfigFromEnv() Config {
 	var parties []string
 	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
@@ -301,6 +331,10 @@ func ConfigFromEnv() Config {
 		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
 	}
 	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(EnvWebhookSigningSecret))
+	cfg.TrustedProxies, cfg.badTrustedProxy = proxiesFromEnv(os.Getenv(EnvTrustedProxies))
+	if v, ok := os.LookupEnv(EnvSecretKey); ok && strings.TrimSpace(v) == "" {
+		cfg.emptySecretKey = true
+	}
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d
@@ -309,6 +343,25 @@ func ConfigFromEnv() Config {
 		}
 	}
 	return cfg
+}
+
+// proxiesFromEnv reads CLERK_TRUSTED_PROXIES: comma-separated addresses
+// (a /32 or /128 each) or prefixes. bad is the first item that is
+// neither.
+func proxiesFromEnv(v string) (proxies []netip.Prefix, bad string) {
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			proxies = append(proxies, p)
+		} else if a, err := netip.ParseAddr(item); err == nil {
+			proxies = append(proxies, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			return nil, item
+		}
+	}
+	return proxies, ""
 }
 
 // NewFromEnv is New(ConfigFromEnv()).

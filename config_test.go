@@ -160,3 +160,39 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 	require.ErrorContains(t, err, "CLERK_MACHINE_SECRET_KEY")
 	require.NotContains(t, err.Error(), here.SecretKey[3:])
 }
+
+// TestKeyMistakesNameTheirVariable: a CLERK_SECRET_KEY that is present but
+// empty, a publishable key in CLERK_SECRET_KEY and a publishable key that
+// does not decode each stop NewFromEnv with ErrConfig, naming the
+// variable, and never print the key. (The empty one used to leave the
+// Gate on the Frontend API's keys, and Check to blame the network.)
+func TestKeyMistakesNameTheirVariable(t *testing.T) {
+	fake := envInstance(t)
+	for _, c := range []struct {
+		name, secret, pub, want string
+	}{
+		{"empty secret key", "", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
+		{"blank secret key", " \t", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
+		{"publishable key as secret key", fake.PublishableKey(), fake.PublishableKey(), "SecretKey (" + clerkgate.EnvSecretKey + ") is a publishable key"},
+		{"publishable key that is not base64", fake.SecretKey(), "pk_test_%%%%", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
+		{"publishable key without a host", fake.SecretKey(), "pk_test_aGVsbG8", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(clerkgate.EnvSecretKey, c.secret)
+			t.Setenv(clerkgate.EnvPublishableKey, c.pub)
+			g, err := clerkgate.NewFromEnv()
+			require.Nil(t, g)
+			require.ErrorIs(t, err, clerkgate.ErrConfig)
+			require.ErrorContains(t, err, c.want)
+			require.NotContains(t, err.Error(), fake.SecretKey()[len("sk_test_"):])
+			require.NotContains(t, err.Error(), fake.PublishableKey()[len("pk_test_"):])
+		})
+	}
+
+	// A secret key set in code after ConfigFromEnv wins over the empty
+	// variable.
+	t.Setenv(clerkgate.EnvSecretKey, "")
+	g, err := newFromEnv(t, func(c *clerkgate.Config) { c.SecretKey = fake.SecretKey() })
+	require.NoError(t, err)
+	require.NoError(t, g.Check(t.Context()))
+}

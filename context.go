@@ -28,6 +28,12 @@ import (
 // Claims built by hand, as a handler's test builds them for
 // ContextWithClaims, behave like a token's: an Organization{Role: "admin"}
 // has role "org:admin", and Decode reads the known fields.
+//
+// Every method answers on nil Claims as for no session (no role, no
+// permission, zero times, nothing to decode), so a handler behind
+// OptionalSession may call claims.HasRole on what ClaimsFromContext gave
+// an anonymous request. Fields are another matter: read the user's id
+// with UserID, which is "" when anonymous.
 type Claims verifier.Claims
 
 // Organization is the session's active organization (Claims.Organization):

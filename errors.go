@@ -85,6 +85,35 @@ func message(r Reason) string {
 	return string(r)
 }
 
+// explain gives a refusal the message that fits the request, where the
+// reason's own text would mislead: an Authorization header that is there
+// but not Bearer is not "no session token", two of them are not "not a
+// well-formed JWT", and a route that takes machine credentials does not
+// call what it was sent a session token. The reason stays; only the fixed
+// text changes (nothing from the request is echoed). machines reports
+// whether the route accepts machine credentials, sessions whether it
+// accepts session tokens.
+func explain(r *http.Request, machines, sessions bool, e *AuthError) *AuthError {
+	if e == nil {
+		return nil
+	}
+	auth := r.Header["Authorization"]
+	switch {
+	case len(auth) > 1 && (e.Reason == ReasonTokenMalformed || e.Reason == ReasonTokenMissing):
+		e.Message = "the request has more than one Authorization header: send exactly one"
+	case e.Reason == ReasonTokenMissing && len(auth) == 1:
+		// Had its scheme been Bearer, it would have given a token.
+		e.Message = "the Authorization header must use the Bearer scheme: Authorization: Bearer <token>"
+	case e.Reason == ReasonTokenMissing && machines && !sessions:
+		e.Message = "no credential in the Authorization header"
+	case e.Reason == ReasonTokenMissing && machines:
+		e.Message = "no token in the Authorization header or the session cookie"
+	case e.Reason == ReasonTokenMalformed && machines:
+		e.Message = "the token is neither a well-formed JWT nor a Clerk machine credential"
+	}
+	return e
+}
+
 // jwksRetryAfter is what a 503 asks clients to wait: about one refetch
 // interval of the key source.
 const jwksRetryAfter = 10 * time.Second

@@ -12,8 +12,11 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
-// Check at start-up, to exit with the reason rather than serve 503s, and
-// behind a readiness endpoint. Here the secret key is wrong.
+// Check at start-up, to exit with the reason on a configuration error
+// (ErrConfig) rather than serve 503s, and behind a readiness endpoint. Any
+// other error is an outage: serve anyway, as the Gate recovers once Clerk
+// is back, where exiting would crash-loop every replica. Here the secret
+// key is wrong.
 func ExampleGate_Check() {
 	fake := clerktest.New()
 	defer fake.Close()

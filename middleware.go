@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -86,6 +87,7 @@ type Gate struct {
 
 	crossOrigin *http.CrossOriginProtection // unsafe cookie requests' origins; nil when disabled (origin.go)
 	webhooks    *webhooks.Verifier          // Clerk's webhooks (webhooks.go); nil without a signing secret
+	proxyHinted atomic.Bool                 // hintUntrustedProxy has logged its hint (origin.go)
 }
 
 // New validates cfg once and returns a Gate. Bad configuration (a
@@ -102,6 +104,7 @@ func New(cfg Config) (*Gate, error) {
 	if err != nil {
 		return nil, configError{err}
 	}
+	g.logSetup(cfg)
 	if len(cfg.AuthorizedParties) == 0 {
 		g.log.Warn("clerkgate: no AuthorizedParties (" + EnvAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
 	}
@@ -306,7 +309,9 @@ func (g *Gate) OptionalSession(next http.Handler) http.Handler {
 // Observer hears a request's final outcome, a 403 included.
 func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := len(w.Header()["Set-Cookie"])
 		claims, err := g.authenticate(w, r)
+		w = privateIfCookiesSet(w, cookies)
 		if err == nil && checks != nil {
 			err = authorize(claims, checks...)
 		}
@@ -327,7 +332,9 @@ func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check
 
 // Authenticate runs the Gate's checks on r without writing a refusal: it
 // returns the claims, or the error the middleware would have written. When
-// it refreshes an expired session it adds the new cookies to w's headers.
+// it refreshes an expired session it adds the new cookies to w's headers,
+// with Cache-Control "private, no-store"; a framework adapter keeps that
+// Cache-Control over whatever the handler sets (the middlewares do).
 // Framework adapters use it; most apps use RequireSession.
 //
 // A page load (a GET for a document, with cookies rather than an
@@ -339,7 +346,9 @@ func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check
 // The error is always an *AuthError (errors.As finds it), and nil when
 // the request is let through.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
+	cookies := len(w.Header()["Set-Cookie"])
 	claims, err := g.authenticate(w, r)
+	privateIfCookiesSet(w, cookies)
 	g.observeDecision(r.Context(), SessionToken, err)
 	return claims, asError(err)
 }
@@ -368,7 +377,7 @@ func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 		// to Clerk's state (its auth object signed out), without headers.
 		setAuthStatus(w.Header(), handshake.StatusSignedOut, g.headerTokenReason(r, err), "")
 	}
-	return claims, err
+	return claims, explain(r, false, true, err)
 }
 
 // refreshUnverifiedCookie is the Gate's own name for why no refresh was

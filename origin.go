@@ -95,3 +95,20 @@ func (g *Gate) checkCrossOrigin(r *http.Request) error {
 	forwarded.Host = host
 	return g.crossOrigin.Check(forwarded)
 }
+
+// hintUntrustedProxy logs, once per Gate, that a page load came over
+// plain http with an X-Forwarded-Proto the Gate does not trust: the mark
+// of a proxy that terminates TLS with TrustedProxies unset. Every
+// signed-in click then looks like an arrival from another site (its
+// Referer is https, the request http) and costs a handshake. Page loads
+// only, and one header lookup.
+func (g *Gate) hintUntrustedProxy(r *http.Request) {
+	if g.trustProxy || r.TLS != nil || g.proxyHinted.Load() || headerValue(r, "X-Forwarded-Proto") == "" {
+		return
+	}
+	if g.proxyHinted.CompareAndSwap(false, true) {
+		g.log.Warn("clerkgate: a page load came with X-Forwarded-Proto from a proxy the Gate does not trust, so it is taken as plain http: " +
+			"behind a proxy that terminates TLS every signed-in click then looks cross-site and costs a handshake through Clerk. " +
+			"Set TrustedProxies (" + EnvTrustedProxies + ") to the proxy's addresses, e.g. " + EnvTrustedProxies + "=10.0.0.0/8")
+	}
+}

@@ -7,14 +7,16 @@
 //	fake := clerktest.New()
 //	defer fake.Close()
 //	// Point the code under test at fake.URL() (CLERK_API_URL),
-//	// fake.SecretKey() and fake.PublishableKey().
+//	// fake.SecretKey() and fake.PublishableKey(): fake.Config() is a
+//	// clerkgate.Config that does, for clerkgate.New.
 //	sess := fake.CreateSession("user_123")
 //	token := fake.Token(sess.ID)                        // a valid __session value
 //	expired := fake.Token(sess.ID, clerktest.Expired()) // what a slept tab sends
 //
-// The package encodes Clerk's wire format by itself and shares no types with
-// the rest of clerkgate, so tests of clerkgate's client against this fake
-// check the wire, not a shared struct.
+// The package encodes Clerk's wire format by itself and shares no wire types
+// with the rest of clerkgate (it imports the root package for Config only),
+// so tests of clerkgate's client against this fake check the wire, not a
+// shared struct.
 //
 // # What it serves
 //

@@ -28,12 +28,9 @@ func Example_handlerTest() {
 	fake := clerktest.New()
 	defer fake.Close()
 
-	gate, err := clerkgate.New(clerkgate.Config{
-		SecretKey:      fake.SecretKey(),
-		PublishableKey: fake.PublishableKey(),
-		APIURL:         fake.URL(),
-		Logger:         slog.New(slog.DiscardHandler),
-	})
+	cfg := fake.Config() // the fake's keys and Backend API URL
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	gate, err := clerkgate.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

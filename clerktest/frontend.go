@@ -69,7 +69,8 @@ func newFrontendState() frontendState {
 }
 
 // FrontendURL is the fake Frontend API's origin ("https://127.0.0.1:port",
-// TLS with a certificate Client trusts). With WithLocalFrontendAPI, the
+// TLS with a certificate Client trusts; "http://127.0.0.1:port" with
+// WithPlainFrontendAPI). With WithLocalFrontendAPI, the
 // publishable key encodes its host, so a Gate sends its handshakes there.
 // Open the app under test as http://localhost:port, not 127.0.0.1:
 // browsers share cookies across the ports of one host.
@@ -174,7 +175,7 @@ func (s *Server) browserClient(w http.ResponseWriter, r *http.Request, devBrowse
 		}
 		fs.byCookie[cl.cookie] = cl
 	}
-	http.SetCookie(w, &http.Cookie{Name: clientCookie, Value: cl.cookie, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: clientCookie, Value: cl.cookie, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	return cl
 }
 

@@ -45,6 +45,7 @@ type config struct {
 	hsFormat    string
 	localFAPI   bool
 	proxyURL    string
+	plainFAPI   bool
 }
 
 type serverOption func(*config)
@@ -250,6 +251,16 @@ func WithLocalFrontendAPI() Option {
 // dropped.
 func WithProxyURL(proxyURL string) Option {
 	return serverOption(func(c *config) { c.proxyURL = strings.TrimRight(proxyURL, "/") })
+}
+
+// WithPlainFrontendAPI is WithLocalFrontendAPI with the Frontend API on
+// plain http ("http://127.0.0.1:port"), so that a browser of your own
+// reaches it without a certificate warning: dev mode uses it. A Gate then
+// sends its handshakes there only as to a Frontend API proxy, so Config
+// sets ProxyURL to FrontendURL() and Issuer to Issuer() (tokens still
+// carry "https://127.0.0.1:port").
+func WithPlainFrontendAPI() Option {
+	return serverOption(func(c *config) { c.localFAPI, c.plainFAPI = true, true })
 }
 
 // WithFeatures adds billing features to the fea claim, each as

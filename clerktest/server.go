@@ -90,10 +90,14 @@ func New(opts ...Option) *Server {
 	// configured from the key alone drives it.
 	fapi := httptest.NewUnstartedServer(nil)
 	fapi.Config.ErrorLog = log.New(io.Discard, "", 0)
-	fapi.StartTLS()
+	if cfg.plainFAPI {
+		fapi.Start()
+	} else {
+		fapi.StartTLS()
+	}
 	switch {
 	case cfg.localFAPI:
-		cfg.host = strings.TrimPrefix(fapi.URL, "https://")
+		cfg.host = hostOf(fapi.URL)
 	case cfg.host == "":
 		cfg.host = "clerk." + randomString(10, lowerNum) + ".lcl.dev"
 	}

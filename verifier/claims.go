@@ -18,6 +18,10 @@ import (
 // them as read-only, as they are shared between goroutines. Clone gives a
 // copy that is yours to change. (The clerkgate package clones for you:
 // the claims a handler gets are its own.)
+//
+// Every method answers on nil Claims as for no session: no role,
+// permission, feature or plan, zero times, no payload (Decode leaves its
+// argument alone, Clone returns nil).
 type Claims struct {
 	// Subject is the user id (sub), e.g. "user_2GIp…".
 	Subject string `json:"sub"`
@@ -381,7 +385,7 @@ func userScope(scope string) bool { return scope == "u" || scope == "ou" || scop
 // "org:" prefix, so "admin", "org:admin" and a v1 org_role of "admin" all
 // name the same role.
 func (c *Claims) HasRole(role string) bool {
-	if c.Organization == nil || c.Organization.Role == "" {
+	if c == nil || c.Organization == nil || c.Organization.Role == "" {
 		return false
 	}
 	return withOrgPrefix(c.Organization.Role) == withOrgPrefix(role)
@@ -392,7 +396,7 @@ func (c *Claims) HasRole(role string) bool {
 // asked permission gets exactly one "org:" prefix ("dashboard:manage"
 // asks for the same), the token's list is taken as it is.
 func (c *Claims) HasPermission(permission string) bool {
-	return c.Organization != nil && slices.Contains(c.Organization.Permissions, withOrgPrefix(permission))
+	return c != nil && c.Organization != nil && slices.Contains(c.Organization.Permissions, withOrgPrefix(permission))
 }
 
 // withOrgPrefix replaces any run of leading "org:" with exactly one, as
@@ -411,13 +415,13 @@ func withOrgPrefix(s string) string {
 // other scope grant nothing, and a fea with an unscoped item grants
 // nothing at all.
 func (c *Claims) HasFeature(feature string) bool {
-	return scopedListHas(c.Features, feature)
+	return c != nil && scopedListHas(c.Features, feature)
 }
 
 // HasPlan reports whether the pla claim lists plan, with the same scopes
 // as HasFeature (e.g. "u:free", "o:pro", or a bare "free").
 func (c *Claims) HasPlan(plan string) bool {
-	return scopedListHas(c.Plans, plan)
+	return c != nil && scopedListHas(c.Plans, plan)
 }
 
 func scopedListHas(list, want string) bool {
@@ -451,16 +455,31 @@ func scopedListHas(list, want string) bool {
 }
 
 // Pending reports whether the session still has tasks to complete (sts "pending").
-func (c *Claims) Pending() bool { return c.SessionStatus == "pending" }
+func (c *Claims) Pending() bool { return c != nil && c.SessionStatus == "pending" }
 
-// ExpiresAt returns exp as a time.
-func (c *Claims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
+// ExpiresAt returns exp as a time (the zero time for nil Claims).
+func (c *Claims) ExpiresAt() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return time.Unix(c.Expiry, 0)
+}
 
 // IssuedAtTime returns iat as a time, or the zero time when absent.
-func (c *Claims) IssuedAtTime() time.Time { return unixOrZero(c.IssuedAt) }
+func (c *Claims) IssuedAtTime() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return unixOrZero(c.IssuedAt)
+}
 
 // NotBeforeTime returns nbf as a time, or the zero time when absent.
-func (c *Claims) NotBeforeTime() time.Time { return unixOrZero(c.NotBefore) }
+func (c *Claims) NotBeforeTime() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return unixOrZero(c.NotBefore)
+}
 
 func unixOrZero(s int64) time.Time {
 	if s == 0 {
@@ -471,7 +490,12 @@ func unixOrZero(s int64) time.Time {
 
 // RawJSON returns a copy of the token's payload exactly as signed. For
 // Claims built by hand (see Decode) it returns their known fields encoded.
-func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.payload()) }
+func (c *Claims) RawJSON() json.RawMessage {
+	if c == nil {
+		return nil
+	}
+	return json.RawMessage(c.payload())
+}
 
 // Raw decodes every claim into a map. It decodes afresh on each call, so the
 // hot path never pays for a map nobody reads. The payload passed Verify's
@@ -479,6 +503,9 @@ func (c *Claims) RawJSON() json.RawMessage { return json.RawMessage(c.payload())
 // what was signed.
 func (c *Claims) Raw() (map[string]any, error) {
 	var m map[string]any
+	if c == nil {
+		return nil, nil
+	}
 	err := json.Unmarshal([]byte(c.payload()), &m)
 	return m, err
 }
@@ -499,6 +526,9 @@ func (c *Claims) Raw() (map[string]any, error) {
 // of format 1 would carry them (sub, sid, …, org_id, org_slug, org_role,
 // org_permissions), so custom claims decode as absent rather than fail.
 func (c *Claims) Decode(v any) error {
+	if c == nil {
+		return nil
+	}
 	p := c.payload()
 	if err := checkExactNames(p, reflect.TypeOf(v)); err != nil {
 		return err
@@ -558,6 +588,9 @@ type handBuilt struct {
 // Claims, Organization, Actor and a two-factor fva take one allocation;
 // permissions, when there are any, one more.
 func (c *Claims) Clone() *Claims {
+	if c == nil {
+		return nil
+	}
 	b := &struct {
 		claims Claims
 		org    Organization

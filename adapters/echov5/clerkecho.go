@@ -277,7 +277,9 @@ func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareF
 				return next(c)
 			}
 			r := c.Request()
+			cookies := len(c.Response().Header()["Set-Cookie"])
 			authed, err := auth.authenticate(c.Response(), r)
+			keepPrivate(c, cookies)
 			var refusal *clerkgate.AuthError
 			switch {
 			case err == nil:
@@ -297,5 +299,19 @@ func (cfg Config) middleware(required bool, auth authenticator) echo.MiddlewareF
 			}
 			return next(c)
 		}
+	}
+}
+
+// keepPrivate keeps a response on which the Gate set fresh session cookies
+// (there were cookies of them before) private, "private, no-store", over
+// whatever Cache-Control the handler sets: no shared cache may keep a new
+// session.
+func keepPrivate(c *echo.Context, cookies int) {
+	h := c.Response().Header()
+	if len(h["Set-Cookie"]) <= cookies {
+		return
+	}
+	if res, err := echo.UnwrapResponse(c.Response()); err == nil {
+		res.Before(func() { h.Set("Cache-Control", "private, no-store") })
 	}
 }

@@ -26,6 +26,7 @@ func TestMain(m *testing.M) {
 // they agree.
 func whoami(c *echo.Context) error {
 	claims, ok := clerkecho.Claims(c)
+	c.Response().Header().Set("Cache-Control", adaptertest.PublicCaching)
 	return c.JSON(http.StatusOK, adaptertest.Whoami(c.Request().Context(), claims, ok))
 }
 

@@ -107,9 +107,15 @@ func adapt(middleware func(http.Handler) http.Handler) gin.HandlerFunc {
 		// Built per request because it closes over c: a gin.Context is
 		// pooled and must not outlive its request, so it cannot be smuggled
 		// through the request's context into a shared handler.
-		middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			passed = true
 			c.Request = r
+			if w != http.ResponseWriter(c.Writer) {
+				// The Gate set fresh session cookies, and wrapped the
+				// writer to keep the response private: gin's handlers
+				// write to c.Writer, so it must keep it private too.
+				c.Writer = &privateWriter{ResponseWriter: c.Writer}
+			}
 			c.Next()
 		})).ServeHTTP(c.Writer, c.Request)
 		if !passed {
@@ -154,4 +160,30 @@ func mustHaveRoute(route *clerkgate.Route) {
 	if route == nil {
 		panic("clerkgin: nil *clerkgate.Route")
 	}
+}
+
+// cachePrivate is what clerkgate sets on a response that carries fresh
+// session cookies.
+const cachePrivate = "private, no-store"
+
+// privateWriter sets Cache-Control to cachePrivate whenever the handler
+// writes its header, over whatever it set: the response carries a fresh
+// session, which no shared cache may keep.
+type privateWriter struct{ gin.ResponseWriter }
+
+func (p *privateWriter) private() {
+	if !p.Written() {
+		p.Header().Set("Cache-Control", cachePrivate)
+	}
+}
+
+func (p *privateWriter) WriteHeader(code int) { p.private(); p.ResponseWriter.WriteHeader(code) }
+
+func (p *privateWriter) WriteHeaderNow() { p.private(); p.ResponseWriter.WriteHeaderNow() }
+
+func (p *privateWriter) Write(b []byte) (int, error) { p.private(); return p.ResponseWriter.Write(b) }
+
+func (p *privateWriter) WriteString(s string) (int, error) {
+	p.private()
+	return p.ResponseWriter.WriteString(s)
 }

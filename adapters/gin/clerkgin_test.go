@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 // they agree.
 func whoami(c *gin.Context) {
 	claims, ok := clerkgin.Claims(c)
+	c.Header("Cache-Control", adaptertest.PublicCaching)
 	c.JSON(http.StatusOK, adaptertest.Whoami(c.Request.Context(), claims, ok))
 }
 

@@ -24,6 +24,10 @@
 //	POST /maybe  behind the adapter's OptionalSession
 //	GET  /open   with no middleware
 //
+// The handler sets Cache-Control to PublicCaching before it answers, as a
+// cacheable page's does: a response on which the Gate sets fresh session
+// cookies must still go out "private, no-store".
+//
 // and, for machine credentials (see RunAccept), each ending in a handler
 // that answers with CallerJSON:
 //
@@ -54,6 +58,18 @@ import (
 
 // User is the user that a Fixture's session belongs to.
 const User = "user_adaptertest"
+
+// PublicCaching is the Cache-Control the app's Whoami handlers set: a
+// page any shared cache may keep for five minutes.
+const PublicCaching = "public, max-age=300"
+
+// RequirePrivate checks that an answer that sets session cookies cannot be
+// kept by a shared cache, whatever the handler set.
+func RequirePrivate(t testing.TB, got Response) {
+	t.Helper()
+	require.Equal(t, []string{"private, no-store"}, got.Header.Values("Cache-Control"),
+		"a response that sets session cookies must not be cacheable")
+}
 
 // Fixture is a fake Clerk instance and a Gate configured for it, the way
 // an app in production is configured for the real one, with a session
@@ -362,7 +378,8 @@ type Serve func(t *testing.T, gate *clerkgate.Gate) *httptest.Server
 // Run checks, over real HTTP against clerktest, what every adapter owes:
 // a valid token passes with claims both accessors see, each of Refusals
 // is the net/http middleware's answer byte for byte, an expired token
-// with a refresh cookie is refreshed and the new session cookie set,
+// with a refresh cookie is refreshed and the new session cookie set on a
+// response no shared cache may keep,
 // OptionalSession lets anonymous requests through but refuses invalid
 // tokens, an unprotected route attaches nothing, and a state-changing
 // request from another site with the session cookie is refused.
@@ -390,6 +407,12 @@ func Run(t *testing.T, serve Serve) {
 		got := Do(t, app, Request{Path: "/me", Token: f.ExpiredToken(), Cookies: []string{f.RefreshCookie()}})
 		f.RequireSignedIn(t, got)
 		RequireSessionCookie(t, got)
+		RequirePrivate(t, got)
+
+		// Without cookies to set, the handler's caching stands.
+		got = Get(t, app, "/me", f.Token())
+		f.RequireSignedIn(t, got)
+		require.Equal(t, PublicCaching, got.Header.Get("Cache-Control"))
 	})
 
 	t.Run("OptionalSession", func(t *testing.T) {

@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 func whoami(w http.ResponseWriter, r *http.Request) {
 	claims, ok := clerkgate.ClaimsFromContext(r.Context())
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", adaptertest.PublicCaching)
 	_ = json.NewEncoder(w).Encode(adaptertest.Whoami(r.Context(), claims, ok))
 }
 

@@ -42,7 +42,8 @@ func chromiumPath(t *testing.T) string {
 // newBrowser starts headless Chromium with a new, empty profile and
 // returns one tab. The test's end closes the browser. Chromium trusts
 // the TLS certificate whose public key has the SHA-256 digest spki
-// (base64), the fake Frontend API's, and no other certificate error.
+// (base64), the fake Frontend API's, and no other certificate error; with
+// spki "", a fresh browser that trusts no extra certificate.
 //
 // The flags keep Chromium off the network: this machine's network is
 // closed, and without them Chromium opens many connections to Google's
@@ -66,7 +67,9 @@ func newBrowser(t *testing.T, spki string) tab {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
+	}
+	if spki != "" {
+		opts = append(opts, chromedp.Flag("ignore-certificate-errors-spki-list", spki))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)

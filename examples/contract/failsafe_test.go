@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,6 +62,33 @@ func runFailSafe(t *testing.T, name, exe string) {
 			"CLERK_SECRET_KEY="+fake.PublishableKey(), "CLERK_PUBLISHABLE_KEY="+fake.SecretKey(), "CLERK_API_URL="+fake.URL())
 		require.Contains(t, stderr, `"sk_test_…": this is a secret key`)
 		requireNoSecret(t, fake.SecretKey(), stdout+stderr)
+	})
+
+	t.Run("starts during a Clerk outage and recovers", func(t *testing.T) {
+		// A deploy while Clerk's key endpoint fails: the example serves
+		// 503 with Retry-After, never exits, and answers 200 once Clerk is
+		// back. Only a configuration error stops start-up.
+		fake := clerktest.New()
+		t.Cleanup(fake.Close)
+		fake.SetFault(clerktest.RouteJWKS, clerktest.Fault{Status: http.StatusInternalServerError})
+		s := startServer(t, name, exe,
+			"CLERK_SECRET_KEY="+fake.SecretKey(), "CLERK_PUBLISHABLE_KEY="+fake.PublishableKey(), "CLERK_API_URL="+fake.URL())
+		token := fake.Token(fake.CreateSession("user_1").ID)
+		res := s.do(t, http.MethodGet, "/me", token)
+		require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+		require.Equal(t, "jwks_unavailable", res.json(t)["error"])
+		require.NotEmpty(t, res.header.Get("Retry-After"))
+		require.Contains(t, s.stderr.String(), "serving 503 jwks_unavailable until they can")
+
+		fake.ClearFaults()
+		// The Gate refetches at most once per JWKSMinRefetchInterval (10 s).
+		deadline := time.Now().Add(30 * time.Second)
+		for res.status != http.StatusOK && time.Now().Before(deadline) {
+			time.Sleep(250 * time.Millisecond)
+			res = s.do(t, http.MethodGet, "/me", token)
+		}
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		require.Equal(t, "user_1", res.json(t)["user_id"])
 	})
 
 	t.Run("API failures answer a fixed message and log the detail", func(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/clerktest/adaptertest"
 )
 
@@ -117,7 +116,7 @@ func runBrowserPages(t *testing.T, s *server) {
 		res, body := b.get(t, app+"/dashboard")
 		require.Equal(t, http.StatusOK, res.StatusCode, "ended on %s: %s", res.Request.URL, body)
 		require.Equal(t, "/sign-in", res.Request.URL.Path, "ended on %s", res.Request.URL)
-		require.Equal(t, "https", res.Request.URL.Scheme)
+		require.Equal(t, "http", res.Request.URL.Scheme, "plain http: a fresh browser needs no certificate exception")
 		require.Equal(t, app+"/dashboard", res.Request.URL.Query().Get("redirect_url"))
 		require.Contains(t, body, `<form method="post" action="/sign-in">`)
 		signIn = res
@@ -157,14 +156,11 @@ type browserClient struct {
 }
 
 func newBrowserClient(t *testing.T) browserClient {
-	// The dev fake in the example process serves its Frontend API with
-	// net/http/httptest's certificate, which clerktest's own client trusts.
-	fake := clerktest.New()
-	tlsConfig := fake.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	fake.Close()
+	// A fresh browser: it trusts no certificate but the system's, so a
+	// walk that needed the dev fake's self-signed one would fail here.
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	tr := &http.Transport{TLSClientConfig: tlsConfig}
+	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	return browserClient{&http.Client{Transport: tr, Jar: jar, Timeout: requestTimeout}}
 }

@@ -166,9 +166,12 @@ func New(name string, opts ...Option) (*App, error) {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
 		}
-		a.dev = clerktest.New(clerktest.WithLocalFrontendAPI())
-		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL()
-		cfg.SignInURL = a.dev.SignInURL()
+		// The fake's Frontend API on plain http, so that a fresh browser
+		// follows the handshake without a certificate warning.
+		a.dev = clerktest.New(clerktest.WithPlainFrontendAPI())
+		dev := a.dev.Config()
+		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = dev.SecretKey, dev.PublishableKey, dev.APIURL
+		cfg.SignInURL, cfg.ProxyURL, cfg.Issuer = dev.SignInURL, dev.ProxyURL, dev.Issuer
 		// The fake signs its webhooks, and Serve has it deliver them here.
 		cfg.WebhookSigningSecret = a.dev.WebhookSecret()
 	}
@@ -186,20 +189,29 @@ func New(name string, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Gate = gate
-	if cfg.ProxyURL != "" {
+	// The app's own Frontend API proxy, with CLERK_PROXY_URL (never in dev
+	// mode, whose ProxyURL is the fake's plain-http Frontend API itself).
+	if cfg.ProxyURL != "" && a.dev == nil {
 		if err := a.startProxy(cfg); err != nil {
 			a.Close()
 			return nil, err
 		}
 	}
-	// Fail at start-up, with the reason, rather than answer every request
-	// 503 jwks_unavailable: a refused secret key or an unreachable API
-	// would otherwise show only as "try again shortly".
+	// Fetch the keys once, to tell a mistake from an outage. A refused
+	// secret key (ErrConfig) stops start-up, with the reason: no retry
+	// mends it, and it would otherwise show only as every request answered
+	// 503 "try again shortly". Anything else is an outage: Clerk down or
+	// unreachable. Exiting then would crash-loop every replica of a
+	// deploy made during the outage, so the server starts, answers 503
+	// jwks_unavailable (with Retry-After) and recovers by itself once
+	// Clerk is back: the Gate refetches the keys as requests need them.
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	if err := gate.Check(ctx); err != nil {
+	if err := gate.Check(ctx); errors.Is(err, clerkgate.ErrConfig) {
 		a.Close()
 		return nil, err
+	} else if err != nil {
+		a.log.Warn("clerkgate: Clerk's signing keys could not be fetched at start-up; serving 503 jwks_unavailable until they can (the Gate retries as requests come)", "err", err)
 	}
 	if a.dev != nil && a.redisEnv != "" {
 		if err := a.writeReplicaEnv(); err != nil {

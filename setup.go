@@ -1,0 +1,79 @@
+package clerkgate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// logSetup says once, as New returns, what the Gate will and will not do,
+// and why: a feature that is off for want of a key otherwise shows only as
+// something that never happens (an expired browser session that is never
+// refreshed, a page load that gets a 401 instead of a handshake).
+func (g *Gate) logSetup(cfg Config) {
+	level := slog.LevelInfo
+	noPublishable := "off: no PublishableKey (" + EnvPublishableKey + "), which names the instance's cookies and Frontend API"
+	noSecret := "off: no SecretKey (" + EnvSecretKey + ")"
+
+	keys := "Backend API (" + EnvSecretKey + ")"
+	switch {
+	case cfg.JWTKey != "":
+		keys = "PEM key (" + EnvJWTKey + "), no network"
+	case cfg.SecretKey == "":
+		keys = "Frontend API (" + EnvPublishableKey + ")"
+	}
+
+	refresh := "on"
+	switch {
+	case g.sessions == nil:
+		refresh = noSecret
+	case g.suffixedRefresh == "":
+		refresh, level = noPublishable, slog.LevelWarn
+	}
+
+	handshake := "on"
+	switch {
+	case g.browser != nil:
+	case cfg.DisableHandshake:
+		handshake = "off: DisableHandshake"
+	case g.sessions == nil:
+		handshake = noSecret
+	default:
+		handshake = noPublishable
+	}
+
+	machines := "on"
+	if g.machines.cache == nil {
+		machines = "off: no SecretKey (" + EnvSecretKey + ") or Machine.SecretKey (" + EnvMachineSecretKey + ")"
+	}
+
+	proxy := "ignored: TrustedProxies (" + EnvTrustedProxies + ") unset"
+	switch {
+	case len(g.trustedProxies) > 0:
+		proxy = fmt.Sprintf("trusted from %d TrustedProxies", len(g.trustedProxies))
+	case g.trustProxy:
+		proxy = "trusted from any peer (TrustProxyHeaders without TrustedProxies)"
+	}
+
+	store := "in memory, this process only"
+	if cfg.Store != nil {
+		store = fmt.Sprintf("%T", cfg.Store)
+	}
+
+	g.log.Log(context.Background(), level, "clerkgate: started",
+		"keys", keys,
+		"refresh", refresh,
+		"handshake", handshake,
+		"opaque_machine_credentials", machines,
+		"proxy_headers", proxy,
+		"cross_origin_protection", onOff(g.crossOrigin != nil, "off: DisableCrossOriginProtection"),
+		"store", store,
+	)
+}
+
+func onOff(on bool, off string) string {
+	if on {
+		return "on"
+	}
+	return off
+}
