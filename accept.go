@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -32,10 +33,13 @@ type MachineConfig struct {
 	// CacheSize bounds how many opaque credentials are remembered.
 	// Default 10,000.
 	CacheSize int
-	// NewPerSecond and NewBurst bound the Backend API calls for opaque
-	// credentials this process has never seen pass (default 10 per second,
-	// bursts of 20): past them such credentials are answered 503 with
-	// Retry-After, without a call, while known ones are served as usual.
+	// NewPerSecond and NewBurst bound each client's Backend API calls for
+	// opaque credentials this process has never seen pass (default 1 per
+	// second, bursts of 10, per client IP address as TrustedProxies
+	// reads it; all clients together at most 50 per second, bursts of
+	// 100): past them such credentials are answered 503 with Retry-After,
+	// without a call, while known ones are served as usual. A credential
+	// Clerk confirms gives its client the call back.
 	NewPerSecond float64
 	NewBurst     int
 }
@@ -75,8 +79,9 @@ func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
 		return nil, fmt.Errorf("clerkgate: %w", err)
 	}
 	m.cache, err = machine.NewVerifier(machine.VerifierConfig{Client: m.client, MaxAge: mc.MaxAge,
-		RefusalAge: mc.RefusalAge, CacheSize: mc.CacheSize, NewPerSecond: mc.NewPerSecond, NewBurst: mc.NewBurst,
-		Timeout: g.refreshAfter, Clock: g.now})
+		RefusalAge: mc.RefusalAge, CacheSize: mc.CacheSize, Timeout: g.refreshAfter, Clock: g.now,
+		Limiter: fairshare.New(fairshare.Config{PerSecond: orDefault(mc.NewPerSecond, machine.DefaultNewPerSecond),
+			Burst: orDefault(mc.NewBurst, machine.DefaultNewBurst), Global: g.unseen, Clock: g.now})})
 	if err != nil {
 		return nil, fmt.Errorf("clerkgate: %w", err)
 	}
@@ -212,7 +217,7 @@ func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
 
 // authenticate also returns the type the credential was taken for.
 func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, TokenType, *AuthError) {
-	return rt.decide(r.Context(), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
+	return rt.decide(r.Context(), rt.g.clientKey(r), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
 }
 
 // decide is the route's decision on a bearer token, for requests and bare
@@ -222,7 +227,7 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // bare tokens differ; machine credentials of an accepted type to their
 // own verification. It also returns the type the credential was taken
 // for.
-func (rt *Route) decide(ctx context.Context, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
+func (rt *Route) decide(ctx context.Context, client, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
 	if token == "" || rt.accept == (acceptSet{session: true}) {
 		if !rt.accept.session {
 			return nil, "", newAuthError(ReasonTokenMissing, token != "", nil)
@@ -241,7 +246,7 @@ func (rt *Route) decide(ctx context.Context, token string, session func() (*Call
 		c, err := session()
 		return c, typ, err
 	}
-	id, err := rt.g.verifyMachine(ctx, typ, token)
+	id, err := rt.g.verifyMachine(ctx, client, typ, token)
 	if err != nil {
 		return nil, typ, err
 	}
@@ -284,7 +289,7 @@ func refuseOpaqueMachine(token string) *AuthError {
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
 // through the cache and the Backend API.
-func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (*Identity, *AuthError) {
+func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, token string) (*Identity, *AuthError) {
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -300,7 +305,7 @@ func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
 		return nil, machineError(ReasonMachineUnavailable, errors.New("clerkgate: no secret key to verify opaque credentials"))
 	}
-	id, err := g.machines.cache.Verify(ctx, token)
+	id, err := g.machines.cache.VerifyFor(ctx, client, token)
 	switch {
 	case err == nil:
 		// The cache's Identity is every request's with this credential:

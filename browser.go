@@ -13,8 +13,8 @@ import (
 
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/internal/publishable"
-	"github.com/clerkgate/clerkgate/internal/ratelimit"
 	"github.com/clerkgate/clerkgate/session"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -38,9 +38,10 @@ const (
 	// refused without a call, and failedNonces how many are remembered.
 	failedNonceMemory = 10 * time.Second
 	failedNonces      = 1024
-	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst.
-	defaultNoncePerSecond = 10
-	defaultNonceBurst     = 20
+	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst,
+	// per client.
+	defaultNoncePerSecond = 1
+	defaultNonceBurst     = 10
 )
 
 // browserAuth is what a Gate with the handshake on knows.
@@ -51,7 +52,7 @@ type browserAuth struct {
 
 // browserConfig checks the page-load settings and returns the handshake's
 // configuration, or nil when the handshake is off.
-func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration) (*browserAuth, error) {
+func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration, unseen *fairshare.Global) (*browserAuth, error) {
 	if cfg.SignInURL != "" {
 		if u, err := url.Parse(cfg.SignInURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, errors.New("clerkgate: SignInURL must be an absolute http(s) URL")
@@ -94,9 +95,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			sessions: sessions,
 			slots:    make(chan struct{}, maxNonceTradesInFlight),
 			failed:   expiring.New[string, struct{}](failedNonces, now),
-			new:      ratelimit.New(orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond), orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst)),
-			timeout:  timeout,
-			now:      now,
+			new: fairshare.New(fairshare.Config{PerSecond: orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond),
+				Burst: orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst), Global: unseen, Clock: now}),
+			timeout: timeout,
+			now:     now,
 		},
 	}, nil
 }
@@ -251,7 +253,7 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	var directives []string
 	var err error
 	if d.Nonce != "" {
-		directives, err = g.browser.nonces.trade(r.Context(), d.Nonce)
+		directives, err = g.browser.nonces.trade(r.Context(), g.clientKey(r), d.Nonce)
 	} else {
 		directives, err = g.verifier.VerifyHandshake(r.Context(), d.HandshakeToken)
 	}
@@ -397,16 +399,18 @@ func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
 // nonceTrader resolves handshake nonces through the Backend API within
 // bounds: only nonce-shaped values, one call per nonce however many
 // requests carry it, a nonce that failed is refused without a call for a
-// while, calls are taken from a token bucket (past it, none is made) and
-// a bounded number run at once. A client sending junk nonces, replayed or
-// each new, thus costs at most the bucket's rate in calls, and never more
-// than the slots in parallel.
+// while, calls are taken from the sending client's token bucket and the
+// Gate's global one (past them, none is made; a nonce Clerk resolves
+// gives its client the call back) and a bounded number run at once. A
+// client sending junk nonces, replayed or each new, thus costs at most
+// its own bucket's rate in calls, never another client's share, and never
+// more than the slots in parallel.
 type nonceTrader struct {
 	sessions *session.Client
 	slots    chan struct{}
 	group    singleflight.Group
 	failed   *expiring.Cache[string, struct{}]
-	new      *ratelimit.Bucket
+	new      *fairshare.Limiter
 	timeout  time.Duration
 	now      func() time.Time
 }
@@ -418,7 +422,7 @@ var (
 	errNonceRate   = errors.New("handshake nonce: too many resolutions this second")
 )
 
-func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error) {
+func (t *nonceTrader) trade(ctx context.Context, client, nonce string) ([]string, error) {
 	if !handshake.NonceShaped(nonce) {
 		return nil, errNonceShape
 	}
@@ -426,7 +430,7 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		return nil, errNonceFailed
 	}
 	ch := t.group.DoChan(nonce, func() (any, error) {
-		if !t.new.Take(t.now()) {
+		if !t.new.Take(ctx, client) {
 			return nil, errNonceRate
 		}
 		select {
@@ -442,6 +446,8 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		directives, err := t.sessions.HandshakePayload(cctx, nonce)
 		if err != nil {
 			t.failed.Add(nonce, struct{}{}, t.now().Add(failedNonceMemory))
+		} else {
+			t.new.Refund(client)
 		}
 		return directives, err
 	})

@@ -67,7 +67,7 @@ func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string)
 // always an *AuthError (errors.As finds it); an accepted token gives a nil
 // error.
 func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
-	c, typ, err := rt.decide(ctx, token, func() (*Caller, *AuthError) {
+	c, typ, err := rt.decide(ctx, "", token, func() (*Caller, *AuthError) {
 		claims, err := rt.g.authenticateBare(ctx, token)
 		if err != nil {
 			return nil, err

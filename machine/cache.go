@@ -14,7 +14,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/clerkgate/clerkgate/internal/ratelimit"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 )
 
 // Defaults of VerifierConfig.
@@ -22,15 +22,25 @@ const (
 	DefaultMaxAge        = 60 * time.Second
 	DefaultRefusalAge    = 10 * time.Second
 	DefaultCacheSize     = 10_000
-	DefaultNewPerSecond  = 10
-	DefaultNewBurst      = 20
+	DefaultNewPerSecond  = 1
+	DefaultNewBurst      = 10
 	DefaultVerifyTimeout = 5 * time.Second
 )
 
 // ErrBusy is returned, without a call, when a credential this Verifier
-// has not verified before arrives while the bound on new credentials is
-// spent. It is the server's limit, not the credential's fault: answer 503.
+// has not verified before arrives while the client's share of calls for
+// new credentials (or the process's) is spent. It is the server's limit,
+// not the credential's fault: answer 503.
 var ErrBusy = errors.New("machine: too many new credentials; try again shortly")
+
+// Limiter bounds the verify calls for credentials never seen pass.
+// Take reports whether client may cost one now (it may wait a little for
+// its turn, while ctx lasts); Refund gives client back a call spent on a
+// credential Clerk confirmed.
+type Limiter interface {
+	Take(ctx context.Context, client string) bool
+	Refund(client string)
+}
 
 // VerifierConfig sets up a Verifier. Only Client is required.
 type VerifierConfig struct {
@@ -48,15 +58,21 @@ type VerifierConfig struct {
 	// refused together (and, separately, how many are known to have been
 	// good once). Default 10,000.
 	CacheSize int
-	// NewPerSecond and NewBurst bound the verify calls for credentials
-	// this Verifier has never seen pass: a token bucket of NewBurst
-	// calls, refilled at NewPerSecond. Past it such credentials get
-	// ErrBusy without a call. Credentials that passed before are not
-	// counted, so a flood of random keys never locks out known callers.
-	// Defaults 10 and 20: in t seconds, at most 20 + 10·t calls for new
-	// credentials.
+	// NewPerSecond and NewBurst bound each client's verify calls for
+	// credentials this Verifier has never seen pass (see VerifyFor): a
+	// token bucket of NewBurst calls per client, refilled at NewPerSecond,
+	// behind a global bucket of 50 per second, bursts of 100. Past them
+	// such credentials get ErrBusy without a call. Credentials that
+	// passed before are not counted, and one Clerk confirms gives its
+	// client the call back, so a flood of random keys never locks out
+	// known callers nor another client's new ones. Defaults 1 and 10: in
+	// t seconds, at most 10 + t calls per client for new credentials.
+	// Ignored when Limiter is set.
 	NewPerSecond float64
 	NewBurst     int
+	// Limiter replaces the bound NewPerSecond and NewBurst set up, to
+	// share one global bucket between limiters.
+	Limiter Limiter
 	// Timeout bounds one verify call; default 5 s.
 	Timeout time.Duration
 	// Clock returns the current time; nil means time.Now.
@@ -79,7 +95,7 @@ type Verifier struct {
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
 	byID    *lru.Cache[string, [32]byte]   // a passed credential's id → its key, for ForgetID
 	calls   singleflight.Group
-	bucket  *ratelimit.Bucket
+	limit   Limiter
 
 	stats struct{ hits, calls, busy atomic.Uint64 }
 }
@@ -113,7 +129,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	v.results, _ = lru.New[[32]byte, result](size)
 	v.known, _ = lru.New[[32]byte, struct{}](size)
 	v.byID, _ = lru.New[string, [32]byte](size)
-	v.bucket = ratelimit.New(or(cfg.NewPerSecond, DefaultNewPerSecond), or(cfg.NewBurst, DefaultNewBurst))
+	v.limit = cfg.Limiter
+	if v.limit == nil {
+		v.limit = fairshare.New(fairshare.Config{PerSecond: or(cfg.NewPerSecond, DefaultNewPerSecond),
+			Burst: or(cfg.NewBurst, DefaultNewBurst), Clock: v.now})
+	}
 	_, _ = rand.Read(v.digestKey[:]) // never fails since Go 1.24
 	return v, nil
 }
@@ -126,13 +146,20 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-// Verify verifies an opaque credential ("mt_…", "ak_…" or "oat_…"). It
-// returns the Identity, or an error: ErrInvalidInput (not a credential
-// of that shape, no call made), ErrNotFound, ErrRevoked or ErrExpired
-// (Clerk's verdict), ErrBusy (the bound on new credentials is spent), or
-// any other error for an outage. Callers wait at most Timeout, or less if
-// ctx ends first.
+// Verify verifies an opaque credential ("mt_…", "ak_…" or "oat_…") for
+// an unnamed client: VerifyFor with client "".
 func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) {
+	return v.VerifyFor(ctx, "", token)
+}
+
+// VerifyFor verifies an opaque credential ("mt_…", "ak_…" or "oat_…")
+// that client (a name for who sent it, such as its IP address) presented.
+// It returns the Identity, or an error: ErrInvalidInput (not a credential
+// of that shape, no call made), ErrNotFound, ErrRevoked or ErrExpired
+// (Clerk's verdict), ErrBusy (client's share of calls for new
+// credentials, or the process's, is spent), or any other error for an
+// outage. Callers wait at most Timeout, or less if ctx ends first.
+func (v *Verifier) VerifyFor(ctx context.Context, client, token string) (*Identity, error) {
 	typ, err := opaqueType(token)
 	if err != nil {
 		return nil, err
@@ -147,7 +174,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 		v.results.Remove(key)
 	}
 	ch := v.calls.DoChan(string(key[:]), func() (any, error) {
-		return v.call(ctx, typ, token, key)
+		return v.call(ctx, client, typ, token, key)
 	})
 	select {
 	case res := <-ch:
@@ -163,8 +190,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 
 // call makes the one verify call that parallel requests for key share,
 // and remembers its verdict.
-func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [32]byte) (result, error) {
-	if _, known := v.known.Get(key); !known && !v.bucket.Take(v.now()) {
+func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token string, key [32]byte) (result, error) {
+	_, known := v.known.Get(key)
+	if !known && !v.limit.Take(ctx, client) {
 		v.stats.busy.Add(1)
 		return result{}, ErrBusy
 	}
@@ -188,6 +216,9 @@ func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [3
 	now := v.now()
 	switch {
 	case err == nil:
+		if !known {
+			v.limit.Refund(client)
+		}
 		until := now.Add(v.maxAge)
 		if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(until) {
 			until = id.ExpiresAt
