@@ -324,6 +324,18 @@ func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, 
 		e.RetryAfter = time.Second
 		return nil, e
 	}
+	var outage *machine.UnavailableError
+	if errors.As(err, &outage) {
+		e := machineError(ReasonMachineUnavailable, err)
+		e.RetryAfter = max(time.Second, outage.RetryAfter.Round(time.Second))
+		if outage.Err == nil {
+			// Held after a failed call, which was logged: once per
+			// outage window, not once per request.
+			return nil, e
+		}
+		g.log.Warn("clerkgate: machine credential verification failed; holding calls", "type", string(typ), "err", outage.Err, "retry_after", outage.RetryAfter)
+		return nil, e
+	}
 	// The error names the operation and status, never the credential.
 	g.log.Warn("clerkgate: machine credential verification failed", "type", string(typ), "err", err)
 	return nil, machineError(ReasonMachineUnavailable, err)

@@ -25,6 +25,12 @@ const (
 	DefaultNewPerSecond  = 1
 	DefaultNewBurst      = 10
 	DefaultVerifyTimeout = 5 * time.Second
+	// DefaultOutageWindow is how long calls are held after a failed one
+	// whose answer named no Retry-After.
+	DefaultOutageWindow = 5 * time.Second
+	// MaxOutageWindow bounds the Retry-After the Backend API may ask for:
+	// one answer cannot stop verification for longer.
+	MaxOutageWindow = 60 * time.Second
 )
 
 // ErrBusy is returned, without a call, when a credential this Verifier
@@ -32,6 +38,27 @@ const (
 // new credentials (or the process's) is spent. It is the server's limit,
 // not the credential's fault: answer 503.
 var ErrBusy = errors.New("machine: too many new credentials; try again shortly")
+
+// UnavailableError is an outage: the Backend API failed to give a verdict
+// (network, timeout, 401, 403, 429, 5xx, an answer that does not parse).
+// The call that failed returns it with Err set. For RetryAfter from then
+// on (Clerk's Retry-After within MaxOutageWindow, else OutageWindow),
+// every credential that would need a call gets it again without one, Err
+// nil: an outage costs one call, not one per request. Credentials still
+// in the cache are served meanwhile.
+type UnavailableError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("machine: the Backend API failed moments ago; not calling it again for %s", e.RetryAfter)
+	}
+	return e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Limiter bounds the verify calls for credentials never seen pass.
 // Take reports whether client may cost one now (it may wait a little for
@@ -75,6 +102,9 @@ type VerifierConfig struct {
 	Limiter Limiter
 	// Timeout bounds one verify call; default 5 s.
 	Timeout time.Duration
+	// OutageWindow is how long verify calls are held after one failed
+	// without a Retry-After (see UnavailableError); default 5 s.
+	OutageWindow time.Duration
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 }
@@ -88,6 +118,8 @@ type Verifier struct {
 	maxAge     time.Duration
 	refusalAge time.Duration
 	timeout    time.Duration
+	window     time.Duration
+	heldUntil  atomic.Int64 // Unix ns on now's clock until which calls are held; 0 for none
 	now        func() time.Time
 	digestKey  [32]byte
 
@@ -97,7 +129,7 @@ type Verifier struct {
 	calls   singleflight.Group
 	limit   Limiter
 
-	stats struct{ hits, calls, busy atomic.Uint64 }
+	stats struct{ hits, calls, busy, held atomic.Uint64 }
 }
 
 // result is one remembered verdict.
@@ -112,7 +144,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Client == nil {
 		return nil, fmt.Errorf("%w: VerifierConfig.Client is required", ErrInvalidConfig)
 	}
-	if cfg.MaxAge < 0 || cfg.RefusalAge < 0 || cfg.CacheSize < 0 || cfg.NewPerSecond < 0 || cfg.NewBurst < 0 || cfg.Timeout < 0 {
+	if cfg.MaxAge < 0 || cfg.RefusalAge < 0 || cfg.CacheSize < 0 || cfg.NewPerSecond < 0 || cfg.NewBurst < 0 || cfg.Timeout < 0 || cfg.OutageWindow < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrInvalidConfig)
 	}
 	v := &Verifier{
@@ -120,6 +152,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		maxAge:     or(cfg.MaxAge, DefaultMaxAge),
 		refusalAge: or(cfg.RefusalAge, DefaultRefusalAge),
 		timeout:    or(cfg.Timeout, DefaultVerifyTimeout),
+		window:     or(cfg.OutageWindow, DefaultOutageWindow),
 		now:        cfg.Clock,
 	}
 	if v.now == nil {
@@ -157,8 +190,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 // It returns the Identity, or an error: ErrInvalidInput (not a credential
 // of that shape, no call made), ErrNotFound, ErrRevoked or ErrExpired
 // (Clerk's verdict), ErrBusy (client's share of calls for new
-// credentials, or the process's, is spent), or any other error for an
-// outage. Callers wait at most Timeout, or less if ctx ends first.
+// credentials, or the process's, is spent), or an *UnavailableError for
+// an outage. Callers wait at most Timeout, or less if ctx ends first.
 func (v *Verifier) VerifyFor(ctx context.Context, client, token string) (*Identity, error) {
 	typ, err := opaqueType(token)
 	if err != nil {
@@ -172,6 +205,10 @@ func (v *Verifier) VerifyFor(ctx context.Context, client, token string) (*Identi
 			return r.id, r.err
 		}
 		v.results.Remove(key)
+	}
+	if held := time.Duration(v.heldUntil.Load() - now.UnixNano()); held > 0 {
+		v.stats.held.Add(1)
+		return nil, &UnavailableError{RetryAfter: held}
 	}
 	ch := v.calls.DoChan(string(key[:]), func() (any, error) {
 		return v.call(ctx, client, typ, token, key)
@@ -238,8 +275,15 @@ func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token
 		v.results.Add(key, r)
 		return r, nil
 	}
-	// An outage says nothing about the credential: nothing is remembered.
-	return result{}, err
+	// An outage says nothing about the credential: nothing is remembered
+	// of it, but calls are held for a while.
+	wait := v.window
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+		wait = min(apiErr.RetryAfter, MaxOutageWindow)
+	}
+	v.heldUntil.Store(now.Add(wait).UnixNano())
+	return result{}, &UnavailableError{Err: err, RetryAfter: wait}
 }
 
 // Forget drops what the Verifier remembers of token, so that the next
@@ -274,15 +318,17 @@ func (v *Verifier) digest(token string) [32]byte {
 // Stats counts what a Verifier did.
 type Stats struct {
 	// Hits are requests answered from the cache; Calls are verify calls
-	// made; Busy are requests refused by the bound on new credentials.
-	Hits, Calls, Busy uint64
+	// made; Busy are requests refused by the bound on new credentials;
+	// Held are requests refused without a call after a failed one.
+	Hits, Calls, Busy, Held uint64
 	// Entries is how many verdicts the cache holds now.
 	Entries int
 }
 
 // Stats returns the Verifier's counters.
 func (v *Verifier) Stats() Stats {
-	return Stats{Hits: v.stats.hits.Load(), Calls: v.stats.calls.Load(), Busy: v.stats.busy.Load(), Entries: v.results.Len()}
+	return Stats{Hits: v.stats.hits.Load(), Calls: v.stats.calls.Load(), Busy: v.stats.busy.Load(), Held: v.stats.held.Load(),
+		Entries: v.results.Len()}
 }
 
 func opaqueType(token string) (TokenType, error) {
