@@ -20,8 +20,17 @@ type MachineConfig struct {
 	// SecretKey is a machine secret key (EnvMachineSecretKey,
 	// CLERK_MACHINE_SECRET_KEY, read by ConfigFromEnv).
 	// When set, opaque M2M tokens are verified with it instead of the
-	// instance's secret key, so only tokens granted to that machine pass.
+	// instance's secret key, so only tokens granted to that machine pass;
+	// M2M JWTs pass only when granted to a machine Audience names, so set
+	// Audience to this machine's id ("mch_…") too.
 	SecretKey string
+	// Audience is Clerk's audience option for machine JWTs: an OAuth JWT
+	// must carry an aud naming one of these, and an M2M JWT's aud, when it
+	// has one, must name one. With SecretKey set, an M2M JWT must also be
+	// granted to one of them (its scopes, else its aud, name the machines
+	// it may call), as opaque ones are; without Audience, M2M JWTs are then
+	// refused. Refusals are claims_invalid, 401.
+	Audience []string
 	// MaxAge is the longest an opaque credential (API key, opaque M2M or
 	// OAuth token) is trusted without asking Clerk again: the worst-case
 	// delay before a revocation made elsewhere takes effect here. Default
@@ -61,6 +70,7 @@ type machineAuth struct {
 	client *machine.Client   // nil without a secret key of any kind
 	cache  *machine.Verifier // nil with client
 	accept acceptSet         // Config.AcceptTokens
+	aud    machine.Audience  // Machine.Audience, for machine JWTs
 }
 
 func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
@@ -70,6 +80,12 @@ func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
 		return nil, err
 	}
 	mc := cfg.Machine
+	for _, a := range mc.Audience {
+		if strings.TrimSpace(a) != a || a == "" {
+			return nil, fmt.Errorf("clerkgate: Machine.Audience: %q is empty or has surrounding spaces", a)
+		}
+	}
+	m.aud = machine.Audience{Values: mc.Audience, ThisMachine: mc.SecretKey != ""}
 	if cfg.SecretKey == "" && mc.SecretKey == "" {
 		return m, nil
 	}
@@ -298,6 +314,9 @@ func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, 
 		c, err := g.verifier.VerifyMachine(ctx, token, kind)
 		if err != nil {
 			return nil, machineError(verifier.ReasonOf(err), err)
+		}
+		if err := g.machines.aud.Check(c); err != nil {
+			return nil, machineError(ReasonClaimsInvalid, err)
 		}
 		return machine.FromJWT(c), nil
 	}
