@@ -105,10 +105,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 
 // pageRequest gathers what the decision looks at.
 func (g *Gate) pageRequest(r *http.Request) handshake.Request {
-	u, err := url.Parse(g.origin(r) + r.URL.RequestURI())
-	if err != nil {
-		u = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-	}
+	// The page's URL as the browser sees it, sharing r.URL's strings: a
+	// path and query of a megabyte are not copied (handshake.MaxURL).
+	scheme, host, _ := strings.Cut(g.origin(r), "://")
+	u := &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	sfx := "_" + g.browser.cfg.CookieSuffix
 	// Every cookie the decision looks at, read in one pass; a session
 	// cookie sent twice with different values is malformed, any other is
@@ -384,7 +384,7 @@ func orString(a, b string) string {
 // signInRedirect sends a page load that RequireSession refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
-	if g.signIn == nil || hasBearer(r) || !pageLoad(r) {
+	if g.signIn == nil || hasBearer(r) || !pageLoad(r) || len(r.URL.Path)+len(r.URL.RawQuery) > handshake.MaxURL {
 		return false
 	}
 	u := *g.signIn

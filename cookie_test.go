@@ -10,7 +10,8 @@ import (
 
 // netHTTPCookie is the oracle for findCookie: the cookies net/http reads
 // under that name, reduced to the one value they all carry, or ambiguous.
-// Past maxCookieBytes the Gate reads no cookies, on purpose.
+// Past maxCookieBytes the Gate reads no cookies, and a value longer than
+// maxCookieValue is unusable, as two values are: both on purpose.
 func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) {
 	size := 0
 	for _, line := range r.Header["Cookie"] {
@@ -21,7 +22,7 @@ func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) 
 	}
 	cookies := r.CookiesNamed(name)
 	for _, c := range cookies {
-		if c.Value != cookies[0].Value {
+		if c.Value != cookies[0].Value || len(c.Value) > maxCookieValue {
 			return "", true
 		}
 	}
@@ -50,6 +51,8 @@ func FuzzFindCookie(f *testing.F) {
 		{"__session=\xff; __session=\x7f", "__session=é"},
 		{"__client_uat=0; __clerk_db_jwt=a; __clerk_db_jwt=b", "__clerk_handshake_nonce=n; __clerk_handshake=h"},
 		{"  __clerk_redirect_count = 1 ", "__client_uat_vWCgMp3A=\"2\"; __client_uat_vWCgMp3A=2"},
+		{"__session=" + strings.Repeat("a", maxCookieValue+1), "__client_uat=" + strings.Repeat("1", maxCookieValue)},
+		{"__session=\"" + strings.Repeat("a", maxCookieValue) + "\"", "__session=a"},
 	} {
 		f.Add(s[0], s[1])
 	}
