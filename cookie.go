@@ -198,6 +198,9 @@ func pairValue(rest string) (string, bool) {
 	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
+	if len(v) > maxCookieValue {
+		return v, true // unusable whatever it holds (findCookies): not worth checking
+	}
 	return v, validCookieValue(v)
 }
 

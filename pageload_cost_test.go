@@ -88,7 +88,9 @@ func serveOnce(tb testing.TB, h http.Handler, r *http.Request) {
 
 // TestHostilePageLoadCost: the hostile page load costs at most 5× the
 // CPU time, bytes allocated and allocations of a signed-in one, measured
-// in the same test by testing.Benchmark.
+// in the same test by testing.Benchmark. Before the caps it cost about
+// 400× the CPU time and 800× the bytes (4 ms and 1.6 MB against 10 µs
+// and 2 KB); see SECURITY.md for the figures.
 func TestHostilePageLoadCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures two benchmarks")
@@ -104,7 +106,17 @@ func TestHostilePageLoadCost(t *testing.T) {
 			}
 		})
 	}
+	// The best of three interleaved runs of each: a shared machine's
+	// noise only ever adds time.
 	ok, bad := bench(signedIn), bench(hostile)
+	for range 2 {
+		if r := bench(signedIn); r.NsPerOp() < ok.NsPerOp() {
+			ok = r
+		}
+		if r := bench(hostile); r.NsPerOp() < bad.NsPerOp() {
+			bad = r
+		}
+	}
 	t.Logf("signed in: %d ns, %d B, %d allocs per page load", ok.NsPerOp(), ok.AllocedBytesPerOp(), ok.AllocsPerOp())
 	t.Logf("hostile:   %d ns, %d B, %d allocs per page load", bad.NsPerOp(), bad.AllocedBytesPerOp(), bad.AllocsPerOp())
 	for _, m := range []struct {
