@@ -53,4 +53,13 @@ func TestMachineOutageWindow(t *testing.T) {
 	rep, _ = rig.call(t, "/keys", key)
 	require.Equal(t, http.StatusOK, rep.status)
 	require.Equal(t, 3, rig.fake.Requests(clerktest.RouteVerifyAPIKey)-before)
+
+	// A 401 is no outage (a caller must not be able to stop verification
+	// for everyone): nothing is held.
+	rig.fake.SetFault(clerktest.RouteVerifyAPIKey, clerktest.Fault{Status: http.StatusUnauthorized})
+	for range 2 {
+		rep, _ = rig.call(t, "/keys", "ak_"+randomHex(16))
+		require.Equal(t, http.StatusServiceUnavailable, rep.status)
+	}
+	require.Equal(t, 5, rig.fake.Requests(clerktest.RouteVerifyAPIKey)-before)
 }

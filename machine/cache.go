@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,7 @@ const (
 var ErrBusy = errors.New("machine: too many new credentials; try again shortly")
 
 // UnavailableError is an outage: the Backend API failed to give a verdict
-// (network, timeout, 401, 403, 429, 5xx, an answer that does not parse).
+// (network, timeout, 429, 5xx, an answer that does not parse).
 // The call that failed returns it with Err set. For RetryAfter from then
 // on (Clerk's Retry-After within MaxOutageWindow, else OutageWindow),
 // every credential that would need a call gets it again without one, Err
@@ -275,11 +276,17 @@ func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token
 		v.results.Add(key, r)
 		return r, nil
 	}
-	// An outage says nothing about the credential: nothing is remembered
-	// of it, but calls are held for a while.
-	wait := v.window
+	// A failure says nothing about the credential: nothing is remembered
+	// of it. An outage (429, 5xx, no answer) also holds calls for a
+	// while; a 401 or 403 (a key Clerk refuses) does not, so that no
+	// answer a caller might provoke stops other callers' verification.
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+	isAPIErr := errors.As(err, &apiErr)
+	if isAPIErr && apiErr.StatusCode != http.StatusTooManyRequests && apiErr.StatusCode < 500 {
+		return result{}, err
+	}
+	wait := v.window
+	if isAPIErr && apiErr.RetryAfter > 0 {
 		wait = min(apiErr.RetryAfter, MaxOutageWindow)
 	}
 	v.heldUntil.Store(now.Add(wait).UnixNano())
