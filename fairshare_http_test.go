@@ -1,9 +1,11 @@
 package clerkgate_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/machine"
 )
@@ -159,4 +162,33 @@ func TestGenuineBurstAcceptedRandomKeysBounded(t *testing.T) {
 	require.LessOrEqual(t, random, attackers*machine.DefaultNewBurst)
 	// Known keys are served from the cache, whatever the flood did.
 	require.Equal(t, http.StatusOK, getFrom(t, from("127.0.9.1"), rig.url+"/keys", keys[0]))
+}
+
+// Bare tokens (gRPC, WebSockets) are told apart by ContextWithClientAddr:
+// one client's random keys leave another's new key accepted; without the
+// address they would all be one client's.
+func TestBareTokensPerClient(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	route := rig.gate.Accept(clerkgate.APIKey)
+	peerCtx := func(addr string) context.Context {
+		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
+	}
+	for range 40 {
+		_, err := route.AuthenticateToken(peerCtx("192.0.2.1"), "ak_"+randomHex(16))
+		require.Error(t, err)
+	}
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
+	c, err := route.AuthenticateToken(peerCtx("192.0.2.2"), key)
+	require.NoError(t, err)
+	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
+
+	// Without an address, the bare tokens of every client share one share.
+	for range 40 {
+		_, _ = route.AuthenticateToken(t.Context(), "ak_"+randomHex(16))
+	}
+	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
+	_, err = route.AuthenticateToken(t.Context(), other)
+	var aerr *clerkgate.AuthError
+	require.ErrorAs(t, err, &aerr)
+	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
 }
