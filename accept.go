@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -19,8 +20,17 @@ type MachineConfig struct {
 	// SecretKey is a machine secret key (EnvMachineSecretKey,
 	// CLERK_MACHINE_SECRET_KEY, read by ConfigFromEnv).
 	// When set, opaque M2M tokens are verified with it instead of the
-	// instance's secret key, so only tokens granted to that machine pass.
+	// instance's secret key, so only tokens granted to that machine pass;
+	// M2M JWTs pass only when granted to a machine Audience names, so set
+	// Audience to this machine's id ("mch_…") too.
 	SecretKey string
+	// Audience is Clerk's audience option for machine JWTs: an OAuth JWT
+	// must carry an aud naming one of these, and an M2M JWT's aud, when it
+	// has one, must name one. With SecretKey set, an M2M JWT must also be
+	// granted to one of them (its scopes, else its aud, name the machines
+	// it may call), as opaque ones are; without Audience, M2M JWTs are then
+	// refused. Refusals are claims_invalid, 401.
+	Audience []string
 	// MaxAge is the longest an opaque credential (API key, opaque M2M or
 	// OAuth token) is trusted without asking Clerk again: the worst-case
 	// delay before a revocation made elsewhere takes effect here. Default
@@ -32,10 +42,13 @@ type MachineConfig struct {
 	// CacheSize bounds how many opaque credentials are remembered.
 	// Default 10,000.
 	CacheSize int
-	// NewPerSecond and NewBurst bound the Backend API calls for opaque
-	// credentials this process has never seen pass (default 10 per second,
-	// bursts of 20): past them such credentials are answered 503 with
-	// Retry-After, without a call, while known ones are served as usual.
+	// NewPerSecond and NewBurst bound each client's Backend API calls for
+	// opaque credentials this process has never seen pass (default 1 per
+	// second, bursts of 10, per client IP address as TrustedProxies
+	// reads it; all clients together at most 50 per second, bursts of
+	// 100): past them such credentials are answered 503 with Retry-After,
+	// without a call, while known ones are served as usual. A credential
+	// Clerk confirms gives its client the call back.
 	NewPerSecond float64
 	NewBurst     int
 }
@@ -57,6 +70,7 @@ type machineAuth struct {
 	client *machine.Client   // nil without a secret key of any kind
 	cache  *machine.Verifier // nil with client
 	accept acceptSet         // Config.AcceptTokens
+	aud    machine.Audience  // Machine.Audience, for machine JWTs
 }
 
 func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
@@ -66,6 +80,12 @@ func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
 		return nil, err
 	}
 	mc := cfg.Machine
+	for _, a := range mc.Audience {
+		if strings.TrimSpace(a) != a || a == "" {
+			return nil, fmt.Errorf("clerkgate: Machine.Audience: %q is empty or has surrounding spaces", a)
+		}
+	}
+	m.aud = machine.Audience{Values: mc.Audience, ThisMachine: mc.SecretKey != ""}
 	if cfg.SecretKey == "" && mc.SecretKey == "" {
 		return m, nil
 	}
@@ -75,8 +95,9 @@ func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
 		return nil, fmt.Errorf("clerkgate: %w", err)
 	}
 	m.cache, err = machine.NewVerifier(machine.VerifierConfig{Client: m.client, MaxAge: mc.MaxAge,
-		RefusalAge: mc.RefusalAge, CacheSize: mc.CacheSize, NewPerSecond: mc.NewPerSecond, NewBurst: mc.NewBurst,
-		Timeout: g.refreshAfter, Clock: g.now})
+		RefusalAge: mc.RefusalAge, CacheSize: mc.CacheSize, Timeout: g.refreshAfter, Clock: g.now,
+		Limiter: fairshare.New(fairshare.Config{PerSecond: orDefault(mc.NewPerSecond, machine.DefaultNewPerSecond),
+			Burst: orDefault(mc.NewBurst, machine.DefaultNewBurst), Global: g.unseen, Clock: g.now})})
 	if err != nil {
 		return nil, fmt.Errorf("clerkgate: %w", err)
 	}
@@ -217,7 +238,7 @@ func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
 
 // authenticate also returns the type the credential was taken for.
 func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, TokenType, *AuthError) {
-	return rt.decide(r.Context(), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
+	return rt.decide(r.Context(), rt.g.clientKey(r), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
 }
 
 // decide is the route's decision on a bearer token, for requests and bare
@@ -227,7 +248,7 @@ func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // bare tokens differ; machine credentials of an accepted type to their
 // own verification. It also returns the type the credential was taken
 // for.
-func (rt *Route) decide(ctx context.Context, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
+func (rt *Route) decide(ctx context.Context, client, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
 	if token == "" || rt.accept == (acceptSet{session: true}) {
 		if !rt.accept.session {
 			return nil, "", newAuthError(ReasonTokenMissing, token != "", nil)
@@ -246,7 +267,7 @@ func (rt *Route) decide(ctx context.Context, token string, session func() (*Call
 		c, err := session()
 		return c, typ, err
 	}
-	id, err := rt.g.verifyMachine(ctx, typ, token)
+	id, err := rt.g.verifyMachine(ctx, client, typ, token)
 	if err != nil {
 		return nil, typ, err
 	}
@@ -289,7 +310,7 @@ func refuseOpaqueMachine(token string) *AuthError {
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
 // through the cache and the Backend API.
-func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (*Identity, *AuthError) {
+func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, token string) (*Identity, *AuthError) {
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -299,13 +320,16 @@ func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (
 		if err != nil {
 			return nil, machineError(verifier.ReasonOf(err), err)
 		}
+		if err := g.machines.aud.Check(c); err != nil {
+			return nil, machineError(ReasonClaimsInvalid, err)
+		}
 		return machine.FromJWT(c), nil
 	}
 	if g.machines.cache == nil {
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
 		return nil, machineError(ReasonMachineUnavailable, errors.New("clerkgate: no secret key to verify opaque credentials"))
 	}
-	id, err := g.machines.cache.Verify(ctx, token)
+	id, err := g.machines.cache.VerifyFor(ctx, client, token)
 	switch {
 	case err == nil:
 		// The cache's Identity is every request's with this credential:
@@ -322,6 +346,18 @@ func (g *Gate) verifyMachine(ctx context.Context, typ TokenType, token string) (
 	case errors.Is(err, machine.ErrBusy):
 		e := machineError(ReasonMachineUnavailable, err)
 		e.RetryAfter = time.Second
+		return nil, e
+	}
+	var outage *machine.UnavailableError
+	if errors.As(err, &outage) {
+		e := machineError(ReasonMachineUnavailable, err)
+		e.RetryAfter = max(time.Second, outage.RetryAfter.Round(time.Second))
+		if outage.Err == nil {
+			// Held after a failed call, which was logged: once per
+			// outage window, not once per request.
+			return nil, e
+		}
+		g.log.Warn("clerkgate: machine credential verification failed; holding calls", "type", string(typ), "err", outage.Err, "retry_after", outage.RetryAfter)
 		return nil, e
 	}
 	// The error names the operation and status, never the credential.

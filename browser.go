@@ -13,8 +13,8 @@ import (
 
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/expiring"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/internal/publishable"
-	"github.com/clerkgate/clerkgate/internal/ratelimit"
 	"github.com/clerkgate/clerkgate/session"
 	"github.com/clerkgate/clerkgate/verifier"
 )
@@ -38,9 +38,10 @@ const (
 	// refused without a call, and failedNonces how many are remembered.
 	failedNonceMemory = 10 * time.Second
 	failedNonces      = 1024
-	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst.
-	defaultNoncePerSecond = 10
-	defaultNonceBurst     = 20
+	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst,
+	// per client.
+	defaultNoncePerSecond = 1
+	defaultNonceBurst     = 10
 )
 
 // browserAuth is what a Gate with the handshake on knows.
@@ -51,7 +52,7 @@ type browserAuth struct {
 
 // browserConfig checks the page-load settings and returns the handshake's
 // configuration, or nil when the handshake is off.
-func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration) (*browserAuth, error) {
+func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration, unseen *fairshare.Global) (*browserAuth, error) {
 	if cfg.SignInURL != "" {
 		if u, err := url.Parse(cfg.SignInURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, errors.New("clerkgate: SignInURL must be an absolute http(s) URL")
@@ -98,9 +99,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			sessions: sessions,
 			slots:    make(chan struct{}, maxNonceTradesInFlight),
 			failed:   expiring.New[string, struct{}](failedNonces, now),
-			new:      ratelimit.New(orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond), orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst)),
-			timeout:  timeout,
-			now:      now,
+			new: fairshare.New(fairshare.Config{PerSecond: orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond),
+				Burst: orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst), Global: unseen, Clock: now}),
+			timeout: timeout,
+			now:     now,
 		},
 	}, nil
 }
@@ -304,7 +306,7 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 	var directives []string
 	if d.Nonce != "" {
 		var err error
-		if directives, err = g.browser.nonces.trade(r.Context(), d.Nonce); err != nil {
+		if directives, err = g.browser.nonces.trade(r.Context(), g.clientKey(r), d.Nonce); err != nil {
 			g.log.Debug("clerkgate: handshake nonce not traded", "err", err)
 			directives = nil
 		}
@@ -438,7 +440,7 @@ func orString(a, b string) string {
 // signInRedirect sends a page load that RequireSession refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
-	if g.signIn == nil || hasBearer(r) || !pageLoad(r) {
+	if g.signIn == nil || hasBearer(r) || !pageLoad(r) || len(r.URL.Path)+len(r.URL.RawQuery) > handshake.MaxURL {
 		return false
 	}
 	u := *g.signIn
@@ -453,16 +455,18 @@ func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
 // nonceTrader resolves handshake nonces through the Backend API within
 // bounds: only nonce-shaped values, one call per nonce however many
 // requests carry it, a nonce that failed is refused without a call for a
-// while, calls are taken from a token bucket (past it, none is made) and
-// a bounded number run at once. A client sending junk nonces, replayed or
-// each new, thus costs at most the bucket's rate in calls, and never more
-// than the slots in parallel.
+// while, calls are taken from the sending client's token bucket and the
+// Gate's global one (past them, none is made; a nonce Clerk resolves
+// gives its client the call back) and a bounded number run at once. A
+// client sending junk nonces, replayed or each new, thus costs at most
+// its own bucket's rate in calls, never another client's share, and never
+// more than the slots in parallel.
 type nonceTrader struct {
 	sessions *session.Client
 	slots    chan struct{}
 	group    singleflight.Group
 	failed   *expiring.Cache[string, struct{}]
-	new      *ratelimit.Bucket
+	new      *fairshare.Limiter
 	timeout  time.Duration
 	now      func() time.Time
 }
@@ -474,7 +478,7 @@ var (
 	errNonceRate   = errors.New("handshake nonce: too many resolutions this second")
 )
 
-func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error) {
+func (t *nonceTrader) trade(ctx context.Context, client, nonce string) ([]string, error) {
 	if !handshake.NonceShaped(nonce) {
 		return nil, errNonceShape
 	}
@@ -482,7 +486,7 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		return nil, errNonceFailed
 	}
 	ch := t.group.DoChan(nonce, func() (any, error) {
-		if !t.new.Take(t.now()) {
+		if !t.new.Take(ctx, client) {
 			return nil, errNonceRate
 		}
 		select {
@@ -498,6 +502,8 @@ func (t *nonceTrader) trade(ctx context.Context, nonce string) ([]string, error)
 		directives, err := t.sessions.HandshakePayload(cctx, nonce)
 		if err != nil {
 			t.failed.Add(nonce, struct{}{}, t.now().Add(failedNonceMemory))
+		} else {
+			t.new.Refund(client)
 		}
 		return directives, err
 	})

@@ -216,16 +216,19 @@ type Config struct {
 	// follows only these, so the parameter cannot be an open redirect.
 	SatelliteOrigins []string
 
-	// HandshakeNoncePerSecond and HandshakeNonceBurst bound the Backend
-	// API calls that resolve handshake nonces a browser brings back from
-	// the Frontend API. Anyone can put a nonce-shaped value in a URL, and
-	// each new one would cost a call, so nonces never seen before are
-	// resolved through a token bucket of HandshakeNonceBurst calls
-	// refilled at HandshakeNoncePerSecond; past it a nonce is not
-	// resolved and the page load is decided without it (at worst the
-	// browser goes through the handshake again). Defaults 10 per second,
-	// burst 20: well beyond one sign-in at a time, well below Clerk's
-	// Backend API rate limit.
+	// HandshakeNoncePerSecond and HandshakeNonceBurst bound each client's
+	// Backend API calls that resolve handshake nonces a browser brings
+	// back from the Frontend API. Anyone can put a nonce-shaped value in a
+	// URL, and each new one would cost a call, so nonces never seen before
+	// are resolved through a token bucket per client (IP address, as
+	// TrustedProxies reads it) of HandshakeNonceBurst calls refilled at
+	// HandshakeNoncePerSecond, behind one bucket for all clients (50 per
+	// second, bursts of 100); past them a nonce is not resolved and the
+	// page load is decided without it (at worst the browser goes through
+	// the handshake again). A nonce Clerk resolves gives its client the
+	// call back. Defaults 1 per second, burst 10: well beyond one
+	// sign-in at a time; a client flooding junk nonces spends only its
+	// own share.
 	HandshakeNoncePerSecond float64
 	HandshakeNonceBurst     int
 

@@ -173,6 +173,8 @@ func findCookies(lines, names []string, found []foundCookie) {
 				v, ok := pairValue(trimRight(rest))
 				switch {
 				case !ok:
+				case len(v) > maxCookieValue:
+					found[i] = foundCookie{ambiguous: true}
 				case !found[i].found:
 					found[i] = foundCookie{value: v, found: true}
 				case v != found[i].value:
@@ -204,8 +206,21 @@ func pairValue(rest string) (string, bool) {
 	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
+	if len(v) > maxCookieValue {
+		return v, true // unusable whatever it holds (findCookies): not worth checking
+	}
 	return v, validCookieValue(v)
 }
+
+// maxCookieValue bounds the cookie values the Gate reads: a longer one
+// is unusable, as a cookie sent twice with different values is (a session
+// cookie is malformed, any other absent), at the cost of its length.
+// Browsers keep no cookie
+// whose name and value pass 4,096 bytes, and Clerk keeps its session
+// token under that for this reason, so no browser sends Clerk a longer
+// one; reading them would let any page load cost a scan and a decode of
+// each (see TestHostilePageLoadCost).
+const maxCookieValue = 4 << 10
 
 // validCookieValue reports whether v holds only the bytes net/http allows
 // in a cookie value: 0x20 to 0x7e, less '"', ';' and '\\'. It looks at

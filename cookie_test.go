@@ -10,7 +10,8 @@ import (
 
 // netHTTPCookie is the oracle for findCookie: the cookies net/http reads
 // under that name, reduced to the one value they all carry, or ambiguous.
-// Past maxCookieBytes the Gate reads no cookies, on purpose.
+// Past maxCookieBytes the Gate reads no cookies, and a value longer than
+// maxCookieValue is unusable, as two values are: both on purpose.
 func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) {
 	size := 0
 	for _, line := range r.Header["Cookie"] {
@@ -18,6 +19,9 @@ func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) 
 	}
 	if size > maxCookieBytes {
 		return "", false
+	}
+	if longValue(r.Header["Cookie"], name) {
+		return "", true
 	}
 	cookies := r.CookiesNamed(name)
 	for _, c := range cookies {
@@ -29,6 +33,28 @@ func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) 
 		return "", false
 	}
 	return cookies[0].Value, false
+}
+
+// longValue reports whether a pair of the lines names name with a value
+// longer than maxCookieValue (less one pair of quotes), valid or not: the
+// Gate takes such a cookie for unusable without reading its bytes.
+func longValue(lines []string, name string) bool {
+	for _, line := range lines {
+		for _, pair := range strings.Split(line, ";") {
+			n, v, ok := strings.Cut(pair, "=")
+			if !ok || strings.Trim(n, " \t") != name {
+				continue
+			}
+			v = strings.TrimRight(v, " \t")
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if len(v) > maxCookieValue {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // FuzzFindCookie checks the cookie scan against net/http's own parser, for
@@ -50,6 +76,9 @@ func FuzzFindCookie(f *testing.F) {
 		{"__session=\xff; __session=\x7f", "__session=é"},
 		{"__client_uat=0; __clerk_db_jwt=a; __clerk_db_jwt=b", "__clerk_handshake_nonce=n; __clerk_handshake=h"},
 		{"  __clerk_redirect_count = 1 ", "__client_uat_vWCgMp3A=\"2\"; __client_uat_vWCgMp3A=2"},
+		{"__session=" + strings.Repeat("a", maxCookieValue+1), "__client_uat=" + strings.Repeat("1", maxCookieValue)},
+		{"__session=\"" + strings.Repeat("a", maxCookieValue) + "\"", "__session=a"},
+		{"__session=" + strings.Repeat("\\", maxCookieValue+1), "__session=a"},
 	} {
 		f.Add(s[0], s[1])
 	}

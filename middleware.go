@@ -44,6 +44,7 @@ import (
 
 	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 	"github.com/clerkgate/clerkgate/jwks"
 	"github.com/clerkgate/clerkgate/session"
@@ -82,6 +83,7 @@ type Gate struct {
 	limits    *refreshLimits     // what refreshes may cost, per session and in all
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
 	machines  *machineAuth       // machine credentials: see accept.go
+	unseen    *fairshare.Global  // the ceiling on calls for nonces and credentials never seen pass
 	observer  *Observer          // Config.Observer; nil costs nothing
 	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
 
@@ -118,6 +120,7 @@ func newGate(cfg Config) (*Gate, error) {
 		log:          cfg.Logger,
 		refreshAfter: orDefault(cfg.RefreshTimeout, 5*time.Second),
 		observer:     cfg.Observer,
+		unseen:       fairshare.NewGlobal(fairshare.DefaultGlobalPerSecond, fairshare.DefaultGlobalBurst, fairshare.DefaultMaxWait),
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -203,7 +206,7 @@ func newGate(cfg Config) (*Gate, error) {
 			return nil, fmt.Errorf("clerkgate: %w", err)
 		}
 	}
-	g.browser, err = browserConfig(cfg, pk, g.sessions, g.now, g.refreshAfter)
+	g.browser, err = browserConfig(cfg, pk, g.sessions, g.now, g.refreshAfter, g.unseen)
 	if err != nil {
 		g.Close()
 		return nil, err
@@ -367,7 +370,8 @@ func (g *Gate) authenticate(w http.ResponseWriter, r *http.Request) (*Claims, *A
 			return nil, err
 		}
 		if g.browser != nil {
-			return g.authenticatePage(w, r)
+			claims, err := g.authenticatePage(w, r)
+			return claims, explain(r, false, true, err)
 		}
 		token = g.cookieToken(r)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 )
 
 // What a refresh call tells Clerk about the request it refreshes for: the
@@ -154,6 +156,12 @@ func (g *Gate) clientIP(r *http.Request) string {
 	}
 	// The proxy named no client: the peer is the proxy, not the user.
 	return ""
+}
+
+// clientKey names the client that sent r for the per-client buckets
+// (package fairshare): its IP address as clientIP reads it.
+func (g *Gate) clientKey(r *http.Request) string {
+	return fairshare.ClientKey(g.clientIP(r))
 }
 
 // trustsPeer reports whether the X-Forwarded-* headers of a request from

@@ -2,9 +2,32 @@ package clerkgate
 
 import (
 	"context"
+	"net/netip"
 
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/verifier"
 )
+
+// clientAddrKey is the context key of ContextWithClientAddr.
+type clientAddrKey struct{}
+
+// ContextWithClientAddr says which client a bare token comes from (a
+// gRPC peer, a WebSocket's remote address), for Route.AuthenticateToken:
+// Backend API calls for credentials never seen pass are bounded per
+// client, so one client's flood of made-up credentials spends only its
+// own share. Without it, every bare token counts as one client's.
+func ContextWithClientAddr(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// clientFrom is the client key ContextWithClientAddr set, or "".
+func clientFrom(ctx context.Context) string {
+	addr, ok := ctx.Value(clientAddrKey{}).(netip.Addr)
+	if !ok || !addr.IsValid() {
+		return ""
+	}
+	return fairshare.ClientKey(addr.String())
+}
 
 // AuthenticateToken runs the Gate's checks on a bare session token, one
 // that did not come with an HTTP request (gRPC metadata, a WebSocket
@@ -67,7 +90,7 @@ func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string)
 // always an *AuthError (errors.As finds it); an accepted token gives a nil
 // error.
 func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
-	c, typ, err := rt.decide(ctx, token, func() (*Caller, *AuthError) {
+	c, typ, err := rt.decide(ctx, clientFrom(ctx), token, func() (*Caller, *AuthError) {
 		claims, err := rt.g.authenticateBare(ctx, token)
 		if err != nil {
 			return nil, err

@@ -1,17 +1,15 @@
 package handshake
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
-// maxPeekSize bounds the tokens peek looks into, as the verifier bounds
-// the tokens it verifies.
-const maxPeekSize = 16 << 10
+// maxPeekSize bounds the session cookies peek looks into. Browsers keep
+// no cookie whose name and value pass 4,096 bytes, so a longer __session
+// was never set by Clerk: it is not read, and the page is signed out
+// (token-invalid) at the cost of a length check.
+const maxPeekSize = 4 << 10
 
 // peeked is what a session token says about itself before verification:
 // enough to choose between cookie names and to spot a stale or foreign
@@ -41,77 +39,13 @@ func (p peeked) otherClass() bool {
 }
 
 // peek decodes a JWT's header and payload without verifying anything, as
-// Clerk's decodeJwt does; ok is false for anything that is not a JWT.
-// Tokens as Clerk mints them are read by peekFast; peekJSON, with
-// encoding/json, is the reference for everything else.
+// Clerk's decodeJwt does, with the strict, size-capped reader of
+// peekFast: ok is false for anything that is not a JWT as Clerk mints
+// them, and for anything longer than a browser keeps in a cookie. It
+// reads only the members the decision needs, and allocates one buffer,
+// whatever the token holds.
 func peek(token string) (peeked, bool) {
-	if p, sure := peekFast(token); sure {
-		return p, true
-	}
-	return peekJSON(token)
-}
-
-// peekJSON is peek through encoding/json: one pass to find the value and
-// another to decode it, with reflection, for each segment. It costs about
-// ten times what peekFast costs, and tens of allocations.
-func peekJSON(token string) (peeked, bool) {
-	var p peeked
-	if token == "" || len(token) > maxPeekSize {
-		return p, false
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return p, false
-	}
-	var h struct {
-		Cat any `json:"cat"`
-		Typ any `json:"typ"`
-	}
-	var c struct {
-		Iss *json.RawMessage `json:"iss"`
-		Iat json.Number      `json:"iat"`
-		Exp json.Number      `json:"exp"`
-		Sub any              `json:"sub"`
-	}
-	if !decodeSegment(parts[0], &h) || !decodeSegment(parts[1], &c) {
-		return p, false
-	}
-	p.cat, _ = h.Cat.(string)
-	if h.Cat != nil && p.cat == "" {
-		p.cat = "?" // a cat that is not a string is not the session category
-	}
-	p.typ, _ = h.Typ.(string)
-	p.sub, _ = c.Sub.(string)
-	if c.Iss != nil {
-		var iss any
-		_ = json.Unmarshal(*c.Iss, &iss)
-		p.iss, _ = iss.(string)
-		p.hasIss = iss != nil && iss != "" && iss != false
-	}
-	p.iat, p.hasIat = number(c.Iat), c.Iat != ""
-	p.exp = number(c.Exp)
-	return p, true
-}
-
-func decodeSegment(seg string, v any) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return false
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	return d.Decode(v) == nil
-}
-
-func number(n json.Number) int64 {
-	if i, err := n.Int64(); err == nil {
-		return i
-	}
-	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil {
-		return 0
-	}
-	return int64(f)
+	return peekFast(token)
 }
 
 // usesSuffixedCookies chooses between __session/__client_uat and their

@@ -167,10 +167,7 @@ func Decide(req Request, cfg Config) Decision {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	uat := parseUAT(uatRaw)
-	var q url.Values // nil reads as empty: most requests have no query
-	if req.URL.RawQuery != "" {
-		q = req.URL.Query()
-	}
+	q := query(req.URL)
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
@@ -192,7 +189,7 @@ func Decide(req Request, cfg Config) Decision {
 			return st.signedOut(ReasonSessionTokenAndUATMissing, "")
 		case !hasCookies || synced == "false":
 			location := ""
-			if !cfg.Production {
+			if !cfg.Production && !oversized(req.URL) {
 				location = appendQuery(cfg.SignInURL, QueryRedirectURL, req.URL.String())
 			}
 			return st.maybeRedirect(ReasonSatelliteNeedsSyncing, "", location, st.verify)
@@ -335,11 +332,14 @@ func (s state) signedOut(reason, message string) Decision {
 // decides by fallback.
 func (s state) maybeRedirect(reason, message, location string, fallback func(reason, message string) Decision) Decision {
 	n := redirectCount(s.req)
-	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects {
+	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects || oversized(s.req.URL) {
 		return fallback(reason, message)
 	}
 	if location == "" {
 		location = s.handshakeURL(reason)
+	}
+	if len(location) > MaxLocation {
+		return fallback(reason, message)
 	}
 	return Decision{
 		Action:     Redirect,
@@ -351,6 +351,33 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		Suffixed:   s.suffixed,
 		DevBrowser: s.devBrowser,
 	}
+}
+
+// MaxURL bounds the path and query of a page load the decision reads:
+// past it the query is not read (no handshake parameter is taken from it)
+// and the page is never redirected, as its URL would not survive the
+// trip (a common request-line limit, nginx's, is 8 KiB). MaxLocation
+// bounds every redirect the decision makes; past it the page is decided
+// as one that cannot be redirected. Together they keep what a page load
+// costs, and the Location it answers, within a few KiB whatever the
+// request holds.
+const (
+	MaxURL      = 8 << 10
+	MaxLocation = 16 << 10
+)
+
+// oversized reports a URL whose path and query pass MaxURL.
+func oversized(u *url.URL) bool {
+	return len(u.Path)+len(u.RawPath)+len(u.RawQuery) > MaxURL
+}
+
+// query is u's query parameters, or none when u is oversized: a query is
+// split on every "&", so its length is what it costs.
+func query(u *url.URL) url.Values {
+	if oversized(u) {
+		return nil
+	}
+	return u.Query()
 }
 
 // Eligible reports whether a request may be redirected to a handshake: a

@@ -7,15 +7,16 @@ import (
 	"unsafe"
 )
 
-// peekFast is peek for the tokens browsers send, in one pass over each
-// segment and one allocation. It reads only what it can read exactly as
-// peekJSON does, and gives up (sure is false) on anything else: a name
-// or a value read with an escape or a byte outside printable ASCII, a
-// value read of another type than Clerk puts there, a number that is not
-// a plain integer, a name that matches a field only ignoring case (as
-// encoding/json would match it), a name repeated, JSON it finds invalid,
-// or anything after the object. It never says a token is not a JWT:
-// peekJSON decides those. FuzzPeek holds the two to the same answers.
+// peekFast is peek: one pass over each segment and one allocation. It
+// reads only what it can read exactly as encoding/json would (the
+// reference in FuzzPeek), and gives up (sure is false) on anything else:
+// a name or a value read with an escape or a byte outside printable
+// ASCII, a value read of another type than Clerk puts there, a number
+// that is not a plain integer, a name that matches a field only ignoring
+// case, a name repeated, JSON it finds invalid, or anything after the
+// object. Clerk's tokens have none of these; a cookie that does is taken
+// for no JWT, so hostile JSON costs a linear scan of at most maxPeekSize
+// bytes and never a decode into interfaces.
 func peekFast(token string) (p peeked, sure bool) {
 	if token == "" || len(token) > maxPeekSize {
 		return p, false
@@ -25,52 +26,58 @@ func peekFast(token string) (p peeked, sure bool) {
 	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 {
 		return p, false
 	}
-	// Both segments are decoded into one buffer, which is read only
-	// afterwards, so the strings peeked returns may share it.
+	// Both segments are decoded into one buffer on the stack, the header
+	// first: a header it gives up on costs no decoding of the payload.
+	// What is read points into the buffer until it is copied out, once,
+	// at the end.
+	var buf [maxPeekSize]byte
 	enc := base64.RawURLEncoding
-	nh := enc.DecodedLen(len(h64))
-	buf := make([]byte, nh+enc.DecodedLen(len(p64)))
-	hn, err := enc.Decode(buf[:nh], readOnlyBytes(h64))
+	hn, err := enc.Decode(buf[:], readOnlyBytes(h64))
 	if err != nil {
 		return p, false
 	}
-	pn, err := enc.Decode(buf[nh:], readOnlyBytes(p64))
-	if err != nil {
-		return p, false
-	}
-	header := unsafe.String(unsafe.SliceData(buf), hn)
-	payload := unsafe.String(unsafe.SliceData(buf[nh:]), pn)
-
-	h, headerNames := fastReader{s: header}, []string{"cat", "typ"}
+	h, headerNames := fastReader{s: unsafe.String(&buf[0], hn)}, []string{"cat", "typ"}
+	var cat, typ, iss, sub string
 	catSet := false
 	for i := h.member(headerNames); i >= 0; i = h.member(headerNames) {
 		switch i {
 		case 0:
-			p.cat, catSet = h.plainString(), true
+			cat, catSet = h.plainString(), true
 		case 1:
-			p.typ = h.plainString()
+			typ = h.plainString()
 		}
 	}
-	if catSet && p.cat == "" {
-		p.cat = "?" // as peekJSON reads a cat of "": present, and not the session category
+	if !h.read() {
+		return p, false
 	}
-	c, claimNames := fastReader{s: payload}, []string{"iss", "iat", "exp", "sub"}
+	pn, err := enc.Decode(buf[hn:], readOnlyBytes(p64))
+	if err != nil || pn == 0 {
+		return p, false
+	}
+	c, claimNames := fastReader{s: unsafe.String(&buf[hn], pn)}, []string{"iss", "iat", "exp", "sub"}
 	for i := c.member(claimNames); i >= 0; i = c.member(claimNames) {
 		switch i {
 		case 0:
-			p.iss = c.plainString()
-			p.hasIss = p.iss != ""
+			iss = c.plainString()
+			p.hasIss = iss != ""
 		case 1:
 			p.iat, p.hasIat = c.integer(), true
 		case 2:
 			p.exp = c.integer()
 		case 3:
-			p.sub = c.plainString()
+			sub = c.plainString()
 		}
 	}
-	if !h.read() || !c.read() {
+	if !c.read() {
 		return peeked{}, false
 	}
+	if catSet && cat == "" {
+		cat = "?" // as encoding/json reads a cat of "": present, and not the session category
+	}
+	all := cat + typ + iss + sub // one allocation, off the stack buffer
+	p.cat, all = all[:len(cat)], all[len(cat):]
+	p.typ, all = all[:len(typ)], all[len(typ):]
+	p.iss, p.sub = all[:len(iss)], all[len(iss):]
 	return p, true
 }
 

@@ -51,7 +51,9 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 	case havePlain:
 		res.Token = plain
 	}
-	if !cfg.Production {
+	if !cfg.Production && !oversized(req.URL) {
+		// An oversized URL (MaxURL) is served where it is: the cookies
+		// are set on this answer all the same.
 		res.Location = withoutParams(req.URL, CookieHandshake, QueryHelp, CookieDevBrowser, CookieHandshakeNonce).String()
 	}
 	return res

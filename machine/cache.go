@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/clerkgate/clerkgate/internal/ratelimit"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 )
 
 // Defaults of VerifierConfig.
@@ -22,15 +23,52 @@ const (
 	DefaultMaxAge        = 60 * time.Second
 	DefaultRefusalAge    = 10 * time.Second
 	DefaultCacheSize     = 10_000
-	DefaultNewPerSecond  = 10
-	DefaultNewBurst      = 20
+	DefaultNewPerSecond  = 1
+	DefaultNewBurst      = 10
 	DefaultVerifyTimeout = 5 * time.Second
+	// DefaultOutageWindow is how long calls are held after a failed one
+	// whose answer named no Retry-After.
+	DefaultOutageWindow = 5 * time.Second
+	// MaxOutageWindow bounds the Retry-After the Backend API may ask for:
+	// one answer cannot stop verification for longer.
+	MaxOutageWindow = 60 * time.Second
 )
 
 // ErrBusy is returned, without a call, when a credential this Verifier
-// has not verified before arrives while the bound on new credentials is
-// spent. It is the server's limit, not the credential's fault: answer 503.
+// has not verified before arrives while the client's share of calls for
+// new credentials (or the process's) is spent. It is the server's limit,
+// not the credential's fault: answer 503.
 var ErrBusy = errors.New("machine: too many new credentials; try again shortly")
+
+// UnavailableError is an outage: the Backend API failed to give a verdict
+// (network, timeout, 429, 5xx, an answer that does not parse).
+// The call that failed returns it with Err set. For RetryAfter from then
+// on (Clerk's Retry-After within MaxOutageWindow, else OutageWindow),
+// every credential that would need a call gets it again without one, Err
+// nil: an outage costs one call, not one per request. Credentials still
+// in the cache are served meanwhile.
+type UnavailableError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("machine: the Backend API failed moments ago; not calling it again for %s", e.RetryAfter)
+	}
+	return e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Limiter bounds the verify calls for credentials never seen pass.
+// Take reports whether client may cost one now (it may wait a little for
+// its turn, while ctx lasts); Refund gives client back a call spent on a
+// credential Clerk confirmed.
+type Limiter interface {
+	Take(ctx context.Context, client string) bool
+	Refund(client string)
+}
 
 // VerifierConfig sets up a Verifier. Only Client is required.
 type VerifierConfig struct {
@@ -48,17 +86,26 @@ type VerifierConfig struct {
 	// refused together (and, separately, how many are known to have been
 	// good once). Default 10,000.
 	CacheSize int
-	// NewPerSecond and NewBurst bound the verify calls for credentials
-	// this Verifier has never seen pass: a token bucket of NewBurst
-	// calls, refilled at NewPerSecond. Past it such credentials get
-	// ErrBusy without a call. Credentials that passed before are not
-	// counted, so a flood of random keys never locks out known callers.
-	// Defaults 10 and 20: in t seconds, at most 20 + 10·t calls for new
-	// credentials.
+	// NewPerSecond and NewBurst bound each client's verify calls for
+	// credentials this Verifier has never seen pass (see VerifyFor): a
+	// token bucket of NewBurst calls per client, refilled at NewPerSecond,
+	// behind a global bucket of 50 per second, bursts of 100. Past them
+	// such credentials get ErrBusy without a call. Credentials that
+	// passed before are not counted, and one Clerk confirms gives its
+	// client the call back, so a flood of random keys never locks out
+	// known callers nor another client's new ones. Defaults 1 and 10: in
+	// t seconds, at most 10 + t calls per client for new credentials.
+	// Ignored when Limiter is set.
 	NewPerSecond float64
 	NewBurst     int
+	// Limiter replaces the bound NewPerSecond and NewBurst set up, to
+	// share one global bucket between limiters.
+	Limiter Limiter
 	// Timeout bounds one verify call; default 5 s.
 	Timeout time.Duration
+	// OutageWindow is how long verify calls are held after one failed
+	// without a Retry-After (see UnavailableError); default 5 s.
+	OutageWindow time.Duration
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 }
@@ -72,6 +119,8 @@ type Verifier struct {
 	maxAge     time.Duration
 	refusalAge time.Duration
 	timeout    time.Duration
+	window     time.Duration
+	heldUntil  atomic.Int64 // Unix ns on now's clock until which calls are held; 0 for none
 	now        func() time.Time
 	digestKey  [32]byte
 
@@ -79,9 +128,9 @@ type Verifier struct {
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
 	byID    *lru.Cache[string, [32]byte]   // a passed credential's id → its key, for ForgetID
 	calls   singleflight.Group
-	bucket  *ratelimit.Bucket
+	limit   Limiter
 
-	stats struct{ hits, calls, busy atomic.Uint64 }
+	stats struct{ hits, calls, busy, held atomic.Uint64 }
 }
 
 // result is one remembered verdict.
@@ -96,7 +145,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Client == nil {
 		return nil, fmt.Errorf("%w: VerifierConfig.Client is required", ErrInvalidConfig)
 	}
-	if cfg.MaxAge < 0 || cfg.RefusalAge < 0 || cfg.CacheSize < 0 || cfg.NewPerSecond < 0 || cfg.NewBurst < 0 || cfg.Timeout < 0 {
+	if cfg.MaxAge < 0 || cfg.RefusalAge < 0 || cfg.CacheSize < 0 || cfg.NewPerSecond < 0 || cfg.NewBurst < 0 || cfg.Timeout < 0 || cfg.OutageWindow < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrInvalidConfig)
 	}
 	v := &Verifier{
@@ -104,6 +153,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		maxAge:     or(cfg.MaxAge, DefaultMaxAge),
 		refusalAge: or(cfg.RefusalAge, DefaultRefusalAge),
 		timeout:    or(cfg.Timeout, DefaultVerifyTimeout),
+		window:     or(cfg.OutageWindow, DefaultOutageWindow),
 		now:        cfg.Clock,
 	}
 	if v.now == nil {
@@ -113,7 +163,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	v.results, _ = lru.New[[32]byte, result](size)
 	v.known, _ = lru.New[[32]byte, struct{}](size)
 	v.byID, _ = lru.New[string, [32]byte](size)
-	v.bucket = ratelimit.New(or(cfg.NewPerSecond, DefaultNewPerSecond), or(cfg.NewBurst, DefaultNewBurst))
+	v.limit = cfg.Limiter
+	if v.limit == nil {
+		v.limit = fairshare.New(fairshare.Config{PerSecond: or(cfg.NewPerSecond, DefaultNewPerSecond),
+			Burst: or(cfg.NewBurst, DefaultNewBurst), Clock: v.now})
+	}
 	_, _ = rand.Read(v.digestKey[:]) // never fails since Go 1.24
 	return v, nil
 }
@@ -126,13 +180,20 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-// Verify verifies an opaque credential ("mt_…", "ak_…" or "oat_…"). It
-// returns the Identity, or an error: ErrInvalidInput (not a credential
-// of that shape, no call made), ErrNotFound, ErrRevoked or ErrExpired
-// (Clerk's verdict), ErrBusy (the bound on new credentials is spent), or
-// any other error for an outage. Callers wait at most Timeout, or less if
-// ctx ends first.
+// Verify verifies an opaque credential ("mt_…", "ak_…" or "oat_…") for
+// an unnamed client: VerifyFor with client "".
 func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) {
+	return v.VerifyFor(ctx, "", token)
+}
+
+// VerifyFor verifies an opaque credential ("mt_…", "ak_…" or "oat_…")
+// that client (a name for who sent it, such as its IP address) presented.
+// It returns the Identity, or an error: ErrInvalidInput (not a credential
+// of that shape, no call made), ErrNotFound, ErrRevoked or ErrExpired
+// (Clerk's verdict), ErrBusy (client's share of calls for new
+// credentials, or the process's, is spent), or an *UnavailableError for
+// an outage. Callers wait at most Timeout, or less if ctx ends first.
+func (v *Verifier) VerifyFor(ctx context.Context, client, token string) (*Identity, error) {
 	typ, err := opaqueType(token)
 	if err != nil {
 		return nil, err
@@ -146,8 +207,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 		}
 		v.results.Remove(key)
 	}
+	if held := time.Duration(v.heldUntil.Load() - now.UnixNano()); held > 0 {
+		v.stats.held.Add(1)
+		return nil, &UnavailableError{RetryAfter: held}
+	}
 	ch := v.calls.DoChan(string(key[:]), func() (any, error) {
-		return v.call(ctx, typ, token, key)
+		return v.call(ctx, client, typ, token, key)
 	})
 	select {
 	case res := <-ch:
@@ -163,8 +228,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 
 // call makes the one verify call that parallel requests for key share,
 // and remembers its verdict.
-func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [32]byte) (result, error) {
-	if _, known := v.known.Get(key); !known && !v.bucket.Take(v.now()) {
+func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token string, key [32]byte) (result, error) {
+	_, known := v.known.Get(key)
+	if !known && !v.limit.Take(ctx, client) {
 		v.stats.busy.Add(1)
 		return result{}, ErrBusy
 	}
@@ -188,6 +254,9 @@ func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [3
 	now := v.now()
 	switch {
 	case err == nil:
+		if !known {
+			v.limit.Refund(client)
+		}
 		until := now.Add(v.maxAge)
 		if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(until) {
 			until = id.ExpiresAt
@@ -207,8 +276,21 @@ func (v *Verifier) call(ctx context.Context, typ TokenType, token string, key [3
 		v.results.Add(key, r)
 		return r, nil
 	}
-	// An outage says nothing about the credential: nothing is remembered.
-	return result{}, err
+	// A failure says nothing about the credential: nothing is remembered
+	// of it. An outage (429, 5xx, no answer) also holds calls for a
+	// while; a 401 or 403 (a key Clerk refuses) does not, so that no
+	// answer a caller might provoke stops other callers' verification.
+	var apiErr *APIError
+	isAPIErr := errors.As(err, &apiErr)
+	if isAPIErr && apiErr.StatusCode != http.StatusTooManyRequests && apiErr.StatusCode < 500 {
+		return result{}, err
+	}
+	wait := v.window
+	if isAPIErr && apiErr.RetryAfter > 0 {
+		wait = min(apiErr.RetryAfter, MaxOutageWindow)
+	}
+	v.heldUntil.Store(now.Add(wait).UnixNano())
+	return result{}, &UnavailableError{Err: err, RetryAfter: wait}
 }
 
 // Forget drops what the Verifier remembers of token, so that the next
@@ -243,15 +325,17 @@ func (v *Verifier) digest(token string) [32]byte {
 // Stats counts what a Verifier did.
 type Stats struct {
 	// Hits are requests answered from the cache; Calls are verify calls
-	// made; Busy are requests refused by the bound on new credentials.
-	Hits, Calls, Busy uint64
+	// made; Busy are requests refused by the bound on new credentials;
+	// Held are requests refused without a call after a failed one.
+	Hits, Calls, Busy, Held uint64
 	// Entries is how many verdicts the cache holds now.
 	Entries int
 }
 
 // Stats returns the Verifier's counters.
 func (v *Verifier) Stats() Stats {
-	return Stats{Hits: v.stats.hits.Load(), Calls: v.stats.calls.Load(), Busy: v.stats.busy.Load(), Entries: v.results.Len()}
+	return Stats{Hits: v.stats.hits.Load(), Calls: v.stats.calls.Load(), Busy: v.stats.busy.Load(), Held: v.stats.held.Load(),
+		Entries: v.results.Len()}
 }
 
 func opaqueType(token string) (TokenType, error) {

@@ -50,12 +50,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -217,7 +219,15 @@ func (p *policy) authenticate(ctx context.Context, fullMethod string) (context.C
 	if skip {
 		return ctx, nil
 	}
-	caller, err := route.AuthenticateAuthorization(ctx, metadata.ValueFromIncomingContext(ctx, "authorization"))
+	actx := ctx
+	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		// The peer is the client, for the per-client bounds on calls for
+		// credentials never seen pass.
+		if ap, err := netip.ParseAddrPort(pr.Addr.String()); err == nil {
+			actx = clerkgate.ContextWithClientAddr(ctx, ap.Addr())
+		}
+	}
+	caller, err := route.AuthenticateAuthorization(actx, metadata.ValueFromIncomingContext(ctx, "authorization"))
 	if err != nil {
 		return nil, Error(err)
 	}

@@ -26,6 +26,15 @@ func New(perSecond float64, burst int) *Bucket {
 // Take spends a token if one is left at now and reports whether it did.
 // A clock that steps back refills nothing and is not remembered.
 func (b *Bucket) Take(now time.Time) bool {
+	_, ok := b.Reserve(now, 0)
+	return ok
+}
+
+// Reserve spends a token that will be there within maxWait of now, and
+// says how long to wait for it: 0 when one is left now. Past maxWait it
+// spends nothing and reports false. Tokens reserved ahead are owed: the
+// bucket refills them before any other.
+func (b *Bucket) Reserve(now time.Time, maxWait time.Duration) (time.Duration, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.last.IsZero() && now.After(b.last) {
@@ -34,9 +43,25 @@ func (b *Bucket) Take(now time.Time) bool {
 	if b.last.IsZero() || now.After(b.last) {
 		b.last = now
 	}
-	if b.tokens < 1 {
-		return false
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	if b.rate <= 0 || maxWait <= 0 {
+		return 0, false
+	}
+	wait := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	if wait > maxWait {
+		return 0, false
 	}
 	b.tokens--
-	return true
+	return wait, true
+}
+
+// Return gives back a token that was taken or reserved and not spent on
+// a call, up to the burst.
+func (b *Bucket) Return() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens = min(b.burst, b.tokens+1)
 }

@@ -41,3 +41,39 @@ func TestBucket(t *testing.T) {
 		t.Fatal("the zero Bucket let a call through")
 	}
 }
+
+func TestReserve(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	b := New(10, 2)
+	for i := range 2 {
+		if wait, ok := b.Reserve(t0, time.Second); !ok || wait != 0 {
+			t.Fatalf("reserve %d of a burst of 2: wait %v ok %v", i+1, wait, ok)
+		}
+	}
+	// At 10/s the next tokens are 100 ms apart.
+	for i := 1; i <= 10; i++ {
+		wait, ok := b.Reserve(t0, time.Second)
+		if !ok || wait != time.Duration(i)*100*time.Millisecond {
+			t.Fatalf("reserve %d past the burst: wait %v ok %v", i, wait, ok)
+		}
+	}
+	if _, ok := b.Reserve(t0, time.Second); ok {
+		t.Fatal("a reservation past maxWait passed")
+	}
+	// Returning a reservation shortens the next wait.
+	b.Return()
+	if wait, ok := b.Reserve(t0, time.Second); !ok || wait != time.Second {
+		t.Fatalf("after a return: wait %v ok %v", wait, ok)
+	}
+	// Owed tokens are refilled first: one second later the debt is paid.
+	if wait, ok := b.Reserve(t0.Add(time.Second), time.Second); !ok || wait != 100*time.Millisecond {
+		t.Fatalf("a second later: wait %v ok %v", wait, ok)
+	}
+	// Return never fills past the burst.
+	c := New(1, 1)
+	c.Return()
+	c.Return()
+	if !c.Take(t0) || c.Take(t0) {
+		t.Fatal("Return filled the bucket past its burst")
+	}
+}
