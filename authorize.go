@@ -38,8 +38,8 @@ func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	checks = append([]authz.Check(nil), checks...)
-	return func(next http.Handler) http.Handler { return g.middleware(next, true, checks) }
+	rt := g.sessionRoute.With(checks...)
+	return rt.Require
 }
 
 // ValidateChecks reports a list of checks that could never allow a

@@ -2,7 +2,9 @@ package clerkgate
 
 import (
 	"context"
+	"net/netip"
 
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
@@ -76,4 +78,25 @@ func SessionID(ctx context.Context) string {
 		return c.SessionID
 	}
 	return ""
+}
+
+// clientAddrKey is the context key of ContextWithClientAddr.
+type clientAddrKey struct{}
+
+// ContextWithClientAddr says which client a bare token comes from (a
+// gRPC peer, a WebSocket's remote address), for Route.AuthenticateToken:
+// Backend API calls for credentials never seen pass are bounded per
+// client, so one client's flood of made-up credentials spends only its
+// own share. Without it, every bare token counts as one client's.
+func ContextWithClientAddr(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// clientFrom is the client key ContextWithClientAddr set, or "".
+func clientFrom(ctx context.Context) string {
+	addr, ok := ctx.Value(clientAddrKey{}).(netip.Addr)
+	if !ok || !addr.IsValid() {
+		return ""
+	}
+	return fairshare.ClientKey(addr.String())
 }

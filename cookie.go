@@ -3,8 +3,6 @@ package clerkgate
 import (
 	"net/http"
 	"strings"
-
-	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // Cookie names Clerk sets on the app's domain.
@@ -12,23 +10,6 @@ const (
 	sessionCookie = "__session"
 	refreshCookie = "__refresh"
 )
-
-// tokenFrom finds the session token the Gate decides r by: an
-// Authorization Bearer header wins; otherwise, with the handshake on, the
-// session cookie of the pair Clerk chooses (plain or suffixed, by
-// __client_uat and the tokens' issuers and ages: package handshake); and
-// without it the instance's suffixed __session_<suffix> cookie, then the
-// plain __session cookie. Other Authorization schemes (Basic, …) carry no
-// session token, so they fall through to the cookies.
-func (g *Gate) tokenFrom(r *http.Request) string {
-	if token, ok := bearerToken(r); ok {
-		return token
-	}
-	if g.browser != nil {
-		return handshake.Decide(g.pageRequest(r), g.browser.cfg).Token
-	}
-	return g.cookieToken(r)
-}
 
 // bearerToken is the token of the request's Authorization Bearer header,
 // and whether it has one (see bearerOf). The header is read from the map
@@ -57,29 +38,6 @@ func bearerOf(h []string) (string, bool) {
 		return t, true
 	}
 	return malformed, true
-}
-
-// cookieToken is the session token of the request's cookies: the
-// suffixed __session_<suffix> when it has a value, else __session. Both
-// are read in one pass over the Cookie header.
-func (g *Gate) cookieToken(r *http.Request) string {
-	names := [2]string{sessionCookie, g.suffixedSession}
-	var found [2]foundCookie
-	n := 1
-	if g.suffixedSession != "" {
-		n = 2
-	}
-	findCookies(r.Header["Cookie"], names[:n], found[:n])
-	plain, suffixed := found[0], found[1]
-	switch {
-	case suffixed.ambiguous:
-		return malformed
-	case suffixed.value != "":
-		return suffixed.value
-	case plain.ambiguous:
-		return malformed
-	}
-	return plain.value
 }
 
 // hasBearer reports whether the request carries its token in the

@@ -201,12 +201,12 @@ func TestTokenFromRefusesTwoSessionCookies(t *testing.T) {
 	}{
 		{[]string{"__session=planted; __session=mine"}, malformed},
 		{[]string{"__session=planted", "__session=mine"}, malformed},
-		{[]string{g.suffixedSession + "=planted; " + g.suffixedSession + "=mine"}, malformed},
-		{[]string{g.suffixedSession + "=; " + g.suffixedSession + "=mine"}, malformed},
+		{[]string{g.suffixed(sessionCookie) + "=planted; " + g.suffixed(sessionCookie) + "=mine"}, malformed},
+		{[]string{g.suffixed(sessionCookie) + "=; " + g.suffixed(sessionCookie) + "=mine"}, malformed},
 		{[]string{"__session=mine; __session=mine"}, "mine"},
 		{[]string{`__session="mine"; __session=mine`}, "mine"},
 		// The suffixed cookie counts alone when it has a value.
-		{[]string{g.suffixedSession + "=mine; __session=a; __session=b"}, "mine"},
+		{[]string{g.suffixed(sessionCookie) + "=mine; __session=a; __session=b"}, "mine"},
 	} {
 		r := &http.Request{Header: http.Header{"Cookie": tc.cookies}}
 		if got := g.tokenFrom(r); got != tc.want {
@@ -229,7 +229,7 @@ func BenchmarkCookies(b *testing.B) {
 	b.Cleanup(func() { g.Close() })
 	token := vec.Token(vec.Cases[0].Name)
 	normal := "__client_uat=1700000000; __client_uat_" + vec.CookieSuffix["test"] + "=1700000000; " +
-		g.suffixedSession + "=" + token + "; " + g.suffixedRefresh + "=" + strings.Repeat("r", 40) +
+		g.suffixed(sessionCookie) + "=" + token + "; " + g.suffixed(refreshCookie) + "=" + strings.Repeat("r", 40) +
 		"; _ga=GA1.1.123456789.1700000000; theme=dark"
 	const mib, kib64 = 1 << 20, maxCookieBytes
 	for _, bc := range []struct{ name, cookie string }{
@@ -237,13 +237,13 @@ func BenchmarkCookies(b *testing.B) {
 		// Past maxCookieBytes: read as no cookies at all.
 		{"1MiB_one_value", "junk=" + strings.Repeat("x", mib)},
 		{"1MiB_tiny_cookies", strings.Repeat("a=b; ", mib/5)},
-		{"1MiB_then_token", strings.Repeat("x", mib) + "; " + g.suffixedSession + "=" + token},
+		{"1MiB_then_token", strings.Repeat("x", mib) + "; " + g.suffixed(sessionCookie) + "=" + token},
 		// The most expensive headers within the limits.
 		{"64KiB_one_value", "junk=" + strings.Repeat("x", kib64-5)},
 		{"64KiB_3000_cookies", strings.Repeat("junk="+strings.Repeat("x", kib64/maxCookies-7)+"; ", maxCookies-1)},
 		{"64KiB_spaces", strings.Repeat(strings.Repeat(" ", kib64/maxCookies-12)+"__session=x;", maxCookies-1)},
 		{"64KiB_near_misses", strings.Repeat("__session_vWCgMp3="+strings.Repeat("x", kib64/maxCookies-19)+";", maxCookies-1)},
-		{"64KiB_then_token", strings.Repeat("x", kib64-len(token)-30) + "; " + g.suffixedSession + "=" + token},
+		{"64KiB_then_token", strings.Repeat("x", kib64-len(token)-30) + "; " + g.suffixed(sessionCookie) + "=" + token},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := &http.Request{Header: http.Header{"Cookie": {bc.cookie}}}
@@ -251,7 +251,7 @@ func BenchmarkCookies(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				g.tokenFrom(r)
-				cookieValue(r, g.suffixedRefresh)
+				cookieValue(r, g.suffixed(refreshCookie))
 			}
 		})
 	}

@@ -21,7 +21,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +42,7 @@ func FuzzTokenFrom(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { g.Close() })
-	suffixed := g.suffixedSession
+	suffixed := g.suffixed(sessionCookie)
 
 	for _, s := range [][3]string{
 		{"Bearer abc", "", ""},
@@ -107,60 +106,6 @@ func FuzzTokenFrom(f *testing.F) {
 	})
 }
 
-// FuzzSessionTokenIn feeds arbitrary Set-Cookie values, as a refresh answer
-// may carry them, to the lookup of the new session token. The properties:
-// no panic; the result is empty or the value of a cookie that really is
-// this instance's session cookie, as net/http parses it; and the suffixed
-// cookie wins over the plain one. Which of two cookies of the same name
-// wins is left open: Clerk sends one of each.
-func FuzzSessionTokenIn(f *testing.F) {
-	const suffixed = "__session_vWCgMp3A"
-	for _, s := range [][2]string{
-		{"__session=plain; Path=/; Secure", suffixed + "=suffixed; Path=/"},
-		{suffixed + "=; Path=/", "__session=plain"},
-		{"__client_uat=1; Path=/", "__session_other=x"},
-		{`__session="quoted"; Path=/`, ""},
-		{"__session=a;b", "=__session"},
-		{"__SESSION=upper", " __session = spaced "},
-		{"", "\x00"},
-	} {
-		f.Add(s[0], s[1])
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		cookies := []string{a, b}
-		got := sessionTokenIn(cookies, suffixed)
-		var suffixedValues, plainValues []string
-		for _, sc := range cookies {
-			c, err := http.ParseSetCookie(sc)
-			if err != nil {
-				continue
-			}
-			switch c.Name {
-			case suffixed:
-				suffixedValues = append(suffixedValues, c.Value)
-			case sessionCookie:
-				plainValues = append(plainValues, c.Value)
-			}
-		}
-		switch {
-		case len(suffixedValues) > 0:
-			if !slices.Contains(suffixedValues, got) {
-				t.Fatalf("got %q, want a suffixed cookie's value of %q", got, suffixedValues)
-			}
-		case len(plainValues) > 0:
-			if !slices.Contains(plainValues, got) {
-				t.Fatalf("got %q, want a __session cookie's value of %q", got, plainValues)
-			}
-		case got != "":
-			t.Fatalf("got %q from cookies that hold no session token: %q", got, cookies)
-		}
-	})
-}
-
-// fuzzRefreshToken is the only refresh cookie value the fuzz backend
-// accepts.
-const fuzzRefreshToken = "good_refresh"
-
 // fuzzBackend is a fixed Clerk instance for FuzzMiddleware: the vectors'
 // RSA key under two kids (RS256 and RS512) and an EC key, served as a JWKS;
 // and a refresh endpoint that mints a new token for fuzzRefreshToken and
@@ -174,6 +119,10 @@ type fuzzBackend struct {
 	ecKid  string
 	server *httptest.Server
 }
+
+// fuzzRefreshToken is the only refresh cookie value the fuzz backend
+// accepts.
+const fuzzRefreshToken = "good_refresh"
 
 func newFuzzBackend(tb testing.TB) *fuzzBackend {
 	tb.Helper()
@@ -334,17 +283,17 @@ func FuzzMiddleware(f *testing.F) {
 		f.Fatalf("warm-up: %v", err)
 	}
 
-	refresh := g.suffixedRefresh + "=" + fuzzRefreshToken
+	refresh := g.suffixed(refreshCookie) + "=" + fuzzRefreshToken
 	f.Add("Bearer "+valid, "")
-	f.Add("", g.suffixedSession+"="+valid)
-	f.Add("", g.suffixedSession+"="+valid+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1")
+	f.Add("", g.suffixed(sessionCookie)+"="+valid)
+	f.Add("", g.suffixed(sessionCookie)+"="+valid+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1")
 	f.Add("", "__session="+valid)
 	f.Add("Basic dTpw", "__session="+valid)
 	f.Add("Bearer "+valid[:len(valid)-2], "__session="+valid)
-	f.Add("", g.suffixedSession+"="+expired+"; "+refresh)
-	f.Add("", g.suffixedSession+"="+expired+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1; "+refresh)
+	f.Add("", g.suffixed(sessionCookie)+"="+expired+"; "+refresh)
+	f.Add("", g.suffixed(sessionCookie)+"="+expired+"; __client_uat_"+b.vec.CookieSuffix["pk_test"]+"=1; "+refresh)
 	f.Add("Bearer "+expired, refresh)
-	f.Add("", "__session="+expired+"; "+g.suffixedRefresh+"=wrong")
+	f.Add("", "__session="+expired+"; "+g.suffixed(refreshCookie)+"=wrong")
 	f.Add("", "__session="+expired+"; __refresh="+fuzzRefreshToken)
 	f.Add("Bearer ", "")
 	f.Add("", "")

@@ -30,3 +30,16 @@ func TestPageLoadIsEligible(t *testing.T) {
 		}
 	}
 }
+
+// tokenFrom is the session token the Gate decides r by: the Authorization
+// header's, else the cookies' (see cookieToken).
+func (g *Gate) tokenFrom(r *http.Request) string {
+	q := httpRequest(nil, r)
+	if q.hasBearer {
+		return q.bearer
+	}
+	return g.cookieToken(&q)
+}
+
+// suffixed is the instance's name for the cookie name.
+func (g *Gate) suffixed(name string) string { return name + "_" + g.cookieSuffix }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/clerkgate/clerkgate/internal/refresh"
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
@@ -120,7 +121,7 @@ func (g *Gate) observeDecision(ctx context.Context, typ TokenType, err *AuthErro
 
 func (g *Gate) observeRefresh(ctx context.Context, err error) {
 	if o := g.observer; o != nil && o.Refreshed != nil {
-		o.Refreshed(ctx, RefreshAttempt{Err: err, ClerkCode: clerkErrorCode(err)})
+		o.Refreshed(ctx, RefreshAttempt{Err: err, ClerkCode: refresh.Code(err)})
 	}
 }
 

@@ -56,15 +56,15 @@ func newCrossOriginProtection(cfg Config, log *slog.Logger) (*http.CrossOriginPr
 	return p, nil
 }
 
-// refuseCrossOrigin is the cross-origin check: a 403 when r is an unsafe
+// refuseCrossOrigin is the cross-origin check: a 403 when q is an unsafe
 // cross-origin request whose session token would come from a cookie, else
 // nil.
-func (g *Gate) refuseCrossOrigin(r *http.Request) *AuthError {
+func (g *Gate) refuseCrossOrigin(q *request) *AuthError {
 	if g.crossOrigin == nil {
 		return nil
 	}
-	err := g.checkCrossOrigin(r)
-	if err == nil || hasBearer(r) || g.tokenFrom(r) == "" {
+	err := g.checkCrossOrigin(q.r)
+	if err == nil || q.hasBearer || g.cookieToken(q) == "" {
 		// A request without a session cookie is anonymous: forging it
 		// gains nothing.
 		return nil
@@ -84,10 +84,10 @@ func (g *Gate) refuseCrossOrigin(r *http.Request) *AuthError {
 // instead.
 func (g *Gate) checkCrossOrigin(r *http.Request) error {
 	err := g.crossOrigin.Check(r)
-	if err == nil || !g.trustProxy || r.Header.Get("Sec-Fetch-Site") != "" {
+	if err == nil || !g.proxies.Headers() || r.Header.Get("Sec-Fetch-Site") != "" {
 		return err
 	}
-	_, host, _ := strings.Cut(g.origin(r), "://")
+	_, host := g.proxies.OriginParts(r)
 	if host == r.Host {
 		return err
 	}
@@ -103,7 +103,7 @@ func (g *Gate) checkCrossOrigin(r *http.Request) error {
 // Referer is https, the request http) and costs a handshake. Page loads
 // only, and one header lookup.
 func (g *Gate) hintUntrustedProxy(r *http.Request) {
-	if g.trustProxy || r.TLS != nil || g.proxyHinted.Load() || headerValue(r, "X-Forwarded-Proto") == "" {
+	if g.proxies.Headers() || r.TLS != nil || g.proxyHinted.Load() || headerValue(r, "X-Forwarded-Proto") == "" {
 		return
 	}
 	if g.proxyHinted.CompareAndSwap(false, true) {

@@ -27,7 +27,7 @@ func (g *Gate) logSetup(cfg Config) {
 	switch {
 	case g.sessions == nil:
 		refresh = noSecret
-	case g.suffixedRefresh == "":
+	case g.cookieSuffix == "":
 		refresh, level = noPublishable, slog.LevelWarn
 	}
 
@@ -49,9 +49,9 @@ func (g *Gate) logSetup(cfg Config) {
 
 	proxy := "ignored: TrustedProxies (" + EnvTrustedProxies + ") unset"
 	switch {
-	case len(g.trustedProxies) > 0:
-		proxy = fmt.Sprintf("trusted from %d TrustedProxies", len(g.trustedProxies))
-	case g.trustProxy:
+	case g.proxies.Proxies() > 0:
+		proxy = fmt.Sprintf("trusted from %d TrustedProxies", g.proxies.Proxies())
+	case g.proxies.Headers():
 		proxy = "trusted from any peer (TrustProxyHeaders without TrustedProxies)"
 	}
 

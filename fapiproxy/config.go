@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerkgate/clerkgate/internal/proxytrust"
 	"github.com/clerkgate/clerkgate/internal/publishable"
 )
 
@@ -116,6 +117,7 @@ type settings struct {
 	prefix                 string   // ProxyURL's escaped path without a trailing slash: "" or "/__clerk"
 	upstream               *url.URL // scheme, host and a base path without a trailing slash
 	secret                 string
+	trusted                proxytrust.Trust // TrustedProxies
 }
 
 func (c Config) validate() (settings, error) {
@@ -175,10 +177,8 @@ func (c Config) validate() (settings, error) {
 	case c.Timeout < 0, c.MaxRequestBody < 0, c.MaxInFlight < 0:
 		return s, errors.New("fapiproxy: Timeout, MaxRequestBody and MaxInFlight must not be negative (zero means the default)")
 	}
-	for _, p := range c.TrustedProxies {
-		if !p.IsValid() {
-			return s, fmt.Errorf("fapiproxy: TrustedProxies: %v is not a valid prefix", p)
-		}
+	if s.trusted, err = proxytrust.New(false, c.TrustedProxies); err != nil {
+		return s, fmt.Errorf("fapiproxy: TrustedProxies: %w", err)
 	}
 	return s, nil
 }

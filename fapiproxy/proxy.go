@@ -1,6 +1,8 @@
 package fapiproxy
 
 import (
+	"github.com/clerkgate/clerkgate/internal/proxytrust"
+
 	"cmp"
 	"context"
 	"errors"
@@ -21,7 +23,7 @@ import (
 // http.Handler, safe for concurrent use. Close it when done.
 type Proxy struct {
 	s          settings
-	trusted    trustedProxies
+	trusted    proxytrust.Trust
 	timeout    time.Duration
 	maxBody    int64
 	slots      chan struct{} // one per request in flight
@@ -41,7 +43,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{
 		s:       s,
-		trusted: trustedProxies(cfg.TrustedProxies),
+		trusted: s.trusted,
 		timeout: cmp.Or(cfg.Timeout, defaultTimeout),
 		maxBody: cmp.Or(cfg.MaxRequestBody, defaultMaxRequestBody),
 		slots:   make(chan struct{}, cmp.Or(cfg.MaxInFlight, defaultMaxInFlight)),
@@ -193,7 +195,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	h.Set("Clerk-Secret-Key", p.s.secret)
 	h.Set("X-Forwarded-Host", p.s.proxyHost)
 	h.Set("X-Forwarded-Proto", p.s.proxyScheme)
-	if ip, ok := p.trusted.clientIP(pr.In); ok {
+	if ip := p.trusted.ClientIP(pr.In); ip != "" {
 		h.Set("X-Forwarded-For", ip)
 	}
 }

@@ -1,4 +1,4 @@
-package clerkgate
+package refresh
 
 import (
 	"crypto/aes"
@@ -72,7 +72,7 @@ const sealVersion = 1
 func (s refreshSecret) seal(out sealedOutcome) []byte {
 	plain, err := json.Marshal(out)
 	if err != nil {
-		panic("clerkgate: " + err.Error()) // strings only: cannot fail
+		panic("refresh: " + err.Error()) // strings only: cannot fail
 	}
 	n := s.aead.NonceSize()
 	buf := make([]byte, 1+n, 1+n+len(plain)+s.aead.Overhead())

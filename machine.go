@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
@@ -145,151 +144,6 @@ func (a acceptSet) has(t TokenType) bool {
 	return false
 }
 
-// Route is middleware for routes that accept a chosen set of token types;
-// get one from Gate.Accept. It shares the Gate's keys, caches and Store.
-type Route struct {
-	g      *Gate
-	accept acceptSet
-	checks []authz.Check // see With
-}
-
-// Accept returns middleware for routes that accept the given token types,
-// in Go's idiom for Clerk's acceptsToken:
-//
-//	api := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)
-//	mux.Handle("POST /api/jobs", api.Require(jobs))
-//
-// With no types it accepts Config.AcceptTokens (session tokens by
-// default); AnyToken accepts all four. Machine credentials are read from
-// the Authorization header only, never from cookies. A credential of a
-// type the route does not accept is refused (token_type_invalid) before
-// any network call or signature check; a session token is never a machine
-// credential, nor the reverse. Accept panics on an unknown type, as
-// http.ServeMux does on a bad pattern: it is a bug in the program.
-func (g *Gate) Accept(types ...TokenType) *Route {
-	if len(types) == 0 {
-		return &Route{g: g, accept: g.machines.accept}
-	}
-	a, err := newAcceptSet(types)
-	if err != nil {
-		panic(err)
-	}
-	return &Route{g: g, accept: a}
-}
-
-// Require lets a request through only with a valid credential of an
-// accepted type, and puts the Caller in its context (CallerFromContext).
-func (rt *Route) Require(next http.Handler) http.Handler { return rt.middleware(next, true) }
-
-// Optional lets anonymous requests through without a Caller; a credential
-// that is present but refused is still refused.
-func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware(next, false) }
-
-func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cookies := len(w.Header()["Set-Cookie"])
-		c, err := rt.authenticateObserved(w, r)
-		w = privateIfCookiesSet(w, cookies)
-		switch {
-		case err == nil:
-			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c)))
-		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
-			next.ServeHTTP(w, r)
-		case rt.Redirected(w, r, err, required):
-		default:
-			rt.g.writeError(w, r, err)
-		}
-	})
-}
-
-// Authenticate runs the route's checks on r without writing a refusal, for
-// framework adapters. Session tokens go through Gate.Authenticate (with
-// its refresh); machine credentials through their own verification. The
-// error is always an *AuthError (errors.As finds it), and nil when the
-// request is let through.
-func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
-	cookies := len(w.Header()["Set-Cookie"])
-	c, err := rt.authenticateObserved(w, r)
-	privateIfCookiesSet(w, cookies)
-	return c, asError(err)
-}
-
-// authenticateObserved is Authenticate with the *AuthError itself, for
-// the middleware. The route's checks apply before the decision is
-// reported: the Observer hears the final outcome, a 403 included.
-func (rt *Route) authenticateObserved(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
-	c, typ, err := rt.authenticate(w, r)
-	machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
-	c, err = rt.authorized(c, explain(r, machines, rt.accept.session, err))
-	rt.g.observeDecision(r.Context(), typ, err)
-	return c, err
-}
-
-// authorized applies the route's With checks to an authenticated caller.
-func (rt *Route) authorized(c *Caller, err *AuthError) (*Caller, *AuthError) {
-	if err == nil && len(rt.checks) > 0 {
-		err = authorizeCaller(c, rt.checks...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// authenticate also returns the type the credential was taken for.
-func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, TokenType, *AuthError) {
-	return rt.decide(r.Context(), rt.g.clientKey(r), bearer(r), func() (*Caller, *AuthError) { return rt.g.authenticateSession(w, r) })
-}
-
-// decide is the route's decision on a bearer token, for requests and bare
-// tokens alike, so that both take the same token for the same type and
-// refuse it for the same reason: session tokens (and, on a session-only
-// route, whatever else comes) go to session, which is where requests and
-// bare tokens differ; machine credentials of an accepted type to their
-// own verification. It also returns the type the credential was taken
-// for.
-func (rt *Route) decide(ctx context.Context, client, token string, session func() (*Caller, *AuthError)) (*Caller, TokenType, *AuthError) {
-	if token == "" || rt.accept == (acceptSet{session: true}) {
-		if !rt.accept.session {
-			return nil, "", newAuthError(ReasonTokenMissing, token != "", nil)
-		}
-		c, err := session()
-		return c, SessionToken, err
-	}
-	if token == malformed && !rt.accept.session {
-		return nil, "", machineError(ReasonTokenMalformed, errEmptyBearer)
-	}
-	typ := machine.ClassifyVerified(rt.g.verifier, token)
-	if !rt.accept.has(typ) {
-		return nil, typ, typeNotAccepted(typ)
-	}
-	if typ == SessionToken {
-		c, err := session()
-		return c, typ, err
-	}
-	id, err := rt.g.verifyMachine(ctx, client, typ, token)
-	if err != nil {
-		return nil, typ, err
-	}
-	return &Caller{Type: typ, Machine: id}, typ, nil
-}
-
-func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
-	claims, err := g.authenticate(w, r)
-	if err != nil {
-		return nil, err
-	}
-	return &Caller{Type: SessionToken, Session: claims}, nil
-}
-
-// bearer is the Authorization header's bearer token, or "" without one.
-// A present-but-empty one is malformed, as for session routes: a
-// credential was presented, so the request is not anonymous.
-func bearer(r *http.Request) string {
-	token, _ := bearerToken(r)
-	return token
-}
-
 var errEmptyBearer = errors.New("clerkgate: empty bearer token")
 
 func typeNotAccepted(typ TokenType) *AuthError {
@@ -310,7 +164,8 @@ func refuseOpaqueMachine(token string) *AuthError {
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
 // through the cache and the Backend API.
-func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, token string) (*Identity, *AuthError) {
+func (g *Gate) verifyMachine(q *request, typ TokenType, token string) (*Identity, *AuthError) {
+	ctx := q.ctx
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -329,7 +184,7 @@ func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, 
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
 		return nil, machineError(ReasonMachineUnavailable, errors.New("clerkgate: no secret key to verify opaque credentials"))
 	}
-	id, err := g.machines.cache.VerifyFor(ctx, client, token)
+	id, err := g.machines.cache.VerifyFor(ctx, q.clientKey(g), token)
 	switch {
 	case err == nil:
 		// The cache's Identity is every request's with this credential:

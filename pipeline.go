@@ -1,0 +1,614 @@
+package clerkgate
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/refresh"
+	"github.com/clerkgate/clerkgate/machine"
+	"github.com/clerkgate/clerkgate/verifier"
+)
+
+// The request pipeline. Every entry point (RequireSession,
+// OptionalSession, Require, Authenticate, AuthenticateToken and the
+// Routes of Accept, which the adapters and the gRPC interceptors use)
+// runs Route.run, which reads top to bottom in the order Clerk's
+// authenticateRequest decides a request:
+//
+//  1. the Authorization header: a machine credential of an accepted type
+//     goes to its own verification, anything else is a session token;
+//  2. without one, the cookies: the cross-origin check, then Clerk's
+//     browser decision (package handshake: which cookie pair, handshake,
+//     satellite sync, signed out) or, with the handshake off, the
+//     session cookie;
+//  3. the session token is verified and admitted (lifetime, revocation);
+//     an expired one is refreshed when Clerk's rule allows (refreshable),
+//     else the browser is sent through the handshake or signed out, with
+//     Clerk's reason in x-clerk-auth-reason.
+//
+// What is read of the request is read once, into a request; the
+// decisions are package handshake's pure functions over it; this file
+// carries them out.
+
+// request is what the pipeline reads of one request: its Authorization
+// header at once, its cookies and page view when a decision needs them.
+// A bare token (AuthenticateToken) is a request without r and w.
+type request struct {
+	ctx       context.Context
+	r         *http.Request       // nil for a bare token
+	w         http.ResponseWriter // nil for a bare token
+	bearer    string              // the Authorization token, or malformed
+	hasBearer bool                // an Authorization Bearer header was presented
+	client    string              // the fairshare key; "" until clientKey reads it
+
+	parsed bool
+	page   handshake.Request // cookies and page view, once parsed
+}
+
+func httpRequest(w http.ResponseWriter, r *http.Request) request {
+	q := request{ctx: r.Context(), r: r, w: w}
+	q.bearer, q.hasBearer = bearerToken(r)
+	return q
+}
+
+func bareRequest(ctx context.Context, token string) request {
+	return request{ctx: ctx, bearer: token, hasBearer: token != "", client: clientFrom(ctx)}
+}
+
+// clientKey names the client for the per-client buckets: as the trusted
+// proxies tell for a request, as ContextWithClientAddr says for a bare
+// token.
+func (q *request) clientKey(g *Gate) string {
+	if q.client == "" && q.r != nil {
+		q.client = g.proxies.ClientKey(q.r)
+	}
+	return q.client
+}
+
+// cookies gathers, in one pass over the Cookie header, every cookie a
+// decision looks at, and the page as the browser asked for it: what
+// handshake.Decide reads. A session cookie sent twice with different
+// values is malformed, any other is absent (see cookieValue).
+func (g *Gate) cookies(q *request) *handshake.Request {
+	if q.parsed {
+		return &q.page
+	}
+	q.parsed = true
+	r := q.r
+	sfx := "_" + g.cookieSuffix
+	names := [...]string{
+		handshake.CookieSession, handshake.CookieSession + sfx,
+		handshake.CookieClientUAT, handshake.CookieClientUAT + sfx,
+		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
+		handshake.CookieRefresh + sfx,
+		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+	}
+	n := len(names)
+	if g.cookieSuffix == "" {
+		n = 1 // no instance, no suffixed names: the plain session cookie alone
+	}
+	var found [len(names)]foundCookie
+	findCookies(r.Header["Cookie"], names[:n], found[:n])
+	session := func(c foundCookie) string {
+		if c.ambiguous {
+			return malformed
+		}
+		return c.value
+	}
+	q.page = handshake.Request{
+		Method:       r.Method,
+		SecFetchDest: headerValue(r, "Sec-Fetch-Dest"),
+		Accept:       headerValue(r, "Accept"),
+		Referer:      headerValue(r, "Referer"),
+		Now:          g.now(),
+		Cookies: handshake.Cookies{
+			Session:            session(found[0]),
+			SessionSuffixed:    session(found[1]),
+			ClientUAT:          found[2].value,
+			ClientUATSuffixed:  found[3].value,
+			DevBrowser:         found[4].value,
+			DevBrowserSuffixed: found[5].value,
+			Refresh:            found[6].value,
+			Handshake:          found[7].value,
+			HandshakeNonce:     found[8].value,
+			RedirectCount:      found[9].value,
+		},
+	}
+	if g.browser != nil {
+		g.hintUntrustedProxy(r)
+		// The page as the browser asked for it (net/http has checked the
+		// Host header's syntax; X-Forwarded-Host counts only when
+		// plausible).
+		scheme, host := g.proxies.OriginParts(r)
+		q.page.URL = &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	}
+	return &q.page
+}
+
+// cookieToken is the session token of the request's cookies: with the
+// handshake on, the session cookie of the pair Clerk chooses (plain or
+// suffixed, by __client_uat and the tokens' issuers and ages); without
+// it, the suffixed __session_<suffix> when it has a value, else
+// __session.
+func (g *Gate) cookieToken(q *request) string {
+	c := g.cookies(q).Cookies
+	if g.browser != nil {
+		return handshake.Decide(q.page, g.browser.cfg).Token
+	}
+	if c.SessionSuffixed != "" {
+		return c.SessionSuffixed
+	}
+	return c.Session
+}
+
+// run is the pipeline: the route's decision on q, and the type the
+// credential was taken for. A bearer token of a type the route does not
+// accept is refused before any network call or signature check; a
+// session token is never a machine credential, nor the reverse.
+func (rt *Route) run(q *request) (caller, TokenType, *AuthError) {
+	token := q.bearer
+	if token == "" || rt.accept == (acceptSet{session: true}) {
+		if !rt.accept.session {
+			return caller{}, "", newAuthError(ReasonTokenMissing, token != "", nil)
+		}
+		c, err := rt.g.session(q)
+		return caller{claims: c}, SessionToken, err
+	}
+	if token == malformed && !rt.accept.session {
+		return caller{}, "", machineError(ReasonTokenMalformed, errEmptyBearer)
+	}
+	typ := machine.ClassifyVerified(rt.g.verifier, token)
+	if !rt.accept.has(typ) {
+		return caller{}, typ, typeNotAccepted(typ)
+	}
+	if typ == SessionToken {
+		c, err := rt.g.session(q)
+		return caller{claims: c}, typ, err
+	}
+	id, err := rt.g.verifyMachine(q, typ, token)
+	return caller{machine: id, typ: typ}, typ, err
+}
+
+// caller is who run let through: a session's claims or a machine's
+// identity. Only the entry points that hand out a *Caller allocate one.
+type caller struct {
+	claims  *Claims
+	machine *Identity
+	typ     TokenType
+}
+
+func (c caller) public() *Caller {
+	if c.machine != nil {
+		return &Caller{Type: c.typ, Machine: c.machine}
+	}
+	return &Caller{Type: SessionToken, Session: c.claims}
+}
+
+// session decides a request by its session token. A token in the
+// Authorization header decides it, whatever else it carries; without
+// one, the cookies do, as Clerk decides them (page load or not; only a
+// page load is redirected).
+func (g *Gate) session(q *request) (*Claims, *AuthError) {
+	if q.r == nil || q.hasBearer {
+		return g.sessionToken(q, q.bearer)
+	}
+	if err := g.refuseCrossOrigin(q); err != nil {
+		return nil, err
+	}
+	if g.browser != nil {
+		return g.pageSession(q)
+	}
+	return g.sessionToken(q, g.cookieToken(q))
+}
+
+// sessionToken verifies and admits a session token from the
+// Authorization header (or, with the handshake off, the session cookie),
+// and refreshes it when it expired and Clerk's rule allows. With the
+// handshake on, a refusal carries Clerk's auth status headers.
+func (g *Gate) sessionToken(q *request, token string) (*Claims, *AuthError) {
+	if token == "" {
+		return nil, g.headerRefusal(q, newAuthError(ReasonTokenMissing, false, nil), "")
+	}
+	if err := refuseOpaqueMachine(token); err != nil {
+		return nil, g.headerRefusal(q, err, "")
+	}
+	claims, err := g.verify(q.ctx, token)
+	if err == nil {
+		if aerr := g.admit(claims); aerr != nil {
+			return nil, g.headerRefusal(q, aerr, "")
+		}
+		return claims, nil
+	}
+	var ve *verifier.Error
+	if q.r == nil || !errors.As(err, &ve) || ve.Reason != ReasonTokenExpired {
+		return nil, g.headerRefusal(q, newAuthError(verifier.ReasonOf(err), true, err), "")
+	}
+	c, aerr, whyNot := g.refreshHeaderToken(q, token, (*Claims)(ve.Claims))
+	if aerr == nil && c == nil {
+		aerr = newAuthError(ReasonTokenExpired, true, err)
+	}
+	if aerr != nil {
+		return nil, g.headerRefusal(q, aerr, whyNot)
+	}
+	return c, nil
+}
+
+// headerRefusal sets, with the handshake on, Clerk's auth status headers
+// for a refused Authorization token: Clerk's verification reasons, with
+// its names for the ones a handshake would cure on a page
+// (session-token-expired-refresh-<whyNot>, session-token-nbf, …). A
+// pending session is signed in to Clerk's state (its auth object signed
+// out), without headers. The failure contract's JSON keeps clerkgate's
+// reasons.
+func (g *Gate) headerRefusal(q *request, err *AuthError, whyNot string) *AuthError {
+	if g.browser == nil || q.w == nil || err.Reason == ReasonSessionPending {
+		return err
+	}
+	f := handshake.Failure{Reason: clerkReason(err.Reason)}
+	switch {
+	case whyNot != "" && (err.Reason == ReasonTokenExpired || err.Reason == ReasonRefreshFailed):
+		f = handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: whyNot}
+	case errors.As(err.Err, new(*verifier.Error)):
+		f.Reason = clerkVerifyReason(err.Err)
+	}
+	reason, _ := handshake.FailureReason(f)
+	setAuthStatus(q.w.Header(), handshake.StatusSignedOut, reason, "")
+	return err
+}
+
+// refreshHeaderToken refreshes the session of a request whose header (or,
+// with the handshake off, cookie) token expired, as Clerk's
+// authenticateRequest does: the token it sends as the expired one is the
+// session cookie's, if the request has one (in the pair Clerk chooses),
+// else the header's own; and it asks for the cookie names Clerk chooses.
+// Unlike Clerk, it sends only a token whose signature and claims it has
+// verified (expired or not): see errUnverifiedCookie. whyNot is Clerk's
+// name for why no refresh helped.
+func (g *Gate) refreshHeaderToken(q *request, token string, old *Claims) (*Claims, *AuthError, string) {
+	if _, whyNot := g.refreshable(q); whyNot != "" {
+		return nil, nil, whyNot // spare the cookie decision
+	}
+	expired, suffixed := token, true
+	if g.browser != nil {
+		req := *g.cookies(q)
+		req.Resolved = true // the cookies, not a handshake's
+		d := handshake.Decide(req, g.browser.cfg)
+		suffixed = d.Suffixed
+		if d.Token != "" && d.Token != token {
+			expired, old = d.Token, nil
+			c, err := g.verify(q.ctx, d.Token)
+			var cve *verifier.Error
+			switch {
+			case err == nil:
+				old = c
+			case errors.As(err, &cve) && cve.Reason == ReasonTokenExpired:
+				old = (*Claims)(cve.Claims)
+			}
+			if old == nil || g.checkLifetime(old) != nil {
+				return nil, newAuthError(ReasonTokenExpired, true, errUnverifiedCookie), refreshUnverifiedCookie
+			}
+		}
+	}
+	return g.tryRefresh(q, expired, old, suffixed)
+}
+
+// errUnverifiedCookie: an expired header token's refresh would send the
+// session cookie's token, which does not verify. Clerk sends it anyway
+// and reports the Backend API's refusal; the Gate makes no call.
+var errUnverifiedCookie = errors.New("clerkgate: the session cookie's token, which a refresh would send, does not verify")
+
+// refreshUnverifiedCookie is the Gate's own name for why no refresh was
+// made (errUnverifiedCookie), in x-clerk-auth-reason: Clerk has none.
+const refreshUnverifiedCookie = "unverified-session-cookie"
+
+// refreshable is Clerk's rule for refreshing an expired session token,
+// in Clerk's order: a GET (not even HEAD), the instance's
+// __refresh_<suffix> cookie, and a Backend API client. It returns the
+// refresh cookie, or Clerk's name for the first rule that fails.
+func (g *Gate) refreshable(q *request) (refreshToken, whyNot string) {
+	switch {
+	case q.r.Method != http.MethodGet:
+		return "", handshake.RefreshNonGet
+	case g.cookieSuffix == "":
+		return "", handshake.RefreshNoCookie
+	}
+	if refreshToken = g.cookies(q).Cookies.Refresh; refreshToken == "" {
+		return "", handshake.RefreshNoCookie
+	}
+	if g.refresher == nil {
+		return "", handshake.RefreshMissingAPI
+	}
+	return refreshToken, ""
+}
+
+// tooOld is Clerk's refusal of a token that expired long ago, which the
+// Gate gives without a call.
+const tooOld = "session_refresh_expired_session_token_too_old"
+
+// tryRefresh refreshes an expired session when Clerk's rule allows it
+// (refreshable) and its token is worth a call: a lifetime the Gate
+// accepts, a session not revoked, an expiry within MaxExpiredTokenAge. On
+// success it sets the new cookies on the response; whyNot is Clerk's name
+// for why no refresh helped (the call's failure, when one was made).
+//
+// suffixed is Clerk's choice of cookie names for the request (the
+// handshake's decision), which the refresh asks Clerk to answer in.
+func (g *Gate) tryRefresh(q *request, expired string, old *Claims, suffixed bool) (claims *Claims, err *AuthError, whyNot string) {
+	refreshToken, whyNot := g.refreshable(q)
+	switch {
+	case whyNot != "":
+		return nil, nil, whyNot
+	case old == nil || g.checkLifetime(old) != nil:
+		return nil, nil, tooOld
+	case g.isRevoked(old.SessionID):
+		return nil, newAuthError(ReasonSessionRevoked, true, nil), refresh.ClerkReason(nil)
+	case g.refresher.TooOld(old.ExpiresAt()):
+		return nil, nil, tooOld
+	}
+	scheme, host := g.proxies.OriginParts(q.r)
+	res, rerr := g.refresher.Refresh(q.ctx, refresh.Request{
+		Expired: expired, RefreshToken: refreshToken, Old: (*verifier.Claims)(old), Suffixed: suffixed,
+		Origin: scheme + "://" + host, ClientIP: g.proxies.ClientIP(q.r), Headers: refresh.ForwardedHeaders(q.r.Header),
+	})
+	g.observeRefresh(q.ctx, rerr)
+	if rerr != nil {
+		g.log.Debug("clerkgate: session refresh failed", "session_id", old.SessionID, "err", rerr)
+		ae := newAuthError(ReasonRefreshFailed, true, rerr)
+		if code := refresh.Code(rerr); code != "" {
+			ae.Message += ": " + code
+		}
+		return nil, ae, refresh.ClerkReason(rerr)
+	}
+	h := q.w.Header()
+	for _, c := range res.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	// Parallel requests with one expired token share the refresh and its
+	// result: each gets claims of its own.
+	return (*Claims)(res.Claims.Clone()), nil, ""
+}
+
+// pageSession decides a request whose token comes from cookies, with the
+// handshake on: Clerk's decision, then the Gate's verification and
+// refresh.
+func (g *Gate) pageSession(q *request) (*Claims, *AuthError) {
+	cfg := g.browser.cfg
+	req := *g.cookies(q)
+	d := handshake.Decide(req, cfg)
+	if d.Action == handshake.Resolve {
+		claims, aerr, resolved, decided := g.resolveHandshake(q, req, d)
+		g.observeHandshake(q.r, d.Nonce != "", resolved)
+		if decided {
+			return claims, aerr
+		}
+		// Clerk goes on as if there had been no handshake; the loop
+		// counter stops a browser that keeps coming back with a bad one.
+		req.Resolved = true
+		d = handshake.Decide(req, cfg)
+	}
+	switch d.Action {
+	case handshake.Redirect:
+		return nil, redirect(q.w, d)
+	case handshake.SignedOut:
+		return nil, signedOut(q.w, d.Reason, d.Message, signedOutError(d))
+	}
+
+	if d.Token == "" {
+		return nil, signedOut(q.w, orString(d.Reason, handshake.ReasonSessionTokenAndUATMissing), d.Message,
+			newAuthError(ReasonTokenMissing, false, nil))
+	}
+	claims, aerr := g.pageToken(q, req, d)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if after := handshake.AfterSignIn(req, cfg, d); after.Action == handshake.Redirect {
+		return nil, redirect(q.w, after)
+	}
+	return claims, nil
+}
+
+// pageToken verifies the session cookie; an expired one is refreshed when
+// Clerk's rule allows, and otherwise (or when the refresh fails) the
+// browser goes through the handshake.
+func (g *Gate) pageToken(q *request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
+	w := q.w
+	claims, err := g.verify(q.ctx, d.Token)
+	if err == nil {
+		aerr := g.admit(claims)
+		switch {
+		case aerr == nil:
+			return claims, nil
+		case d.Reason != "":
+			return nil, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonSessionRevoked:
+			return nil, signedOut(w, "session-revoked", "", aerr)
+		}
+		return nil, signedOut(w, "token-lifetime-invalid", "", aerr)
+	}
+	refusal := newAuthError(verifier.ReasonOf(err), true, err)
+	failure := handshake.Failure{Reason: clerkVerifyReason(err)}
+	var ve *verifier.Error
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenExpired {
+		c, rerr, whyNot := g.tryRefresh(q, d.Token, (*Claims)(ve.Claims), d.Suffixed)
+		switch {
+		case c != nil:
+			return c, nil
+		case rerr != nil:
+			refusal = rerr
+		}
+		failure.Refresh = whyNot
+	}
+	switch {
+	case d.Reason != "":
+		// The token stood in for a handshake this request cannot make:
+		// Clerk signs it out for that reason, before looking at it.
+		return nil, signedOut(w, d.Reason, d.Message, refusal)
+	case refusal.Reason == ReasonSessionPending:
+		// Clerk's state is signed in, its auth object signed out: no
+		// auth status headers.
+		return nil, refusal
+	}
+	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
+	if after.Action == handshake.Redirect {
+		return nil, redirect(w, after)
+	}
+	return nil, signedOut(w, after.Reason, after.Message, refusal)
+}
+
+// resolveHandshake trades the nonce or verifies the handshake token, sets
+// the cookies they carry and verifies the new session token. As Clerk
+// does, a nonce that cannot be traded (whatever the reason: unknown to the
+// Backend API, or refused by the Gate's bounds without a call) sets no
+// cookies and signs the request out; a handshake token that does not
+// verify, or a session token from either that does not, leaves the
+// request to be decided without the handshake (decided is false), with
+// nothing it carried set. resolved reports whether the handshake gave
+// cookies.
+func (g *Gate) resolveHandshake(q *request, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
+	var directives []string
+	if d.Nonce != "" {
+		var err error
+		if directives, err = g.browser.nonces.Trade(q.ctx, q.clientKey(g), d.Nonce); err != nil {
+			g.log.Debug("clerkgate: handshake nonce not traded", "err", err)
+			directives = nil
+		}
+	} else {
+		var err error
+		if directives, err = g.verifier.VerifyHandshake(q.ctx, d.HandshakeToken); err != nil {
+			g.log.Debug("clerkgate: handshake token not resolved", "err", err)
+			return nil, nil, false, false
+		}
+	}
+	res := handshake.Resolved(req, g.browser.cfg, directives)
+	if res.Refused > 0 {
+		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
+	}
+	if res.Token != "" {
+		// The new token earns no trust for having come through the
+		// handshake: it is verified like any other.
+		c, err := g.verify(q.ctx, res.Token)
+		if err != nil {
+			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
+			return nil, nil, false, false
+		}
+		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
+			return nil, nil, false, false
+		}
+		claims = c
+	}
+	h := q.w.Header()
+	for _, c := range res.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	resolved = len(directives) > 0
+	if res.Location != "" {
+		// Development: on to the page, without the handshake's parameters.
+		if claims == nil {
+			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
+		}
+		return nil, redirect(q.w, handshake.Decision{Location: res.Location}), resolved, true
+	}
+	if claims == nil {
+		return nil, signedOut(q.w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), resolved, true
+	}
+	return claims, nil, resolved, true
+}
+
+// redirect sets a redirect's headers and returns it as an AuthError. A
+// redirect with a reason is a handshake, and says so in the auth headers.
+func redirect(w http.ResponseWriter, d handshake.Decision) *AuthError {
+	h := w.Header()
+	for _, c := range d.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	if d.Reason != "" {
+		setAuthStatus(h, handshake.StatusHandshake, d.Reason, d.Message)
+	}
+	// Chrome caches redirects of tabs it puts to sleep; a cached 307
+	// would loop.
+	h.Set("Cache-Control", "no-store")
+	return &AuthError{Status: http.StatusTemporaryRedirect, Reason: ReasonHandshake, Message: "continue at Location", Location: d.Location}
+}
+
+func signedOut(w http.ResponseWriter, reason, message string, e *AuthError) *AuthError {
+	setAuthStatus(w.Header(), handshake.StatusSignedOut, reason, message)
+	return e
+}
+
+func setAuthStatus(h http.Header, status, reason, message string) {
+	h.Set(handshake.HeaderAuthStatus, status)
+	h.Set(handshake.HeaderAuthReason, reason)
+	if message != "" {
+		h.Set(handshake.HeaderAuthMessage, message)
+	} else {
+		h.Del(handshake.HeaderAuthMessage)
+	}
+}
+
+// signedOutError is the failure contract's refusal for a decision that
+// signed the browser out before verification.
+func signedOutError(d handshake.Decision) *AuthError {
+	switch d.Reason {
+	case handshake.ReasonTokenInvalid:
+		if e := refuseOpaqueMachine(d.Token); e != nil {
+			return e
+		}
+		return newAuthError(ReasonTokenMalformed, true, nil)
+	case handshake.ReasonTokenTypeMismatch:
+		return newAuthError(ReasonTokenTypeInvalid, true, nil)
+	}
+	return newAuthError(ReasonTokenMissing, d.Token != "", nil)
+}
+
+// clerkVerifyReason is Clerk's name for why verification refused a
+// token: clerkReason, telling an iat in the future from an nbf.
+func clerkVerifyReason(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) && ve.Reason == ReasonTokenNotYetValid && strings.HasPrefix(ve.Detail, "iat ") {
+		return handshake.VerifyTokenIATInTheFuture
+	}
+	return clerkReason(verifier.ReasonOf(err))
+}
+
+// clerkReason is Clerk's name for a verification failure, for the auth
+// status headers and the handshake's decision.
+func clerkReason(r Reason) string {
+	switch r {
+	case ReasonTokenMissing:
+		return handshake.ReasonSessionTokenAndUATMissing
+	case ReasonTokenExpired, ReasonRefreshFailed:
+		return handshake.VerifyTokenExpired
+	case ReasonTokenNotYetValid:
+		return handshake.VerifyTokenNotActiveYet
+	case ReasonTokenMalformed:
+		return "token-invalid"
+	case ReasonTokenTypeInvalid:
+		return handshake.ReasonTokenTypeMismatch
+	case ReasonAlgorithmNotAllowed:
+		return "token-invalid-algorithm"
+	case ReasonKeyNotFound:
+		return "jwk-kid-mismatch"
+	case ReasonJWKSUnavailable:
+		return "jwk-remote-failed-to-load"
+	case ReasonSignatureInvalid:
+		return "token-invalid-signature"
+	case ReasonIssuerInvalid:
+		return "token-invalid-issuer"
+	case ReasonAuthorizedPartyInvalid:
+		return "token-invalid-authorized-parties"
+	case ReasonClaimsInvalid:
+		return "token-verification-failed"
+	}
+	return strings.ReplaceAll(string(r), "_", "-")
+}
+
+func orString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

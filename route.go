@@ -1,0 +1,271 @@
+package clerkgate
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/clerkgate/clerkgate/authz"
+	"github.com/clerkgate/clerkgate/handshake"
+)
+
+// The entry points. Each one runs the pipeline (pipeline.go) through a
+// Route: the Gate's session entry points through its session route,
+// which accepts session tokens alone.
+
+// Route is middleware for routes that accept a chosen set of token types;
+// get one from Gate.Accept. It shares the Gate's keys, caches and Store.
+type Route struct {
+	g      *Gate
+	accept acceptSet
+	checks []authz.Check // see With
+}
+
+// Accept returns middleware for routes that accept the given token types,
+// in Go's idiom for Clerk's acceptsToken:
+//
+//	api := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)
+//	mux.Handle("POST /api/jobs", api.Require(jobs))
+//
+// With no types it accepts Config.AcceptTokens (session tokens by
+// default); AnyToken accepts all four. Machine credentials are read from
+// the Authorization header only, never from cookies. A credential of a
+// type the route does not accept is refused (token_type_invalid) before
+// any network call or signature check; a session token is never a machine
+// credential, nor the reverse. Accept panics on an unknown type, as
+// http.ServeMux does on a bad pattern: it is a bug in the program.
+func (g *Gate) Accept(types ...TokenType) *Route {
+	if len(types) == 0 {
+		return &Route{g: g, accept: g.machines.accept}
+	}
+	a, err := newAcceptSet(types)
+	if err != nil {
+		panic(err)
+	}
+	return &Route{g: g, accept: a}
+}
+
+// RequireSession lets a request through only with a valid session, and
+// puts the session's claims in its context (see ClaimsFromContext).
+func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionRoute.Require(next) }
+
+// OptionalSession lets anonymous requests through without claims, and
+// attaches claims when a valid token is present. A token that is present
+// but invalid is still refused: an attacker must not be able to turn a
+// bad token into an anonymous request by accident of the app's logic.
+func (g *Gate) OptionalSession(next http.Handler) http.Handler { return g.sessionRoute.Optional(next) }
+
+// Authenticate runs the Gate's checks on r without writing a refusal: it
+// returns the claims, or the error the middleware would have written. When
+// it refreshes an expired session it adds the new cookies to w's headers,
+// with Cache-Control "private, no-store"; a framework adapter keeps that
+// Cache-Control over whatever the handler sets (the middlewares do).
+// Framework adapters use it; most apps use RequireSession.
+//
+// A page load (a GET for a document, with cookies rather than an
+// Authorization header) follows Clerk's browser decision when the
+// handshake is on (see Config.DisableHandshake): the error may then be a
+// redirect, with Location set and the cookies and auth status headers
+// already on w; WriteError answers it with a 307.
+//
+// The error is always an *AuthError (errors.As finds it), and nil when
+// the request is let through.
+func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
+	cookies := len(w.Header()["Set-Cookie"])
+	c, err := g.sessionRoute.authenticate(w, r)
+	privateIfCookiesSet(w, cookies)
+	return c.claims, asError(err)
+}
+
+// AuthenticateToken runs the Gate's checks on a bare session token, one
+// that did not come with an HTTP request (gRPC metadata, a WebSocket
+// message, a queue job): the verifier's checks, then MaxTokenLifetime and
+// revocation, exactly as Authenticate applies them. An expired token is
+// refused (token_expired): refresh needs the browser's refresh cookie and
+// a response to set the new one on, so it belongs to HTTP. An empty token
+// is token_missing; an opaque machine credential is token_type_invalid
+// (see Route.AuthenticateToken for routes that take machines). The
+// decision is reported to Config.Observer as a request's is.
+//
+// A refusal is always an *AuthError (errors.As finds it); an accepted
+// token gives a nil error.
+//
+// Prefer it to Verifier().Verify, which knows nothing of revocation or of
+// the lifetime cap.
+func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, error) {
+	c, err := g.sessionRoute.authenticateBare(ctx, token)
+	return c.claims, asError(err)
+}
+
+// Require lets a request through only with a valid credential of an
+// accepted type, and puts the Caller in its context (CallerFromContext;
+// for a session, ClaimsFromContext too).
+func (rt *Route) Require(next http.Handler) http.Handler { return rt.middleware(next, true) }
+
+// Optional lets anonymous requests through without a Caller; a credential
+// that is present but refused is still refused.
+func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware(next, false) }
+
+func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := len(w.Header()["Set-Cookie"])
+		c, err := rt.authenticate(w, r)
+		w = privateIfCookiesSet(w, cookies)
+		switch {
+		case err == nil && c.machine != nil:
+			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
+		case err == nil:
+			// CallerFromContext finds a session's caller by its claims.
+			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c.claims)))
+		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
+			next.ServeHTTP(w, r)
+		case rt.Redirected(w, r, err, required):
+		default:
+			rt.g.writeError(w, r, err)
+		}
+	})
+}
+
+// Authenticate runs the route's checks on r without writing a refusal, for
+// framework adapters. Session tokens are decided as Gate.Authenticate
+// decides them (with refresh and handshake); machine credentials through
+// their own verification. The error is always an *AuthError (errors.As
+// finds it), and nil when the request is let through.
+func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
+	cookies := len(w.Header()["Set-Cookie"])
+	c, err := rt.authenticate(w, r)
+	privateIfCookiesSet(w, cookies)
+	if err != nil {
+		return nil, err
+	}
+	return c.public(), nil
+}
+
+// AuthenticateToken runs the route's checks on a bare token, as
+// Authenticate does on a request's Authorization header but without
+// refresh or handshake: a session token goes through
+// Gate.AuthenticateToken, a machine credential of an accepted type
+// through its own verification, and then the checks of With apply. A
+// token of a type the route does not accept is token_type_invalid. The
+// decision is reported to Config.Observer as a request's is. A refusal is
+// always an *AuthError (errors.As finds it); an accepted token gives a nil
+// error.
+func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
+	c, err := rt.authenticateBare(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c.public(), nil
+}
+
+// AuthenticateAuthorization is AuthenticateToken for the values of an
+// authorization header or metadata key (gRPC's "authorization"), read as
+// a request's Authorization header is: none, or another scheme than
+// Bearer, is no token (token_missing); an empty bearer token, or two
+// values whatever they hold, are token_malformed. It is how adapters for
+// other transports read credentials exactly as HTTP requests do.
+func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string) (*Caller, error) {
+	token, _ := bearerOf(values)
+	return rt.AuthenticateToken(ctx, token)
+}
+
+// authenticate is every entry point's: the pipeline, the refusal's
+// message for the request, the route's checks, and the Observer, which
+// hears the final outcome, a 403 included.
+func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (caller, *AuthError) {
+	q := httpRequest(w, r)
+	return rt.decided(&q)
+}
+
+// authenticateBare is authenticate for a bare token.
+func (rt *Route) authenticateBare(ctx context.Context, token string) (caller, *AuthError) {
+	q := bareRequest(ctx, token)
+	return rt.decided(&q)
+}
+
+func (rt *Route) decided(q *request) (caller, *AuthError) {
+	c, typ, err := rt.run(q)
+	if q.r != nil {
+		machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
+		err = explain(q.r, machines, rt.accept.session, err)
+	}
+	if err == nil && len(rt.checks) > 0 {
+		if c.machine != nil {
+			err = authorizeCaller(c.public(), rt.checks...)
+		} else {
+			err = authorize(c.claims, rt.checks...)
+		}
+	}
+	rt.g.observeDecision(q.ctx, typ, err)
+	if err != nil {
+		return caller{}, err
+	}
+	return c, nil
+}
+
+// Redirected writes what RequireSession writes for a refusal that is a
+// redirect rather than the failure contract, and reports whether err was
+// one: a handshake redirect (err.Location), or, when required, a page
+// load refused for want of a session with Config.SignInURL set, which
+// goes to the sign-in page. Framework adapters that answer refusals
+// themselves call it first, so that pages behave as under RequireSession
+// and OptionalSession; most apps never need it.
+func (g *Gate) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
+	switch {
+	case err == nil:
+		return false
+	case err.Location != "":
+		writeRedirect(w, err)
+		return true
+	case required && err.Status == http.StatusUnauthorized:
+		return g.signInRedirect(w, r)
+	}
+	return false
+}
+
+// Redirected is Gate.Redirected for a route, as Route.Require and
+// Route.Optional answer: only a route that takes sessions sends a page
+// load to the sign-in page.
+func (rt *Route) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
+	if err != nil && err.Location == "" && !rt.accept.has(SessionToken) {
+		return false
+	}
+	return rt.g.Redirected(w, r, err, required)
+}
+
+// signInRedirect sends a page load that RequireSession refused to the
+// sign-in page, with the page as redirect_url.
+func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
+	if g.signIn == nil || hasBearer(r) || !pageLoad(r) || len(r.URL.Path)+len(r.URL.RawQuery) > handshake.MaxURL {
+		return false
+	}
+	u := *g.signIn
+	q := u.Query()
+	q.Set("redirect_url", g.proxies.Origin(r)+r.URL.RequestURI())
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+	return true
+}
+
+// pageLoad is handshake.Eligible for r, reading no header for anything
+// but a GET, and Accept only without Sec-Fetch-Dest: Eligible looks at
+// neither in those cases.
+func pageLoad(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	dest, accept := headerValue(r, "Sec-Fetch-Dest"), ""
+	if dest == "" {
+		accept = headerValue(r, "Accept")
+	}
+	return handshake.Eligible(r.Method, dest, accept)
+}
+
+// headerValue is r.Header.Get(key) for a key already in canonical form,
+// without canonicalizing it again.
+func headerValue(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
