@@ -347,3 +347,79 @@ func TestUnparsableTargetIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.StatusCode)
 	require.Zero(t, handler.Load())
 }
+
+// The Gate reads the request Fiber received as net/http would have read
+// the same bytes: requests sent raw, with what a client library would
+// tidy away (two Authorization headers, a session cookie sent twice,
+// lower-case names, stray spaces), get the same answer from the adapter
+// as from clerkgate's own middleware on net/http's server.
+func TestRawRequestsAnswerAsNetHTTP(t *testing.T) {
+	t.Parallel()
+	f := adaptertest.New(t)
+	other := f.Fake.Token(f.Fake.CreateSession("user_other").ID)
+	ref := httptest.NewServer(f.Gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(clerkgate.UserID(r.Context())))
+	})))
+	t.Cleanup(ref.Close)
+	app := fiber.New()
+	app.Get("/me", clerkfiber.RequireSession(f.Gate), func(c fiber.Ctx) error {
+		claims, _ := clerkfiber.Claims(c)
+		return c.SendString(claims.Subject)
+	})
+	srv := listen(t, app)
+
+	suffixed := "__session_" + f.Fake.CookieSuffix()
+	for _, tc := range []struct {
+		name, headers string
+		status        int
+	}{
+		{"bearer", "Authorization: Bearer " + f.Token(), http.StatusOK},
+		{"lower-case name and scheme, stray spaces", "authorization: bearer   " + f.Token() + "  ", http.StatusOK},
+		{"two Authorization headers", "Authorization: Bearer " + f.Token() + "\r\nAuthorization: Bearer " + other, http.StatusUnauthorized},
+		{"the same Authorization twice", "Authorization: Bearer " + f.Token() + "\r\nAuthorization: Bearer " + f.Token(), http.StatusUnauthorized},
+		{"an empty bearer", "Authorization: Bearer ", http.StatusUnauthorized},
+		{"another scheme", "Authorization: Basic dXNlcjpwYXNz", http.StatusUnauthorized},
+		{"session cookie", "Cookie: __session=" + f.Token(), http.StatusOK},
+		{"suffixed session cookie", "Cookie: " + suffixed + "=" + f.Token(), http.StatusOK},
+		{"a planted second session cookie", "Cookie: __session=" + other + "; __session=" + f.Token(), http.StatusUnauthorized},
+		{"a planted cookie in another header", "Cookie: " + suffixed + "=" + other + "\r\nCookie: " + suffixed + "=" + f.Token(), http.StatusUnauthorized},
+		{"an empty session cookie", "Cookie: __session=", http.StatusUnauthorized},
+		{"a forged cookie beside the bearer", "Authorization: Bearer " + f.Token() + "\r\nCookie: __session=" + f.ForgedToken(t), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			raw := "GET /me HTTP/1.1\r\nHost: app.example\r\n" + tc.headers + "\r\nConnection: close\r\n\r\n"
+			want, got := rawDo(t, ref.Listener.Addr().String(), raw), rawDo(t, srv.Listener.Addr().String(), raw)
+			require.Equal(t, tc.status, want.StatusCode, "net/http: %s", want.body)
+			require.Equal(t, want.StatusCode, got.StatusCode, "fiber: %s", got.body)
+			require.Equal(t, want.body, got.body)
+			require.Equal(t, want.Header.Values("WWW-Authenticate"), got.Header.Values("WWW-Authenticate"))
+			if want.StatusCode != http.StatusOK {
+				require.Equal(t, want.Header.Values("Content-Type"), got.Header.Values("Content-Type"))
+				require.Equal(t, want.Header.Values("Cache-Control"), got.Header.Values("Cache-Control"))
+			}
+		})
+	}
+}
+
+type rawResponse struct {
+	*http.Response
+	body string
+}
+
+// rawDo sends raw to addr as it is and reads the answer.
+func rawDo(t *testing.T, addr, raw string) rawResponse {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte(raw))
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var body strings.Builder
+	_, err = bufio.NewReader(res.Body).WriteTo(&body)
+	require.NoError(t, err)
+	return rawResponse{res, body.String()}
+}
