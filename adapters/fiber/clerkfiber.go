@@ -37,6 +37,12 @@
 // clerkgate.ClaimsFromContext(c) finds nothing: an anonymous answer, never
 // a wrong user.
 //
+// Fiber reads a request's headers into fiber.Config.ReadBufferSize, 4 KiB
+// by default, and answers 431 past it. A signed-in browser sends its
+// session token (up to 4 KiB, a browser's limit for one cookie) in two
+// cookies, __session and __session_<suffix>, beside the refresh and
+// client_uat cookies: give it room, as examples/fiber does (16 KiB).
+//
 // The package is named clerkfiber, not fiber, so that it does not clash
 // with the framework in the files that import both.
 package clerkfiber

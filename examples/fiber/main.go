@@ -41,6 +41,9 @@ func routes(app *exampleapp.App) *fiber.App {
 		CaseSensitive: true,
 		StrictRouting: true,
 		ReadTimeout:   10 * time.Second,
+		// Room for a signed-in browser's Clerk cookies: two copies of
+		// the session token, which may reach 4 KiB, and more.
+		ReadBufferSize: 16 << 10,
 	})
 	f.Use(recover.New())
 	session := clerkfiber.RequireSession(app.Gate)
