@@ -1,4 +1,6 @@
-// Package clerkfiber puts clerkgate in front of Fiber v3 handlers.
+// Package clerkfiber puts clerkgate in front of Fiber v3 handlers. (Fiber
+// v2's handlers take a *fiber.Ctx, not v3's fiber.Ctx: this package does
+// not serve them.)
 //
 //	gate, err := clerkgate.NewFromEnv()
 //	if err != nil {
@@ -26,9 +28,9 @@
 // authentication never reads) and an http.ResponseWriter that writes to
 // the fasthttp response: verification, refresh on expiry (its Set-Cookie
 // headers land on the Fiber response), revocation, the cross-origin check,
-// handshake and sign-in redirects, Config.ErrorHandler and the failure
-// contract are exactly clerkgate's, byte for byte. A refused request gets
-// its answer and no later handler runs.
+// handshake and sign-in redirects, the Gate's Config.ErrorHandler and the
+// failure contract are exactly clerkgate's, byte for byte. A refused
+// request gets its answer and no later handler runs.
 //
 // What the Gate found is put in the Fiber request's context, c.Context():
 // Claims(c) and clerkgate.ClaimsFromContext(c.Context()) read the same
