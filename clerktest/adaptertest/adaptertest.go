@@ -3,8 +3,8 @@
 // client for real HTTP, the refusals every adapter must answer exactly as
 // clerkgate's net/http middleware does, and Run, the suite of checks every
 // adapter must pass. The adapters in this repository (adapters/gin,
-// adapters/echo, adapters/echov5) run it in their tests; an adapter for
-// another framework can run it in its own.
+// adapters/echo, adapters/echov5, adapters/fiber) run it in their tests;
+// an adapter for another framework can run it in its own.
 //
 // It is exported, not internal, because the adapters are modules of their
 // own, released next to the root module: a module that imported another

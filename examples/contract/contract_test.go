@@ -26,7 +26,7 @@ import (
 
 // examples are the servers under contract, by folder under examples/. The
 // first is the reference the others are compared with.
-var examples = []string{"nethttp", "gin", "echo"}
+var examples = []string{"nethttp", "gin", "echo", "fiber"}
 
 const (
 	// buildTimeout bounds one `go build`. It is generous because a build

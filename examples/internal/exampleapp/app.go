@@ -1,7 +1,8 @@
-// Package exampleapp is what the net/http, gin and echo examples share:
-// configuration from the environment, dev mode on an embedded fake Clerk
-// backend, the routes' logic and the server's lifecycle. Each example's
-// main only wires these into its framework, so the three behave alike.
+// Package exampleapp is what the net/http, gin, echo and Fiber examples
+// share: configuration from the environment, dev mode on an embedded fake
+// Clerk backend, the routes' logic and the server's lifecycle. Each
+// example's main only wires these into its framework, so they all behave
+// alike.
 //
 // With REDIS_URL set (e.g. redis://127.0.0.1:6379/0), an example shares
 // refreshes and revocations through Redis, so two example processes on
@@ -554,6 +555,14 @@ func (a *App) devMachine() clerktest.Machine {
 // sign in from a browser, and curl commands for sessions and machines)
 // and serves h until SIGINT or SIGTERM.
 func (a *App) Serve(h http.Handler) error {
+	srv := &http.Server{Handler: a.withProxy(h), ReadHeaderTimeout: 10 * time.Second}
+	return a.ServeWith(srv.Serve, srv.Shutdown)
+}
+
+// ServeWith is Serve for a server that is not net/http's, such as
+// Fiber's: serve serves on the listener it is given until shutdown, which
+// ServeWith calls on SIGINT or SIGTERM, stops it.
+func (a *App) ServeWith(serve func(net.Listener) error, shutdown func(context.Context) error) error {
 	ln, err := net.Listen("tcp", a.addr)
 	if err != nil {
 		return err
@@ -570,19 +579,18 @@ func (a *App) Serve(h http.Handler) error {
 		a.dev.SendWebhooksTo(base + WebhookPath)
 	}
 	a.banner(os.Stdout, base)
-	srv := &http.Server{Handler: a.withProxy(h), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	return shutdown(grace)
 }
 
 func (a *App) banner(w io.Writer, base string) {
