@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerkgate/clerkgate/internal/cookies"
 	"github.com/clerkgate/clerkgate/internal/jwktest"
 	"github.com/clerkgate/clerkgate/internal/testkit"
 )
@@ -93,9 +94,9 @@ func FuzzTokenFrom(f *testing.F) {
 		}
 		// Otherwise the suffixed cookie, when it has a value, then the
 		// __session cookie, each as net/http reads it.
-		want, ambiguous := netHTTPCookie(r, suffixed)
+		want, ambiguous := testkit.NetHTTPCookie(r, suffixed, cookies.MaxBytes, cookies.MaxValue)
 		if !ambiguous && want == "" {
-			want, ambiguous = netHTTPCookie(r, sessionCookie)
+			want, ambiguous = testkit.NetHTTPCookie(r, sessionCookie, cookies.MaxBytes, cookies.MaxValue)
 		}
 		if ambiguous {
 			want = malformed

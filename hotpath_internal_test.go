@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/cookies"
 )
 
 // TestPageLoadIsEligible: pageLoad, which skips header lookups that
@@ -43,3 +44,10 @@ func (g *Gate) tokenFrom(r *http.Request) string {
 
 // suffixed is the instance's name for the cookie name.
 func (g *Gate) suffixed(name string) string { return name + "_" + g.cookieSuffix }
+
+// cookieValue is the value of the cookie name, or "" when the request has
+// none, or has it twice with different values (see malformed).
+func cookieValue(r *http.Request, name string) string {
+	v, _ := cookies.FindOne(r.Header["Cookie"], name)
+	return v
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/cookies"
 	"github.com/clerkgate/clerkgate/internal/refresh"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
@@ -72,7 +73,7 @@ func (q *request) clientKey(g *Gate) string {
 // cookies gathers, in one pass over the Cookie header, every cookie a
 // decision looks at, and the page as the browser asked for it: what
 // handshake.Decide reads. A session cookie sent twice with different
-// values is malformed, any other is absent (see cookieValue).
+// values is malformed, any other is absent (package cookies).
 func (g *Gate) cookies(q *request) *handshake.Request {
 	if q.parsed {
 		return &q.page
@@ -91,13 +92,13 @@ func (g *Gate) cookies(q *request) *handshake.Request {
 	if g.cookieSuffix == "" {
 		n = 1 // no instance, no suffixed names: the plain session cookie alone
 	}
-	var found [len(names)]foundCookie
-	findCookies(r.Header["Cookie"], names[:n], found[:n])
-	session := func(c foundCookie) string {
-		if c.ambiguous {
+	var found [len(names)]cookies.Found
+	cookies.Find(r.Header["Cookie"], names[:n], found[:n])
+	session := func(c cookies.Found) string {
+		if c.Ambiguous {
 			return malformed
 		}
-		return c.value
+		return c.Value
 	}
 	q.page = handshake.Request{
 		Method:       r.Method,
@@ -108,14 +109,14 @@ func (g *Gate) cookies(q *request) *handshake.Request {
 		Cookies: handshake.Cookies{
 			Session:            session(found[0]),
 			SessionSuffixed:    session(found[1]),
-			ClientUAT:          found[2].value,
-			ClientUATSuffixed:  found[3].value,
-			DevBrowser:         found[4].value,
-			DevBrowserSuffixed: found[5].value,
-			Refresh:            found[6].value,
-			Handshake:          found[7].value,
-			HandshakeNonce:     found[8].value,
-			RedirectCount:      found[9].value,
+			ClientUAT:          found[2].Value,
+			ClientUATSuffixed:  found[3].Value,
+			DevBrowser:         found[4].Value,
+			DevBrowserSuffixed: found[5].Value,
+			Refresh:            found[6].Value,
+			Handshake:          found[7].Value,
+			HandshakeNonce:     found[8].Value,
+			RedirectCount:      found[9].Value,
 		},
 	}
 	if g.browser != nil {
