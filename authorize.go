@@ -38,7 +38,7 @@ func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	rt := g.sessionRoute.With(checks...)
+	rt := g.sessionRoute().With(checks...)
 	return rt.Require
 }
 

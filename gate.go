@@ -77,13 +77,12 @@ type Gate struct {
 	browser *browserAuth // page loads; nil with the handshake off
 	signIn  *url.URL     // SignInURL, parsed once; nil without one
 
-	refresher    *refresh.Refresher // expired sessions' refreshes; nil without a secret key
-	store        Store              // refresh outcomes, failures and revocations, maybe shared
-	sessionRoute *Route             // RequireSession's, OptionalSession's and Authenticate's
-	machines     *machineAuth       // machine credentials: see accept.go
-	unseen       *fairshare.Global  // the ceiling on calls for nonces and credentials never seen pass
-	observer     *Observer          // Config.Observer; nil costs nothing
-	remote       *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
+	refresher *refresh.Refresher // expired sessions' refreshes; nil without a secret key
+	store     Store              // refresh outcomes, failures and revocations, maybe shared
+	machines  *machineAuth       // machine credentials: see accept.go
+	unseen    *fairshare.Global  // the ceiling on calls for nonces and credentials never seen pass
+	observer  *Observer          // Config.Observer; nil costs nothing
+	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey
 
 	crossOrigin *http.CrossOriginProtection // unsafe cookie requests' origins; nil when disabled (origin.go)
 	webhooks    *webhooks.Verifier          // Clerk's webhooks (webhooks.go); nil without a signing secret
@@ -129,7 +128,6 @@ func newGate(cfg Config) (*Gate, error) {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
-	g.sessionRoute = &Route{g: g, accept: acceptSet{session: true}}
 	var err error
 	if g.proxies, err = proxytrust.New(cfg.TrustProxyHeaders, cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("clerkgate: TrustedProxies: %w", err)

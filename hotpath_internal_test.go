@@ -35,7 +35,7 @@ func TestPageLoadIsEligible(t *testing.T) {
 // tokenFrom is the session token the Gate decides r by: the Authorization
 // header's, else the cookies' (see cookieToken).
 func (g *Gate) tokenFrom(r *http.Request) string {
-	q := httpRequest(nil, r)
+	q := g.httpRequest(nil, r)
 	if q.hasBearer {
 		return q.bearer
 	}

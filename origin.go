@@ -56,17 +56,15 @@ func newCrossOriginProtection(cfg Config, log *slog.Logger) (*http.CrossOriginPr
 	return p, nil
 }
 
-// refuseCrossOrigin is the cross-origin check: a 403 when q is an unsafe
-// cross-origin request whose session token would come from a cookie, else
-// nil.
-func (g *Gate) refuseCrossOrigin(q *request) *AuthError {
+// crossOriginRefusal is the cross-origin check: a 403 when r is an
+// unsafe cross-origin request, else nil. The pipeline answers it only
+// when the request's session token would come from a cookie.
+func (g *Gate) crossOriginRefusal(r *http.Request) *AuthError {
 	if g.crossOrigin == nil {
 		return nil
 	}
-	err := g.checkCrossOrigin(q.r)
-	if err == nil || q.hasBearer || g.cookieToken(q) == "" {
-		// A request without a session cookie is anonymous: forging it
-		// gains nothing.
+	err := g.checkCrossOrigin(r)
+	if err == nil {
 		return nil
 	}
 	return &AuthError{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/cookies"
+	"github.com/clerkgate/clerkgate/internal/proxytrust"
 	"github.com/clerkgate/clerkgate/internal/refresh"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/verifier"
@@ -17,7 +18,7 @@ import (
 // The request pipeline. Every entry point (RequireSession,
 // OptionalSession, Require, Authenticate, AuthenticateToken and the
 // Routes of Accept, which the adapters and the gRPC interceptors use)
-// runs Route.run, which reads top to bottom in the order Clerk's
+// runs Gate.run, which reads top to bottom in the order Clerk's
 // authenticateRequest decides a request:
 //
 //  1. the Authorization header: a machine credential of an accepted type
@@ -31,41 +32,42 @@ import (
 //     else the browser is sent through the handshake or signed out, with
 //     Clerk's reason in x-clerk-auth-reason.
 //
-// What is read of the request is read once, into a request; the
+// What is read of the request is read once, into a parsedRequest; the
 // decisions are package handshake's pure functions over it; this file
 // carries them out.
 
-// request is what the pipeline reads of one request: its Authorization
+// parsedRequest is what the pipeline reads of one request: its Authorization
 // header at once, its cookies and page view when a decision needs them.
 // A bare token (AuthenticateToken) is a request without r and w.
-type request struct {
+type parsedRequest struct {
 	ctx       context.Context
 	r         *http.Request       // nil for a bare token
 	w         http.ResponseWriter // nil for a bare token
 	bearer    string              // the Authorization token, or malformed
 	hasBearer bool                // an Authorization Bearer header was presented
 	client    string              // the fairshare key; "" until clientKey reads it
+	proxies   proxytrust.Trust    // whom to believe about the client
 
 	parsed bool
 	page   handshake.Request // cookies and page view, once parsed
 }
 
-func httpRequest(w http.ResponseWriter, r *http.Request) request {
-	q := request{ctx: r.Context(), r: r, w: w}
+func (g *Gate) httpRequest(w http.ResponseWriter, r *http.Request) parsedRequest {
+	q := parsedRequest{ctx: r.Context(), r: r, w: w, proxies: g.proxies}
 	q.bearer, q.hasBearer = bearerToken(r)
 	return q
 }
 
-func bareRequest(ctx context.Context, token string) request {
-	return request{ctx: ctx, bearer: token, hasBearer: token != "", client: clientFrom(ctx)}
+func bareRequest(ctx context.Context, token string) parsedRequest {
+	return parsedRequest{ctx: ctx, bearer: token, hasBearer: token != "", client: clientFrom(ctx)}
 }
 
 // clientKey names the client for the per-client buckets: as the trusted
 // proxies tell for a request, as ContextWithClientAddr says for a bare
 // token.
-func (q *request) clientKey(g *Gate) string {
+func (q *parsedRequest) clientKey() string {
 	if q.client == "" && q.r != nil {
-		q.client = g.proxies.ClientKey(q.r)
+		q.client = q.proxies.ClientKey(q.r)
 	}
 	return q.client
 }
@@ -74,7 +76,7 @@ func (q *request) clientKey(g *Gate) string {
 // decision looks at, and the page as the browser asked for it: what
 // handshake.Decide reads. A session cookie sent twice with different
 // values is malformed, any other is absent (package cookies).
-func (g *Gate) cookies(q *request) *handshake.Request {
+func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	if q.parsed {
 		return &q.page
 	}
@@ -135,7 +137,7 @@ func (g *Gate) cookies(q *request) *handshake.Request {
 // suffixed, by __client_uat and the tokens' issuers and ages); without
 // it, the suffixed __session_<suffix> when it has a value, else
 // __session.
-func (g *Gate) cookieToken(q *request) string {
+func (g *Gate) cookieToken(q *parsedRequest) string {
 	c := g.cookies(q).Cookies
 	if g.browser != nil {
 		return handshake.Decide(q.page, g.browser.cfg).Token
@@ -146,58 +148,60 @@ func (g *Gate) cookieToken(q *request) string {
 	return c.Session
 }
 
-// run is the pipeline: the route's decision on q, and the type the
-// credential was taken for. A bearer token of a type the route does not
+// run is the pipeline: the decision on q for a route that accepts
+// accept, and the type the credential was taken for. A bearer token of a type the route does not
 // accept is refused before any network call or signature check; a
 // session token is never a machine credential, nor the reverse.
-func (rt *Route) run(q *request) (caller, TokenType, *AuthError) {
+func (g *Gate) run(q *parsedRequest, accept acceptSet) (admitted, TokenType, *AuthError) {
 	token := q.bearer
-	if token == "" || rt.accept == (acceptSet{session: true}) {
-		if !rt.accept.session {
-			return caller{}, "", newAuthError(ReasonTokenMissing, token != "", nil)
+	if token == "" || accept == (acceptSet{session: true}) {
+		if !accept.session {
+			return admitted{}, "", newAuthError(ReasonTokenMissing, token != "", nil)
 		}
-		c, err := rt.g.session(q)
-		return caller{claims: c}, SessionToken, err
+		c, err := g.authenticateSession(q)
+		return admitted{claims: c}, SessionToken, err
 	}
-	if token == malformed && !rt.accept.session {
-		return caller{}, "", machineError(ReasonTokenMalformed, errEmptyBearer)
+	if token == malformed && !accept.session {
+		return admitted{}, "", machineError(ReasonTokenMalformed, errEmptyBearer)
 	}
-	typ := machine.ClassifyVerified(rt.g.verifier, token)
-	if !rt.accept.has(typ) {
-		return caller{}, typ, typeNotAccepted(typ)
+	typ := machine.ClassifyVerified(g.verifier, token)
+	if !accept.has(typ) {
+		return admitted{}, typ, typeNotAccepted(typ)
 	}
 	if typ == SessionToken {
-		c, err := rt.g.session(q)
-		return caller{claims: c}, typ, err
+		c, err := g.authenticateSession(q)
+		return admitted{claims: c}, typ, err
 	}
-	id, err := rt.g.verifyMachine(q, typ, token)
-	return caller{machine: id, typ: typ}, typ, err
+	id, err := g.verifyMachine(q.ctx, q.clientKey, typ, token)
+	return admitted{machine: id, typ: typ}, typ, err
 }
 
-// caller is who run let through: a session's claims or a machine's
+// admitted is who run let through: a session's claims or a machine's
 // identity. Only the entry points that hand out a *Caller allocate one.
-type caller struct {
+type admitted struct {
 	claims  *Claims
 	machine *Identity
 	typ     TokenType
 }
 
-func (c caller) public() *Caller {
+func (c admitted) public() *Caller {
 	if c.machine != nil {
 		return &Caller{Type: c.typ, Machine: c.machine}
 	}
 	return &Caller{Type: SessionToken, Session: c.claims}
 }
 
-// session decides a request by its session token. A token in the
+// authenticateSession decides a request by its session token. A token in the
 // Authorization header decides it, whatever else it carries; without
 // one, the cookies do, as Clerk decides them (page load or not; only a
 // page load is redirected).
-func (g *Gate) session(q *request) (*Claims, *AuthError) {
+func (g *Gate) authenticateSession(q *parsedRequest) (*Claims, *AuthError) {
 	if q.r == nil || q.hasBearer {
 		return g.sessionToken(q, q.bearer)
 	}
-	if err := g.refuseCrossOrigin(q); err != nil {
+	if err := g.crossOriginRefusal(q.r); err != nil && g.cookieToken(q) != "" {
+		// A request without a session cookie is anonymous: forging it
+		// gains nothing.
 		return nil, err
 	}
 	if g.browser != nil {
@@ -210,7 +214,7 @@ func (g *Gate) session(q *request) (*Claims, *AuthError) {
 // Authorization header (or, with the handshake off, the session cookie),
 // and refreshes it when it expired and Clerk's rule allows. With the
 // handshake on, a refusal carries Clerk's auth status headers.
-func (g *Gate) sessionToken(q *request, token string) (*Claims, *AuthError) {
+func (g *Gate) sessionToken(q *parsedRequest, token string) (*Claims, *AuthError) {
 	if token == "" {
 		return nil, g.headerRefusal(q, newAuthError(ReasonTokenMissing, false, nil), "")
 	}
@@ -245,7 +249,7 @@ func (g *Gate) sessionToken(q *request, token string) (*Claims, *AuthError) {
 // pending session is signed in to Clerk's state (its auth object signed
 // out), without headers. The failure contract's JSON keeps clerkgate's
 // reasons.
-func (g *Gate) headerRefusal(q *request, err *AuthError, whyNot string) *AuthError {
+func (g *Gate) headerRefusal(q *parsedRequest, err *AuthError, whyNot string) *AuthError {
 	if g.browser == nil || q.w == nil || err.Reason == ReasonSessionPending {
 		return err
 	}
@@ -269,7 +273,7 @@ func (g *Gate) headerRefusal(q *request, err *AuthError, whyNot string) *AuthErr
 // Unlike Clerk, it sends only a token whose signature and claims it has
 // verified (expired or not): see errUnverifiedCookie. whyNot is Clerk's
 // name for why no refresh helped.
-func (g *Gate) refreshHeaderToken(q *request, token string, old *Claims) (*Claims, *AuthError, string) {
+func (g *Gate) refreshHeaderToken(q *parsedRequest, token string, old *Claims) (*Claims, *AuthError, string) {
 	if _, whyNot := g.refreshable(q); whyNot != "" {
 		return nil, nil, whyNot // spare the cookie decision
 	}
@@ -310,7 +314,7 @@ const refreshUnverifiedCookie = "unverified-session-cookie"
 // in Clerk's order: a GET (not even HEAD), the instance's
 // __refresh_<suffix> cookie, and a Backend API client. It returns the
 // refresh cookie, or Clerk's name for the first rule that fails.
-func (g *Gate) refreshable(q *request) (refreshToken, whyNot string) {
+func (g *Gate) refreshable(q *parsedRequest) (refreshToken, whyNot string) {
 	switch {
 	case q.r.Method != http.MethodGet:
 		return "", handshake.RefreshNonGet
@@ -338,7 +342,7 @@ const tooOld = "session_refresh_expired_session_token_too_old"
 //
 // suffixed is Clerk's choice of cookie names for the request (the
 // handshake's decision), which the refresh asks Clerk to answer in.
-func (g *Gate) tryRefresh(q *request, expired string, old *Claims, suffixed bool) (claims *Claims, err *AuthError, whyNot string) {
+func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixed bool) (claims *Claims, err *AuthError, whyNot string) {
 	refreshToken, whyNot := g.refreshable(q)
 	switch {
 	case whyNot != "":
@@ -376,7 +380,7 @@ func (g *Gate) tryRefresh(q *request, expired string, old *Claims, suffixed bool
 // pageSession decides a request whose token comes from cookies, with the
 // handshake on: Clerk's decision, then the Gate's verification and
 // refresh.
-func (g *Gate) pageSession(q *request) (*Claims, *AuthError) {
+func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 	cfg := g.browser.cfg
 	req := *g.cookies(q)
 	d := handshake.Decide(req, cfg)
@@ -415,7 +419,7 @@ func (g *Gate) pageSession(q *request) (*Claims, *AuthError) {
 // pageToken verifies the session cookie; an expired one is refreshed when
 // Clerk's rule allows, and otherwise (or when the refresh fails) the
 // browser goes through the handshake.
-func (g *Gate) pageToken(q *request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
+func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
 	w := q.w
 	claims, err := g.verify(q.ctx, d.Token)
 	if err == nil {
@@ -469,11 +473,11 @@ func (g *Gate) pageToken(q *request, req handshake.Request, d handshake.Decision
 // request to be decided without the handshake (decided is false), with
 // nothing it carried set. resolved reports whether the handshake gave
 // cookies.
-func (g *Gate) resolveHandshake(q *request, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
+func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
 	var directives []string
 	if d.Nonce != "" {
 		var err error
-		if directives, err = g.browser.nonces.Trade(q.ctx, q.clientKey(g), d.Nonce); err != nil {
+		if directives, err = g.browser.nonces.Trade(q.ctx, q.clientKey(), d.Nonce); err != nil {
 			g.log.Debug("clerkgate: handshake nonce not traded", "err", err)
 			directives = nil
 		}

@@ -44,15 +44,21 @@ func (g *Gate) Accept(types ...TokenType) *Route {
 	return &Route{g: g, accept: a}
 }
 
+// sessionRoute is the route of the Gate's session entry points: session
+// tokens alone.
+func (g *Gate) sessionRoute() *Route { return &Route{g: g, accept: acceptSet{session: true}} }
+
 // RequireSession lets a request through only with a valid session, and
 // puts the session's claims in its context (see ClaimsFromContext).
-func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionRoute.Require(next) }
+func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionRoute().Require(next) }
 
 // OptionalSession lets anonymous requests through without claims, and
 // attaches claims when a valid token is present. A token that is present
 // but invalid is still refused: an attacker must not be able to turn a
 // bad token into an anonymous request by accident of the app's logic.
-func (g *Gate) OptionalSession(next http.Handler) http.Handler { return g.sessionRoute.Optional(next) }
+func (g *Gate) OptionalSession(next http.Handler) http.Handler {
+	return g.sessionRoute().Optional(next)
+}
 
 // Authenticate runs the Gate's checks on r without writing a refusal: it
 // returns the claims, or the error the middleware would have written. When
@@ -71,7 +77,8 @@ func (g *Gate) OptionalSession(next http.Handler) http.Handler { return g.sessio
 // the request is let through.
 func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
 	cookies := len(w.Header()["Set-Cookie"])
-	c, err := g.sessionRoute.authenticate(w, r)
+	rt := Route{g: g, accept: acceptSet{session: true}}
+	c, err := rt.authenticate(w, r)
 	privateIfCookiesSet(w, cookies)
 	return c.claims, asError(err)
 }
@@ -92,7 +99,8 @@ func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, er
 // Prefer it to Verifier().Verify, which knows nothing of revocation or of
 // the lifetime cap.
 func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, error) {
-	c, err := g.sessionRoute.authenticateBare(ctx, token)
+	rt := Route{g: g, accept: acceptSet{session: true}}
+	c, err := rt.authenticateBare(ctx, token)
 	return c.claims, asError(err)
 }
 
@@ -171,19 +179,19 @@ func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string)
 // authenticate is every entry point's: the pipeline, the refusal's
 // message for the request, the route's checks, and the Observer, which
 // hears the final outcome, a 403 included.
-func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (caller, *AuthError) {
-	q := httpRequest(w, r)
+func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (admitted, *AuthError) {
+	q := rt.g.httpRequest(w, r)
 	return rt.decided(&q)
 }
 
 // authenticateBare is authenticate for a bare token.
-func (rt *Route) authenticateBare(ctx context.Context, token string) (caller, *AuthError) {
+func (rt *Route) authenticateBare(ctx context.Context, token string) (admitted, *AuthError) {
 	q := bareRequest(ctx, token)
 	return rt.decided(&q)
 }
 
-func (rt *Route) decided(q *request) (caller, *AuthError) {
-	c, typ, err := rt.run(q)
+func (rt *Route) decided(q *parsedRequest) (admitted, *AuthError) {
+	c, typ, err := rt.g.run(q, rt.accept)
 	if q.r != nil {
 		machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
 		err = explain(q.r, machines, rt.accept.session, err)
@@ -197,7 +205,7 @@ func (rt *Route) decided(q *request) (caller, *AuthError) {
 	}
 	rt.g.observeDecision(q.ctx, typ, err)
 	if err != nil {
-		return caller{}, err
+		return admitted{}, err
 	}
 	return c, nil
 }

@@ -163,9 +163,9 @@ func refuseOpaqueMachine(token string) *AuthError {
 }
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
-// through the cache and the Backend API.
-func (g *Gate) verifyMachine(q *request, typ TokenType, token string) (*Identity, *AuthError) {
-	ctx := q.ctx
+// through the cache and the Backend API, on the share of the client that
+// client names.
+func (g *Gate) verifyMachine(ctx context.Context, client func() string, typ TokenType, token string) (*Identity, *AuthError) {
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -184,7 +184,7 @@ func (g *Gate) verifyMachine(q *request, typ TokenType, token string) (*Identity
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
 		return nil, machineError(ReasonMachineUnavailable, errors.New("clerkgate: no secret key to verify opaque credentials"))
 	}
-	id, err := g.machines.cache.VerifyFor(ctx, q.clientKey(g), token)
+	id, err := g.machines.cache.VerifyFor(ctx, client(), token)
 	switch {
 	case err == nil:
 		// The cache's Identity is every request's with this credential:
