@@ -22,26 +22,6 @@ const (
 	ReasonCheckFailed            = authz.ReasonCheckFailed
 )
 
-// Require returns middleware that lets a request through only with a valid
-// session (exactly as RequireSession) that passes every check, each as
-// Clerk's has() would answer it:
-//
-//	mux.Handle("GET /admin", gate.Require(authz.Role("org:admin"))(admin))
-//	mux.Handle("POST /transfer", gate.Require(authz.Reverification(authz.Strict))(transfer))
-//
-// A request without a valid session gets the 401 contract; a session that
-// fails a check gets a 403 through Config.ErrorHandler (see Authorize and
-// WriteError). It panics when given no check or an invalid one (an empty
-// role, an unknown preset): a wiring mistake that would refuse every
-// request, caught at start-up.
-func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
-	if err := ValidateChecks(checks...); err != nil {
-		panic(err)
-	}
-	rt := g.sessionRoute().With(checks...)
-	return rt.Require
-}
-
 // ValidateChecks reports a list of checks that could never allow a
 // request: none at all (as with Clerk's has({}), asking nothing grants
 // nothing) or an invalid one. Require and the adapters call it when they
@@ -160,24 +140,6 @@ func writeForbidden(w http.ResponseWriter, e *AuthError) {
 		Reason  Reason `json:"reason"`
 		Message string `json:"message"`
 	}{"forbidden", e.Reason, e.Message})
-}
-
-// With returns a copy of the route that also requires every check, for
-// routes that machines call:
-//
-//	jobs := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey).With(authz.Scope("jobs:write"))
-//	mux.Handle("POST /jobs", jobs.Require(handler))
-//
-// A machine caller passes only Scope checks it was granted; a session
-// caller is checked as Require checks it. Like Require, With panics on no
-// check or an invalid one.
-func (rt *Route) With(checks ...authz.Check) *Route {
-	if err := ValidateChecks(checks...); err != nil {
-		panic(err)
-	}
-	out := *rt
-	out.checks = append(append([]authz.Check(nil), rt.checks...), checks...)
-	return &out
 }
 
 // AuthorizeCaller is Authorize for any caller: a session's claims are
