@@ -79,7 +79,7 @@ type Gate struct {
 
 	refresher *refresh.Refresher // expired sessions' refreshes; nil without a secret key
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
-	machines  *machineAuth       // machine credentials: see accept.go
+	machines  *machineAuth       // machine credentials: see machines.go
 	unseen    *fairshare.Global  // the ceiling on calls for nonces and credentials never seen pass
 	observer  *Observer          // Config.Observer; nil costs nothing
 	remote    *jwks.Remote       // the fetched key source, for Check; nil with JWTKey

@@ -18,6 +18,10 @@ type Route struct {
 	g      *Gate
 	accept acceptSet
 	checks []authz.Check // see With
+	// claimsOnly: the Gate's session entry points put a session's claims
+	// alone in the context, as they always have (CallerFromContext finds
+	// the caller by them); Routes put the Caller itself.
+	claimsOnly bool
 }
 
 // Accept returns middleware for routes that accept the given token types,
@@ -46,7 +50,9 @@ func (g *Gate) Accept(types ...TokenType) *Route {
 
 // sessionRoute is the route of the Gate's session entry points: session
 // tokens alone.
-func (g *Gate) sessionRoute() *Route { return &Route{g: g, accept: acceptSet{session: true}} }
+func (g *Gate) sessionRoute() *Route {
+	return &Route{g: g, accept: acceptSet{session: true}, claimsOnly: true}
+}
 
 // RequireSession lets a request through only with a valid session, and
 // puts the session's claims in its context (see ClaimsFromContext).
@@ -143,8 +149,7 @@ func (rt *Route) With(checks ...authz.Check) *Route {
 }
 
 // Require lets a request through only with a valid credential of an
-// accepted type, and puts the Caller in its context (CallerFromContext;
-// for a session, ClaimsFromContext too).
+// accepted type, and puts the Caller in its context (CallerFromContext).
 func (rt *Route) Require(next http.Handler) http.Handler { return rt.middleware(next, true) }
 
 // Optional lets anonymous requests through without a Caller; a credential
@@ -157,11 +162,10 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 		c, err := rt.authenticate(w, r)
 		w = privateIfCookiesSet(w, cookies)
 		switch {
-		case err == nil && c.machine != nil:
-			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
-		case err == nil:
-			// CallerFromContext finds a session's caller by its claims.
+		case err == nil && rt.claimsOnly:
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c.claims)))
+		case err == nil:
+			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
 		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
 		case rt.Redirected(w, r, err, required):

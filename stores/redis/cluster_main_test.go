@@ -314,7 +314,7 @@ func (c *app) revokedKey() string {
 
 // outcomeKey is where the replicas share the outcome of refreshing
 // expired with refreshToken: named by the digest the Gate derives from the
-// pair (refresh_seal.go), which no Redis reader can reverse.
+// pair (internal/refresh/seal.go), which no Redis reader can reverse.
 func (c *app) outcomeKey(expired, refreshToken string) string {
 	ikm := binary.BigEndian.AppendUint32(nil, uint32(len(expired)))
 	ikm = append(append(ikm, expired...), refreshToken...)
