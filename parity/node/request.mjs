@@ -7,7 +7,7 @@
 // in.json:  {"now": <Unix s>, "jwt_key" (PEM), "api_url",
 //            "instances": {"<name>": {"publishable_key", "secret_key", "issuer",
 //                          "is_satellite", "domain", "proxy_url",
-//                          "sign_in_url"}},
+//                          "sign_in_url", "authorized_parties" (optional)}},
 //            "requests": [{"id", "instance", "method", "url",
 //                          "headers": [[name, value], ...]}]}
 // out.json: {"clerk_backend": "<version>", "results": [{"id", "status",
@@ -65,6 +65,7 @@ async function judge({ id, instance, method, url, headers }) {
       proxyUrl: inst.proxy_url || undefined,
       signInUrl: inst.sign_in_url || undefined,
       issuer: inst.issuer,
+      authorizedParties: inst.authorized_parties || undefined,
     });
   } catch (err) {
     out.threw = String(err?.message ?? err);
