@@ -25,16 +25,16 @@ type fake2 struct {
 
 // Refresh tokens of the second corpus, by how the refresh fails (or not).
 const (
-	rt2Empty         = "rt2_empty"       // 200, no cookies at all
-	rt2NoSession     = "rt2_nosession"   // 200, client_uat only
-	rt2Forged        = "rt2_forged"      // 200, a session token whose signature fails
-	rt2Unauthorized  = "rt2_unauth"      // 401 with a Clerk error
-	rt2NotFound      = "rt2_notfound"    // 404 resource_not_found
-	rt2OtherInstance = "rt2_otherinst"   // 200, a token another instance issued
-	rt2SuffixedOnly  = "rt2_suffixed"    // 200, suffixed cookies only
-	rt2NoErrors      = "rt2_noerrors"    // 422 with an empty errors list
-	rt2EmptyToken    = "rt2_emptytoken"  // 200, __session= empty
-	rt2Pending       = "rt2_pending"     // 200, a pending session's token
+	rt2Empty         = "rt2_empty"      // 200, no cookies at all
+	rt2NoSession     = "rt2_nosession"  // 200, client_uat only
+	rt2Forged        = "rt2_forged"     // 200, a session token whose signature fails
+	rt2Unauthorized  = "rt2_unauth"     // 401 with a Clerk error
+	rt2NotFound      = "rt2_notfound"   // 404 resource_not_found
+	rt2OtherInstance = "rt2_otherinst"  // 200, a token another instance issued
+	rt2SuffixedOnly  = "rt2_suffixed"   // 200, suffixed cookies only
+	rt2NoErrors      = "rt2_noerrors"   // 422 with an empty errors list
+	rt2EmptyToken    = "rt2_emptytoken" // 200, __session= empty
+	rt2Pending       = "rt2_pending"    // 200, a pending session's token
 )
 
 // Handshake payloads of the second corpus (nonce2 and handshake tokens).
@@ -51,7 +51,7 @@ const (
 	hs2Pending      = "pending"
 	hs2NoIat        = "noiat"
 	hs2Template     = "template"
-	hs2Order        = "order"    // plain A, then suffixed B: the last __session* wins in Clerk
+	hs2Order        = "order"     // plain A, then suffixed B: the last __session* wins in Clerk
 	hs2Lookalike    = "lookalike" // __session A, then __sessionfoo B
 	hs2DevBrowser   = "devbrowser"
 )

@@ -46,7 +46,20 @@ type gen2 struct {
 	insts   []*instance
 	parties map[string][]string
 	cases   []*reqCase
+	// focus is the one family of exotic mutations the current request
+	// gets (or ""), so that each disagreement has one cause.
+	focus string
 }
+
+// Families of exotic mutations; a request gets at most one.
+const (
+	focusCookieSyntax = "cookie-syntax"
+	focusCookieOdd    = "cookie-odd"
+	focusAuth         = "auth-spelling"
+	focusURL          = "url-spelling"
+	focusReferer      = "referer-odd"
+	focusLifetime     = "lifetime"
+)
 
 func (g *gen2) pick(options ...string) string { return options[g.rng.IntN(len(options))] }
 func (g *gen2) chance(p float64) bool         { return g.rng.Float64() < p }
@@ -177,7 +190,9 @@ func (g *gen2) generate(n int) {
 	}
 }
 
-func (c *reqCase) note(format string, args ...any) { c.notes = append(c.notes, fmt.Sprintf(format, args...)) }
+func (c *reqCase) note(format string, args ...any) {
+	c.notes = append(c.notes, fmt.Sprintf(format, args...))
+}
 
 func (c *reqCase) quirk(name string) {
 	for _, q := range c.quirks {
@@ -207,13 +222,28 @@ func (g *gen2) request(c *reqCase) {
 		q.Set("page", g.pick("2", "a b", "ü"))
 	}
 	var j jar
+	g.focus = ""
+	if g.chance(0.45) {
+		g.focus = []string{focusCookieSyntax, focusCookieOdd, focusAuth, focusURL, focusReferer, focusLifetime}[g.rng.IntN(6)]
+		if g.focus == focusAuth && c.kind != "bearer" {
+			g.focus = ""
+		}
+	}
 
 	g.navigation(c)
+	for _, h := range c.Headers {
+		c.note("%s=%q", strings.ToLower(h[0]), h[1])
+	}
 
 	// The browser's session state: the moment of a flow.
 	var sessTok, uat string
 	var state string
-	switch g.weighted(14, 5, 6, 10, 5, 5, 6, 4, 4, 3, 3, 3, 3, 3, 3, 4, 3, 2, 2) {
+	w := []int{14, 5, 6, 10, 0, 5, 6, 4, 4, 3, 3, 3, 3, 3, 3, 4, 3, 0, 2}
+	if g.focus == focusLifetime {
+		w = make([]int, 19)
+		w[4], w[17] = 1, 1
+	}
+	switch g.weighted(w...) {
 	case 0:
 		state = "signed-in"
 		sessTok, uat = g.token(in, tok2{}), fmt.Sprint(now-3600)
@@ -231,6 +261,7 @@ func (g *gen2) request(c *reqCase) {
 		age := []int64{-400, -3600, -86400 * 3}[g.rng.IntN(3)]
 		sessTok, uat = g.token(in, tok2{iat: age - 60, exp: age}), fmt.Sprint(now+age-86400)
 		c.note("expired %ds ago", -age)
+		c.quirk(tagExpiredLong)
 	case 5:
 		state = "signed-out" // clerk-js cleared the session and zeroed uat
 		uat = "0"
@@ -287,18 +318,22 @@ func (g *gen2) request(c *reqCase) {
 			sessTok = g.token(in, tok2{iat: -62, exp: -3})
 			state = "expired-3s" // within the 5 s skew
 		default:
-			sessTok = g.token(in, tok2{iat: -66, exp: -5})
+			sessTok = g.token(in, tok2{iat: -65, exp: -5})
 			state = "expired-5s" // at the skew's edge
 		}
 		uat = fmt.Sprint(now - 3600)
 	case 17:
 		state = "long-lived"
 		sessTok, uat = g.token(in, tok2{iat: -10, exp: 3590}), fmt.Sprint(now-3600)
+		c.quirk(tagLongLived)
 	case 18:
 		state = "bad-signature"
 		sessTok, uat = g.token(in, tok2{badSig: true}), fmt.Sprint(now-3600)
 	}
 	c.note("state:%s", state)
+	if g.focus != "" {
+		c.note("focus:%s", g.focus)
+	}
 
 	// Where the state lives: plain names, suffixed names, both.
 	if c.kind != "bearer" || g.chance(0.4) {
@@ -389,12 +424,13 @@ func (g *gen2) request(c *reqCase) {
 	if g.chance(0.15) {
 		g.forwarded(c, in)
 	}
-	if g.chance(0.04) {
+	if g.focus == focusURL && g.chance(0.5) {
 		h := g.pick(host+":443", strings.ToUpper(host), host+".")
 		if strings.HasPrefix(in.Origin, "http://") {
 			h = g.pick(host, strings.ToUpper(host))
 		}
 		c.note("host %s", h)
+		c.quirk(tagURLSpelling)
 		host = h
 	}
 	c.header("Host", host)
@@ -405,6 +441,17 @@ func (g *gen2) request(c *reqCase) {
 	u.RawQuery = q.Encode()
 	c.URL = u.String()
 }
+
+// Tags of the features behind the disagreements pendingFixes names.
+const (
+	tagCookieSyntax = "cookie-syntax" // a quoted, percent-encoded, padded or comma'd cookie value
+	tagCookieTwice  = "cookie-twice"  // a cookie sent twice with different values
+	tagReferer      = "referer-odd"   // a Referer with userinfo, upper case, a default port, another scheme
+	tagLongLived    = "long-lived"    // a session token living longer than 60 s
+	tagExpiredLong  = "expired-long"  // a session token expired more than 5 min ago
+	tagAuthSpelling = "auth-spelling" // Authorization with two spaces, a tab, a trailing word, twice
+	tagURLSpelling  = "url-spelling"  // Host or X-Forwarded-* with a port, upper case, a trailing dot, an odd proto
+)
 
 func hostOf(origin string) string {
 	u, _ := url.Parse(origin)
@@ -463,7 +510,7 @@ func (g *gen2) navigation(c *reqCase) {
 			c.header("Sec-Fetch-Dest", "empty")
 			c.header("Accept", "text/html")
 		case 4:
-			c.header("Accept", g.pick("*/*", "application/xhtml+xml,text/html", "TEXT/HTML", " text/html", "text/html;q=0.9"))
+			c.header("Accept", g.pick("*/*", "application/xhtml+xml,text/html", "TEXT/HTML", "text/html;q=0.9"))
 		case 5:
 			c.header("Sec-Fetch-Dest", g.pick("Document", "frame", "embed", "object", "script"))
 			c.header("Accept", "text/html")
@@ -669,20 +716,28 @@ func (g *gen2) mutateCookies(c *reqCase, j *jar) {
 		}
 		return
 	}
-	if !g.chance(0.3) {
+	var n int
+	switch g.focus {
+	case focusCookieSyntax:
+		n = []int{2, 3, 4, 10}[g.rng.IntN(4)]
+	case focusCookieOdd:
+		n = []int{0, 1, 5, 6, 7, 8, 9}[g.rng.IntN(7)]
+	default:
 		return
 	}
 	i := g.rng.IntN(len(j.pairs))
 	p := j.pairs[i]
-	switch g.rng.IntN(11) {
+	switch n {
 	case 0: // the same cookie again with another value, after or before
 		other := g.pick("", "0", "junk", g.token(c.inst, tok2{sid: sessionB, sub: userB}), fmt.Sprint(g.mint.now))
 		if g.chance(0.5) {
 			j.pairs = append(j.pairs, [2]string{p[0], other})
 			c.note("%s twice, second %.12q", p[0], other)
+			c.quirk(tagCookieTwice)
 		} else {
 			j.pairs = append([][2]string{{p[0], other}}, j.pairs...)
 			c.note("%s twice, first %.12q", p[0], other)
+			c.quirk(tagCookieTwice)
 		}
 	case 1: // the same cookie again with the same value
 		j.pairs = append(j.pairs, p)
@@ -690,15 +745,18 @@ func (g *gen2) mutateCookies(c *reqCase, j *jar) {
 	case 2:
 		j.pairs[i][1] = `"` + p[1] + `"`
 		c.note("%s quoted", p[0])
+		c.quirk(tagCookieSyntax)
 	case 3:
 		j.pairs[i][1] = strings.ReplaceAll(p[1], ".", "%2E")
 		if j.pairs[i][1] == p[1] && p[1] != "" {
 			j.pairs[i][1] = "%" + fmt.Sprintf("%02X", p[1][0]) + p[1][1:]
 		}
 		c.note("%s percent-encoded", p[0])
+		c.quirk(tagCookieSyntax)
 	case 4:
 		j.pairs[i][1] = " " + p[1] + " "
 		c.note("%s padded", p[0])
+		c.quirk(tagCookieSyntax)
 	case 5:
 		j.pairs[i][0] = p[0] + " "
 		c.note("%s space before =", p[0])
@@ -710,8 +768,17 @@ func (g *gen2) mutateCookies(c *reqCase, j *jar) {
 		c.note("%s without =", p[0])
 	case 8: // uat spelled oddly
 		v := g.pick("-1", "+"+fmt.Sprint(g.mint.now-100), fmt.Sprint(g.mint.now-100)+"abc", "1e3", "0x10", "NaN", "00", "9999999999999999999999")
-		j.set(g.pick("__client_uat", "__client_uat_"+c.inst.suffix), v)
-		c.note("uat %q appended", v)
+		replaced := false
+		for k := range j.pairs {
+			if strings.HasPrefix(j.pairs[k][0], "__client_uat") {
+				j.pairs[k][1] = v
+				replaced = true
+			}
+		}
+		if !replaced {
+			j.set(g.pick("__client_uat", "__client_uat_"+c.inst.suffix), v)
+		}
+		c.note("uat %q", v)
 	case 9: // cookies of another instance's suffix or a longer name
 		name := g.pick("__session_"+g.otherSuffix(c.inst), "__session_"+c.inst.suffix+"x", "__session_", "__sessionx", "__client_uat_"+g.otherSuffix(c.inst))
 		v := g.token(c.inst, tok2{sid: sessionB, sub: userB})
@@ -723,6 +790,7 @@ func (g *gen2) mutateCookies(c *reqCase, j *jar) {
 	default:
 		j.pairs[i][1] = p[1] + ",x"
 		c.note("%s with a comma", p[0])
+		c.quirk(tagCookieSyntax)
 	}
 }
 
@@ -738,6 +806,7 @@ func (g *gen2) authorization(c *reqCase, in *instance) {
 		tok, name = g.token(in, tok2{iat: -70, exp: -10}), "expired"
 	case 6:
 		tok, name = g.token(in, tok2{iat: -700, exp: -640}), "expired-long"
+		c.quirk(tagExpiredLong)
 	case 7:
 		o := g.otherInstance(in)
 		tok, name = g.token(o, tok2{}), "of-"+o.Name
@@ -746,22 +815,29 @@ func (g *gen2) authorization(c *reqCase, in *instance) {
 	case 9:
 		tok, name = g.token(in, tok2{cat: "cl_B7d4PD222AAA"}), "template"
 	case 10:
-		tok, name = g.token(in, tok2{iat: -10, exp: 3590}), "long-lived"
+		tok, name = g.token(in, tok2{sts: "pending"}), "pending"
 	default:
 		tok, name = g.token(in, tok2{badSig: true}), "bad-signature"
 	}
-	switch g.weighted(14, 1, 1, 1, 1, 1, 1, 1) {
+	spelling := 0
+	if g.focus == focusAuth {
+		spelling = 1 + g.rng.IntN(7)
+	}
+	switch spelling {
 	case 0:
 		c.header("Authorization", "Bearer "+tok)
 	case 1:
 		c.header("Authorization", "Bearer  "+tok) // two spaces
 		name += " (two spaces)"
+		c.quirk(tagAuthSpelling)
 	case 2:
 		c.header("Authorization", "Bearer "+tok+" extra")
 		name += " (trailing word)"
+		c.quirk(tagAuthSpelling)
 	case 3:
 		c.header("Authorization", "Bearer\t"+tok)
 		name += " (tab)"
+		c.quirk(tagAuthSpelling)
 	case 4:
 		c.header("Authorization", "BEARER "+tok)
 		c.quirk("lowercase-bearer")
@@ -772,28 +848,36 @@ func (g *gen2) authorization(c *reqCase, in *instance) {
 		c.header("Authorization", "Bearer "+tok)
 		c.header("Authorization", "Bearer "+g.token(in, tok2{sid: sessionB, sub: userB}))
 		name += " (two headers)"
+		c.quirk(tagAuthSpelling)
 	default:
 		c.header("Authorization", "Bearer "+tok+" ")
 		name += " (trailing space)"
+		c.quirk(tagAuthSpelling)
 	}
 	c.note("authorization:%s", name)
 }
 
 // origins adds Referer, Origin and Sec-Fetch-Site.
 func (g *gen2) origins(c *reqCase, in *instance, hasCookies bool) {
-	if g.chance(0.55) {
+	if g.chance(0.55) || g.focus == focusReferer {
 		ref := g.pick(
 			in.Origin+"/", in.Origin+"/other", // same origin
 			"https://satellite.example/page", "http://localhost:3001/page", // a satellite
 			"https://accounts.example.com/sign-in", "https://clerk.example.com/v1/client", // production portal and FAPI
 			"https://happy-cat-12.accounts.dev/sign-in", "https://accounts.happy-cat-12.lcl.dev/", // dev portals
 			"https://clerk.satellite.example/", "https://accounts.satellite.example/",
-			"https://proxied.example/__clerk/v1", "https://www.google.com/",
-			strings.Replace(in.Origin, "://", "://user@", 1)+"/", // userinfo
-			strings.ToUpper(in.Origin)+"/",                       // case
-			in.Origin+defaultPort(in.Origin)+"/",                 // default port
-			"android-app://com.example/", "about:blank", "not a url", "")
+			"https://proxied.example/__clerk/v1", "https://www.google.com/", "")
+		if g.focus == focusReferer {
+			ref = g.pick(
+				strings.Replace(in.Origin, "://", "://user@", 1)+"/", // userinfo
+				strings.ToUpper(in.Origin)+"/",                       // case
+				in.Origin+defaultPort(in.Origin)+"/",                 // default port
+				"HTTPS://ACCOUNTS.EXAMPLE.COM/sign-in",
+				"android-app://com.example/", "about:blank", "not a url", "null")
+			c.quirk(tagReferer)
+		}
 		c.header("Referer", ref)
+		c.note("referer %q", ref)
 	}
 	unsafe := c.Method != "GET" && c.Method != "HEAD" && c.Method != "OPTIONS"
 	if c.Method != "GET" && c.Method != "HEAD" || g.chance(0.1) {
@@ -809,6 +893,7 @@ func (g *gen2) origins(c *reqCase, in *instance, hasCookies bool) {
 		}
 		if o != "" {
 			c.header("Origin", o)
+			c.note("origin %s", o)
 			if unsafe && hasCookies && o != in.Origin && !g.authorizedParty(in, o) {
 				c.quirk("cross-origin-unsafe")
 			}
@@ -817,6 +902,7 @@ func (g *gen2) origins(c *reqCase, in *instance, hasCookies bool) {
 	if g.chance(0.3) {
 		s := g.pick("same-origin", "same-site", "cross-site", "none")
 		c.header("Sec-Fetch-Site", s)
+		c.note("sec-fetch-site %s", s)
 		if unsafe && hasCookies && (s == "cross-site" || s == "same-site") {
 			c.quirk("cross-origin-unsafe")
 		}
@@ -844,7 +930,11 @@ func (g *gen2) forwarded(c *reqCase, in *instance) {
 	host := hostOf(in.Origin)
 	proto := strings.TrimSuffix(in.Origin[:strings.Index(in.Origin, "://")], "")
 	var fh, fp string
-	switch g.rng.IntN(7) {
+	n := g.rng.IntN(7)
+	if g.focus != focusURL {
+		n = g.rng.IntN(2) * 4 // the plain spelling, or a chain
+	}
+	switch n {
 	case 0:
 		fh, fp = host, proto
 	case 1:
@@ -872,4 +962,7 @@ func (g *gen2) forwarded(c *reqCase, in *instance) {
 		c.header("X-Forwarded-Proto", fp)
 	}
 	c.note("forwarded %q %q", fh, fp)
+	if fh != "" && fh != host || fp != "" && fp != proto {
+		c.quirk(tagURLSpelling)
+	}
 }
