@@ -206,6 +206,17 @@ type Config struct {
 	// follows only these, so the parameter cannot be an open redirect.
 	SatelliteOrigins []string
 
+	// SatelliteAutoSync makes a satellite sync with the primary domain
+	// through a handshake on a first page load that has no session
+	// cookies. Off by default, as in Clerk's SDKs: such a visitor is
+	// served signed out at once, and a satellite syncs only when it
+	// holds cookies or comes back from signing in (__clerk_synced=false).
+	SatelliteAutoSync bool
+
+	// OrganizationSync activates the organization a page's URL names. See
+	// OrganizationSync.
+	OrganizationSync OrganizationSync
+
 	// HandshakeNoncePerSecond and HandshakeNonceBurst bound the Backend
 	// API calls that resolve handshake nonces a browser brings back from
 	// the Frontend API. Anyone can put a nonce-shaped value in a URL, and
@@ -263,6 +274,26 @@ type Config struct {
 	// when it was not a positive duration. ConfigFromEnv returns no error,
 	// so New reports it, unless MaxTokenLifetime has been set since.
 	badMaxLifetime string
+}
+
+// OrganizationSync makes the organization that a page's URL names the
+// session's active one, as Clerk's organizationSyncOptions do: a page
+// load whose path matches one of OrganizationPatterns (with an :id or
+// :slug parameter), or one of PersonalAccountPatterns, by a session whose
+// active organization is another, goes through the Frontend API's
+// handshake, which activates it (a user who is not a member comes back
+// unchanged, and the page is served as it is: check the organization in
+// the handler). Pages only: API calls are never redirected.
+//
+// Patterns are Clerk's (path-to-regexp), limited to what Clerk documents,
+// and New refuses the rest: literal paths, :name parameters that are
+// whole segments, and (.*) wildcards, e.g. OrganizationPatterns
+// {"/orgs/:slug", "/orgs/:slug/(.*)"}, PersonalAccountPatterns {"/me",
+// "/me/(.*)"}. Matching ignores case and a trailing slash; the first
+// pattern that matches wins.
+type OrganizationSync struct {
+	OrganizationPatterns    []string
+	PersonalAccountPatterns []string
 }
 
 // Environment variables ConfigFromEnv reads.

@@ -63,6 +63,9 @@ type Config struct {
 	// TokenFormat asks for a signed handshake token instead of a nonce: a
 	// Gate without a secret key cannot trade a nonce.
 	TokenFormat bool
+	// OrganizationSync, when set, activates the organization a page's URL
+	// names (Clerk's organizationSyncOptions).
+	OrganizationSync *OrganizationSync
 }
 
 // Cookies are the request's Clerk cookies ("" when absent, or when sent
@@ -296,15 +299,35 @@ func FailureReason(f Failure) (reason string, cure bool) {
 	return f.Reason, false
 }
 
-// AfterSignIn decides a cookie request whose token verified: signed in,
-// unless a primary domain's page is opened from a foreign site (perhaps
-// one of its satellites), which Clerk syncs through a handshake first.
-func AfterSignIn(req Request, cfg Config, d Decision) Decision {
+// Session is what AfterSignIn looks at in a verified session token.
+type Session struct {
+	// UserID is the token's sub; "" (as for a pending session, which
+	// Clerk's auth object treats as signed out) skips organization sync.
+	UserID string
+	// Org is the session's active organization.
+	Org ActiveOrganization
+}
+
+// AfterSignIn decides a cookie request whose token verified (not one a
+// refresh or a handshake gave): signed in, unless a primary domain's page
+// is opened from a foreign site (perhaps one of its satellites), which
+// Clerk syncs through a handshake first, or the page's URL names another
+// organization than the session's active one (OrganizationSync), which a
+// handshake activates.
+func AfterSignIn(req Request, cfg Config, d Decision, s Session) Decision {
 	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
 		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
 			"Cross-origin request from satellite domain requires handshake", "", st.signedIn)
+	}
+	if s.UserID != "" {
+		// A target the Frontend API could not activate (no such
+		// organization, or not the user's) comes back unchanged: the loop
+		// counter stops the handshakes, and the page is served as it is.
+		if t, ok := cfg.OrganizationSync.Target(req.URL.EscapedPath()); ok && t.mismatch(s.Org) {
+			return st.maybeRedirect(ReasonActiveOrganizationMismatch, "", "", st.signedIn)
+		}
 	}
 	return st.signedIn("", "")
 }
@@ -396,6 +419,9 @@ func (s state) handshakeURL(reason string) string {
 	}
 	if !s.cfg.Production && s.devBrowser != "" {
 		add("&", CookieDevBrowser, s.devBrowser)
+	}
+	if t, ok := s.cfg.OrganizationSync.Target(s.req.URL.EscapedPath()); ok {
+		add("&", QueryOrganizationID, t.queryValue())
 	}
 	return b.String()
 }
@@ -525,4 +551,26 @@ func originOf(raw string) (string, bool) {
 func crossOriginReferer(req Request) bool {
 	o, ok := originOf(req.Referer)
 	return ok && o != req.URL.Scheme+"://"+req.URL.Host
+}
+
+// DevClockSkew is the leeway with which Clerk verifies again, on a
+// development instance, a session token that a handshake gave and the
+// clock refused: a developer's machine whose clock is off would otherwise
+// go through handshake after handshake.
+const DevClockSkew = 24 * time.Hour
+
+// RetryWithClockSkew reports whether a session token that a handshake
+// gave, refused for reason (Clerk's verification reason), is verified
+// again with DevClockSkew: on a development instance, when the clock
+// refused it (expired, not yet valid, issued in the future), as Clerk's
+// resolveHandshake does. Production never retries.
+func RetryWithClockSkew(cfg Config, reason string) bool {
+	if cfg.Production {
+		return false
+	}
+	switch reason {
+	case VerifyTokenExpired, VerifyTokenNotActiveYet, VerifyTokenIATInTheFuture:
+		return true
+	}
+	return false
 }

@@ -344,7 +344,7 @@ func TestAfterSignIn(t *testing.T) {
 			if tc.mod != nil {
 				tc.mod(&req)
 			}
-			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg))
+			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg), handshake.Session{UserID: "user_1"})
 			require.Equal(t, tc.action, d.Action)
 			if d.Action == handshake.Redirect {
 				require.Equal(t, handshake.ReasonPrimaryDomainCrossOriginSync, d.Reason)
@@ -352,6 +352,149 @@ func TestAfterSignIn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOrganizationSync: §10, a page whose URL names another organization
+// than the session's active one goes through the handshake, which asks
+// the Frontend API to activate it; every handshake on such a page carries
+// organization_id.
+func TestOrganizationSync(t *testing.T) {
+	t.Parallel()
+	sync, err := handshake.NewOrganizationSync(
+		[]string{"/orgs/:slug", "/orgs/:slug/(.*)", "/by-id/:id/settings"},
+		[]string{"/me", "/me/(.*)"})
+	require.NoError(t, err)
+	cfg := prodConfig()
+	cfg.OrganizationSync = sync
+	acme := handshake.Session{UserID: "user_1", Org: handshake.ActiveOrganization{ID: "org_acme", Slug: "acme"}}
+	personal := handshake.Session{UserID: "user_1"}
+	at := func(path string, mod ...func(*handshake.Request)) handshake.Request {
+		return page(append([]func(*handshake.Request){signedIn, func(r *handshake.Request) { r.URL, _ = url.Parse(app + path) }}, mod...)...)
+	}
+	for _, tc := range []struct {
+		name    string
+		req     handshake.Request
+		session handshake.Session
+		orgID   string // organization_id on the handshake; "-" for no redirect
+	}{
+		{"the active organization's page", at("/orgs/acme"), acme, "-"},
+		{"its page in any case, with a trailing slash", at("/ORGS/acme/"), acme, "-"},
+		{"the slug is compared as it is", at("/orgs/ACME"), acme, "ACME"},
+		{"another organization's page", at("/orgs/globex/billing"), acme, "globex"},
+		{"an organization's page without an active one", at("/orgs/globex"), personal, "globex"},
+		{"by id", at("/by-id/org_globex/settings"), acme, "org_globex"},
+		{"the active organization by id", at("/by-id/org_acme/settings"), acme, "-"},
+		{"the personal account with an active organization", at("/me/profile"), acme, ""},
+		{"the personal account without one", at("/me"), personal, "-"},
+		{"a page no pattern names", at("/dashboard"), acme, "-"},
+		{"a parameter is one segment", at("/by-id/a/b/settings"), acme, "-"},
+		{"a pending session (no user) is not synced", at("/orgs/globex"), handshake.Session{}, "-"},
+		{"the loop guard: served as it is", at("/orgs/globex", func(r *handshake.Request) { r.Cookies.RedirectCount = "3" }), acme, "-"},
+		{"an API call is never redirected", at("/orgs/globex", api), acme, "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.AfterSignIn(tc.req, cfg, handshake.Decide(tc.req, cfg), tc.session)
+			if tc.orgID == "-" {
+				require.Equal(t, handshake.SignedIn, d.Action, d.Location)
+				return
+			}
+			require.Equal(t, handshake.Redirect, d.Action)
+			require.Equal(t, handshake.ReasonActiveOrganizationMismatch, d.Reason)
+			u, err := url.Parse(d.Location)
+			require.NoError(t, err)
+			require.Equal(t, []string{tc.orgID}, u.Query()["organization_id"])
+			require.True(t, strings.HasSuffix(u.RawQuery, "&organization_id="+url.QueryEscape(tc.orgID)), "organization_id comes last: %s", u.RawQuery)
+		})
+	}
+
+	t.Run("every handshake on a matching page carries the target", func(t *testing.T) {
+		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/orgs/globex") }, func(r *handshake.Request) {
+			r.Cookies.Session = session(now.Unix() - 10)
+		})
+		d := handshake.Decide(req, cfg)
+		require.Equal(t, handshake.ReasonSessionTokenWithoutClientUAT, d.Reason)
+		u, _ := url.Parse(d.Location)
+		require.Equal(t, "globex", u.Query().Get("organization_id"))
+
+		req.URL, _ = url.Parse(app + "/elsewhere")
+		u, _ = url.Parse(handshake.Decide(req, cfg).Location)
+		require.False(t, u.Query().Has("organization_id"))
+	})
+	t.Run("without OrganizationSync nothing is synced", func(t *testing.T) {
+		req := at("/orgs/globex")
+		d := handshake.AfterSignIn(req, prodConfig(), handshake.Decide(req, prodConfig()), acme)
+		require.Equal(t, handshake.SignedIn, d.Action)
+	})
+}
+
+// TestOrganizationPatterns: the subset of path-to-regexp that Clerk
+// documents is compiled; anything else is refused, never guessed at.
+func TestOrganizationPatterns(t *testing.T) {
+	t.Parallel()
+	none, err := handshake.NewOrganizationSync(nil, nil)
+	require.NoError(t, err)
+	require.Nil(t, none)
+	_, ok := none.Target("/orgs/x")
+	require.False(t, ok)
+
+	for _, bad := range []string{
+		"orgs/:slug",        // not a path
+		"/orgs/:slug?",      // optional parameter
+		"/orgs/:slug*",      // repeated parameter
+		"/orgs/:slug(\\d+)", // custom expression
+		"/orgs/(\\d+)",      // a group other than (.*)
+		"/orgs/org-:slug",   // a parameter inside a segment
+		"/orgs/:slug.json",  // a parameter followed by text
+		"/orgs/:",           // no name
+		"/orgs/{:slug}",     // braces
+		"/orgs/\\:slug",     // escapes
+	} {
+		_, err := handshake.NewOrganizationSync([]string{bad}, nil)
+		require.Error(t, err, bad)
+		_, err = handshake.NewOrganizationSync(nil, []string{bad})
+		require.Error(t, err, bad)
+	}
+
+	s, err := handshake.NewOrganizationSync([]string{"/t/(.*)/:slug", "/o/:id/:slug"}, []string{"/me(.*)"})
+	require.NoError(t, err)
+	for path, want := range map[string]handshake.OrganizationTarget{
+		"/t/a/b/acme":   {Slug: "acme"},
+		"/o/org_1/acme": {ID: "org_1"}, // the id wins
+		"/o/org%201/x":  {ID: "org%201"},
+		"/me":           {Personal: true},
+		"/mezzanine":    {Personal: true},
+		"/ME/":          {Personal: true},
+	} {
+		got, ok := s.Target(path)
+		require.True(t, ok, path)
+		require.Equal(t, want, got, path)
+	}
+	for _, path := range []string{"/t/acme", "/o/org_1", "/", "/o/org_1/acme/x", "/you"} {
+		_, ok := s.Target(path)
+		require.False(t, ok, path)
+	}
+	// An organization pattern without :id or :slug names none: the
+	// personal-account patterns are tried next.
+	s, err = handshake.NewOrganizationSync([]string{"/(.*)"}, []string{"/me"})
+	require.NoError(t, err)
+	got, ok := s.Target("/me")
+	require.True(t, ok)
+	require.Equal(t, handshake.OrganizationTarget{Personal: true}, got)
+}
+
+// TestRetryWithClockSkew: §8, a development handshake's session token
+// that the clock refused is verified again with a day's leeway;
+// production never retries, nor does any other failure.
+func TestRetryWithClockSkew(t *testing.T) {
+	t.Parallel()
+	for _, reason := range []string{handshake.VerifyTokenExpired, handshake.VerifyTokenNotActiveYet, handshake.VerifyTokenIATInTheFuture} {
+		require.True(t, handshake.RetryWithClockSkew(devConfig(), reason), reason)
+		require.False(t, handshake.RetryWithClockSkew(prodConfig(), reason), reason)
+	}
+	for _, reason := range []string{"token-invalid-signature", "token-invalid-issuer", "token-invalid", ""} {
+		require.False(t, handshake.RetryWithClockSkew(devConfig(), reason), reason)
+	}
+	require.Equal(t, 24*time.Hour, handshake.DevClockSkew)
 }
 
 // TestResolved: only Clerk's cookies come out of a handshake.
