@@ -98,6 +98,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			SignInURL:         cfg.SignInURL,
 			SatelliteOrigins:  cfg.SatelliteOrigins,
 			SatelliteAutoSync: cfg.SatelliteAutoSync,
+			BindingKey:        handshake.BindingKey(cfg.SecretKey),
 			OrganizationSync:  orgSync,
 		},
 		nonces: &nonceTrader{
@@ -127,6 +128,7 @@ func (g *Gate) pageRequest(r *http.Request) handshake.Request {
 		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
 		handshake.CookieRefresh + sfx,
 		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+		handshake.CookieBinding, handshake.CookieBindingSecure,
 	}
 	var found [len(names)]foundCookie
 	findCookies(r.Header["Cookie"], names[:], found[:])
@@ -154,6 +156,8 @@ func (g *Gate) pageRequest(r *http.Request) handshake.Request {
 			Handshake:          found[7].value,
 			HandshakeNonce:     found[8].value,
 			RedirectCount:      found[9].value,
+			Binding:            found[10].value,
+			BindingSecure:      found[11].value,
 		},
 	}
 }

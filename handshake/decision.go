@@ -63,6 +63,12 @@ type Config struct {
 	// TokenFormat asks for a signed handshake token instead of a nonce: a
 	// Gate without a secret key cannot trade a nonce.
 	TokenFormat bool
+	// BindingKey, when set, binds each handshake to the browser that
+	// started it (see CookieBinding): a request that comes back with a
+	// handshake without the binding cookie is decided as if it carried
+	// none. BindingKey(secretKey) derives it. Nil resolves any handshake,
+	// as Clerk does.
+	BindingKey []byte
 	// OrganizationSync, when set, activates the organization a page's URL
 	// names (Clerk's organizationSyncOptions).
 	OrganizationSync *OrganizationSync
@@ -77,6 +83,9 @@ type Cookies struct {
 	Refresh                        string // __refresh_<suffix>; never unsuffixed
 	Handshake, HandshakeNonce      string
 	RedirectCount                  string
+	// Binding and BindingSecure are clerkgate's binding cookie, under
+	// CookieBinding and CookieBindingSecure.
+	Binding, BindingSecure string
 }
 
 // Request is what a decision looks at.
@@ -177,11 +186,19 @@ func Decide(req Request, cfg Config) Decision {
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
-	// 1. Back from a handshake.
+	// 1. Back from a handshake: one the genuine flow could have sent (in
+	// production the Frontend API, on the app's own site, hands it over
+	// in a cookie; in development, on another site, in the query), to the
+	// browser that started it. Anything else is decided as if it were not
+	// there (login CSRF: see CookieBinding).
 	if !req.Resolved {
-		nonce := or(q.Get(CookieHandshakeNonce), c.HandshakeNonce)
-		hs := or(q.Get(CookieHandshake), c.Handshake)
-		if nonce != "" || hs != "" {
+		var nonce, hs string
+		if cfg.Production {
+			nonce, hs = c.HandshakeNonce, c.Handshake
+		} else {
+			nonce, hs = or(q.Get(CookieHandshakeNonce), c.HandshakeNonce), or(q.Get(CookieHandshake), c.Handshake)
+		}
+		if (nonce != "" || hs != "") && bound(req, cfg) {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
@@ -361,15 +378,19 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects {
 		return fallback(reason, message)
 	}
+	cookies := []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"}
 	if location == "" {
 		location = s.handshakeURL(reason)
+		if s.cfg.BindingKey != nil {
+			cookies = append(cookies, bindingCookie(s.req, s.cfg))
+		}
 	}
 	return Decision{
 		Action:     Redirect,
 		Reason:     reason,
 		Message:    message,
 		Location:   location,
-		Cookies:    []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Cookies:    cookies,
 		Token:      s.token,
 		Suffixed:   s.suffixed,
 		DevBrowser: s.devBrowser,
@@ -409,7 +430,10 @@ func (s state) handshakeURL(reason string) string {
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(v))
 	}
-	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession).String())
+	// A handshake the request carried and that was not resolved (not
+	// bound to this browser, or in the query in production) is not sent
+	// round again: it would come back first in the query.
+	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String())
 	add("&", "__clerk_api_version", APIVersion)
 	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
 	add("&", "__clerk_hs_reason", reason)

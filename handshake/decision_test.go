@@ -3,6 +3,7 @@ package handshake_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ func TestDecide(t *testing.T) {
 	}
 	rows := []row{
 		// §5.1: back from a handshake.
-		{name: "5.1 nonce in the query", cfg: prodConfig(), req: page(withQuery("__clerk_handshake_nonce=n1")), action: handshake.Resolve,
+		{name: "5.1 nonce in the query (development)", cfg: devConfig(), req: page(withQuery("__clerk_handshake_nonce=n1")), action: handshake.Resolve,
 			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "n1", d.Nonce) }},
 		{name: "5.1 handshake token in a cookie", cfg: prodConfig(), req: page(func(r *handshake.Request) { r.Cookies.Handshake = "hs" }), action: handshake.Resolve,
 			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "hs", d.HandshakeToken) }},
@@ -495,6 +496,136 @@ func TestRetryWithClockSkew(t *testing.T) {
 		require.False(t, handshake.RetryWithClockSkew(devConfig(), reason), reason)
 	}
 	require.Equal(t, 24*time.Hour, handshake.DevClockSkew)
+}
+
+// TestBinding: a handshake is resolved only by the browser it was started
+// in (the binding cookie the 307 sets), and in production only as the
+// Frontend API hands it over there, in a cookie; anything else is decided
+// as if the request carried no handshake (login CSRF).
+func TestBinding(t *testing.T) {
+	t.Parallel()
+	key := handshake.BindingKey("sk_test_binding")
+	bind := func(c handshake.Config) handshake.Config { c.BindingKey = key; return c }
+	dev, prod := bind(devConfig()), bind(prodConfig())
+
+	// The 307 to the handshake sets the cookie; the browser that follows
+	// it comes back with it.
+	start := handshake.Decide(page(), dev)
+	require.Equal(t, handshake.Redirect, start.Action)
+	require.Len(t, start.Cookies, 2)
+	sc, err := http.ParseSetCookie(start.Cookies[1])
+	require.NoError(t, err)
+	require.Equal(t, handshake.CookieBindingSecure, sc.Name, "the page is on https")
+	require.True(t, sc.Secure)
+	require.True(t, sc.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, sc.SameSite)
+	require.Equal(t, "/", sc.Path)
+	require.Equal(t, int(handshake.BindingLifetime/time.Second), sc.MaxAge)
+	genuine := func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }
+
+	back := func(q string, mod ...func(*handshake.Request)) handshake.Request {
+		return page(append([]func(*handshake.Request){withQuery(q)}, mod...)...)
+	}
+	later := func(d time.Duration) func(*handshake.Request) {
+		return func(r *handshake.Request) { r.Now = r.Now.Add(d) }
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     handshake.Config
+		req     handshake.Request
+		resolve bool
+	}{
+		{"the browser that started it", dev, back("__clerk_handshake_nonce=n1", genuine), true},
+		{"a handshake token likewise", dev, back("__clerk_handshake=hs", genuine), true},
+		{"just before the cookie expires", dev, back("__clerk_handshake_nonce=n1", genuine, later(handshake.BindingLifetime-time.Second)), true},
+		{"another browser: no cookie", dev, back("__clerk_handshake_nonce=n1"), false},
+		{"another browser: a handshake token", dev, back("__clerk_handshake=hs"), false},
+		{"the cookie has expired", dev, back("__clerk_handshake_nonce=n1", genuine, later(handshake.BindingLifetime+time.Second)), false},
+		{"a forged cookie", dev, back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			last := "A"
+			if strings.HasSuffix(sc.Value, last) {
+				last = "B"
+			}
+			r.Cookies.BindingSecure = sc.Value[:len(sc.Value)-1] + last
+		}), false},
+		{"a cookie with a later expiry than any the Gate sets", dev, back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			r.Cookies.BindingSecure = "9" + sc.Value
+		}), false},
+		{"another instance's cookie", bind(devConfig()), back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			c := devConfig()
+			c.BindingKey = handshake.BindingKey("sk_test_other")
+			d := handshake.Decide(page(), c)
+			o, _ := http.ParseSetCookie(d.Cookies[1])
+			r.Cookies.BindingSecure = o.Value
+		}), false},
+		{"production: a nonce in a cookie, bound", prod, page(genuine, func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), true},
+		{"production: a handshake token in a cookie, bound", prod, page(genuine, func(r *handshake.Request) { r.Cookies.Handshake = "hs" }), true},
+		{"production: a nonce in a cookie, unbound", prod, page(func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), false},
+		{"production: a nonce in the query, which Clerk never sends", prod, back("__clerk_handshake_nonce=n1", genuine), false},
+		{"production: a handshake token in the query", prod, back("__clerk_handshake=hs", genuine), false},
+		{"production without a binding key: the cookie still counts", prodConfig(), page(func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), true},
+		{"production without a binding key: never the query", prodConfig(), back("__clerk_handshake_nonce=n1"), false},
+		{"development without a binding key resolves any, as Clerk", devConfig(), back("__clerk_handshake_nonce=n1"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.Decide(tc.req, tc.cfg)
+			if tc.resolve {
+				require.Equal(t, handshake.Resolve, d.Action)
+				return
+			}
+			require.NotEqual(t, handshake.Resolve, d.Action)
+			if d.Action == handshake.Redirect {
+				// The ignored handshake does not go round again.
+				u, _ := url.Parse(d.Location)
+				back := u.Query().Get("redirect_url")
+				require.NotContains(t, back, "__clerk_handshake")
+				require.Contains(t, back, "/page")
+			}
+		})
+	}
+
+	t.Run("https: the __Host- cookie, Secure; the http name does not count", func(t *testing.T) {
+		https := func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/page?__clerk_handshake_nonce=n1") }
+		d := handshake.Decide(page(), dev)
+		sc, err := http.ParseSetCookie(d.Cookies[1])
+		require.NoError(t, err)
+		require.Equal(t, handshake.CookieBindingSecure, sc.Name)
+		require.True(t, sc.Secure)
+		require.Equal(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }), dev).Action)
+		require.NotEqual(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.Binding = sc.Value }), dev).Action)
+	})
+	t.Run("plain http: no Secure, no prefix", func(t *testing.T) {
+		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse("http://localhost:3000/page") })
+		d := handshake.Decide(req, dev)
+		sc, err := http.ParseSetCookie(d.Cookies[1])
+		require.NoError(t, err)
+		require.Equal(t, handshake.CookieBinding, sc.Name)
+		require.False(t, sc.Secure)
+	})
+	t.Run("only handshakes set it", func(t *testing.T) {
+		c := dev
+		c.SatelliteOrigins = []string{"https://sat.example"}
+		d := handshake.Decide(page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x")), signedIn), c)
+		require.Equal(t, handshake.ReasonPrimaryRespondsToSyncing, d.Reason)
+		require.Len(t, d.Cookies, 1)
+		d = handshake.Decide(page(), devConfig())
+		require.Len(t, d.Cookies, 1, "no binding key, no binding cookie")
+	})
+	t.Run("resolving a handshake removes it: each serves once", func(t *testing.T) {
+		req := page(withQuery("__clerk_handshake_nonce=n1"), genuine)
+		res := handshake.Resolved(req, dev, nil)
+		var found bool
+		for _, c := range res.Cookies {
+			sc, err := http.ParseSetCookie(c)
+			require.NoError(t, err)
+			if sc.Name == handshake.CookieBindingSecure {
+				found = true
+				require.Equal(t, -1, sc.MaxAge)
+			}
+		}
+		require.True(t, found, res.Cookies)
+		require.Empty(t, handshake.Resolved(req, devConfig(), nil).Cookies)
+	})
 }
 
 // TestResolved: only Clerk's cookies come out of a handshake.

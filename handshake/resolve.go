@@ -51,6 +51,9 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 	case havePlain:
 		res.Token = plain
 	}
+	if cfg.BindingKey != nil {
+		res.Cookies = append(res.Cookies, unbindCookie(req))
+	}
 	if !cfg.Production {
 		res.Location = withoutParams(req.URL, CookieHandshake, QueryHelp, CookieDevBrowser, CookieHandshakeNonce).String()
 	}
