@@ -214,6 +214,18 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 			return claims, false, nil
 		case d.Reason != "":
 			return nil, false, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonTokenOutdated:
+			// A webhook said the user changed after the token was issued.
+			// A page load fetches a fresh token through the handshake, as
+			// for an expired one, if a token issued now would pass (not
+			// for a deleted user, whose every token is refused).
+			if !g.store.UserRevoked(claims.Subject, g.now()) {
+				after := handshake.AfterVerify(req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
+				if after.Action == handshake.Redirect {
+					return nil, false, redirect(w, after)
+				}
+			}
+			return nil, false, signedOut(w, handshake.ReasonSessionTokenOutdated, "", aerr)
 		case aerr.Reason == ReasonSessionRevoked:
 			return nil, false, signedOut(w, "session-revoked", "", aerr)
 		}
@@ -358,7 +370,7 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false, false
 		}
-		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
+		if g.admit(c) != nil {
 			return nil, nil, false, false
 		}
 		claims = c

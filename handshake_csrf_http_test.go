@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -141,4 +142,69 @@ func TestProductionHandshakeOnlyFromTheCookie(t *testing.T) {
 	require.Zero(t, calls(), "a cookie nonce without the binding is not resolved")
 	rawGet(t, srv.URL+"/", withCookies(bind, &http.Cookie{Name: "__clerk_handshake_nonce", Value: "n0nceinacookie"}))
 	require.Equal(t, 1, calls(), "the genuine return: a cookie nonce in the browser that started the handshake")
+}
+
+// TestOutdatedTokenGoesThroughTheHandshake: a page load whose token a
+// webhook has made stale (the user's membership changed after it was
+// issued) fetches a fresh token through the handshake, as an expired one
+// would, instead of ending signed out; a deleted user's, which no fresh
+// token would cure, does not.
+func TestOutdatedTokenGoesThroughTheHandshake(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	hooks := serve(t, s.gate.Webhooks(nil))
+	s.fake.SendWebhooksTo(hooks.URL)
+	t.Cleanup(func() { s.fake.SendWebhooksTo("") })
+	deliveries := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			d := s.fake.WebhookDeliveries()
+			return len(d) >= n && d[n-1].Status == http.StatusOK
+		}, 10*time.Second, 5*time.Millisecond)
+	}
+	handshakes := func() int { return s.fake.Requests(clerktest.RouteHandshake) }
+
+	b := s.browser(t)
+	b.open(s.url + "/")
+	require.Equal(t, "Dashboard of user_42", b.signIn(s, "user_42", s.url+"/dashboard").body)
+
+	// The user's role changes in Clerk: the webhook marks every token
+	// issued up to now outdated.
+	now := s.now().UnixMilli()
+	s.fake.SendWebhook("organizationMembership.updated", map[string]any{
+		"object": "organization_membership", "id": "orgmem_1", "role": "org:member", "permissions": []string{},
+		"organization":     map[string]any{"object": "organization", "id": "org_1", "slug": "acme", "name": "acme"},
+		"public_user_data": map[string]any{"user_id": "user_42", "identifier": "user_42"},
+		"created_at":       now, "updated_at": now,
+	})
+	deliveries(1)
+	s.advance(2 * time.Second) // a token issued now is newer than the change
+	b.later(s)
+	before := handshakes()
+	p := b.open(s.url + "/dashboard")
+	require.Equal(t, http.StatusOK, p.status)
+	require.Equal(t, "Dashboard of user_42", p.body, "a fresh token, not the sign-in page")
+	require.Equal(t, before+1, handshakes())
+	hs, ok := s.fake.LastRequest(clerktest.RouteHandshake)
+	require.True(t, ok)
+	require.Equal(t, handshake.ReasonSessionTokenOutdated, hs.Query.Get("__clerk_hs_reason"))
+
+	// An API call with the stale token still gets the failure contract.
+	resp := rawGet(t, s.url+"/dashboard", func(r *http.Request) {
+		r.Header.Set("Sec-Fetch-Dest", "empty")
+		r.Header.Set("Accept", "application/json")
+		r.Header.Set("Authorization", "Bearer "+s.fake.Token(s.fake.CreateSession("user_43").ID, clerktest.IssuedAt(s.now().Add(-5*time.Second))))
+	})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "another user is untouched")
+
+	// A deleted user: every token is refused, fresh or not; no handshake
+	// would help, and none is made.
+	b.later(s)
+	s.fake.DeleteUser("user_42")
+	deliveries(2)
+	b.later(s)
+	before = handshakes()
+	p = b.open(s.url + "/dashboard")
+	require.Equal(t, s.fake.SignInURL(), p.url.Scheme+"://"+p.url.Host+p.url.Path)
+	require.Equal(t, before, handshakes())
 }

@@ -47,6 +47,7 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 	cfg := clerkgate.Config{
 		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
 		SignInURL: s.fake.SignInURL(), Clock: s.now, RefreshTimeout: 2 * time.Second,
+		WebhookSigningSecret: s.fake.WebhookSecret(),
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -277,11 +277,15 @@ type Failure struct {
 	Refresh string
 }
 
-// Clerk's token verification reasons that a handshake can cure.
+// Clerk's token verification reasons that a handshake can cure, and
+// clerkgate's VerifyTokenOutdated: a token that verified but that a
+// webhook has since made stale (the user's membership changed after it
+// was issued), which a fresh token from the handshake replaces.
 const (
 	VerifyTokenExpired        = "token-expired"
 	VerifyTokenNotActiveYet   = "token-not-active-yet"
 	VerifyTokenIATInTheFuture = "token-iat-in-the-future"
+	VerifyTokenOutdated       = "token-outdated"
 )
 
 // AfterVerify decides a cookie request whose token (from a Verify
@@ -312,6 +316,8 @@ func FailureReason(f Failure) (reason string, cure bool) {
 		return ReasonSessionTokenNBF, true
 	case VerifyTokenIATInTheFuture:
 		return ReasonSessionTokenIATInTheFuture, true
+	case VerifyTokenOutdated:
+		return ReasonSessionTokenOutdated, true
 	}
 	return f.Reason, false
 }
