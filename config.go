@@ -53,8 +53,8 @@ type Config struct {
 	Issuer string
 
 	// ProxyURL is the URL of your Frontend API proxy, if you proxy Clerk
-	// through your own domain (e.g. "https://app.example.com/__clerk").
-	// Tokens then carry it as their issuer.
+	// through your own domain (e.g. "https://app.example.com/__clerk", env
+	// CLERK_PROXY_URL). Tokens then carry it as their issuer.
 	ProxyURL string
 
 	// AllowPendingSessions accepts sessions that still have tasks (sts
@@ -307,6 +307,8 @@ const (
 	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
 	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
 	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
+	// EnvProxyURL is read into Config.ProxyURL, as Clerk's SDKs read it.
+	EnvProxyURL = "CLERK_PROXY_URL"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
@@ -332,6 +334,7 @@ func ConfigFromEnv() Config {
 		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
 	}
 	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(EnvWebhookSigningSecret))
+	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d
