@@ -487,6 +487,21 @@ func TestOrganizationPatterns(t *testing.T) {
 	require.Equal(t, handshake.OrganizationTarget{Personal: true}, got)
 }
 
+// FuzzOrganizationPatterns: any pattern either compiles or is refused,
+// and a compiled one matches any path without a panic.
+func FuzzOrganizationPatterns(f *testing.F) {
+	f.Add("/orgs/:slug/(.*)", "/orgs/acme/x")
+	f.Add("/:id", "/")
+	f.Add("/((.*))", "/a")
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		s, err := handshake.NewOrganizationSync([]string{pattern}, []string{pattern})
+		if err != nil {
+			return
+		}
+		s.Target(path)
+	})
+}
+
 // TestRetryWithClockSkew: §8, a development handshake's session token
 // that the clock refused is verified again with a day's leeway;
 // production never retries, nor does any other failure.
@@ -673,16 +688,32 @@ func TestNonceShaped(t *testing.T) {
 }
 
 func FuzzDecide(f *testing.F) {
-	f.Add("q=1&__clerk_db_jwt=x", session(now.Unix()), "1", "", "GET", "document")
-	f.Add("__clerk_redirect_url=https%3A%2F%2Fe", "a.b.c", "0", "3", "POST", "")
-	f.Fuzz(func(t *testing.T, query, token, uat, count, method, dest string) {
-		u, err := url.Parse(app + "/p?" + query)
+	f.Add("q=1&__clerk_db_jwt=x", session(now.Unix()), "1", "", "GET", "document", "/p", "")
+	f.Add("__clerk_redirect_url=https%3A%2F%2Fe", "a.b.c", "0", "3", "POST", "", "/orgs/x", "")
+	f.Add("__clerk_handshake_nonce=n", "", "", "", "GET", "document", "/me/", "1800000060.x")
+	sync, err := handshake.NewOrganizationSync([]string{"/orgs/:slug", "/orgs/:slug/(.*)", "/o/:id"}, []string{"/me", "/me/(.*)"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, query, token, uat, count, method, dest, path, binding string) {
+		u, err := url.Parse(app + "/" + strings.TrimPrefix(path, "/") + "?" + query)
 		if err != nil {
 			return
 		}
 		req := handshake.Request{Method: method, URL: u, SecFetchDest: dest, Accept: "text/html", Now: now,
-			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token}}
-		for _, cfg := range []handshake.Config{prodConfig(), devConfig()} {
+			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token,
+				HandshakeNonce: "n", Binding: binding, BindingSecure: binding}}
+		bound := devConfig()
+		bound.BindingKey, bound.OrganizationSync = handshake.BindingKey("sk_test_fuzz"), sync
+		if d := handshake.Decide(req, bound); d.Action == handshake.Resolve {
+			t.Fatalf("resolved a handshake with a binding cookie the Gate never set: %q", binding)
+		}
+		if d := handshake.AfterSignIn(req, bound, handshake.Decide(req, bound), handshake.Session{UserID: "u"}); d.Action == handshake.Redirect {
+			if _, err := url.Parse(d.Location); err != nil {
+				t.Fatalf("bad location %q", d.Location)
+			}
+		}
+		for _, cfg := range []handshake.Config{prodConfig(), devConfig(), bound} {
 			d := handshake.Decide(req, cfg)
 			if d.Action == handshake.Redirect {
 				if !handshake.Eligible(method, dest, "text/html") {
