@@ -344,7 +344,7 @@ func AfterSignIn(req Request, cfg Config, d Decision, s Session) Decision {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
 			"Cross-origin request from satellite domain requires handshake", "", st.signedIn)
 	}
-	if s.UserID != "" {
+	if s.UserID != "" && cfg.OrganizationSync != nil {
 		// A target the Frontend API could not activate (no such
 		// organization, or not the user's) comes back unchanged: the loop
 		// counter stops the handshakes, and the page is served as it is.
@@ -450,8 +450,10 @@ func (s state) handshakeURL(reason string) string {
 	if !s.cfg.Production && s.devBrowser != "" {
 		add("&", CookieDevBrowser, s.devBrowser)
 	}
-	if t, ok := s.cfg.OrganizationSync.Target(s.req.URL.EscapedPath()); ok {
-		add("&", QueryOrganizationID, t.queryValue())
+	if s.cfg.OrganizationSync != nil {
+		if t, ok := s.cfg.OrganizationSync.Target(s.req.URL.EscapedPath()); ok {
+			add("&", QueryOrganizationID, t.queryValue())
+		}
 	}
 	return b.String()
 }
