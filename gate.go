@@ -327,6 +327,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			return nil, errors.New("clerkgate: a development satellite (IsSatellite) needs SignInURL")
 		}
 	}
+	orgSync, err := handshake.NewOrganizationSync(cfg.OrganizationSync.OrganizationPatterns, cfg.OrganizationSync.PersonalAccountPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("clerkgate: OrganizationSync: %w", err)
+	}
 	if cfg.DisableHandshake || pk == nil || sessions == nil {
 		return nil, nil
 	}
@@ -343,13 +347,16 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 	}
 	return &browserAuth{
 		cfg: handshake.Config{
-			FrontendAPI:      fapi,
-			InstanceHost:     instance,
-			Production:       pk.Live,
-			CookieSuffix:     pk.CookieSuffix(),
-			IsSatellite:      cfg.IsSatellite,
-			SignInURL:        cfg.SignInURL,
-			SatelliteOrigins: cfg.SatelliteOrigins,
+			FrontendAPI:       fapi,
+			InstanceHost:      instance,
+			Production:        pk.Live,
+			CookieSuffix:      pk.CookieSuffix(),
+			IsSatellite:       cfg.IsSatellite,
+			SignInURL:         cfg.SignInURL,
+			SatelliteOrigins:  cfg.SatelliteOrigins,
+			SatelliteAutoSync: cfg.SatelliteAutoSync,
+			BindingKey:        handshake.BindingKey(cfg.SecretKey),
+			OrganizationSync:  orgSync,
 		},
 		nonces: nonce.New(nonce.Config{
 			API: sessions,

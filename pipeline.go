@@ -89,6 +89,7 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
 		handshake.CookieRefresh + sfx,
 		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+		handshake.CookieBinding, handshake.CookieBindingSecure,
 	}
 	n := len(names)
 	if g.cookieSuffix == "" {
@@ -119,6 +120,8 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 			Handshake:          found[7].Value,
 			HandshakeNonce:     found[8].Value,
 			RedirectCount:      found[9].Value,
+			Binding:            found[10].Value,
+			BindingSecure:      found[11].Value,
 		},
 	}
 	if g.browser != nil {
@@ -406,11 +409,12 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 		return nil, signedOut(q.w, orString(d.Reason, handshake.ReasonSessionTokenAndUATMissing), d.Message,
 			newAuthError(ReasonTokenMissing, false, nil))
 	}
-	claims, aerr := g.pageToken(q, req, d)
-	if aerr != nil {
-		return nil, aerr
+	claims, refreshed, aerr := g.pageToken(q, req, d)
+	if aerr != nil || refreshed {
+		// A refreshed session is signed in as it is, as Clerk's is.
+		return claims, aerr
 	}
-	if after := handshake.AfterSignIn(req, cfg, d); after.Action == handshake.Redirect {
+	if after := handshake.AfterSignIn(req, cfg, d, handshakeSession(claims)); after.Action == handshake.Redirect {
 		return nil, redirect(q.w, after)
 	}
 	return claims, nil
@@ -419,20 +423,32 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 // pageToken verifies the session cookie; an expired one is refreshed when
 // Clerk's rule allows, and otherwise (or when the refresh fails) the
 // browser goes through the handshake.
-func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
+func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.Decision) (_ *Claims, refreshed bool, _ *AuthError) {
 	w := q.w
 	claims, err := g.verify(q.ctx, d.Token)
 	if err == nil {
 		aerr := g.admit(claims)
 		switch {
 		case aerr == nil:
-			return claims, nil
+			return claims, false, nil
 		case d.Reason != "":
-			return nil, signedOut(w, d.Reason, d.Message, aerr)
+			return nil, false, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonTokenOutdated:
+			// A webhook said the user changed after the token was issued.
+			// A page load fetches a fresh token through the handshake, as
+			// for an expired one, if a token issued now would pass (not
+			// for a deleted user, whose every token is refused).
+			if !g.store.UserRevoked(claims.Subject, g.now()) {
+				after := handshake.AfterVerify(req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
+				if after.Action == handshake.Redirect {
+					return nil, false, redirect(w, after)
+				}
+			}
+			return nil, false, signedOut(w, handshake.ReasonSessionTokenOutdated, "", aerr)
 		case aerr.Reason == ReasonSessionRevoked:
-			return nil, signedOut(w, "session-revoked", "", aerr)
+			return nil, false, signedOut(w, "session-revoked", "", aerr)
 		}
-		return nil, signedOut(w, "token-lifetime-invalid", "", aerr)
+		return nil, false, signedOut(w, "token-lifetime-invalid", "", aerr)
 	}
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
 	failure := handshake.Failure{Reason: clerkVerifyReason(err)}
@@ -441,7 +457,7 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 		c, rerr, whyNot := g.tryRefresh(q, d.Token, (*Claims)(ve.Claims), d.Suffixed)
 		switch {
 		case c != nil:
-			return c, nil
+			return c, true, nil
 		case rerr != nil:
 			refusal = rerr
 		}
@@ -451,17 +467,31 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 	case d.Reason != "":
 		// The token stood in for a handshake this request cannot make:
 		// Clerk signs it out for that reason, before looking at it.
-		return nil, signedOut(w, d.Reason, d.Message, refusal)
+		return nil, false, signedOut(w, d.Reason, d.Message, refusal)
 	case refusal.Reason == ReasonSessionPending:
 		// Clerk's state is signed in, its auth object signed out: no
 		// auth status headers.
-		return nil, refusal
+		return nil, false, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
-		return nil, redirect(w, after)
+		return nil, false, redirect(w, after)
 	}
-	return nil, signedOut(w, after.Reason, after.Message, refusal)
+	return nil, false, signedOut(w, after.Reason, after.Message, refusal)
+}
+
+// handshakeSession is what the handshake's decision reads of a verified
+// session: a pending one (AllowPendingSessions) is not synced, as Clerk's
+// auth object treats it as signed out.
+func handshakeSession(c *Claims) handshake.Session {
+	if c.Pending() {
+		return handshake.Session{}
+	}
+	s := handshake.Session{UserID: c.Subject}
+	if o := c.Organization; o != nil {
+		s.Org = handshake.ActiveOrganization{ID: o.ID, Slug: o.Slug}
+	}
+	return s
 }
 
 // resolveHandshake trades the nonce or verifies the handshake token, sets
@@ -496,11 +526,18 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 		// The new token earns no trust for having come through the
 		// handshake: it is verified like any other.
 		c, err := g.verify(q.ctx, res.Token)
+		if err != nil && handshake.RetryWithClockSkew(g.browser.cfg, clerkVerifyReason(err)) {
+			g.log.Warn("clerkgate: clock skew: a development handshake gave a session token the clock refuses; accepted with a day's leeway, as Clerk does. Check this machine's clock", "err", err)
+			var vc *verifier.Claims
+			if vc, err = g.verifier.VerifyWithClockSkew(q.ctx, res.Token, handshake.DevClockSkew); err == nil {
+				c = (*Claims)(vc.Clone())
+			}
+		}
 		if err != nil {
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false, false
 		}
-		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
+		if g.admit(c) != nil {
 			return nil, nil, false, false
 		}
 		claims = c
