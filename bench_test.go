@@ -1,6 +1,7 @@
 package clerkgate_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -55,6 +56,8 @@ func benchRequest(b *testing.B, mods ...func(*clerkgate.Config)) (*clerkgate.Gat
 		APIURL:         fake.URL(),
 		// An hour, not Clerk's 60 s, so that a long -benchtime cannot outlive it.
 		MaxTokenLifetime: time.Hour,
+		// Nothing a benchmark does is worth a log line.
+		Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, mod := range mods {
 		mod(&cfg)

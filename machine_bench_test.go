@@ -1,6 +1,7 @@
 package clerkgate_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,6 +26,7 @@ func BenchmarkCallerKinds(b *testing.B) {
 		HTTPClient:       fake.Client(),
 		MaxTokenLifetime: time.Hour,
 		Machine:          clerkgate.MachineConfig{MaxAge: time.Hour},
+		Logger:           slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		b.Fatal(err)
