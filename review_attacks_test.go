@@ -1,0 +1,169 @@
+package clerkgate_test
+
+// An independent review's attacks (issue 21's, re-run, and new ones), each
+// over real HTTP against clerktest. The figures they log are the ones in
+// SECURITY.md.
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/clerktest"
+)
+
+// withXFF sends every request with X-Forwarded-For set by xff (a forger's
+// value, or what a proxy in front would append), over rt.
+type withXFF struct {
+	rt  http.RoundTripper
+	xff func() string
+}
+
+func (x withXFF) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", x.xff())
+	return x.rt.RoundTrip(r)
+}
+
+// browserFrom is a browser of s whose connections come from ip, sending
+// X-Forwarded-For xff when it is not "".
+func (s *site) browserFrom(t *testing.T, ip, xff string) *browser {
+	b := s.browser(t)
+	tr := b.c.Transport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext
+	tr.DisableKeepAlives = true
+	b.c.Transport = tr
+	if xff != "" {
+		b.c.Transport = withXFF{rt: tr, xff: func() string { return xff }}
+	}
+	return b
+}
+
+// nonceFlood sends junk nonces to s from ip with workers in parallel
+// until stop is called, each request's X-Forwarded-For from xff (nil: none).
+// It returns once at least min requests are out; stop waits for the
+// workers and returns how many were sent.
+func nonceFlood(s *site, ip string, workers, min int, xff func(i int) string) (stop func() int) {
+	c := from(ip)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	done := make(chan struct{})
+	var sent atomic.Int32
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/?__clerk_handshake_nonce=junk%s_%d_%d", s.url, strings.ReplaceAll(ip, ".", "_"), w, i), nil)
+				req.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"})
+				req.Header.Set("Sec-Fetch-Dest", "document")
+				if xff != nil {
+					req.Header.Set("X-Forwarded-For", xff(int(sent.Load())))
+				}
+				if res, err := c.Do(req); err == nil {
+					res.Body.Close()
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	for int(sent.Load()) < min {
+		time.Sleep(time.Millisecond)
+	}
+	return func() int {
+		close(done)
+		wg.Wait()
+		return int(sent.Load())
+	}
+}
+
+// signIns signs n users in through browsers from ip (with X-Forwarded-For
+// xff when not ""), and counts those who reach their dashboard.
+func signIns(t *testing.T, s *site, n int, ip, xff string) int {
+	ok := 0
+	for i := range n {
+		b := s.browserFrom(t, ip, xff)
+		if b.signIn(s, fmt.Sprintf("user_%d", i), s.url+"/dashboard").body == fmt.Sprintf("Dashboard of user_%d", i) {
+			ok++
+		}
+	}
+	return ok
+}
+
+// A flooder that forges X-Forwarded-For, each request a new address,
+// picks no bucket of its own where the Gate does not trust the header
+// (the default), nor where it is not the trusted proxy; behind the
+// trusted proxy, the hop the proxy appended is the client, whatever the
+// client wrote to its left. In each case 5 of 5 sign-ins from another
+// client complete, and the junk costs about the flooder's own burst.
+func TestReviewForgedForwardedForPicksNoBucket(t *testing.T) {
+	needLoopback(t, "127.0.0.2", "127.0.0.3")
+	forged := func(i int) string { return fmt.Sprintf("203.0.113.%d", 1+i%250) }
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32")}
+	for _, tc := range []struct {
+		name          string
+		trusted       []netip.Prefix
+		floodFrom     string
+		xff           func(i int) string
+		signInFrom    string
+		signInXFF     string
+		junkCallBound int // beyond the genuine sign-ins' own
+	}{
+		{"headers not trusted", nil, "127.0.0.1", forged, "127.0.0.2", "", 10},
+		{"not from the trusted proxy", proxy, "127.0.0.1", forged, "127.0.0.2", "", 10},
+		{"through the trusted proxy", proxy, "127.0.0.3",
+			func(i int) string { return forged(i) + ", 198.51.100.66" }, "127.0.0.3", "198.51.100.7", 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, func(c *clerkgate.Config) { c.TrustedProxies = tc.trusted })
+			start := time.Now()
+			stop := nonceFlood(s, tc.floodFrom, 4, 100, tc.xff)
+			signedIn := signIns(t, s, 5, tc.signInFrom, tc.signInXFF)
+			sent := stop()
+			secs := time.Since(start).Seconds()
+			calls := s.fake.Requests(clerktest.RouteHandshakePayload)
+			t.Logf("%d forged junk nonces in %.1f s; 5 sign-ins from another client: %d signed in; %d nonce calls in all", sent, secs, signedIn, calls)
+			require.Equal(t, 5, signedIn)
+			// The flooder's bucket: its burst, refilled at 1/s.
+			require.LessOrEqual(t, calls-5, tc.junkCallBound+int(secs)+1)
+		})
+	}
+}
+
+// TrustProxyHeaders on an app that no proxy stands in front of is the
+// misconfiguration SECURITY.md warns of: the client writes the hop the
+// Gate takes for its address, so it picks a new bucket per request. The
+// global bucket still caps the Backend API calls (100 at once, 50/s), and
+// a genuine sign-in waits its turn (at most 3 s per nonce).
+func TestReviewMisconfiguredProxyTrustIsStillCapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods for several seconds")
+	}
+	needLoopback(t, "127.0.0.2")
+	s := newSite(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true })
+	start := time.Now()
+	stop := nonceFlood(s, "127.0.0.1", 8, 400, func(i int) string { return fmt.Sprintf("203.0.%d.%d", i/250, 1+i%250) })
+	t0 := time.Now()
+	signedIn := signIns(t, s, 2, "127.0.0.2", "198.51.100.7")
+	waited := time.Since(t0) / 2
+	sent := stop()
+	secs := time.Since(start).Seconds()
+	calls := s.fake.Requests(clerktest.RouteHandshakePayload)
+	t.Logf("misconfigured trust: %d junk nonces, each from a forged address, in %.1f s: %d nonce calls (global bound %d); 2 genuine sign-ins: %d signed in, %.1f s each",
+		sent, secs, calls, 100+int(50*secs)+1, signedIn, waited.Seconds())
+	require.LessOrEqual(t, calls, 100+int(50*secs)+1+2)
+}
