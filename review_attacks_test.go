@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/machine"
 )
 
 // withXFF sends every request with X-Forwarded-For set by xff (a forger's
@@ -166,4 +168,81 @@ func TestReviewMisconfiguredProxyTrustIsStillCapped(t *testing.T) {
 	t.Logf("misconfigured trust: %d junk nonces, each from a forged address, in %.1f s: %d nonce calls (global bound %d); 2 genuine sign-ins: %d signed in, %.1f s each",
 		sent, secs, calls, 100+int(50*secs)+1, signedIn, waited.Seconds())
 	require.LessOrEqual(t, calls, 100+int(50*secs)+1+2)
+}
+
+// 40 random credentials of every opaque kind (ak_, mt_, oat_) from one
+// address cost that address's one burst, whatever route or kind; a new
+// genuine M2M token from another address is accepted.
+func TestReviewRandomCredentialsOfEveryKind(t *testing.T) {
+	needLoopback(t, "127.0.0.2")
+	rig := newMachineRig(t, nil)
+	attacker := from("127.0.0.1")
+	for i := range 40 {
+		getFrom(t, attacker, rig.url+"/any", []string{"ak_", "mt_", "oat_"}[i%3]+randomHex(16))
+	}
+	calls := rig.fake.Requests(clerktest.RouteVerifyAPIKey) + rig.fake.Requests(clerktest.RouteVerifyM2MToken) +
+		rig.fake.Requests(clerktest.RouteVerifyOAuthToken)
+	t.Logf("40 random ak_/mt_/oat_ from one address: %d verify calls", calls)
+	require.LessOrEqual(t, calls, machine.DefaultNewBurst)
+	caller := rig.fake.CreateMachine(rig.fake.CreateMachine().ID)
+	_, mt := rig.fake.CreateM2MToken(caller.ID)
+	require.Equal(t, http.StatusOK, getFrom(t, from("127.0.0.2"), rig.url+"/any", mt))
+}
+
+// 200 genuine API keys the process has never seen, from 200 addresses at
+// once, are all accepted; the last waits for the global bucket (100 at
+// once, then 50/s), about 2 s. Logged: the spread of their latencies.
+func TestReviewGenuineBurstLatency(t *testing.T) {
+	needLoopback(t, "127.0.1.200")
+	rig := newMachineRig(t, nil)
+	const n = 200
+	keys := make([]string, n)
+	for i := range keys {
+		_, keys[i] = rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", fmt.Sprint("key ", i))
+	}
+	statuses, took := make([]int, n), make([]time.Duration, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			statuses[i] = getFrom(t, from(fmt.Sprintf("127.0.1.%d", 1+i)), rig.url+"/keys", keys[i])
+			took[i] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		require.Equal(t, http.StatusOK, st, "genuine key %d", i)
+	}
+	slices.Sort(took)
+	t.Logf("200 new genuine keys from 200 addresses: all accepted; latency min %v, median %v, max %v (max/median %.0f×)",
+		took[0].Round(time.Millisecond), took[n/2].Round(time.Millisecond), took[n-1].Round(time.Millisecond), float64(took[n-1])/float64(took[n/2]))
+	require.Equal(t, n, rig.fake.Requests(clerktest.RouteVerifyAPIKey))
+}
+
+// IPv6 clients are told apart by their /64: random keys from many
+// addresses of one /64 (X-Forwarded-For from the trusted proxy) cost that
+// /64 one burst, and another /64's new key is accepted; an IPv4-mapped
+// address is the IPv4 client.
+func TestReviewIPv6ClientsByTheirSlash64(t *testing.T) {
+	rig := newMachineRig(t, func(c *clerkgate.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	call := func(xff, token string) int {
+		c := &http.Client{Transport: withXFF{rt: http.DefaultTransport, xff: func() string { return xff }}}
+		return getFrom(t, c, rig.url+"/keys", token)
+	}
+	for i := range 40 {
+		call(fmt.Sprintf("2001:db8:1:1:%x:%x::1", i, i*7), "ak_"+randomHex(16))
+	}
+	require.Equal(t, machine.DefaultNewBurst, rig.fake.Requests(clerktest.RouteVerifyAPIKey), "one /64, one burst")
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "v6")
+	require.Equal(t, http.StatusOK, call("2001:db8:1:2::1", key), "another /64")
+	require.Equal(t, http.StatusServiceUnavailable, call("2001:db8:1:1:ffff::9", "ak_"+randomHex(16)), "the flooding /64 stays spent")
+
+	for range 20 {
+		call("198.51.100.9", "ak_"+randomHex(16))
+	}
+	require.Equal(t, http.StatusServiceUnavailable, call("::ffff:198.51.100.9", "ak_"+randomHex(16)), "IPv4-mapped is the IPv4 client")
 }
