@@ -5,9 +5,11 @@ package clerkgate_test
 // SECURITY.md.
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
@@ -395,5 +397,99 @@ func TestReviewRefusedSecretKeyMakesNoCallFlood(t *testing.T) {
 			rep, _ = rig.call(t, "/keys", key)
 			require.Equal(t, http.StatusOK, rep.status)
 		})
+	}
+}
+
+// forge keeps token's header and payload and replaces its signature with
+// one of the same length that is not the key's.
+func forge(token string) string {
+	i := strings.LastIndexByte(token, '.')
+	sig := []byte(token[i+1:])
+	for j := range sig {
+		if sig[j] == 'A' {
+			sig[j] = 'B'
+		} else {
+			sig[j] = 'A'
+		}
+	}
+	return token[:i+1] + string(sig)
+}
+
+// Hostile page loads beyond the one pageload_cost_test.go measures, each
+// against a signed-in page load, in one test by testing.Benchmark (best
+// of three; ratios only). Within the Gate's limits each costs at most 5×
+// the CPU, bytes and allocations of a signed-in page load, except a
+// forged signature under the instance's kid, which costs one RSA
+// verification per cookie, as a genuine token's first request does.
+func TestReviewHostilePageLoads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures benchmarks")
+	}
+	h, signedIn, _ := pageLoads(t)
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	sfx := ""
+	for _, c := range signedIn.Cookies() {
+		if c.Name == "__session" {
+			sfx = c.Value
+		}
+	}
+	genuine := sfx // a genuine token of the Gate's instance, to forge from
+	page := func(mod func(r *http.Request)) *http.Request {
+		r := signedIn.Clone(t.Context())
+		r.Header.Del("Cookie")
+		r.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
+		r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
+		mod(r)
+		return r
+	}
+	seg := func(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+	nested := seg(`{"alg":"RS256","kid":"k"}`) + "." + seg(`{"sub":`+strings.Repeat("[", 1400)+strings.Repeat("]", 1400)+`,"iat":1}`) + ".c2ln"
+	require.Less(t, len(nested), 4096)
+	cases := []struct {
+		name  string
+		r     *http.Request
+		bound float64
+	}{
+		{"deeply nested JSON in both session cookies and the handshake", page(func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: "__session", Value: nested})
+			r.AddCookie(&http.Cookie{Name: "__clerk_handshake", Value: nested})
+		}), 5},
+		{"32 KiB of junk cookies", page(func(r *http.Request) {
+			for i := range 8 {
+				r.AddCookie(&http.Cookie{Name: fmt.Sprint("junk", i), Value: strings.Repeat("x", 4000)})
+			}
+		}), 5},
+		{"forged signature under the instance's kid, in __session and __clerk_handshake", page(func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: "__session", Value: forge(genuine)})
+			r.AddCookie(&http.Cookie{Name: "__clerk_handshake", Value: forge(genuine)})
+		}), 40},
+	}
+	bench := func(r *http.Request) testing.BenchmarkResult {
+		return testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		})
+	}
+	best := func(a, b testing.BenchmarkResult) testing.BenchmarkResult {
+		if b.NsPerOp() < a.NsPerOp() {
+			return b
+		}
+		return a
+	}
+	for _, tc := range cases {
+		serveOnce(t, h, tc.r)
+		// Interleaved, the best of two each: noise only ever adds time.
+		ok, bad := bench(signedIn), bench(tc.r)
+		ok, bad = best(ok, bench(signedIn)), best(bad, bench(tc.r))
+		cpu := float64(bad.NsPerOp()) / float64(max(ok.NsPerOp(), 1))
+		mem := float64(bad.AllocedBytesPerOp()) / float64(max(ok.AllocedBytesPerOp(), 1))
+		allocs := float64(bad.AllocsPerOp()) / float64(max(ok.AllocsPerOp(), 1))
+		t.Logf("%s: %.1f× CPU, %.1f× bytes, %.1f× allocations of a signed-in page load (%d ns against %d)", tc.name, cpu, mem, allocs, bad.NsPerOp(), ok.NsPerOp())
+		require.LessOrEqual(t, cpu, tc.bound, tc.name)
+		require.LessOrEqual(t, mem, 5.0, tc.name)
+		require.LessOrEqual(t, allocs, 5.0, tc.name)
 	}
 }
