@@ -164,8 +164,8 @@ func refuseOpaqueMachine(token string) *AuthError {
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
 // through the cache and the Backend API, on the share of the client that
-// client names.
-func (g *Gate) verifyMachine(ctx context.Context, client func() string, typ TokenType, token string) (*Identity, *AuthError) {
+// client names. The Caller is the request's own.
+func (g *Gate) verifyMachine(ctx context.Context, client func() string, typ TokenType, token string) (*Caller, *AuthError) {
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -178,7 +178,9 @@ func (g *Gate) verifyMachine(ctx context.Context, client func() string, typ Toke
 		if err := g.machines.aud.Check(c); err != nil {
 			return nil, machineError(ReasonClaimsInvalid, err)
 		}
-		return machine.FromJWT(c), nil
+		m := newMachineCaller(typ)
+		machine.FromJWTInto(&m.id, m.scopes[:], c)
+		return &m.caller, nil
 	}
 	if g.machines.cache == nil {
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
@@ -189,7 +191,9 @@ func (g *Gate) verifyMachine(ctx context.Context, client func() string, typ Toke
 	case err == nil:
 		// The cache's Identity is every request's with this credential:
 		// the handler gets its own (TestHandlersCannotChangeAnotherCallersIdentity).
-		return id.Clone(), nil
+		m := newMachineCaller(typ)
+		id.CloneInto(&m.id, m.scopes[:])
+		return &m.caller, nil
 	case errors.Is(err, machine.ErrInvalidInput):
 		return nil, machineError(ReasonTokenMalformed, err)
 	case errors.Is(err, machine.ErrNotFound):

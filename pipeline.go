@@ -175,21 +175,21 @@ func (g *Gate) run(q *parsedRequest, accept acceptSet) (admitted, TokenType, *Au
 		c, err := g.authenticateSession(q)
 		return admitted{claims: c}, typ, err
 	}
-	id, err := g.verifyMachine(q.ctx, q.clientKey, typ, token)
-	return admitted{machine: id, typ: typ}, typ, err
+	c, err := g.verifyMachine(q.ctx, q.clientKey, typ, token)
+	return admitted{machine: c}, typ, err
 }
 
-// admitted is who run let through: a session's claims or a machine's
-// identity. Only the entry points that hand out a *Caller allocate one.
+// admitted is who run let through: a session's claims, or a machine's
+// Caller (the request's own, in one allocation). Only the entry points
+// that hand out a session's *Caller allocate one.
 type admitted struct {
 	claims  *Claims
-	machine *Identity
-	typ     TokenType
+	machine *Caller
 }
 
 func (c admitted) public() *Caller {
 	if c.machine != nil {
-		return &Caller{Type: c.typ, Machine: c.machine}
+		return c.machine
 	}
 	return &Caller{Type: SessionToken, Session: c.claims}
 }
