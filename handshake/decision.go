@@ -234,7 +234,7 @@ func Decide(req Request, cfg Config) Decision {
 		return st.signedOut(ReasonTokenInvalid, "")
 	case p.otherClass():
 		return st.signedOut(ReasonTokenTypeMismatch, "")
-	case p.hasIat && p.iat < uat:
+	case p.hasIat && float64(p.iat) < uat:
 		// A token without iat is not older than anything (Clerk's
 		// undefined < n is false); the Gate refuses it anyway, for its
 		// lifetime cannot be known.
@@ -436,7 +436,7 @@ func redirectCount(req Request) float64 {
 	if v == "" {
 		return 0
 	}
-	v = strings.Trim(v, " \t\n\v\f\r\u00a0\ufeff")
+	v = strings.TrimFunc(v, jsSpace)
 	var n float64
 	switch {
 	case len(v) > 2 && v[0] == '0' && strings.ContainsRune("xXoObB", rune(v[1])):
@@ -474,17 +474,6 @@ func formatCount(n float64) string {
 		return strconv.FormatFloat(n, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(n, 'g', -1, 64)
-}
-
-// parseUAT reads __client_uat like JavaScript's parseInt: leading digits,
-// else 0.
-func parseUAT(v string) int64 {
-	i := 0
-	for i < len(v) && i < 18 && '0' <= v[i] && v[i] <= '9' {
-		i++
-	}
-	n, _ := strconv.ParseInt(v[:i], 10, 64)
-	return n
 }
 
 // or is a, else b.

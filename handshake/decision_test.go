@@ -170,6 +170,11 @@ func TestDecide(t *testing.T) {
 		{name: "5.10 client_uat but no session (token gone): handshake", cfg: prodConfig(),
 			req: page(func(r *handshake.Request) { r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
 			reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "5.9 client_uat -1 is a client (parseInt reads the sign): verify", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "-1" }), action: handshake.Verify},
+		{name: "5.13 client_uat 0x6B49D201 is read as hexadecimal (parseInt without a radix): newer than the token, handshake", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "0x6B49D201" }), action: handshake.Redirect,
+			reason: handshake.ReasonSessionTokenIATBeforeClientUAT},
 		// §5.11–5.13: the token before verification.
 		{name: "5.11 undecodable token: signed out", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Cookies.Session = "garbage" }),
 			action: handshake.SignedOut, reason: handshake.ReasonTokenInvalid},

@@ -63,10 +63,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"uat-parseint", "__client_uat spelled -1, +N or 0x10: Clerk reads it with Number.parseInt (sign, hex prefix: -1, N, 16); " +
-		"the Gate's parseUAT reads leading decimal digits only (0), so session-token-but-no-client-uat and " +
-		"iat-before-uat decisions differ",
-		noted(`uat "-1"`, `uat "+`, `uat "0x10"`)},
 	{"referer-origin", "a Referer with upper case, a default port (:443), or a scheme without a host origin (about:blank, " +
 		"android-app://, null): Clerk compares new URL(referrer).origin (normalised; \"null\" for opaque origins, " +
 		"which is cross-origin) with the page's; the Gate compares the raw scheme://host and ignores non-http schemes, " +
