@@ -537,8 +537,3 @@ func originOf(raw string) (string, bool) {
 	}
 	return u.Scheme + "://" + u.Host, true
 }
-
-func crossOriginReferer(req Request) bool {
-	o, ok := originOf(req.Referer)
-	return ok && o != req.URL.Scheme+"://"+req.URL.Host
-}

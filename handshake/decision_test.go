@@ -343,6 +343,20 @@ func TestAfterSignIn(t *testing.T) {
 		{"a dev account portal in development", devConfig(), "https://foo.accounts.dev/", nil, handshake.SignedIn},
 		{"already in a handshake", prodConfig(), "https://satellite.example/", func(r *handshake.Request) { r.Cookies.RedirectCount = "1" }, handshake.SignedIn},
 		{"a fetch", prodConfig(), "https://satellite.example/", api, handshake.SignedIn},
+		// Referers compared as new URL(referer).origin reads them.
+		{"same origin in upper case, with the default port", prodConfig(), "HTTPS://APP.EXAMPLE.COM:443/x", nil, handshake.SignedIn},
+		{"same origin with user info", prodConfig(), "https://user@app.example.com/x", nil, handshake.SignedIn},
+		{"same origin with backslashes", prodConfig(), `https:\\app.example.com\x`, nil, handshake.SignedIn},
+		{"another port: handshake", prodConfig(), app + ":8443/", nil, handshake.Redirect},
+		{"about:blank has an opaque origin: handshake", prodConfig(), "about:blank", nil, handshake.Redirect},
+		{"an app's referer has an opaque origin: handshake", prodConfig(), "android-app://com.example/", nil, handshake.Redirect},
+		{"a file: page has an opaque origin: handshake", prodConfig(), "file:///tmp/x.html", nil, handshake.Redirect},
+		{"null is no URL: not cross-origin", prodConfig(), "null", nil, handshake.SignedIn},
+		{"not a URL: not cross-origin", prodConfig(), "not a url", nil, handshake.SignedIn},
+		{"a port past 65535 is no URL: not cross-origin", prodConfig(), "https://satellite.example:65536/", nil, handshake.SignedIn},
+		{"the account portal in upper case", prodConfig(), "HTTPS://ACCOUNTS.EXAMPLE.COM/sign-in", nil, handshake.SignedIn},
+		{"the Frontend API under another scheme is still Clerk's host", prodConfig(), "android-app://" + fapi + "/", nil, handshake.SignedIn},
+		{"a host this reader does not rewrite counts as cross-origin: handshake", prodConfig(), "https://app%2Eexample.com/", nil, handshake.Redirect},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := page(signedIn, func(r *handshake.Request) { r.Referer = tc.referer })

@@ -63,11 +63,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"referer-origin", "a Referer with upper case, a default port (:443), or a scheme without a host origin (about:blank, " +
-		"android-app://, null): Clerk compares new URL(referrer).origin (normalised; \"null\" for opaque origins, " +
-		"which is cross-origin) with the page's; the Gate compares the raw scheme://host and ignores non-http schemes, " +
-		"so primary-domain-cross-origin-sync differs both ways",
-		quirk(tagReferer)},
 	{"primary-sync-param-order", "a development primary answering a satellite sync whose __clerk_redirect_url already has " +
 		"__clerk_synced: Clerk appends __clerk_db_jwt then sets __clerk_synced in place (URLSearchParams.set keeps its " +
 		"position); the Gate re-encodes the query sorted, so the Location's parameters come in another order",
