@@ -199,13 +199,15 @@ func Decide(req Request, cfg Config) Decision {
 	// 5. A development primary sends a syncing satellite back.
 	if !cfg.Production && !cfg.IsSatellite {
 		if back := q.Get(QueryRedirectURL); back != "" && allowedOrigin(back, cfg.SatelliteOrigins) {
+			// As Clerk edits it: searchParams.append, then .set, which
+			// keeps every other parameter in its place.
 			u, _ := url.Parse(back)
-			pq := u.Query()
+			pq := parseSearchParams(u.RawQuery)
 			if devBrowser != "" {
-				pq.Add(CookieDevBrowser, devBrowser)
+				pq.append(CookieDevBrowser, devBrowser)
 			}
-			pq.Set(QuerySynced, "true")
-			u.RawQuery = pq.Encode()
+			pq.set(QuerySynced, "true")
+			u.RawQuery, u.ForceQuery = pq.encode(), false
 			return st.maybeRedirect(ReasonPrimaryRespondsToSyncing, "", u.String(), st.verify)
 		}
 	}
@@ -517,9 +519,9 @@ func appendQuery(raw, name, value string) string {
 	if err != nil {
 		return raw
 	}
-	q := u.Query()
-	q.Add(name, value)
-	u.RawQuery = q.Encode()
+	q := parseSearchParams(u.RawQuery)
+	q.append(name, value)
+	u.RawQuery = q.encode()
 	return u.String()
 }
 

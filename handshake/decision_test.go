@@ -145,6 +145,25 @@ func TestDecide(t *testing.T) {
 				require.Equal(t, "true", u.Query().Get("__clerk_synced"))
 				require.Equal(t, "dvb_1", u.Query().Get("__clerk_db_jwt"))
 			}},
+		{name: "5.5 the satellite's parameters keep their places (URLSearchParams append, then set)", cfg: func() handshake.Config {
+			c := devConfig()
+			c.SatelliteOrigins = []string{"https://sat.example"}
+			return c
+		}(), req: page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x?z=1&__clerk_synced=false&a=b c*~&__clerk_synced=x&bad=%zz")), signedIn),
+			action: handshake.Redirect, reason: handshake.ReasonPrimaryRespondsToSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				// As Node writes it.
+				require.Equal(t, "https://sat.example/x?z=1&__clerk_synced=true&a=b+c*%7E&bad=%25zz&__clerk_db_jwt=dvb_1", d.Location)
+			}},
+		{name: "5.4 the sign-in URL's own parameters come first", cfg: func() handshake.Config {
+			c := satellite(true)
+			c.SignInURL = "https://primary.example.com/sign-in?z=1&a=2"
+			return c
+		}(), req: page(withQuery("__clerk_synced=false")),
+			action: handshake.Redirect, reason: handshake.ReasonSatelliteNeedsSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, "https://primary.example.com/sign-in?z=1&a=2&__clerk_redirect_url="+url.QueryEscape(app+"/page?__clerk_synced=false"), d.Location)
+			}},
 		{name: "5.5 open redirect: an unlisted __clerk_redirect_url is ignored", cfg: devConfig(),
 			req:    page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://evil.example/")), signedIn),
 			action: handshake.Verify},

@@ -63,12 +63,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"primary-sync-param-order", "a development primary answering a satellite sync whose __clerk_redirect_url already has " +
-		"__clerk_synced: Clerk appends __clerk_db_jwt then sets __clerk_synced in place (URLSearchParams.set keeps its " +
-		"position); the Gate re-encodes the query sorted, so the Location's parameters come in another order",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return clerk.Reason == "primary-responds-to-syncing" && strings.Contains(c.URL, "__clerk_synced%3Dfalse")
-		}},
 	{"auth-spelling", "Authorization spelled with two spaces, a tab, a trailing word, a trailing space, another scheme, " +
 		"or sent twice: Clerk splits the joined header value with split(' ', 2) (\"Bearer  t\" is the token \"Bearer\", " +
 		"\"Bearer t x\" is t, \"Bearer\\tt\" is the whole value, two headers are \"Bearer a, Bearer b\" whose token is \"a,\"); " +
