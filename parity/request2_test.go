@@ -45,10 +45,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return clerk.Reason == "token-invalid-authorized-parties" && gate.Reason == "token-invalid-issuer"
 		}},
-	{"handshake-claim-not-array", "a verified handshake token whose handshake claim is missing, a string, or holds non-strings: " +
-		"Clerk sets no cookies (Array.isArray fails) and signs the request out (session-token-missing); the Gate decides " +
-		"the request as if there were no handshake and may sign it in from the cookies",
-		noted("handshake claim a string", "no handshake claim", "handshake claim of non-strings")},
 	{"handshake-pending-session", "a handshake (nonce or token) whose session token is a pending session's: Clerk sets the " +
 		"handshake's cookies and reports signed-in (toAuth: pending, so signed out by default); the Gate ignores the " +
 		"handshake and decides from the request's old cookies, serving their active session",
