@@ -39,12 +39,6 @@ type pendingFix struct {
 
 var pendingFixes = []pendingFix{
 	// Gate bugs: Clerk's rule is plain, the Gate's reading differs.
-	{"azp-before-iss", "a token with another issuer on an instance with AuthorizedParties: Clerk's verifyJwt checks azp " +
-		"before iss (assertAuthorizedPartiesClaim, then assertIssuerClaim) and answers token-invalid-authorized-parties; " +
-		"the Gate answers token-invalid-issuer",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return clerk.Reason == "token-invalid-authorized-parties" && gate.Reason == "token-invalid-issuer"
-		}},
 	{"handshake-pending-session", "a handshake (nonce or token) whose session token is a pending session's: Clerk sets the " +
 		"handshake's cookies and reports signed-in (toAuth: pending, so signed out by default); the Gate ignores the " +
 		"handshake and decides from the request's old cookies, serving their active session",
