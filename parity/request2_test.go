@@ -66,31 +66,6 @@ var pendingFixes = []pendingFix{
 		"HTTPS/wss/empty: Clerk builds the page URL with new URL() (lower-cased host, default port dropped) for the " +
 		"handshake's redirect_url and the same-origin check; the Gate keeps the spelling",
 		quirk(tagURLSpelling)},
-
-	// Deliberate differences, documented elsewhere (SECURITY.md, Config) but not in docs/differences.md's table:
-	// add a row there (and to requestDifferences) or change the Gate.
-	{"cookie-twice", "a Clerk cookie sent twice with different values: Clerk takes the first; the Gate reads a " +
-		"session cookie as malformed and any other as absent (SECURITY.md)",
-		quirk(tagCookieTwice)},
-	{"long-lived", "a session token living longer than MaxTokenLifetime (60 s): Clerk accepts it; the Gate refuses it " +
-		"(token-lifetime-invalid) (SECURITY.md, Config.MaxTokenLifetime)",
-		quirk(tagLongLived)},
-	{"expired-long", "a session token expired more than MaxExpiredTokenAge (5 min) ago with a refresh cookie: Clerk " +
-		"refreshes it; the Gate refuses without a call (…-refresh-session_refresh_expired_session_token_too_old) " +
-		"(Config.MaxExpiredTokenAge)",
-		quirk(tagExpiredLong)},
-	{"handshake-template-token", "a handshake whose session token has a JWT template's cat: Clerk's resolveHandshake " +
-		"verifies it with verifyToken, which refuses only the M2M category, and signs in; the Gate refuses it and " +
-		"decides from the request's cookies (the Frontend API never sends one)",
-		noted("nonce2:template", "handshake-token:template")},
-	{"handshake-lookalike-cookie", "a handshake whose directives set __session and then __sessionfoo: Clerk takes the last " +
-		"cookie whose name starts with __session (getCookieName(x).startsWith), the Gate __session or __session_<suffix> " +
-		"only, so they sign in different sessions (the Frontend API never sends one)",
-		noted("lookalike")},
-	{"handshake-no-iat-cookies", "documented no-iat, on a handshake: Clerk accepts the handshake's iat-less token and " +
-		"sets its cookies; the Gate refuses it and signs in from the request's own cookie without setting them " +
-		"(request_test.go's no-iat matcher requires the Gate to sign out)",
-		noted("nonce2:noiat", "handshake-token:noiat")},
 }
 
 // noted is a difference that applies to requests whose notes contain one
