@@ -41,3 +41,14 @@ func TestParseUATAsJavaScript(t *testing.T) {
 		require.Equal(t, want, parseUAT(v), "parseInt(%q)", v)
 	}
 }
+
+// FuzzParseUAT: no panic, and never NaN (JavaScript's NaN || 0 is 0).
+func FuzzParseUAT(f *testing.F) {
+	for _, s := range []string{"1700000000", "-1", "0x10", " +7", "0x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := parseUAT(s)
+		require.False(t, math.IsNaN(n))
+	})
+}

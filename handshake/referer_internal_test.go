@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,4 +56,23 @@ func TestWebURLAsWHATWG(t *testing.T) {
 		require.Equal(t, tc.origin, u.origin, "%q", tc.in)
 		require.Equal(t, tc.hostname, u.hostname, "%q", tc.in)
 	}
+}
+
+// FuzzWebURL: no panic; where new URL would throw there is no origin;
+// an origin is "null" or scheme://host[:port] in lower case.
+func FuzzWebURL(f *testing.F) {
+	for _, s := range []string{"https://APP.example.com:443/", "about:blank", "null", "blob:https://a.b/x", `https:\\a\b`, "a://[::1]", "https://a:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := webURL(s)
+		if !ok {
+			require.Empty(t, u.origin)
+			return
+		}
+		if u.origin != "" && u.origin != "null" {
+			require.Equal(t, strings.ToLower(u.origin), u.origin)
+			require.Contains(t, u.origin, "://")
+		}
+	})
 }
