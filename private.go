@@ -33,6 +33,10 @@ func privateIfCookiesSet(w http.ResponseWriter, before int) http.ResponseWriter 
 // "private, no-store") gets the one value: caches read the lines as one
 // list, and a list that says both is not the Gate's to leave.
 func keepPrivate(h http.Header) {
+	// CDNs obey these before Cache-Control (RFC 9213, Edge-Architecture):
+	// a fresh session is no more theirs to keep than a browser cache's.
+	h.Del("CDN-Cache-Control")
+	h.Del("Surrogate-Control")
 	if v := h.Values("Cache-Control"); len(v) == 1 {
 		for d := range strings.SplitSeq(v[0], ",") {
 			if strings.EqualFold(strings.TrimSpace(d), "no-store") {

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"net/url"
 	"strings"
 )
 
@@ -117,65 +116,4 @@ func schemeAt(s string) int {
 		}
 	}
 	return 0
-}
-
-// knownClerkReferer reports a Referer from Clerk itself: the Frontend API,
-// the instance's account portal, or (outside production) Clerk's
-// development account portals.
-func knownClerkReferer(referer string, cfg Config) bool {
-	u, err := url.Parse(referer)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	host := u.Hostname()
-	fapi := cfg.FrontendAPI
-	if strings.HasPrefix(fapi, "http") {
-		if f, err := url.Parse(fapi); err == nil {
-			fapi = f.Hostname()
-		}
-	} else if h, _, ok := strings.Cut(fapi, ":"); ok {
-		fapi = h
-	}
-	if host == fapi {
-		return true
-	}
-	if !cfg.Production && devAccountPortal(host) {
-		return true
-	}
-	accounts := accountsOrigin(cfg.FrontendAPI)
-	return accounts != "" && u.Scheme+"://"+u.Host == accounts
-}
-
-// accountsOrigin is the account portal of a Frontend API host, as Clerk's
-// buildAccountsBaseUrl derives it.
-func accountsOrigin(fapi string) string {
-	if fapi == "" || strings.HasPrefix(fapi, "http") {
-		return ""
-	}
-	host := fapi
-	switch {
-	case strings.HasPrefix(host, "clerk.accountsstage."):
-		host = strings.Replace(host, "clerk.accountsstage.", "accountsstage.", 1)
-	case strings.Contains(host, "clerk.accounts."):
-		host = strings.Replace(host, "clerk.accounts.", "accounts.", 1)
-	case strings.Contains(host, "clerk."):
-		host = strings.Replace(host, "clerk.", "accounts.", 1)
-	}
-	return "https://" + host
-}
-
-func devAccountPortal(host string) bool {
-	if strings.HasPrefix(host, "accounts.") {
-		for _, s := range []string{".lcl.dev", ".lclstage.dev", ".lclclerk.com"} {
-			if strings.HasSuffix(host, s) {
-				return true
-			}
-		}
-	}
-	for _, s := range []string{".accounts.dev", ".accountsstage.dev", ".accounts.lclclerk.com"} {
-		if strings.HasSuffix(host, s) && !strings.HasSuffix(host, ".clerk"+s) {
-			return true
-		}
-	}
-	return false
 }

@@ -219,13 +219,15 @@ func Decide(req Request, cfg Config) Decision {
 	// 5. A development primary sends a syncing satellite back.
 	if !cfg.Production && !cfg.IsSatellite {
 		if back := q.Get(QueryRedirectURL); back != "" && allowedOrigin(back, cfg.SatelliteOrigins) {
+			// As Clerk edits it: searchParams.append, then .set, which
+			// keeps every other parameter in its place.
 			u, _ := url.Parse(back)
-			pq := u.Query()
+			pq := parseSearchParams(u.RawQuery)
 			if devBrowser != "" {
-				pq.Add(CookieDevBrowser, devBrowser)
+				pq.append(CookieDevBrowser, devBrowser)
 			}
-			pq.Set(QuerySynced, "true")
-			u.RawQuery = pq.Encode()
+			pq.set(QuerySynced, "true")
+			u.RawQuery, u.ForceQuery = pq.encode(), false
 			return st.maybeRedirect(ReasonPrimaryRespondsToSyncing, "", u.String(), st.verify)
 		}
 	}
@@ -254,7 +256,7 @@ func Decide(req Request, cfg Config) Decision {
 		return st.signedOut(ReasonTokenInvalid, "")
 	case p.otherClass():
 		return st.signedOut(ReasonTokenTypeMismatch, "")
-	case p.hasIat && p.iat < uat:
+	case p.hasIat && float64(p.iat) < uat:
 		// A token without iat is not older than anything (Clerk's
 		// undefined < n is false); the Gate refuses it anyway, for its
 		// lifetime cannot be known.
@@ -494,7 +496,7 @@ func redirectCount(req Request) float64 {
 	if v == "" {
 		return 0
 	}
-	v = strings.Trim(v, " \t\n\v\f\r\u00a0\ufeff")
+	v = strings.TrimFunc(v, jsSpace)
 	var n float64
 	switch {
 	case len(v) > 2 && v[0] == '0' && strings.ContainsRune("xXoObB", rune(v[1])):
@@ -532,17 +534,6 @@ func formatCount(n float64) string {
 		return strconv.FormatFloat(n, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(n, 'g', -1, 64)
-}
-
-// parseUAT reads __client_uat like JavaScript's parseInt: leading digits,
-// else 0.
-func parseUAT(v string) int64 {
-	i := 0
-	for i < len(v) && i < 18 && '0' <= v[i] && v[i] <= '9' {
-		i++
-	}
-	n, _ := strconv.ParseInt(v[:i], 10, 64)
-	return n
 }
 
 // or is a, else b.
@@ -586,9 +577,9 @@ func appendQuery(raw, name, value string) string {
 	if err != nil {
 		return raw
 	}
-	q := u.Query()
-	q.Add(name, value)
-	u.RawQuery = q.Encode()
+	q := parseSearchParams(u.RawQuery)
+	q.append(name, value)
+	u.RawQuery = q.encode()
 	return u.String()
 }
 
@@ -605,11 +596,6 @@ func originOf(raw string) (string, bool) {
 		return "", false
 	}
 	return u.Scheme + "://" + u.Host, true
-}
-
-func crossOriginReferer(req Request) bool {
-	o, ok := originOf(req.Referer)
-	return ok && o != req.URL.Scheme+"://"+req.URL.Host
 }
 
 // DevClockSkew is the leeway with which Clerk verifies again, on a

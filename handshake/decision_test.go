@@ -146,6 +146,25 @@ func TestDecide(t *testing.T) {
 				require.Equal(t, "true", u.Query().Get("__clerk_synced"))
 				require.Equal(t, "dvb_1", u.Query().Get("__clerk_db_jwt"))
 			}},
+		{name: "5.5 the satellite's parameters keep their places (URLSearchParams append, then set)", cfg: func() handshake.Config {
+			c := devConfig()
+			c.SatelliteOrigins = []string{"https://sat.example"}
+			return c
+		}(), req: page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x?z=1&__clerk_synced=false&a=b c*~&__clerk_synced=x&bad=%zz")), signedIn),
+			action: handshake.Redirect, reason: handshake.ReasonPrimaryRespondsToSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				// As Node writes it.
+				require.Equal(t, "https://sat.example/x?z=1&__clerk_synced=true&a=b+c*%7E&bad=%25zz&__clerk_db_jwt=dvb_1", d.Location)
+			}},
+		{name: "5.4 the sign-in URL's own parameters come first", cfg: func() handshake.Config {
+			c := satellite(true)
+			c.SignInURL = "https://primary.example.com/sign-in?z=1&a=2"
+			return c
+		}(), req: page(withQuery("__clerk_synced=false")),
+			action: handshake.Redirect, reason: handshake.ReasonSatelliteNeedsSyncing,
+			check: func(t *testing.T, d handshake.Decision) {
+				require.Equal(t, "https://primary.example.com/sign-in?z=1&a=2&__clerk_redirect_url="+url.QueryEscape(app+"/page?__clerk_synced=false"), d.Location)
+			}},
 		{name: "5.5 open redirect: an unlisted __clerk_redirect_url is ignored", cfg: devConfig(),
 			req:    page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://evil.example/")), signedIn),
 			action: handshake.Verify},
@@ -171,6 +190,11 @@ func TestDecide(t *testing.T) {
 		{name: "5.10 client_uat but no session (token gone): handshake", cfg: prodConfig(),
 			req: page(func(r *handshake.Request) { r.Cookies.ClientUAT = "1700000000" }), action: handshake.Redirect,
 			reason: handshake.ReasonClientUATWithoutSessionToken},
+		{name: "5.9 client_uat -1 is a client (parseInt reads the sign): verify", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "-1" }), action: handshake.Verify},
+		{name: "5.13 client_uat 0x6B49D201 is read as hexadecimal (parseInt without a radix): newer than the token, handshake", cfg: prodConfig(),
+			req: page(signedIn, func(r *handshake.Request) { r.Cookies.ClientUAT = "0x6B49D201" }), action: handshake.Redirect,
+			reason: handshake.ReasonSessionTokenIATBeforeClientUAT},
 		// §5.11–5.13: the token before verification.
 		{name: "5.11 undecodable token: signed out", cfg: prodConfig(), req: page(signedIn, func(r *handshake.Request) { r.Cookies.Session = "garbage" }),
 			action: handshake.SignedOut, reason: handshake.ReasonTokenInvalid},
@@ -343,6 +367,20 @@ func TestAfterSignIn(t *testing.T) {
 		{"a dev account portal in development", devConfig(), "https://foo.accounts.dev/", nil, handshake.SignedIn},
 		{"already in a handshake", prodConfig(), "https://satellite.example/", func(r *handshake.Request) { r.Cookies.RedirectCount = "1" }, handshake.SignedIn},
 		{"a fetch", prodConfig(), "https://satellite.example/", api, handshake.SignedIn},
+		// Referers compared as new URL(referer).origin reads them.
+		{"same origin in upper case, with the default port", prodConfig(), "HTTPS://APP.EXAMPLE.COM:443/x", nil, handshake.SignedIn},
+		{"same origin with user info", prodConfig(), "https://user@app.example.com/x", nil, handshake.SignedIn},
+		{"same origin with backslashes", prodConfig(), `https:\\app.example.com\x`, nil, handshake.SignedIn},
+		{"another port: handshake", prodConfig(), app + ":8443/", nil, handshake.Redirect},
+		{"about:blank has an opaque origin: handshake", prodConfig(), "about:blank", nil, handshake.Redirect},
+		{"an app's referer has an opaque origin: handshake", prodConfig(), "android-app://com.example/", nil, handshake.Redirect},
+		{"a file: page has an opaque origin: handshake", prodConfig(), "file:///tmp/x.html", nil, handshake.Redirect},
+		{"null is no URL: not cross-origin", prodConfig(), "null", nil, handshake.SignedIn},
+		{"not a URL: not cross-origin", prodConfig(), "not a url", nil, handshake.SignedIn},
+		{"a port past 65535 is no URL: not cross-origin", prodConfig(), "https://satellite.example:65536/", nil, handshake.SignedIn},
+		{"the account portal in upper case", prodConfig(), "HTTPS://ACCOUNTS.EXAMPLE.COM/sign-in", nil, handshake.SignedIn},
+		{"the Frontend API under another scheme is still Clerk's host", prodConfig(), "android-app://" + fapi + "/", nil, handshake.SignedIn},
+		{"a host this reader does not rewrite counts as cross-origin: handshake", prodConfig(), "https://app%2Eexample.com/", nil, handshake.Redirect},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := page(signedIn, func(r *handshake.Request) { r.Referer = tc.referer })

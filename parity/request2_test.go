@@ -29,93 +29,78 @@ const reqCorpus2Size = 4000
 const seed2 = 20260513
 
 // A pendingFix is a disagreement the second corpus found that is a Gate
-// bug (or a deliberate difference not yet in docs/differences.md): the
-// test lets it pass, by name, until it is fixed or documented. The list
-// should be empty.
+// bug whose fix lives in the root's request pipeline: the test lets it
+// pass, by name, until it is fixed (or, where the Gate is only stricter,
+// documented in docs/differences.md). The list should be empty.
 type pendingFix struct {
 	name, bug string
 	applies   requestDifference
 }
 
+// Each bug says Clerk's rule, what the Gate does, whether the Gate is
+// MORE LENIENT (signs in where Clerk does not, or another session: must
+// be fixed) or STRICTER (may be documented in docs/differences.md
+// instead), and the rule to implement. All of them live in the root's
+// request pipeline (browser.go, cookie.go, middleware.go, origin.go,
+// refresh*.go).
 var pendingFixes = []pendingFix{
-	// Gate bugs: Clerk's rule is plain, the Gate's reading differs.
-	{"azp-before-iss", "a token with another issuer on an instance with AuthorizedParties: Clerk's verifyJwt checks azp " +
-		"before iss (assertAuthorizedPartiesClaim, then assertIssuerClaim) and answers token-invalid-authorized-parties; " +
-		"the Gate answers token-invalid-issuer",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return clerk.Reason == "token-invalid-authorized-parties" && gate.Reason == "token-invalid-issuer"
-		}},
-	{"handshake-claim-not-array", "a verified handshake token whose handshake claim is missing, a string, or holds non-strings: " +
-		"Clerk sets no cookies (Array.isArray fails) and signs the request out (session-token-missing); the Gate decides " +
-		"the request as if there were no handshake and may sign it in from the cookies",
-		noted("handshake claim a string", "no handshake claim", "handshake claim of non-strings")},
-	{"handshake-pending-session", "a handshake (nonce or token) whose session token is a pending session's: Clerk sets the " +
-		"handshake's cookies and reports signed-in (toAuth: pending, so signed out by default); the Gate ignores the " +
-		"handshake and decides from the request's old cookies, serving their active session",
+	{"handshake-pending-session", "MORE LENIENT, must fix. A handshake (nonce or token) whose session token is a pending " +
+		"session's (sts \"pending\"): Clerk's verifyToken does not look at sts, so it sets the handshake's cookies and " +
+		"returns signed-in, which toAuth makes signed out (pending); the Gate's verifier refuses the token " +
+		"(session_pending), resolveHandshake treats it as a token that does not verify and decides from the request's " +
+		"old cookies, which can serve their (active) session. Rule: in resolveHandshake, a session token refused only " +
+		"for session_pending resolves the handshake: set its cookies, send no x-clerk-auth-status/-reason, and decide it " +
+		"as a pending session (signed out unless pending sessions are allowed); never fall back to the old cookies",
 		noted("nonce2:pending", "handshake-token:pending")},
-	{"refresh-pending-session", "a refresh that answers a pending session's token: Clerk sets the new cookies and reports " +
-		"signed-in (pending, so signed out by default), no auth headers; the Gate refuses it " +
-		"(session-token-expired-refresh-invalid-session-token) and sets no cookies",
+	{"refresh-pending-session", "STRICTER (neither side serves), fix for the protocol. A refresh whose new token is a " +
+		"pending session's: Clerk sets the new cookies and returns signed-in, which toAuth makes signed out, with no auth " +
+		"headers; the Gate refuses the new token (session-token-expired-refresh-invalid-session-token, a handshake on " +
+		"page loads) and sets no cookies, so the browser keeps its expired token. Rule: a refreshed token refused only " +
+		"for session_pending is a successful refresh: set its cookies, no x-clerk-auth-* headers, then decide it as a " +
+		"pending session",
 		noted(rt2Pending)},
-	{"pending-cross-origin", "a primary's document GET from another origin whose cookie token is a pending session's: " +
-		"Clerk checks the cross-origin referrer after verifyToken, before toAuth, and handshakes " +
-		"(primary-domain-cross-origin-sync); the Gate refuses the pending session first (401)",
+	{"pending-cross-origin", "STRICTER (neither side serves), fix for the protocol. A primary's document GET from another " +
+		"origin (not a known Clerk referrer, redirect count 0) whose cookie token is a pending session's: Clerk runs " +
+		"verifyToken (sts unchecked), then the cross-origin referrer check, and only then toAuth, so it handshakes " +
+		"(primary-domain-cross-origin-sync); the Gate refuses the pending session at verification (401). Rule: for a " +
+		"cookie token, treat session_pending as verified when deciding handshake.AfterSignIn; refuse the pending " +
+		"session only if AfterSignIn signs in",
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"uat-parseint", "__client_uat spelled -1, +N or 0x10: Clerk reads it with Number.parseInt (sign, hex prefix: -1, N, 16); " +
-		"the Gate's parseUAT reads leading decimal digits only (0), so session-token-but-no-client-uat and " +
-		"iat-before-uat decisions differ",
-		noted(`uat "-1"`, `uat "+`, `uat "0x10"`)},
-	{"referer-origin", "a Referer with upper case, a default port (:443), or a scheme without a host origin (about:blank, " +
-		"android-app://, null): Clerk compares new URL(referrer).origin (normalised; \"null\" for opaque origins, " +
-		"which is cross-origin) with the page's; the Gate compares the raw scheme://host and ignores non-http schemes, " +
-		"so primary-domain-cross-origin-sync differs both ways",
-		quirk(tagReferer)},
-	{"primary-sync-param-order", "a development primary answering a satellite sync whose __clerk_redirect_url already has " +
-		"__clerk_synced: Clerk appends __clerk_db_jwt then sets __clerk_synced in place (URLSearchParams.set keeps its " +
-		"position); the Gate re-encodes the query sorted, so the Location's parameters come in another order",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return clerk.Reason == "primary-responds-to-syncing" && strings.Contains(c.URL, "__clerk_synced%3Dfalse")
-		}},
-	{"auth-spelling", "Authorization spelled with two spaces, a tab, a trailing word, a trailing space, another scheme, " +
-		"or sent twice: Clerk splits the joined header value with split(' ', 2) (\"Bearer  t\" is the token \"Bearer\", " +
-		"\"Bearer t x\" is t, \"Bearer\\tt\" is the whole value, two headers are \"Bearer a, Bearer b\" whose token is \"a,\"); " +
-		"the Gate reads it otherwise",
+	{"auth-spelling", "BOTH WAYS; the lenient half must be fixed. Clerk reads the Authorization values joined with " +
+		"\", \" and trimmed, [s, t] = v.split(\" \", 2): t empty or missing gives the token s (\"Bearer  t\" with two " +
+		"spaces is the token \"Bearer\"; \"Bearer\\tt\" and a schemeless value are the whole value), s == \"Bearer\" gives t " +
+		"(\"Bearer t x\" is t), any other s gives no header token (cookies). MORE LENIENT today: the Gate takes \"Bearer  " +
+		"t\" as t and signs in, and reads cookies for \"Bearer\\tt\" where Clerk refuses the whole value. STRICTER today: " +
+		"\"Bearer t x\" (Gate token-invalid, Clerk takes t). Rule (where two parsers could read the bytes differently, " +
+		"refuse): a value whose first whitespace-separated word is Bearer (any case) is accepted only as exactly " +
+		"\"Bearer\" + one space + a token with no white space; any other spelling of it (two spaces, a tab, a trailing " +
+		"word) is refused 401 token-invalid and never falls back to the cookies; two headers stay refused; document " +
+		"the trailing-word refusal in docs/differences.md",
 		quirk(tagAuthSpelling)},
-	{"cookie-syntax", "a cookie value quoted, percent-encoded, padded with spaces or with a comma: Clerk parses with cookie " +
-		"1.1.1 (keeps quotes, percent-decodes, trims spaces); the Gate with net/http's rules (strips one pair of quotes, " +
-		"no decoding, keeps a leading space)",
+	{"cookie-syntax", "BOTH WAYS; the lenient half must be fixed. Clerk parses Cookie with cookie 1.1.1: name and value " +
+		"trimmed of spaces and tabs, quotes kept, the value percent-decoded when it holds a %; the Gate reads it as " +
+		"net/http does: one pair of quotes stripped, no decoding, a space after = kept. MORE LENIENT today: a quoted " +
+		"\"<token>\" __session (Clerk: token-invalid; the Gate strips the quotes and signs in), a quoted __client_uat (Clerk: " +
+		"NaN, so 0, a handshake; the Gate reads it and signs in). STRICTER today: a percent-encoded or space-padded " +
+		"session token (Clerk decodes or trims it and signs in; the Gate refuses it). Rule: a Clerk cookie is read only " +
+		"when its name is exact and its value is all RFC 6265 cookie-octets (no quote, space, comma, semicolon or " +
+		"backslash) with no %, where both parsers agree; otherwise a __session or __session_<suffix> is malformed " +
+		"(token-invalid, never signed in, as a session cookie sent twice), a __clerk_handshake or " +
+		"__clerk_handshake_nonce is a handshake that gives nothing (signed out, session-token-missing, as an untradeable " +
+		"nonce), and any other Clerk cookie is absent; document the stricter half",
 		quirk(tagCookieSyntax)},
-	{"url-spelling", "Host or X-Forwarded-Host with upper case, a default port or a trailing dot, or X-Forwarded-Proto " +
-		"HTTPS/wss/empty: Clerk builds the page URL with new URL() (lower-cased host, default port dropped) for the " +
-		"handshake's redirect_url and the same-origin check; the Gate keeps the spelling",
+	{"url-spelling", "STRICTER (never signs in where Clerk does not), fix for the protocol. Clerk builds the page URL with " +
+		"new URL(proto + \"://\" + host) from Host or X-Forwarded-Host/-Proto: host lower-cased, the scheme's default " +
+		"port dropped, a trailing dot kept; a forwarded value new URL refuses (localhost:3000:443) falls back to the " +
+		"request's own URL; the proto is taken as sent (wss). The Gate keeps the spelling, so its handshake " +
+		"redirect_url and Location differ, and its cross-origin check (Origin against Host) refuses a same-origin POST " +
+		"(403) when Host is LOCALHOST:3000 or app.example.com:443. Rule: write the page's origin as WHATWG does (lower " +
+		"case, no default port) for redirect_url, the Referer check and the Origin check; ignore an X-Forwarded-Host " +
+		"that is not one host[:port]; keep ignoring a proto other than http/https (document that: a wss:// redirect_url " +
+		"is no page)",
 		quirk(tagURLSpelling)},
-
-	// Deliberate differences, documented elsewhere (SECURITY.md, Config) but not in docs/differences.md's table:
-	// add a row there (and to requestDifferences) or change the Gate.
-	{"cookie-twice", "a Clerk cookie sent twice with different values: Clerk takes the first; the Gate reads a " +
-		"session cookie as malformed and any other as absent (SECURITY.md)",
-		quirk(tagCookieTwice)},
-	{"long-lived", "a session token living longer than MaxTokenLifetime (60 s): Clerk accepts it; the Gate refuses it " +
-		"(token-lifetime-invalid) (SECURITY.md, Config.MaxTokenLifetime)",
-		quirk(tagLongLived)},
-	{"expired-long", "a session token expired more than MaxExpiredTokenAge (5 min) ago with a refresh cookie: Clerk " +
-		"refreshes it; the Gate refuses without a call (…-refresh-session_refresh_expired_session_token_too_old) " +
-		"(Config.MaxExpiredTokenAge)",
-		quirk(tagExpiredLong)},
-	{"handshake-template-token", "a handshake whose session token has a JWT template's cat: Clerk's resolveHandshake " +
-		"verifies it with verifyToken, which refuses only the M2M category, and signs in; the Gate refuses it and " +
-		"decides from the request's cookies (the Frontend API never sends one)",
-		noted("nonce2:template", "handshake-token:template")},
-	{"handshake-lookalike-cookie", "a handshake whose directives set __session and then __sessionfoo: Clerk takes the last " +
-		"cookie whose name starts with __session (getCookieName(x).startsWith), the Gate __session or __session_<suffix> " +
-		"only, so they sign in different sessions (the Frontend API never sends one)",
-		noted("lookalike")},
-	{"handshake-no-iat-cookies", "documented no-iat, on a handshake: Clerk accepts the handshake's iat-less token and " +
-		"sets its cookies; the Gate refuses it and signs in from the request's own cookie without setting them " +
-		"(request_test.go's no-iat matcher requires the Gate to sign out)",
-		noted("nonce2:noiat", "handshake-token:noiat")},
 }
 
 // noted is a difference that applies to requests whose notes contain one

@@ -95,6 +95,54 @@ var requestDifferences = map[string]requestDifference{
 	"bearer-never-handshakes": func(c *reqCase, clerk, gate outcome) bool {
 		return c.kind == "bearer" && clerk.Status == "handshake" && !gate.Served
 	},
+	// The Gate's bounds on a session token's age: it refuses, Clerk
+	// accepts (or refreshes); the Gate never serves such a request.
+	"long-lived": func(c *reqCase, _, gate outcome) bool {
+		return slices.Contains(c.quirks, "long-lived") && !gate.Served
+	},
+	"expired-long": func(c *reqCase, _, gate outcome) bool {
+		return slices.Contains(c.quirks, "expired-long") && !gate.Served &&
+			gate.Reason == "session-token-expired-refresh-session_refresh_expired_session_token_too_old"
+	},
+	// A Clerk cookie sent twice with different values: the Gate refuses or
+	// ignores it; it never serves a session Clerk does not.
+	"cookie-twice": func(c *reqCase, clerk, gate outcome) bool {
+		return slices.Contains(c.quirks, "cookie-twice") && notLenient(clerk, gate)
+	},
+	// Handshakes whose session token the Gate refuses (Clerk accepts it):
+	// the Gate sets none of the handshake's session cookies and decides
+	// from the request's own, as Clerk does with a handshake whose token
+	// does not verify.
+	"handshake-template-token": func(c *reqCase, _, gate outcome) bool {
+		return hasNote(c, "nonce2:template", "handshake-token:template") && !setsCookie(gate, "__session")
+	},
+	"handshake-no-iat": func(c *reqCase, _, gate outcome) bool {
+		return hasNote(c, "nonce2:noiat", "handshake-token:noiat") && !setsCookie(gate, "__session")
+	},
+	// A handshake that sets __session and then __sessionfoo: the Gate
+	// passes only Clerk's own names, so the lookalike is neither set nor
+	// taken.
+	"handshake-lookalike-cookie": func(c *reqCase, _, gate outcome) bool {
+		return hasNote(c, "nonce2:lookalike", "handshake-token:lookalike") && !setsCookie(gate, "__sessionfoo")
+	},
+}
+
+// notLenient reports an outcome where the Gate serves no request Clerk
+// does not serve, and no other session.
+func notLenient(clerk, gate outcome) bool {
+	return !gate.Served || clerk.Served && clerk.Sid == gate.Sid && clerk.Sub == gate.Sub
+}
+
+// setsCookie reports whether an outcome sets a cookie of that exact name
+// (or, for "__session", the plain or a suffixed session cookie).
+func setsCookie(o outcome, name string) bool {
+	for _, c := range o.Cookies {
+		n, _, _ := strings.Cut(c, "=")
+		if n == name || name == "__session" && strings.HasPrefix(n, "__session_") {
+			return true
+		}
+	}
+	return false
 }
 
 // handshakeReasons are Clerk's reasons for a handshake that a Gate cannot

@@ -17,8 +17,8 @@ func (r Reason) Error() string { return "verifier: " + string(r) }
 
 // The reasons Verify reports. When several checks would fail, Verify reports
 // the first in this order: shape, token type (header), algorithm, key,
-// signature, payload shape, claim types, token type (subject), issuer,
-// authorized party, session status, time. Time comes last on purpose: an
+// signature, payload shape, claim types, token type (subject), authorized
+// party, issuer (Clerk's verifyJwt order), session status, time. Time comes last on purpose: an
 // expired token is worth refreshing only when everything else holds. The
 // payload is read only once its signature holds, so its shape and claims
 // are judged after the signature.

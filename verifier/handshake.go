@@ -17,9 +17,11 @@ const MaxHandshakeDirectives = 32
 // Verifier's keys; and, beyond Clerk, exp when the token has one. It
 // judges nothing in the directives: the caller verifies the session token
 // they set like any other. The payload is read with the same strict JSON
-// rules as a session token's: a duplicate member, a handshake claim that
-// is not an array of strings, or more than MaxHandshakeDirectives of them
-// are token_malformed.
+// rules as a session token's: a duplicate member, a handshake array that
+// holds anything but strings, or more than MaxHandshakeDirectives of them
+// are token_malformed. A handshake claim that is not an array (missing,
+// null, a string, an object) gives no directives and no error, as Clerk
+// sets cookies only from an array: the request is then signed out.
 func (v *Verifier) VerifyHandshake(ctx context.Context, token string) ([]string, error) {
 	p, err := parse(token)
 	if err != nil {
@@ -57,6 +59,14 @@ func decodeHandshake(s string) (directives []string, exp int64, _ *Error) {
 	for name, ok := d.r.member(&o); ok; name, ok = d.r.member(&o) {
 		switch name {
 		case "handshake":
+			if d.r.peek() != '[' {
+				// Clerk sets cookies only from an array
+				// (Array.isArray): anything else sets none, and the
+				// request is signed out.
+				directives = nil
+				d.r.skip(1)
+				continue
+			}
 			directives = d.strs("handshake")
 		case "exp":
 			exp = d.int("exp")

@@ -36,6 +36,16 @@ func TestVerifyHandshake(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 
+	// A handshake claim that is not an array: no directives and no
+	// error, so the request is signed out with no cookies set, as Clerk's
+	// Array.isArray check leaves it (not decided without the handshake,
+	// which could sign in the old cookies' session).
+	for _, claim := range []any{"__session=x; Path=/", nil, map[string]any{"0": "__session=x"}, 1, true} {
+		got, err = v.VerifyHandshake(context.Background(), f.sign(t, f.header(), map[string]any{"handshake": claim}))
+		require.NoError(t, err, "handshake claim %#v", claim)
+		require.Empty(t, got, "handshake claim %#v", claim)
+	}
+
 	hdr := func(k string, val any) map[string]any {
 		h := f.header()
 		h[k] = val
@@ -56,8 +66,7 @@ func TestVerifyHandshake(t *testing.T) {
 		"JWT template category":   {f.sign(t, hdr("cat", "cl_B7d4PD222AAA"), payload(nil)), verifier.ReasonTokenTypeInvalid},
 		"M2M category":            {f.sign(t, hdr("cat", "cl_B7d4PD333AAA"), payload(nil)), verifier.ReasonTokenTypeInvalid},
 		"typ not JWT":             {f.sign(t, hdr("typ", "at+jwt"), payload(nil)), verifier.ReasonTokenTypeInvalid},
-		"handshake not an array":  {f.sign(t, f.header(), map[string]any{"handshake": "__session=x"}), verifier.ReasonTokenMalformed},
-		"a directive not string":  {f.sign(t, f.header(), map[string]any{"handshake": []any{1}}), verifier.ReasonTokenMalformed},
+		"a directive not string":  {f.sign(t, f.header(), map[string]any{"handshake": []any{"__client_uat=1", 1}}), verifier.ReasonTokenMalformed},
 		"too many directives":     {f.sign(t, f.header(), map[string]any{"handshake": many}), verifier.ReasonTokenMalformed},
 		"expired":                 {f.sign(t, f.header(), payload(map[string]any{"exp": f.vec.Now - 60})), verifier.ReasonTokenExpired},
 		"not a JWT":               {"abc", verifier.ReasonTokenMalformed},

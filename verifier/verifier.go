@@ -234,15 +234,11 @@ func (v *Verifier) checkSignature(ctx context.Context, kid, alg string, h crypto
 	return key, nil
 }
 
-// checkClaims runs the checks that do not depend on the clock.
+// checkClaims runs the checks that do not depend on the clock, azp before
+// iss as Clerk's verifyJwt runs them (assertAuthorizedPartiesClaim, then
+// assertIssuerClaim), so a token wrong in both is refused for the same
+// reason.
 func (v *Verifier) checkClaims(c *Claims) *Error {
-	if v.issuer != "" {
-		if c.Issuer != v.issuer {
-			return fail(ReasonIssuerInvalid, "iss %q is not %q", c.Issuer, v.issuer)
-		}
-	} else if !looksLikeClerkIssuer(c.Issuer) {
-		return fail(ReasonIssuerInvalid, "iss %q is not a Clerk Frontend API URL", c.Issuer)
-	}
 	if v.parties != nil {
 		if c.AuthorizedParty == "" {
 			return fail(ReasonAuthorizedPartyInvalid, "azp is missing")
@@ -250,6 +246,13 @@ func (v *Verifier) checkClaims(c *Claims) *Error {
 		if _, ok := v.parties[c.AuthorizedParty]; !ok {
 			return fail(ReasonAuthorizedPartyInvalid, "azp %q is not an authorized party", c.AuthorizedParty)
 		}
+	}
+	if v.issuer != "" {
+		if c.Issuer != v.issuer {
+			return fail(ReasonIssuerInvalid, "iss %q is not %q", c.Issuer, v.issuer)
+		}
+	} else if !looksLikeClerkIssuer(c.Issuer) {
+		return fail(ReasonIssuerInvalid, "iss %q is not a Clerk Frontend API URL", c.Issuer)
 	}
 	if c.SessionStatus == "pending" && !v.pending {
 		return fail(ReasonSessionPending, "session %s has pending tasks", c.SessionID)

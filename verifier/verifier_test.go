@@ -331,3 +331,21 @@ func TestRSAHashesAreNotInterchangeable(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorizedPartyBeforeIssuer: a token wrong in both azp and iss is
+// refused for its azp, as Clerk's verifyJwt checks them in that order, so
+// x-clerk-auth-reason says the same on both sides.
+func TestAuthorizedPartyBeforeIssuer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier(t, nil)
+	both := testkit.With(testkit.With(f.claims(), "iss", "https://clerk.other.example"), "azp", "https://evil.example")
+	_, err := v.Verify(context.Background(), f.sign(t, f.header(), both))
+	require.ErrorIs(t, err, verifier.ReasonAuthorizedPartyInvalid)
+
+	// Each alone is still refused for itself.
+	_, err = v.Verify(context.Background(), f.sign(t, f.header(), testkit.With(f.claims(), "iss", "https://clerk.other.example")))
+	require.ErrorIs(t, err, verifier.ReasonIssuerInvalid)
+	_, err = v.Verify(context.Background(), f.sign(t, f.header(), testkit.With(f.claims(), "azp", "https://evil.example")))
+	require.ErrorIs(t, err, verifier.ReasonAuthorizedPartyInvalid)
+}
