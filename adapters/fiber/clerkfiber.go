@@ -171,6 +171,14 @@ func adapt(middleware func(http.Handler) http.Handler) fiber.Handler {
 			c.SetContext(r.Context())
 			w.addHeaders()
 			chain = c.Next()
+			if len(w.header["Set-Cookie"]) > 0 {
+				// A fresh session (a refresh): no cache may keep it, whatever
+				// the handler said; CDNs read their own headers first.
+				h := &c.RequestCtx().Response.Header
+				h.Set("Cache-Control", "private, no-store")
+				h.Del("CDN-Cache-Control")
+				h.Del("Surrogate-Control")
+			}
 		})).ServeHTTP(w, r)
 		if !passed {
 			w.finish()

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 // they agree.
 func whoami(c fiber.Ctx) error {
 	claims, ok := clerkfiber.Claims(c)
+	c.Set("Cache-Control", adaptertest.PublicCaching)
 	return c.JSON(adaptertest.Whoami(c.Context(), claims, ok))
 }
 
@@ -380,7 +381,8 @@ func TestRawRequestsAnswerAsNetHTTP(t *testing.T) {
 		{"an empty bearer", "Authorization: Bearer ", http.StatusUnauthorized},
 		{"another scheme", "Authorization: Basic dXNlcjpwYXNz", http.StatusUnauthorized},
 		{"session cookie", "Cookie: __session=" + f.Token(), http.StatusOK},
-		{"suffixed session cookie", "Cookie: " + suffixed + "=" + f.Token(), http.StatusOK},
+		{"suffixed session cookie", "Cookie: " + f.SessionCookie(), http.StatusOK},
+		{"a suffixed session cookie without its __client_uat", "Cookie: " + suffixed + "=" + f.Token(), http.StatusUnauthorized},
 		{"a planted second session cookie", "Cookie: __session=" + other + "; __session=" + f.Token(), http.StatusUnauthorized},
 		{"a planted cookie in another header", "Cookie: " + suffixed + "=" + other + "\r\nCookie: " + suffixed + "=" + f.Token(), http.StatusUnauthorized},
 		{"an empty session cookie", "Cookie: __session=", http.StatusUnauthorized},
