@@ -18,8 +18,8 @@ import (
 // The request pipeline. Every entry point (RequireSession,
 // OptionalSession, Require, Authenticate, AuthenticateToken and the
 // Routes of Accept, which the adapters and the gRPC interceptors use)
-// runs Gate.run, which reads top to bottom in the order Clerk's
-// authenticateRequest decides a request:
+// runs Gate.run: decide, then carry the decision out, top to bottom in
+// the order Clerk's authenticateRequest decides a request:
 //
 //  1. the Authorization header: a machine credential of an accepted type
 //     goes to its own verification, anything else is a session token;
@@ -151,32 +151,70 @@ func (g *Gate) cookieToken(q *parsedRequest) string {
 	return c.Session
 }
 
-// run is the pipeline: the decision on q for a route that accepts
-// accept, and the type the credential was taken for. A bearer token of a type the route does not
-// accept is refused before any network call or signature check; a
-// session token is never a machine credential, nor the reverse.
-func (g *Gate) run(q *parsedRequest, accept acceptSet) (admitted, TokenType, *AuthError) {
+// credential is where the pipeline finds what decides a request, and
+// how it checks it: decide's answer.
+type credential int
+
+const (
+	noCredential    credential = iota // nothing the route takes: token_missing
+	malformedBearer                   // an empty or doubled Authorization header, on a route for machines alone
+	typeRefused                       // a credential of a type the route does not take
+	machineBearer                     // a machine credential, verified as one
+	sessionBearer                     // the Authorization (or bare) token, verified as a session token
+	sessionCookies                    // the cookies: the cross-origin check, then Clerk's browser decision
+)
+
+// decide is the pipeline's first decision, pure over the parsed request:
+// which credential decides it, as Clerk's authenticateRequest reads a
+// request (the Authorization header first, whatever else the request
+// carries; else the cookies), and the type it is taken for. A bearer
+// token of a type the route does not accept is refused before any
+// network call or signature check; a session token is never a machine
+// credential, nor the reverse.
+func (g *Gate) decide(q *parsedRequest, accept acceptSet) (credential, TokenType) {
 	token := q.bearer
 	if token == "" || accept == (acceptSet{session: true}) {
-		if !accept.session {
-			return admitted{}, "", newAuthError(ReasonTokenMissing, token != "", nil)
+		switch {
+		case !accept.session:
+			return noCredential, ""
+		case q.r == nil || q.hasBearer:
+			return sessionBearer, SessionToken
 		}
-		c, err := g.authenticateSession(q)
-		return admitted{claims: c}, SessionToken, err
+		return sessionCookies, SessionToken
 	}
 	if token == malformed && !accept.session {
-		return admitted{}, "", machineError(ReasonTokenMalformed, errEmptyBearer)
+		return malformedBearer, ""
 	}
-	typ := machine.ClassifyVerified(g.verifier, token)
-	if !accept.has(typ) {
+	switch typ := machine.ClassifyVerified(g.verifier, token); {
+	case !accept.has(typ):
+		return typeRefused, typ
+	case typ == SessionToken:
+		return sessionBearer, typ
+	default:
+		return machineBearer, typ
+	}
+}
+
+// run is the pipeline: decide, then carry the decision out. It returns
+// who was let through and the type the credential was taken for.
+func (g *Gate) run(q *parsedRequest, accept acceptSet) (admitted, TokenType, *AuthError) {
+	cred, typ := g.decide(q, accept)
+	switch cred {
+	case noCredential:
+		return admitted{}, typ, newAuthError(ReasonTokenMissing, q.bearer != "", nil)
+	case malformedBearer:
+		return admitted{}, typ, machineError(ReasonTokenMalformed, errEmptyBearer)
+	case typeRefused:
 		return admitted{}, typ, typeNotAccepted(typ)
-	}
-	if typ == SessionToken {
-		c, err := g.authenticateSession(q)
+	case machineBearer:
+		c, err := g.verifyMachine(q.ctx, q.clientKey, typ, q.bearer)
+		return admitted{machine: c}, typ, err
+	case sessionCookies:
+		c, err := g.cookieSession(q)
 		return admitted{claims: c}, typ, err
 	}
-	c, err := g.verifyMachine(q.ctx, q.clientKey, typ, token)
-	return admitted{machine: c}, typ, err
+	c, err := g.sessionToken(q, q.bearer)
+	return admitted{claims: c}, typ, err
 }
 
 // admitted is who run let through: a session's claims, or a machine's
@@ -194,14 +232,10 @@ func (c admitted) public() *Caller {
 	return &Caller{Type: SessionToken, Session: c.claims}
 }
 
-// authenticateSession decides a request by its session token. A token in the
-// Authorization header decides it, whatever else it carries; without
-// one, the cookies do, as Clerk decides them (page load or not; only a
-// page load is redirected).
-func (g *Gate) authenticateSession(q *parsedRequest) (*Claims, *AuthError) {
-	if q.r == nil || q.hasBearer {
-		return g.sessionToken(q, q.bearer)
-	}
+// cookieSession decides a request without an Authorization token by its
+// cookies, as Clerk decides them (page load or not; only a page load is
+// redirected).
+func (g *Gate) cookieSession(q *parsedRequest) (*Claims, *AuthError) {
 	if err := g.crossOriginRefusal(q.r); err != nil && g.cookieToken(q) != "" {
 		// A request without a session cookie is anonymous: forging it
 		// gains nothing.
