@@ -114,7 +114,9 @@ func (b refreshBrowser) run(client *http.Client, addr, suffix string, o options)
 			out.first = msg
 		}
 	}
-	refreshCookie := "__refresh_" + suffix + "=" + b.session.RefreshToken
+	// A browser holds the suffixed session beside its __client_uat twin
+	// (Clerk reads a suffixed session only with it), set at sign-in.
+	refreshCookie := "__client_uat_" + suffix + "=1; __refresh_" + suffix + "=" + b.session.RefreshToken
 	for _, expired := range b.expired {
 		out.expired++
 		type answer struct {
