@@ -367,9 +367,6 @@ func proxiesFromEnv(v string) (proxies []netip.Prefix, bad string) {
 	return proxies, ""
 }
 
-// NewFromEnv is New(ConfigFromEnv()).
-func NewFromEnv() (*Gate, error) { return New(ConfigFromEnv()) }
-
 func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {

@@ -23,7 +23,7 @@ func whoAmI(ctx context.Context, _ *connect.Request[emptypb.Empty]) (*connect.Re
 // A server whose procedures need a session token, except one that
 // machines call with a scope, and health checks, which need nothing.
 func Example() {
-	gate, err := clerkgate.NewFromEnv()
+	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func Example() {
 // Wrap guards a whole tree of Connect handlers before their bodies are
 // read, and answers refusals in each client's protocol.
 func ExampleWrap() {
-	gate, err := clerkgate.NewFromEnv()
+	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func ExampleWrap() {
 func ExampleError() {
 	purge := func(ctx context.Context, _ *connect.Request[emptypb.Empty]) (*connect.Response[emptypb.Empty], error) {
 		caller, _ := clerkgate.CallerFromContext(ctx)
-		if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+		if err := clerkgate.Authorize(caller, authz.Permission("org:jobs:purge")); err != nil {
 			return nil, clerkconnect.Error(err) // PermissionDenied, reason permission_required
 		}
 		// … purge …

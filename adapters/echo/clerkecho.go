@@ -1,6 +1,6 @@
 // Package clerkecho puts clerkgate in front of echo (v4) handlers.
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}

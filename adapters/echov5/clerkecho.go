@@ -5,7 +5,7 @@
 // v5 API, with the same names, so that moving from one to the other is a
 // change of import paths and of echo.Context to *echo.Context.
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}

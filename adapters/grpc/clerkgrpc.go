@@ -5,7 +5,7 @@
 // caller in the handler's context, for clerkgate.CallerFromContext (and,
 // for a session, clerkgate.ClaimsFromContext and clerkgate.UserID):
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -138,7 +138,7 @@ func StreamServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.Stream
 // that check more themselves:
 //
 //	caller, _ := clerkgate.CallerFromContext(ctx)
-//	if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+//	if err := clerkgate.Authorize(caller, authz.Permission("org:jobs:purge")); err != nil {
 //		return nil, clerkgrpc.Error(err)
 //	}
 //

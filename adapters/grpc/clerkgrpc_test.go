@@ -363,7 +363,7 @@ func TestMethodRoute(t *testing.T) {
 	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenMissing)
 }
 
-// Error takes what clerkgate.AuthorizeCaller returns, as a handler that
+// Error takes what clerkgate.Authorize returns, as a handler that
 // checks more itself has it: nil when the caller passes (the handler goes
 // on), a refusal's status otherwise, also wrapped. An error that is not a
 // refusal is Internal without its text, never a nil error or a leak.
@@ -373,12 +373,12 @@ func TestError(t *testing.T) {
 	admin, err := r.gate.Accept().AuthenticateToken(t.Context(), r.fake.Token(s.ID))
 	require.NoError(t, err)
 	purge := func(c *clerkgate.Caller) error {
-		return clerkgrpc.Error(clerkgate.AuthorizeCaller(c, authz.Permission("org:jobs:purge")))
+		return clerkgrpc.Error(clerkgate.Authorize(c, authz.Permission("org:jobs:purge")))
 	}
 	require.True(t, purge(admin) == nil, "%#v", purge(admin))
 	requireRefused(t, purge(nil), codes.Unauthenticated, clerkgate.ReasonTokenMissing)
 
-	refusal := clerkgate.AuthorizeCaller(admin, authz.Permission("org:jobs:delete"))
+	refusal := clerkgate.Authorize(admin, authz.Permission("org:jobs:delete"))
 	requireRefused(t, clerkgrpc.Error(fmt.Errorf("purge: %w", refusal)), codes.PermissionDenied, clerkgate.ReasonPermissionRequired)
 
 	for name, err := range map[string]error{
