@@ -71,6 +71,10 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			return nil, errors.New("clerkgate: a development satellite (IsSatellite) needs SignInURL")
 		}
 	}
+	orgSync, err := handshake.NewOrganizationSync(cfg.OrganizationSync.OrganizationPatterns, cfg.OrganizationSync.PersonalAccountPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("clerkgate: OrganizationSync: %w", err)
+	}
 	if cfg.DisableHandshake || pk == nil || sessions == nil {
 		return nil, nil
 	}
@@ -87,13 +91,16 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 	}
 	return &browserAuth{
 		cfg: handshake.Config{
-			FrontendAPI:      fapi,
-			InstanceHost:     instance,
-			Production:       pk.Live,
-			CookieSuffix:     pk.CookieSuffix(),
-			IsSatellite:      cfg.IsSatellite,
-			SignInURL:        cfg.SignInURL,
-			SatelliteOrigins: cfg.SatelliteOrigins,
+			FrontendAPI:       fapi,
+			InstanceHost:      instance,
+			Production:        pk.Live,
+			CookieSuffix:      pk.CookieSuffix(),
+			IsSatellite:       cfg.IsSatellite,
+			SignInURL:         cfg.SignInURL,
+			SatelliteOrigins:  cfg.SatelliteOrigins,
+			SatelliteAutoSync: cfg.SatelliteAutoSync,
+			BindingKey:        handshake.BindingKey(cfg.SecretKey),
+			OrganizationSync:  orgSync,
 		},
 		nonces: &nonceTrader{
 			sessions: sessions,
@@ -124,6 +131,7 @@ func (g *Gate) pageRequest(r *http.Request) handshake.Request {
 		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
 		handshake.CookieRefresh + sfx,
 		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+		handshake.CookieBinding, handshake.CookieBindingSecure,
 	}
 	var found [len(names)]foundCookie
 	findCookies(r.Header["Cookie"], names[:], found[:])
@@ -151,6 +159,8 @@ func (g *Gate) pageRequest(r *http.Request) handshake.Request {
 			Handshake:          found[7].value,
 			HandshakeNonce:     found[8].value,
 			RedirectCount:      found[9].value,
+			Binding:            found[10].value,
+			BindingSecure:      found[11].value,
 		},
 	}
 }
@@ -184,11 +194,12 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 		return nil, signedOut(w, orString(d.Reason, handshake.ReasonSessionTokenAndUATMissing), d.Message,
 			newAuthError(ReasonTokenMissing, false, nil))
 	}
-	claims, aerr := g.verifyPageToken(w, r, req, d)
-	if aerr != nil {
-		return nil, aerr
+	claims, refreshed, aerr := g.verifyPageToken(w, r, req, d)
+	if aerr != nil || refreshed {
+		// A refreshed session is signed in as it is, as Clerk's is.
+		return claims, aerr
 	}
-	if after := handshake.AfterSignIn(req, cfg, d); after.Action == handshake.Redirect {
+	if after := handshake.AfterSignIn(req, cfg, d, pageSession(claims)); after.Action == handshake.Redirect {
 		return nil, redirect(w, after)
 	}
 	return claims, nil
@@ -197,19 +208,31 @@ func (g *Gate) authenticatePage(w http.ResponseWriter, r *http.Request) (*Claims
 // verifyPageToken verifies the session cookie; an expired one is
 // refreshed when the refresh cookie is there, and otherwise (or when the
 // refresh fails) the browser goes through the handshake.
-func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (*Claims, *AuthError) {
+func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req handshake.Request, d handshake.Decision) (_ *Claims, refreshed bool, _ *AuthError) {
 	claims, err := g.verify(r.Context(), d.Token)
 	if err == nil {
 		aerr := g.admit(claims)
 		switch {
 		case aerr == nil:
-			return claims, nil
+			return claims, false, nil
 		case d.Reason != "":
-			return nil, signedOut(w, d.Reason, d.Message, aerr)
+			return nil, false, signedOut(w, d.Reason, d.Message, aerr)
+		case aerr.Reason == ReasonTokenOutdated:
+			// A webhook said the user changed after the token was issued.
+			// A page load fetches a fresh token through the handshake, as
+			// for an expired one, if a token issued now would pass (not
+			// for a deleted user, whose every token is refused).
+			if !g.store.UserRevoked(claims.Subject, g.now()) {
+				after := handshake.AfterVerify(req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
+				if after.Action == handshake.Redirect {
+					return nil, false, redirect(w, after)
+				}
+			}
+			return nil, false, signedOut(w, handshake.ReasonSessionTokenOutdated, "", aerr)
 		case aerr.Reason == ReasonSessionRevoked:
-			return nil, signedOut(w, "session-revoked", "", aerr)
+			return nil, false, signedOut(w, "session-revoked", "", aerr)
 		}
-		return nil, signedOut(w, "token-lifetime-invalid", "", aerr)
+		return nil, false, signedOut(w, "token-lifetime-invalid", "", aerr)
 	}
 	refusal := newAuthError(verifier.ReasonOf(err), true, err)
 	failure := handshake.Failure{Reason: clerkVerifyReason(err)}
@@ -220,7 +243,7 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 		var c *Claims
 		c, attempted, rerr = g.tryRefresh(w, r, d.Token, (*Claims)(ve.Claims), d.Suffixed)
 		if attempted && rerr == nil {
-			return c, nil
+			return c, true, nil
 		}
 		if attempted {
 			refusal = rerr
@@ -233,17 +256,31 @@ func (g *Gate) verifyPageToken(w http.ResponseWriter, r *http.Request, req hands
 	case d.Reason != "":
 		// The token stood in for a handshake this request cannot make:
 		// Clerk signs it out for that reason, before looking at it.
-		return nil, signedOut(w, d.Reason, d.Message, refusal)
+		return nil, false, signedOut(w, d.Reason, d.Message, refusal)
 	case refusal.Reason == ReasonSessionPending:
 		// Clerk's state is signed in, its auth object signed out: no
 		// auth status headers.
-		return nil, refusal
+		return nil, false, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
-		return nil, redirect(w, after)
+		return nil, false, redirect(w, after)
 	}
-	return nil, signedOut(w, after.Reason, after.Message, refusal)
+	return nil, false, signedOut(w, after.Reason, after.Message, refusal)
+}
+
+// pageSession is what the handshake's decision reads of a verified
+// session: a pending one (AllowPendingSessions) is not synced, as Clerk's
+// auth object treats it as signed out.
+func pageSession(c *Claims) handshake.Session {
+	if c.Pending() {
+		return handshake.Session{}
+	}
+	s := handshake.Session{UserID: c.Subject}
+	if o := c.Organization; o != nil {
+		s.Org = handshake.ActiveOrganization{ID: o.ID, Slug: o.Slug}
+	}
+	return s
 }
 
 // whyNoRefresh names, in Clerk's terms, why an expired token was not
@@ -325,11 +362,18 @@ func (g *Gate) resolveHandshake(w http.ResponseWriter, r *http.Request, req hand
 		// The new token earns no trust for having come through the
 		// handshake: it is verified like any other.
 		c, err := g.verify(r.Context(), res.Token)
+		if err != nil && handshake.RetryWithClockSkew(g.browser.cfg, clerkVerifyReason(err)) {
+			g.log.Warn("clerkgate: clock skew: a development handshake gave a session token the clock refuses; accepted with a day's leeway, as Clerk does. Check this machine's clock", "err", err)
+			var vc *verifier.Claims
+			if vc, err = g.verifier.VerifyWithClockSkew(r.Context(), res.Token, handshake.DevClockSkew); err == nil {
+				c = (*Claims)(vc.Clone())
+			}
+		}
 		if err != nil {
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false, false
 		}
-		if g.checkLifetime(c) != nil || g.isRevoked(c.SessionID) {
+		if g.admit(c) != nil {
 			return nil, nil, false, false
 		}
 		claims = c

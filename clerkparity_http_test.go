@@ -11,6 +11,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // Requests decided as Clerk's authenticateRequest decides them, each over
@@ -82,12 +83,15 @@ func TestUntradableNonceSignsOut(t *testing.T) {
 		&http.Cookie{Name: "__session", Value: token},
 		&http.Cookie{Name: "__client_uat", Value: "1"},
 		&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_1"},
+		s.binding(t),
 	))
 	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	require.Equal(t, s.url+"/", resp.Header.Get("Location"))
 	require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
 	require.Equal(t, "session-token-missing", resp.Header.Get("X-Clerk-Auth-Reason"))
-	require.Empty(t, resp.Header.Values("Set-Cookie"))
+	require.Len(t, resp.Cookies(), 1, "no cookie but the binding cookie's removal")
+	require.Equal(t, handshake.CookieBinding, resp.Cookies()[0].Name)
+	require.Equal(t, -1, resp.Cookies()[0].MaxAge)
 	require.Equal(t, 1, s.fake.Requests(clerktest.RouteHandshakePayload))
 }
 

@@ -53,8 +53,8 @@ type Config struct {
 	Issuer string
 
 	// ProxyURL is the URL of your Frontend API proxy, if you proxy Clerk
-	// through your own domain (e.g. "https://app.example.com/__clerk").
-	// Tokens then carry it as their issuer.
+	// through your own domain (e.g. "https://app.example.com/__clerk", env
+	// CLERK_PROXY_URL). Tokens then carry it as their issuer.
 	ProxyURL string
 
 	// AllowPendingSessions accepts sessions that still have tasks (sts
@@ -216,6 +216,17 @@ type Config struct {
 	// follows only these, so the parameter cannot be an open redirect.
 	SatelliteOrigins []string
 
+	// SatelliteAutoSync makes a satellite sync with the primary domain
+	// through a handshake on a first page load that has no session
+	// cookies. Off by default, as in Clerk's SDKs: such a visitor is
+	// served signed out at once, and a satellite syncs only when it
+	// holds cookies or comes back from signing in (__clerk_synced=false).
+	SatelliteAutoSync bool
+
+	// OrganizationSync activates the organization a page's URL names. See
+	// OrganizationSync.
+	OrganizationSync OrganizationSync
+
 	// HandshakeNoncePerSecond and HandshakeNonceBurst bound each client's
 	// Backend API calls that resolve handshake nonces a browser brings
 	// back from the Frontend API. Anyone can put a nonce-shaped value in a
@@ -287,6 +298,26 @@ type Config struct {
 	emptySecretKey bool
 }
 
+// OrganizationSync makes the organization that a page's URL names the
+// session's active one, as Clerk's organizationSyncOptions do: a page
+// load whose path matches one of OrganizationPatterns (with an :id or
+// :slug parameter), or one of PersonalAccountPatterns, by a session whose
+// active organization is another, goes through the Frontend API's
+// handshake, which activates it (a user who is not a member comes back
+// unchanged, and the page is served as it is: check the organization in
+// the handler). Pages only: API calls are never redirected.
+//
+// Patterns are Clerk's (path-to-regexp), limited to what Clerk documents,
+// and New refuses the rest: literal paths, :name parameters that are
+// whole segments, and (.*) wildcards, e.g. OrganizationPatterns
+// {"/orgs/:slug", "/orgs/:slug/(.*)"}, PersonalAccountPatterns {"/me",
+// "/me/(.*)"}. Matching ignores case and a trailing slash; the first
+// pattern that matches wins.
+type OrganizationSync struct {
+	OrganizationPatterns    []string
+	PersonalAccountPatterns []string
+}
+
 // Environment variables ConfigFromEnv reads.
 const (
 	EnvSecretKey         = "CLERK_SECRET_KEY"
@@ -299,6 +330,8 @@ const (
 	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
 	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
 	EnvTrustedProxies       = "CLERK_TRUSTED_PROXIES"
+	// EnvProxyURL is read into Config.ProxyURL, as Clerk's SDKs read it.
+	EnvProxyURL = "CLERK_PROXY_URL"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
@@ -338,6 +371,7 @@ func ConfigFromEnv() Config {
 	if v, ok := os.LookupEnv(EnvSecretKey); ok && strings.TrimSpace(v) == "" {
 		cfg.emptySecretKey = true
 	}
+	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
 	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d

@@ -196,3 +196,29 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, g.Check(t.Context()))
 }
+
+// CLERK_PROXY_URL is read into ProxyURL, as Clerk's SDKs read it: a Gate
+// from the environment then takes the proxy's tokens (their issuer is the
+// proxy's URL), which it refuses without.
+func TestProxyURLFromTheEnvironment(t *testing.T) {
+	const proxy = "https://app.example.com/__clerk"
+	fake := clerktest.New(clerktest.WithProxyURL(proxy))
+	t.Cleanup(fake.Close)
+	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
+	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	token := fake.Token(fake.CreateSession("user_1").ID)
+
+	t.Setenv(clerkgate.EnvProxyURL, "")
+	g, err := newFromEnv(t, nil)
+	require.NoError(t, err)
+	require.Equal(t, string(clerkgate.ReasonIssuerInvalid), status(t, g, token).reason)
+
+	t.Setenv(clerkgate.EnvProxyURL, " "+proxy+"\n")
+	require.Equal(t, proxy, clerkgate.ConfigFromEnv().ProxyURL)
+	g, err = newFromEnv(t, nil)
+	require.NoError(t, err)
+	rep := status(t, g, token)
+	require.Equal(t, http.StatusOK, rep.status, rep.body)
+	require.Equal(t, "user_1", rep.body)
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // site is an app with a public page (/) and a protected one (/dashboard).
@@ -46,6 +47,7 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 	cfg := clerkgate.Config{
 		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
 		SignInURL: s.fake.SignInURL(), Clock: s.now, RefreshTimeout: 2 * time.Second,
+		WebhookSigningSecret: s.fake.WebhookSecret(),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -256,6 +258,18 @@ func rawGet(t *testing.T, u string, mod func(*http.Request)) *http.Response {
 	return resp
 }
 
+// binding is the cookie that binds a handshake to this browser, as the
+// Gate sets it on the 307 that sends a browser without a dev browser
+// token to the handshake: a genuine return from the handshake carries it.
+func (s *site) binding(t *testing.T) *http.Cookie {
+	t.Helper()
+	resp := rawGet(t, s.url+"/", nil)
+	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	c := setCookieNamed(resp, handshake.CookieBinding)
+	require.NotNil(t, c, "the handshake's 307 sets the binding cookie")
+	return &http.Cookie{Name: c.Name, Value: c.Value}
+}
+
 func withCookies(cookies ...*http.Cookie) func(*http.Request) {
 	return func(r *http.Request) {
 		for _, c := range cookies {
@@ -377,6 +391,7 @@ func TestHandshakeRefusals(t *testing.T) {
 	t.Cleanup(other.Close)
 	victim := s.fake.CreateSession("user_victim")
 	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+	bind := s.binding(t) // each of these comes back to the browser that started it
 
 	attacker := other.CreateSession("user_attacker")
 	for name, token := range map[string]string{
@@ -385,7 +400,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		"a session token as handshake":       s.fake.Token(victim.ID),
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp := rawGet(t, s.url+"/?__clerk_handshake="+url.QueryEscape(token), withCookies(db))
+			resp := rawGet(t, s.url+"/?__clerk_handshake="+url.QueryEscape(token), withCookies(db, bind))
 			require.Nil(t, setCookieNamed(resp, "__session"), "no session cookie from a bad handshake")
 			// Signed out: decided as if there were no handshake, or (a
 			// genuine token of this instance that carries no cookies) on
@@ -403,20 +418,20 @@ func TestHandshakeRefusals(t *testing.T) {
 		body := `{"directives":["admin=true; Path=/","__session=` + good + `; Path=/",` +
 			`"__client_uat=1; Path=/\r\nSet-Cookie: admin=true","__refresh=r; Path=/","__session_other=x"]}`
 		s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Status: http.StatusOK, Body: []byte(body), Times: 1})
-		resp := rawGet(t, s.url+"/?__clerk_handshake_nonce=n0nce1", withCookies(db))
+		resp := rawGet(t, s.url+"/?__clerk_handshake_nonce=n0nce1", withCookies(db, bind))
 		require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 		require.Equal(t, s.url+"/", resp.Header.Get("Location"), "development: on to the clean URL")
 		var names []string
 		for _, c := range resp.Cookies() {
 			names = append(names, c.Name)
 		}
-		require.Equal(t, []string{"__session"}, names)
+		require.Equal(t, []string{"__session", handshake.CookieBinding}, names, "and the binding cookie's removal")
 	})
 
 	t.Run("a nonce that is not one never reaches the Backend API", func(t *testing.T) {
 		before := s.fake.Requests(clerktest.RouteHandshakePayload)
 		for _, n := range []string{"../../v1/jwks", strings.Repeat("a", 200), "a b", "x%00"} {
-			rawGet(t, s.url+"/?__clerk_handshake_nonce="+url.QueryEscape(n), withCookies(db))
+			rawGet(t, s.url+"/?__clerk_handshake_nonce="+url.QueryEscape(n), withCookies(db, bind))
 		}
 		require.Equal(t, before, s.fake.Requests(clerktest.RouteHandshakePayload))
 	})
@@ -434,6 +449,7 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, func(c *clerkgate.Config) { c.RefreshTimeout = 500 * time.Millisecond })
 	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+	bind := s.binding(t)
 
 	s.fake.SetFault(clerktest.RouteHandshakePayload, clerktest.Fault{Status: http.StatusNotFound, Code: clerktest.CodeResourceNotFound})
 	var wg sync.WaitGroup
@@ -441,12 +457,12 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db))
+			rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db, bind))
 		}()
 	}
 	wg.Wait()
 	for range 5 {
-		rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db))
+		rawGet(t, s.url+"/?__clerk_handshake_nonce=replayed", withCookies(db, bind))
 	}
 	require.LessOrEqual(t, s.fake.Requests(clerktest.RouteHandshakePayload), 2,
 		"parallel requests share a call and a failure is remembered")
@@ -458,7 +474,7 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=n%d", i), withCookies(db))
+			rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=n%d", i), withCookies(db, bind))
 		}()
 	}
 	wg.Wait()
@@ -474,16 +490,19 @@ func TestNonceFloodIsRateLimited(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, func(c *clerkgate.Config) { c.HandshakeNoncePerSecond, c.HandshakeNonceBurst = 0.001, 5 })
 	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
+	// Bound: a flooder gets a binding cookie as any browser does.
+	bind := s.binding(t)
 	for i := range 60 {
-		resp := rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=junk%d", i), withCookies(db))
+		resp := rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=junk%d", i), withCookies(db, bind))
 		require.Less(t, resp.StatusCode, 500, "nonce %d", i)
 	}
 	require.Equal(t, 5, s.fake.Requests(clerktest.RouteHandshakePayload), "60 new nonces, a bucket of 5")
 
 	// The bucket refills at its rate (one call per 1,000 s here).
 	s.advance(1001 * time.Second)
+	bind = s.binding(t)
 	for i := range 3 {
-		rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=later%d", i), withCookies(db))
+		rawGet(t, s.url+fmt.Sprintf("/?__clerk_handshake_nonce=later%d", i), withCookies(db, bind))
 	}
 	require.Equal(t, 6, s.fake.Requests(clerktest.RouteHandshakePayload), "one token refilled")
 }

@@ -63,6 +63,15 @@ type Config struct {
 	// TokenFormat asks for a signed handshake token instead of a nonce: a
 	// Gate without a secret key cannot trade a nonce.
 	TokenFormat bool
+	// BindingKey, when set, binds each handshake to the browser that
+	// started it (see CookieBinding): a request that comes back with a
+	// handshake without the binding cookie is decided as if it carried
+	// none. BindingKey(secretKey) derives it. Nil resolves any handshake,
+	// as Clerk does.
+	BindingKey []byte
+	// OrganizationSync, when set, activates the organization a page's URL
+	// names (Clerk's organizationSyncOptions).
+	OrganizationSync *OrganizationSync
 }
 
 // Cookies are the request's Clerk cookies ("" when absent, or when sent
@@ -74,6 +83,9 @@ type Cookies struct {
 	Refresh                        string // __refresh_<suffix>; never unsuffixed
 	Handshake, HandshakeNonce      string
 	RedirectCount                  string
+	// Binding and BindingSecure are clerkgate's binding cookie, under
+	// CookieBinding and CookieBindingSecure.
+	Binding, BindingSecure string
 }
 
 // Request is what a decision looks at.
@@ -171,11 +183,19 @@ func Decide(req Request, cfg Config) Decision {
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
 	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
 
-	// 1. Back from a handshake.
+	// 1. Back from a handshake: one the genuine flow could have sent (in
+	// production the Frontend API, on the app's own site, hands it over
+	// in a cookie; in development, on another site, in the query), to the
+	// browser that started it. Anything else is decided as if it were not
+	// there (login CSRF: see CookieBinding).
 	if !req.Resolved {
-		nonce := or(q.Get(CookieHandshakeNonce), c.HandshakeNonce)
-		hs := or(q.Get(CookieHandshake), c.Handshake)
-		if nonce != "" || hs != "" {
+		var nonce, hs string
+		if cfg.Production {
+			nonce, hs = c.HandshakeNonce, c.Handshake
+		} else {
+			nonce, hs = or(q.Get(CookieHandshakeNonce), c.HandshakeNonce), or(q.Get(CookieHandshake), c.Handshake)
+		}
+		if (nonce != "" || hs != "") && bound(req, cfg) {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
@@ -254,11 +274,15 @@ type Failure struct {
 	Refresh string
 }
 
-// Clerk's token verification reasons that a handshake can cure.
+// Clerk's token verification reasons that a handshake can cure, and
+// clerkgate's VerifyTokenOutdated: a token that verified but that a
+// webhook has since made stale (the user's membership changed after it
+// was issued), which a fresh token from the handshake replaces.
 const (
 	VerifyTokenExpired        = "token-expired"
 	VerifyTokenNotActiveYet   = "token-not-active-yet"
 	VerifyTokenIATInTheFuture = "token-iat-in-the-future"
+	VerifyTokenOutdated       = "token-outdated"
 )
 
 // AfterVerify decides a cookie request whose token (from a Verify
@@ -289,19 +313,41 @@ func FailureReason(f Failure) (reason string, cure bool) {
 		return ReasonSessionTokenNBF, true
 	case VerifyTokenIATInTheFuture:
 		return ReasonSessionTokenIATInTheFuture, true
+	case VerifyTokenOutdated:
+		return ReasonSessionTokenOutdated, true
 	}
 	return f.Reason, false
 }
 
-// AfterSignIn decides a cookie request whose token verified: signed in,
-// unless a primary domain's page is opened from a foreign site (perhaps
-// one of its satellites), which Clerk syncs through a handshake first.
-func AfterSignIn(req Request, cfg Config, d Decision) Decision {
+// Session is what AfterSignIn looks at in a verified session token.
+type Session struct {
+	// UserID is the token's sub; "" (as for a pending session, which
+	// Clerk's auth object treats as signed out) skips organization sync.
+	UserID string
+	// Org is the session's active organization.
+	Org ActiveOrganization
+}
+
+// AfterSignIn decides a cookie request whose token verified (not one a
+// refresh or a handshake gave): signed in, unless a primary domain's page
+// is opened from a foreign site (perhaps one of its satellites), which
+// Clerk syncs through a handshake first, or the page's URL names another
+// organization than the session's active one (OrganizationSync), which a
+// handshake activates.
+func AfterSignIn(req Request, cfg Config, d Decision, s Session) Decision {
 	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
 		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
 			"Cross-origin request from satellite domain requires handshake", "", st.signedIn)
+	}
+	if s.UserID != "" && cfg.OrganizationSync != nil {
+		// A target the Frontend API could not activate (no such
+		// organization, or not the user's) comes back unchanged: the loop
+		// counter stops the handshakes, and the page is served as it is.
+		if t, ok := cfg.OrganizationSync.Target(req.URL.EscapedPath()); ok && t.mismatch(s.Org) {
+			return st.maybeRedirect(ReasonActiveOrganizationMismatch, "", "", st.signedIn)
+		}
 	}
 	return st.signedIn("", "")
 }
@@ -335,8 +381,12 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects || oversized(s.req.URL) {
 		return fallback(reason, message)
 	}
+	cookies := []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"}
 	if location == "" {
 		location = s.handshakeURL(reason)
+		if s.cfg.BindingKey != nil {
+			cookies = append(cookies, bindingCookie(s.req, s.cfg))
+		}
 	}
 	if len(location) > MaxLocation {
 		return fallback(reason, message)
@@ -346,7 +396,7 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		Reason:     reason,
 		Message:    message,
 		Location:   location,
-		Cookies:    []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"},
+		Cookies:    cookies,
 		Token:      s.token,
 		Suffixed:   s.suffixed,
 		DevBrowser: s.devBrowser,
@@ -413,7 +463,10 @@ func (s state) handshakeURL(reason string) string {
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(v))
 	}
-	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession).String())
+	// A handshake the request carried and that was not resolved (not
+	// bound to this browser, or in the query in production) is not sent
+	// round again: it would come back first in the query.
+	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String())
 	add("&", "__clerk_api_version", APIVersion)
 	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
 	add("&", "__clerk_hs_reason", reason)
@@ -423,6 +476,11 @@ func (s state) handshakeURL(reason string) string {
 	}
 	if !s.cfg.Production && s.devBrowser != "" {
 		add("&", CookieDevBrowser, s.devBrowser)
+	}
+	if s.cfg.OrganizationSync != nil {
+		if t, ok := s.cfg.OrganizationSync.Target(s.req.URL.EscapedPath()); ok {
+			add("&", QueryOrganizationID, t.queryValue())
+		}
 	}
 	return b.String()
 }
@@ -552,4 +610,26 @@ func originOf(raw string) (string, bool) {
 func crossOriginReferer(req Request) bool {
 	o, ok := originOf(req.Referer)
 	return ok && o != req.URL.Scheme+"://"+req.URL.Host
+}
+
+// DevClockSkew is the leeway with which Clerk verifies again, on a
+// development instance, a session token that a handshake gave and the
+// clock refused: a developer's machine whose clock is off would otherwise
+// go through handshake after handshake.
+const DevClockSkew = 24 * time.Hour
+
+// RetryWithClockSkew reports whether a session token that a handshake
+// gave, refused for reason (Clerk's verification reason), is verified
+// again with DevClockSkew: on a development instance, when the clock
+// refused it (expired, not yet valid, issued in the future), as Clerk's
+// resolveHandshake does. Production never retries.
+func RetryWithClockSkew(cfg Config, reason string) bool {
+	if cfg.Production {
+		return false
+	}
+	switch reason {
+	case VerifyTokenExpired, VerifyTokenNotActiveYet, VerifyTokenIATInTheFuture:
+		return true
+	}
+	return false
 }

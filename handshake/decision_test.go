@@ -3,6 +3,7 @@ package handshake_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ func TestDecide(t *testing.T) {
 	}
 	rows := []row{
 		// §5.1: back from a handshake.
-		{name: "5.1 nonce in the query", cfg: prodConfig(), req: page(withQuery("__clerk_handshake_nonce=n1")), action: handshake.Resolve,
+		{name: "5.1 nonce in the query (development)", cfg: devConfig(), req: page(withQuery("__clerk_handshake_nonce=n1")), action: handshake.Resolve,
 			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "n1", d.Nonce) }},
 		{name: "5.1 handshake token in a cookie", cfg: prodConfig(), req: page(func(r *handshake.Request) { r.Cookies.Handshake = "hs" }), action: handshake.Resolve,
 			check: func(t *testing.T, d handshake.Decision) { require.Equal(t, "hs", d.HandshakeToken) }},
@@ -304,6 +305,10 @@ func TestAfterVerify(t *testing.T) {
 			handshake.SignedOut, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
 		{"not yet valid: handshake", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenNotActiveYet}, handshake.Redirect, handshake.ReasonSessionTokenNBF},
 		{"iat in the future: handshake", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenIATInTheFuture}, handshake.Redirect, handshake.ReasonSessionTokenIATInTheFuture},
+		{"outdated by a webhook: handshake for a fresh token", page(signedIn), handshake.Failure{Reason: handshake.VerifyTokenOutdated},
+			handshake.Redirect, handshake.ReasonSessionTokenOutdated},
+		{"outdated API call: signed out", page(signedIn, api), handshake.Failure{Reason: handshake.VerifyTokenOutdated},
+			handshake.SignedOut, handshake.ReasonSessionTokenOutdated},
 		{"forged signature: signed out, never a handshake", page(signedIn), handshake.Failure{Reason: "token-invalid-signature"}, handshake.SignedOut, "token-invalid-signature"},
 		{"expired in a loop: signed out", page(signedIn, func(r *handshake.Request) { r.Cookies.RedirectCount = "3" }),
 			handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: handshake.RefreshNoCookie}, handshake.SignedOut, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
@@ -344,7 +349,7 @@ func TestAfterSignIn(t *testing.T) {
 			if tc.mod != nil {
 				tc.mod(&req)
 			}
-			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg))
+			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg), handshake.Session{UserID: "user_1"})
 			require.Equal(t, tc.action, d.Action)
 			if d.Action == handshake.Redirect {
 				require.Equal(t, handshake.ReasonPrimaryDomainCrossOriginSync, d.Reason)
@@ -352,6 +357,294 @@ func TestAfterSignIn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOrganizationSync: §10, a page whose URL names another organization
+// than the session's active one goes through the handshake, which asks
+// the Frontend API to activate it; every handshake on such a page carries
+// organization_id.
+func TestOrganizationSync(t *testing.T) {
+	t.Parallel()
+	sync, err := handshake.NewOrganizationSync(
+		[]string{"/orgs/:slug", "/orgs/:slug/(.*)", "/by-id/:id/settings"},
+		[]string{"/me", "/me/(.*)"})
+	require.NoError(t, err)
+	cfg := prodConfig()
+	cfg.OrganizationSync = sync
+	acme := handshake.Session{UserID: "user_1", Org: handshake.ActiveOrganization{ID: "org_acme", Slug: "acme"}}
+	personal := handshake.Session{UserID: "user_1"}
+	at := func(path string, mod ...func(*handshake.Request)) handshake.Request {
+		return page(append([]func(*handshake.Request){signedIn, func(r *handshake.Request) { r.URL, _ = url.Parse(app + path) }}, mod...)...)
+	}
+	for _, tc := range []struct {
+		name    string
+		req     handshake.Request
+		session handshake.Session
+		orgID   string // organization_id on the handshake; "-" for no redirect
+	}{
+		{"the active organization's page", at("/orgs/acme"), acme, "-"},
+		{"its page in any case, with a trailing slash", at("/ORGS/acme/"), acme, "-"},
+		{"the slug is compared as it is", at("/orgs/ACME"), acme, "ACME"},
+		{"another organization's page", at("/orgs/globex/billing"), acme, "globex"},
+		{"an organization's page without an active one", at("/orgs/globex"), personal, "globex"},
+		{"by id", at("/by-id/org_globex/settings"), acme, "org_globex"},
+		{"the active organization by id", at("/by-id/org_acme/settings"), acme, "-"},
+		{"the personal account with an active organization", at("/me/profile"), acme, ""},
+		{"the personal account without one", at("/me"), personal, "-"},
+		{"a page no pattern names", at("/dashboard"), acme, "-"},
+		{"a parameter is one segment", at("/by-id/a/b/settings"), acme, "-"},
+		{"a pending session (no user) is not synced", at("/orgs/globex"), handshake.Session{}, "-"},
+		{"the loop guard: served as it is", at("/orgs/globex", func(r *handshake.Request) { r.Cookies.RedirectCount = "3" }), acme, "-"},
+		{"an API call is never redirected", at("/orgs/globex", api), acme, "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.AfterSignIn(tc.req, cfg, handshake.Decide(tc.req, cfg), tc.session)
+			if tc.orgID == "-" {
+				require.Equal(t, handshake.SignedIn, d.Action, d.Location)
+				return
+			}
+			require.Equal(t, handshake.Redirect, d.Action)
+			require.Equal(t, handshake.ReasonActiveOrganizationMismatch, d.Reason)
+			u, err := url.Parse(d.Location)
+			require.NoError(t, err)
+			require.Equal(t, []string{tc.orgID}, u.Query()["organization_id"])
+			require.True(t, strings.HasSuffix(u.RawQuery, "&organization_id="+url.QueryEscape(tc.orgID)), "organization_id comes last: %s", u.RawQuery)
+		})
+	}
+
+	t.Run("every handshake on a matching page carries the target", func(t *testing.T) {
+		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/orgs/globex") }, func(r *handshake.Request) {
+			r.Cookies.Session = session(now.Unix() - 10)
+		})
+		d := handshake.Decide(req, cfg)
+		require.Equal(t, handshake.ReasonSessionTokenWithoutClientUAT, d.Reason)
+		u, _ := url.Parse(d.Location)
+		require.Equal(t, "globex", u.Query().Get("organization_id"))
+
+		req.URL, _ = url.Parse(app + "/elsewhere")
+		u, _ = url.Parse(handshake.Decide(req, cfg).Location)
+		require.False(t, u.Query().Has("organization_id"))
+	})
+	t.Run("without OrganizationSync nothing is synced", func(t *testing.T) {
+		req := at("/orgs/globex")
+		d := handshake.AfterSignIn(req, prodConfig(), handshake.Decide(req, prodConfig()), acme)
+		require.Equal(t, handshake.SignedIn, d.Action)
+	})
+}
+
+// TestOrganizationPatterns: the subset of path-to-regexp that Clerk
+// documents is compiled; anything else is refused, never guessed at.
+func TestOrganizationPatterns(t *testing.T) {
+	t.Parallel()
+	none, err := handshake.NewOrganizationSync(nil, nil)
+	require.NoError(t, err)
+	require.Nil(t, none)
+	_, ok := none.Target("/orgs/x")
+	require.False(t, ok)
+
+	for _, bad := range []string{
+		"orgs/:slug",        // not a path
+		"/orgs/:slug?",      // optional parameter
+		"/orgs/:slug*",      // repeated parameter
+		"/orgs/:slug(\\d+)", // custom expression
+		"/orgs/(\\d+)",      // a group other than (.*)
+		"/orgs/org-:slug",   // a parameter inside a segment
+		"/orgs/:slug.json",  // a parameter followed by text
+		"/orgs/:",           // no name
+		"/orgs/{:slug}",     // braces
+		"/orgs/\\:slug",     // escapes
+	} {
+		_, err := handshake.NewOrganizationSync([]string{bad}, nil)
+		require.Error(t, err, bad)
+		_, err = handshake.NewOrganizationSync(nil, []string{bad})
+		require.Error(t, err, bad)
+	}
+
+	s, err := handshake.NewOrganizationSync([]string{"/t/(.*)/:slug", "/o/:id/:slug"}, []string{"/me(.*)"})
+	require.NoError(t, err)
+	for path, want := range map[string]handshake.OrganizationTarget{
+		"/t/a/b/acme":   {Slug: "acme"},
+		"/o/org_1/acme": {ID: "org_1"}, // the id wins
+		"/o/org%201/x":  {ID: "org%201"},
+		"/me":           {Personal: true},
+		"/mezzanine":    {Personal: true},
+		"/ME/":          {Personal: true},
+	} {
+		got, ok := s.Target(path)
+		require.True(t, ok, path)
+		require.Equal(t, want, got, path)
+	}
+	for _, path := range []string{"/t/acme", "/o/org_1", "/", "/o/org_1/acme/x", "/you"} {
+		_, ok := s.Target(path)
+		require.False(t, ok, path)
+	}
+	// An organization pattern without :id or :slug names none: the
+	// personal-account patterns are tried next.
+	s, err = handshake.NewOrganizationSync([]string{"/(.*)"}, []string{"/me"})
+	require.NoError(t, err)
+	got, ok := s.Target("/me")
+	require.True(t, ok)
+	require.Equal(t, handshake.OrganizationTarget{Personal: true}, got)
+}
+
+// FuzzOrganizationPatterns: any pattern either compiles or is refused,
+// and a compiled one matches any path without a panic.
+func FuzzOrganizationPatterns(f *testing.F) {
+	f.Add("/orgs/:slug/(.*)", "/orgs/acme/x")
+	f.Add("/:id", "/")
+	f.Add("/((.*))", "/a")
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		s, err := handshake.NewOrganizationSync([]string{pattern}, []string{pattern})
+		if err != nil {
+			return
+		}
+		s.Target(path)
+	})
+}
+
+// TestRetryWithClockSkew: §8, a development handshake's session token
+// that the clock refused is verified again with a day's leeway;
+// production never retries, nor does any other failure.
+func TestRetryWithClockSkew(t *testing.T) {
+	t.Parallel()
+	for _, reason := range []string{handshake.VerifyTokenExpired, handshake.VerifyTokenNotActiveYet, handshake.VerifyTokenIATInTheFuture} {
+		require.True(t, handshake.RetryWithClockSkew(devConfig(), reason), reason)
+		require.False(t, handshake.RetryWithClockSkew(prodConfig(), reason), reason)
+	}
+	for _, reason := range []string{"token-invalid-signature", "token-invalid-issuer", "token-invalid", ""} {
+		require.False(t, handshake.RetryWithClockSkew(devConfig(), reason), reason)
+	}
+	require.Equal(t, 24*time.Hour, handshake.DevClockSkew)
+}
+
+// TestBinding: a handshake is resolved only by the browser it was started
+// in (the binding cookie the 307 sets), and in production only as the
+// Frontend API hands it over there, in a cookie; anything else is decided
+// as if the request carried no handshake (login CSRF).
+func TestBinding(t *testing.T) {
+	t.Parallel()
+	key := handshake.BindingKey("sk_test_binding")
+	bind := func(c handshake.Config) handshake.Config { c.BindingKey = key; return c }
+	dev, prod := bind(devConfig()), bind(prodConfig())
+
+	// The 307 to the handshake sets the cookie; the browser that follows
+	// it comes back with it.
+	start := handshake.Decide(page(), dev)
+	require.Equal(t, handshake.Redirect, start.Action)
+	require.Len(t, start.Cookies, 2)
+	sc, err := http.ParseSetCookie(start.Cookies[1])
+	require.NoError(t, err)
+	require.Equal(t, handshake.CookieBindingSecure, sc.Name, "the page is on https")
+	require.True(t, sc.Secure)
+	require.True(t, sc.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, sc.SameSite)
+	require.Equal(t, "/", sc.Path)
+	require.Equal(t, int(handshake.BindingLifetime/time.Second), sc.MaxAge)
+	genuine := func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }
+
+	back := func(q string, mod ...func(*handshake.Request)) handshake.Request {
+		return page(append([]func(*handshake.Request){withQuery(q)}, mod...)...)
+	}
+	later := func(d time.Duration) func(*handshake.Request) {
+		return func(r *handshake.Request) { r.Now = r.Now.Add(d) }
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     handshake.Config
+		req     handshake.Request
+		resolve bool
+	}{
+		{"the browser that started it", dev, back("__clerk_handshake_nonce=n1", genuine), true},
+		{"a handshake token likewise", dev, back("__clerk_handshake=hs", genuine), true},
+		{"just before the cookie expires", dev, back("__clerk_handshake_nonce=n1", genuine, later(handshake.BindingLifetime-time.Second)), true},
+		{"another browser: no cookie", dev, back("__clerk_handshake_nonce=n1"), false},
+		{"another browser: a handshake token", dev, back("__clerk_handshake=hs"), false},
+		{"the cookie has expired", dev, back("__clerk_handshake_nonce=n1", genuine, later(handshake.BindingLifetime+time.Second)), false},
+		{"a forged cookie", dev, back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			last := "A"
+			if strings.HasSuffix(sc.Value, last) {
+				last = "B"
+			}
+			r.Cookies.BindingSecure = sc.Value[:len(sc.Value)-1] + last
+		}), false},
+		{"a cookie with a later expiry than any the Gate sets", dev, back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			r.Cookies.BindingSecure = "9" + sc.Value
+		}), false},
+		{"another instance's cookie", bind(devConfig()), back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
+			c := devConfig()
+			c.BindingKey = handshake.BindingKey("sk_test_other")
+			d := handshake.Decide(page(), c)
+			o, _ := http.ParseSetCookie(d.Cookies[1])
+			r.Cookies.BindingSecure = o.Value
+		}), false},
+		{"production: a nonce in a cookie, bound", prod, page(genuine, func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), true},
+		{"production: a handshake token in a cookie, bound", prod, page(genuine, func(r *handshake.Request) { r.Cookies.Handshake = "hs" }), true},
+		{"production: a nonce in a cookie, unbound", prod, page(func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), false},
+		{"production: a nonce in the query, which Clerk never sends", prod, back("__clerk_handshake_nonce=n1", genuine), false},
+		{"production: a handshake token in the query", prod, back("__clerk_handshake=hs", genuine), false},
+		{"production without a binding key: the cookie still counts", prodConfig(), page(func(r *handshake.Request) { r.Cookies.HandshakeNonce = "n1" }), true},
+		{"production without a binding key: never the query", prodConfig(), back("__clerk_handshake_nonce=n1"), false},
+		{"development without a binding key resolves any, as Clerk", devConfig(), back("__clerk_handshake_nonce=n1"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := handshake.Decide(tc.req, tc.cfg)
+			if tc.resolve {
+				require.Equal(t, handshake.Resolve, d.Action)
+				return
+			}
+			require.NotEqual(t, handshake.Resolve, d.Action)
+			if d.Action == handshake.Redirect {
+				// The ignored handshake does not go round again.
+				u, _ := url.Parse(d.Location)
+				back := u.Query().Get("redirect_url")
+				require.NotContains(t, back, "__clerk_handshake")
+				require.Contains(t, back, "/page")
+			}
+		})
+	}
+
+	t.Run("https: the __Host- cookie, Secure; the http name does not count", func(t *testing.T) {
+		https := func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/page?__clerk_handshake_nonce=n1") }
+		d := handshake.Decide(page(), dev)
+		sc, err := http.ParseSetCookie(d.Cookies[1])
+		require.NoError(t, err)
+		require.Equal(t, handshake.CookieBindingSecure, sc.Name)
+		require.True(t, sc.Secure)
+		require.Equal(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }), dev).Action)
+		require.NotEqual(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.Binding = sc.Value }), dev).Action)
+	})
+	t.Run("plain http: no Secure, no prefix", func(t *testing.T) {
+		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse("http://localhost:3000/page") })
+		d := handshake.Decide(req, dev)
+		sc, err := http.ParseSetCookie(d.Cookies[1])
+		require.NoError(t, err)
+		require.Equal(t, handshake.CookieBinding, sc.Name)
+		require.False(t, sc.Secure)
+	})
+	t.Run("only handshakes set it", func(t *testing.T) {
+		c := dev
+		c.SatelliteOrigins = []string{"https://sat.example"}
+		d := handshake.Decide(page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x")), signedIn), c)
+		require.Equal(t, handshake.ReasonPrimaryRespondsToSyncing, d.Reason)
+		require.Len(t, d.Cookies, 1)
+		d = handshake.Decide(page(), devConfig())
+		require.Len(t, d.Cookies, 1, "no binding key, no binding cookie")
+	})
+	t.Run("resolving a handshake removes it: each serves once", func(t *testing.T) {
+		req := page(withQuery("__clerk_handshake_nonce=n1"), genuine)
+		res := handshake.Resolved(req, dev, nil)
+		var found bool
+		for _, c := range res.Cookies {
+			sc, err := http.ParseSetCookie(c)
+			require.NoError(t, err)
+			if sc.Name == handshake.CookieBindingSecure {
+				found = true
+				require.Equal(t, -1, sc.MaxAge)
+			}
+		}
+		require.True(t, found, res.Cookies)
+		require.Empty(t, handshake.Resolved(req, devConfig(), nil).Cookies)
+	})
 }
 
 // TestResolved: only Clerk's cookies come out of a handshake.
@@ -395,16 +688,32 @@ func TestNonceShaped(t *testing.T) {
 }
 
 func FuzzDecide(f *testing.F) {
-	f.Add("q=1&__clerk_db_jwt=x", session(now.Unix()), "1", "", "GET", "document")
-	f.Add("__clerk_redirect_url=https%3A%2F%2Fe", "a.b.c", "0", "3", "POST", "")
-	f.Fuzz(func(t *testing.T, query, token, uat, count, method, dest string) {
-		u, err := url.Parse(app + "/p?" + query)
+	f.Add("q=1&__clerk_db_jwt=x", session(now.Unix()), "1", "", "GET", "document", "/p", "")
+	f.Add("__clerk_redirect_url=https%3A%2F%2Fe", "a.b.c", "0", "3", "POST", "", "/orgs/x", "")
+	f.Add("__clerk_handshake_nonce=n", "", "", "", "GET", "document", "/me/", "1800000060.x")
+	sync, err := handshake.NewOrganizationSync([]string{"/orgs/:slug", "/orgs/:slug/(.*)", "/o/:id"}, []string{"/me", "/me/(.*)"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, query, token, uat, count, method, dest, path, binding string) {
+		u, err := url.Parse(app + "/" + strings.TrimPrefix(path, "/") + "?" + query)
 		if err != nil {
 			return
 		}
 		req := handshake.Request{Method: method, URL: u, SecFetchDest: dest, Accept: "text/html", Now: now,
-			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token}}
-		for _, cfg := range []handshake.Config{prodConfig(), devConfig()} {
+			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token,
+				HandshakeNonce: "n", Binding: binding, BindingSecure: binding}}
+		bound := devConfig()
+		bound.BindingKey, bound.OrganizationSync = handshake.BindingKey("sk_test_fuzz"), sync
+		if d := handshake.Decide(req, bound); d.Action == handshake.Resolve {
+			t.Fatalf("resolved a handshake with a binding cookie the Gate never set: %q", binding)
+		}
+		if d := handshake.AfterSignIn(req, bound, handshake.Decide(req, bound), handshake.Session{UserID: "u"}); d.Action == handshake.Redirect {
+			if _, err := url.Parse(d.Location); err != nil {
+				t.Fatalf("bad location %q", d.Location)
+			}
+		}
+		for _, cfg := range []handshake.Config{prodConfig(), devConfig(), bound} {
 			d := handshake.Decide(req, cfg)
 			if d.Action == handshake.Redirect {
 				if !handshake.Eligible(method, dest, "text/html") {

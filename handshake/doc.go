@@ -28,4 +28,9 @@
 // that send a valid __session cookie without __client_uat or a dev
 // browser token. A request that fails verification is signed out either
 // way.
+//
+// Another: a handshake is resolved only in the browser whose 307 started
+// it (Config.BindingKey, CookieBinding), and in production only from the
+// cookie the Frontend API sets, never from the query, so a link that
+// carries someone's handshake signs no one in (login CSRF).
 package handshake

@@ -30,6 +30,10 @@ const (
 	ReasonPrimaryDomainCrossOriginSync = "primary-domain-cross-origin-sync"
 	ReasonSatelliteNeedsSyncing        = "satellite-needs-syncing"
 	ReasonPrimaryRespondsToSyncing     = "primary-responds-to-syncing"
+	// ReasonSessionTokenOutdated is clerkgate's own: a webhook said the
+	// user changed (a membership, a role) after the token was issued, and
+	// a fresh token carries the change.
+	ReasonSessionTokenOutdated = "session-token-outdated"
 )
 
 // Why no refresh saved an expired token (Failure.Refresh), besides

@@ -51,6 +51,9 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 	case havePlain:
 		res.Token = plain
 	}
+	if cfg.BindingKey != nil {
+		res.Cookies = append(res.Cookies, unbindCookie(req))
+	}
 	if !cfg.Production && !oversized(req.URL) {
 		// An oversized URL (MaxURL) is served where it is: the cookies
 		// are set on this answer all the same.

@@ -198,6 +198,8 @@ type tokenSpec struct {
 	Issuer        string // another issuer ("-" for none)
 	Category      string // another cat header
 	Pending       bool   // sts pending
+	// OrgID and OrgSlug make the organization active (v2's o claim).
+	OrgID, OrgSlug string
 }
 
 // minter signs the corpus's tokens with the instance key, each once.
@@ -243,6 +245,9 @@ func (m *minter) token(in *instance, s tokenSpec) string {
 	}
 	if s.Pending {
 		claims["sts"] = "pending"
+	}
+	if s.OrgID != "" {
+		claims["o"] = map[string]any{"id": s.OrgID, "slg": s.OrgSlug, "rol": "admin"}
 	}
 	cat := "cl_B7d4PD111AAA"
 	if s.Category != "" {

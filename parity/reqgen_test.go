@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // instance is one Clerk setup that both sides are configured for alike.
@@ -22,8 +24,26 @@ type instance struct {
 	SatelliteOrigins []string // the Gate's only (Clerk follows any)
 	TrustProxy       bool     // the Gate's TrustProxyHeaders (Clerk always trusts)
 	Dev              bool
-	suffix           string
+	// SatelliteAutoSync, OrgPatterns and PersonalPatterns are Clerk's
+	// satelliteAutoSync and organizationSyncOptions.
+	SatelliteAutoSync bool
+	OrgPatterns       []string
+	PersonalPatterns  []string
+	suffix            string
+	// binding is the Gate's handshake binding cookie ("name=value"), as
+	// the 307 that starts a handshake sets it: a genuine return from the
+	// handshake carries its value (see mintBindings).
+	binding string
 }
+
+// Organization sync patterns of the instances that sync, and the paths
+// the generator visits.
+var (
+	orgPatterns      = []string{"/orgs/:slug", "/orgs/:slug/(.*)", "/org-id/:id"}
+	personalPatterns = []string{"/me", "/me/(.*)"}
+	corpusPaths      = []string{"/", "/dashboard", "/api/me", "/orgs/acme", "/orgs/globex/settings", "/ORGS/acme/",
+		"/org-id/org_acme", "/org-id/org_globex", "/me", "/me/profile"}
+)
 
 func publishableKey(live bool, fapi string) string {
 	prefix := "pk_test_"
@@ -46,13 +66,17 @@ func corpusInstances() []*instance {
 	devPK := publishableKey(false, devFAPI)
 	insts := []*instance{
 		{Name: "prod", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.example.com",
-			Origin: "https://app.example.com", TrustProxy: true},
+			Origin: "https://app.example.com", TrustProxy: true, OrgPatterns: orgPatterns, PersonalPatterns: personalPatterns},
 		{Name: "direct", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.example.com",
 			Origin: "https://app.example.com"},
 		{Name: "dev", PK: devPK, SK: "sk_test_parityparityparityparityparity", Issuer: "https://" + devFAPI,
-			Origin: "http://localhost:3000", Dev: true, TrustProxy: true, SatelliteOrigins: []string{"http://localhost:3001"}},
+			Origin: "http://localhost:3000", Dev: true, TrustProxy: true, SatelliteOrigins: []string{"http://localhost:3001"},
+			OrgPatterns: orgPatterns, PersonalPatterns: personalPatterns},
 		{Name: "sat", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.satellite.example",
 			Origin: "https://satellite.example", Satellite: true, Domain: "satellite.example", TrustProxy: true},
+		{Name: "satauto", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.satellite.example",
+			Origin: "https://satellite.example", Satellite: true, Domain: "satellite.example", TrustProxy: true,
+			SatelliteAutoSync: true},
 		{Name: "devsat", PK: devPK, SK: "sk_test_parityparityparityparityparity", Issuer: "https://" + devFAPI,
 			Origin: "http://localhost:3001", Satellite: true, Domain: "localhost:3001", SignInURL: "http://localhost:3000/sign-in",
 			Dev: true, TrustProxy: true},
@@ -112,6 +136,9 @@ func (g *reqGenerator) sessionToken(in *instance) (string, string) {
 	other := g.insts[g.rng.IntN(len(g.insts))]
 	switch n := g.rng.IntN(20); {
 	case n < 5:
+		if g.chance(0.4) {
+			return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA, OrgID: "org_acme", OrgSlug: "acme"}), "valid-a-acme"
+		}
 		return g.mint.token(in, tokenSpec{Sid: sessionA, Sub: userA}), "valid-a"
 	case n < 7:
 		return g.mint.token(in, tokenSpec{Sid: sessionB, Sub: userB}), "valid-b"
@@ -172,7 +199,7 @@ func (g *reqGenerator) generate(n int) {
 
 func (g *reqGenerator) request(c *reqCase) {
 	in := c.inst
-	u, _ := url.Parse(in.Origin + g.pick("/", "/dashboard", "/api/me"))
+	u, _ := url.Parse(in.Origin + g.pick(corpusPaths...))
 	q := url.Values{}
 	if g.chance(0.1) {
 		q.Set("tab", "1")
@@ -284,25 +311,37 @@ func (g *reqGenerator) request(c *reqCase) {
 		cookie("__clerk_redirect_count", v, "count")
 	}
 
-	// Back from a handshake.
+	// Back from a handshake: in the query (development's transport) or a
+	// cookie (production's), mostly in the browser that started it (the
+	// binding cookie), sometimes not.
+	back := func(name, value, note string) {
+		inQuery := g.chance(0.5)
+		if inQuery {
+			q.Set(name, value)
+			c.notes = append(c.notes, name+"(query):"+note)
+		} else {
+			cookie(name, value, note)
+		}
+		if inQuery && !in.Dev {
+			c.quirks = append(c.quirks, "handshake-query-production")
+		}
+		if g.chance(0.85) {
+			// Under both names: the one the Gate reads depends on the
+			// scheme it takes the page to have (X-Forwarded-Proto), which
+			// a genuine return shares with the page that started it.
+			_, v, _ := strings.Cut(in.binding, "=")
+			cookie(handshake.CookieBinding, v, "binding")
+			cookie(handshake.CookieBindingSecure, v, "binding")
+		} else {
+			c.quirks = append(c.quirks, "unbound-handshake")
+		}
+	}
 	switch g.rng.IntN(14) {
 	case 0, 1:
 		v := g.pick(nonceSessionA, nonceSessionB, nonceSignedOut, nonceExpired, nonceUnknown)
-		if in.Dev && v == nonceExpired {
-			c.quirks = append(c.quirks, "dev-clock-skew-retry")
-		}
-		n := nonceFor(in, v)
-		if g.chance(0.5) {
-			q.Set("__clerk_handshake_nonce", n)
-		} else {
-			cookie("__clerk_handshake_nonce", n, v)
-		}
-		c.notes = append(c.notes, "nonce:"+v)
+		back("__clerk_handshake_nonce", nonceFor(in, v), v)
 	case 2:
 		v := g.pick(nonceSessionA, nonceSessionB, nonceSignedOut, nonceExpired)
-		if in.Dev && v == nonceExpired {
-			c.quirks = append(c.quirks, "dev-clock-skew-retry")
-		}
 		d, _ := g.fake.directives(in, v)
 		var exp int64
 		cat := "cl_B7d4PD111AAA"
@@ -315,13 +354,7 @@ func (g *reqGenerator) request(c *reqCase) {
 		case 2:
 			cat = "cl_B7d4PD222AAA"
 		}
-		tok := g.mint.handshakeToken(d, exp, cat)
-		if g.chance(0.5) {
-			q.Set("__clerk_handshake", tok)
-		} else {
-			cookie("__clerk_handshake", tok, v)
-		}
-		c.notes = append(c.notes, "handshake-token:"+v)
+		back("__clerk_handshake", g.mint.handshakeToken(d, exp, cat), "handshake-token-"+v)
 	}
 
 	// Satellite syncing and the development primary's answer to it.

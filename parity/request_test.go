@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate"
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // reqCorpusSize is how many requests the request-level test generates.
@@ -58,8 +59,15 @@ var requestDifferences = map[string]requestDifference{
 	"refresh-other-session":   quirk("refresh-other-session"),
 	"redirect-url-allow-list": quirk("redirect-url-allow-list"),
 	"handshake-token-exp":     quirk("handshake-token-exp"),
-	"dev-clock-skew-retry":    quirk("dev-clock-skew-retry"),
-	"redirect-count-over-3":   quirk("redirect-count-over-3"),
+	// The Gate's own binding cookie, set on the 307 to a handshake and
+	// removed on return, is the only difference.
+	"handshake-binding-cookie": func(_ *reqCase, clerk, gate outcome) bool {
+		gate.Cookies = slices.DeleteFunc(slices.Clone(gate.Cookies), isBindingCookie)
+		return len(differences(clerk, gate)) == 0
+	},
+	"unbound-handshake":          quirk("unbound-handshake"),
+	"handshake-query-production": quirk("handshake-query-production"),
+	"redirect-count-over-3":      quirk("redirect-count-over-3"),
 	"no-iat": func(c *reqCase, _, gate outcome) bool {
 		return slices.Contains(c.quirks, "no-iat") && !gate.Served
 	},
@@ -93,6 +101,13 @@ var handshakeReasons = map[string]bool{
 	"satellite-needs-syncing":             true,
 	"primary-domain-cross-origin-sync":    true,
 	"primary-responds-to-syncing":         true,
+}
+
+// isBindingCookie reports whether a name=value pair is the Gate's
+// handshake binding cookie.
+func isBindingCookie(pair string) bool {
+	name, _, _ := strings.Cut(pair, "=")
+	return name == handshake.CookieBinding || name == handshake.CookieBindingSecure
 }
 
 // outcome is what one side made of a request.
@@ -144,6 +159,7 @@ func TestRequestParityWithClerk(t *testing.T) {
 	m := &minter{key: vec.SigningKey(t), kid: kid, now: vec.Now, cache: map[string]string{}}
 	insts := corpusInstances()
 	fake := newFakeAPI(t, m, insts)
+	mintBindings(t, insts, vec.PublicKeyPEM, fake.srv.URL, m.now)
 	g := &reqGenerator{rng: rand.New(rand.NewPCG(seed, 2)), mint: m, fake: fake, insts: insts}
 	start := time.Now()
 	g.generate(reqCorpusSize)
@@ -178,19 +194,49 @@ func TestRequestParityWithClerk(t *testing.T) {
 	}
 }
 
-// judgeRequest sends c through a Gate of its own (so that no request's
-// refresh or nonce changes another's) over httptest, under
-// OptionalSession: a request it serves with claims is signed in.
-func judgeRequest(t *testing.T, c *reqCase, pem, apiURL string, now int64) outcome {
-	in := c.inst
+// parityGate is a Gate configured as Clerk is for the instance.
+func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
 		ProxyURL: in.ProxyURL, IsSatellite: in.Satellite, Domain: in.Domain, SignInURL: in.SignInURL,
 		SatelliteOrigins: in.SatelliteOrigins, TrustProxyHeaders: in.TrustProxy,
-		Clock:  func() time.Time { return time.Unix(now, 0) },
-		Logger: slog.New(slog.DiscardHandler),
+		SatelliteAutoSync: in.SatelliteAutoSync,
+		OrganizationSync:  clerkgate.OrganizationSync{OrganizationPatterns: in.OrgPatterns, PersonalAccountPatterns: in.PersonalPatterns},
+		Clock:             func() time.Time { return time.Unix(now, 0) },
+		Logger:            slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
+	return gate
+}
+
+// mintBindings gets each instance's binding cookie the way a browser
+// does: from the 307 with which the Gate starts a handshake (a page load
+// whose session cookie has no __client_uat beside it). The clock is the
+// corpus's, so it holds for every request.
+func mintBindings(t *testing.T, insts []*instance, pem, apiURL string, now int64) {
+	for _, in := range insts {
+		gate := parityGate(t, in, pem, apiURL, now)
+		req := httptest.NewRequest(http.MethodGet, in.Origin+"/", nil)
+		req.Header.Set("Sec-Fetch-Dest", "document")
+		req.Header.Set("Cookie", "__session=x")
+		rec := httptest.NewRecorder()
+		gate.OptionalSession(http.NotFoundHandler()).ServeHTTP(rec, req)
+		gate.Close()
+		require.Equal(t, http.StatusTemporaryRedirect, rec.Code, in.Name)
+		for _, pair := range cookiePairs(rec.Result().Header.Values("Set-Cookie")) {
+			if isBindingCookie(pair) {
+				in.binding = pair
+			}
+		}
+		require.NotEmpty(t, in.binding, "%s: the handshake's 307 sets no binding cookie", in.Name)
+	}
+}
+
+// judgeRequest sends c through a Gate of its own (so that no request's
+// refresh or nonce changes another's) over httptest, under
+// OptionalSession: a request it serves with claims is signed in.
+func judgeRequest(t *testing.T, c *reqCase, pem, apiURL string, now int64) outcome {
+	gate := parityGate(t, c.inst, pem, apiURL, now)
 	defer gate.Close()
 	h := gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
@@ -458,6 +504,11 @@ type nodeInstance struct {
 	Domain         string `json:"domain"`
 	ProxyURL       string `json:"proxy_url"`
 	SignInURL      string `json:"sign_in_url"`
+	// SatelliteAutoSync, OrgPatterns and PersonalPatterns are passed
+	// as satelliteAutoSync and organizationSyncOptions.
+	SatelliteAutoSync bool     `json:"satellite_auto_sync"`
+	OrgPatterns       []string `json:"organization_patterns"`
+	PersonalPatterns  []string `json:"personal_account_patterns"`
 }
 
 type nodeRequestResult struct {
@@ -489,7 +540,8 @@ func runClerkRequests(t *testing.T, node, dir, pem, apiURL string, now int64, in
 	ni := map[string]nodeInstance{}
 	for _, i := range insts {
 		ni[i.Name] = nodeInstance{PublishableKey: i.PK, SecretKey: i.SK, Issuer: i.Issuer, IsSatellite: i.Satellite,
-			Domain: i.Domain, ProxyURL: i.ProxyURL, SignInURL: i.SignInURL}
+			Domain: i.Domain, ProxyURL: i.ProxyURL, SignInURL: i.SignInURL,
+			SatelliteAutoSync: i.SatelliteAutoSync, OrgPatterns: i.OrgPatterns, PersonalPatterns: i.PersonalPatterns}
 	}
 	in["instances"] = ni
 	tmp := t.TempDir()

@@ -55,7 +55,7 @@ func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Er
 		return nil, nil, false
 	}
 	v.cache.hits.Add(1)
-	if err := v.checkTime(e.claims, v.now().Unix()); err != nil {
+	if err := checkTime(e.claims, v.now().Unix(), v.skew); err != nil {
 		if err.Reason == ReasonTokenExpired {
 			// A copy: the refusal goes to the caller, the entry stays the
 			// cache's. (An expired token is off the hot path.)

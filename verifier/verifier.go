@@ -134,44 +134,72 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	return c, nil
 }
 
+// VerifyWithClockSkew is Verify with another leeway for exp, nbf and iat,
+// for the one place Clerk's protocol widens it: a development instance's
+// handshake that brings a session token the clock refuses, which Clerk
+// re-verifies with 24 hours of leeway (a developer's machine whose clock
+// is off). It bypasses the cache both ways.
+func (v *Verifier) VerifyWithClockSkew(ctx context.Context, token string, skew time.Duration) (*Claims, error) {
+	c, err := v.verifyUncached(ctx, token, int64(skew/time.Second))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 	if v.cache != nil {
 		if c, err, ok := v.lookup(ctx, token); ok {
 			return c, err
 		}
 	}
-	p, err := parse(token)
+	c, kid, key, err := v.check(ctx, token, v.skew)
 	if err != nil {
 		return nil, err
+	}
+	v.remember(token, kid, key.Public, c)
+	return c, nil
+}
+
+func (v *Verifier) verifyUncached(ctx context.Context, token string, skew int64) (*Claims, *Error) {
+	c, _, _, err := v.check(ctx, token, skew)
+	return c, err
+}
+
+// check verifies token with the given leeway, without the cache.
+func (v *Verifier) check(ctx context.Context, token string, skew int64) (*Claims, string, jwks.Key, *Error) {
+	var key jwks.Key
+	p, err := parse(token)
+	if err != nil {
+		return nil, "", key, err
 	}
 	h, err := hashFor(p.header.Alg)
 	if err != nil {
-		return nil, err
+		return nil, "", key, err
 	}
-	key, err := v.checkSignature(ctx, p.header.Kid, p.header.Alg, h, p.signed, p.sig64)
+	key, err = v.checkSignature(ctx, p.header.Kid, p.header.Alg, h, p.signed, p.sig64)
 	if err != nil {
-		return nil, err
+		return nil, "", key, err
 	}
 	var payloadBuf [1024]byte
 	payload, derr := decodeSegment(payloadBuf[:0], p.payload64)
 	if derr != nil {
-		return nil, fail(ReasonTokenMalformed, "payload is not base64url: %v", derr)
+		return nil, "", key, fail(ReasonTokenMalformed, "payload is not base64url: %v", derr)
 	}
 	c, err := decodeClaims(string(payload))
 	if err != nil {
-		return nil, err
+		return nil, "", key, err
 	}
 	if err := v.checkClaims(c); err != nil {
-		return nil, err
+		return nil, "", key, err
 	}
-	if err := v.checkTime(c, v.now().Unix()); err != nil {
+	if err := checkTime(c, v.now().Unix(), skew); err != nil {
 		if err.Reason == ReasonTokenExpired {
 			err.Claims = c
 		}
-		return nil, err
+		return nil, "", key, err
 	}
-	v.remember(token, p.header.Kid, key.Public, c)
-	return c, nil
+	return c, p.header.Kid, key, nil
 }
 
 // checkSignature finds the key kid names, checks that it allows alg, and
@@ -231,14 +259,14 @@ func (v *Verifier) checkClaims(c *Claims) *Error {
 
 // checkTime applies Clerk's boundaries: expired iff exp <= now - skew; not
 // yet valid iff nbf or iat is later than now + skew.
-func (v *Verifier) checkTime(c *Claims, now int64) *Error {
-	if c.Expiry <= now-v.skew {
+func checkTime(c *Claims, now, skew int64) *Error {
+	if c.Expiry <= now-skew {
 		return fail(ReasonTokenExpired, "expired at %d, now %d", c.Expiry, now)
 	}
-	if c.NotBefore > now+v.skew {
+	if c.NotBefore > now+skew {
 		return fail(ReasonTokenNotYetValid, "nbf %d is after now %d", c.NotBefore, now)
 	}
-	if c.IssuedAt > now+v.skew {
+	if c.IssuedAt > now+skew {
 		return fail(ReasonTokenNotYetValid, "iat %d is after now %d", c.IssuedAt, now)
 	}
 	return nil

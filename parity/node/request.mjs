@@ -7,7 +7,9 @@
 // in.json:  {"now": <Unix s>, "jwt_key" (PEM), "api_url",
 //            "instances": {"<name>": {"publishable_key", "secret_key", "issuer",
 //                          "is_satellite", "domain", "proxy_url",
-//                          "sign_in_url"}},
+//                          "sign_in_url", "authorized_parties" (optional),
+//                          "satellite_auto_sync", "organization_patterns",
+//                          "personal_account_patterns"}},
 //            "requests": [{"id", "instance", "method", "url",
 //                          "headers": [[name, value], ...]}]}
 // out.json: {"clerk_backend": "<version>", "results": [{"id", "status",
@@ -65,6 +67,15 @@ async function judge({ id, instance, method, url, headers }) {
       proxyUrl: inst.proxy_url || undefined,
       signInUrl: inst.sign_in_url || undefined,
       issuer: inst.issuer,
+      authorizedParties: inst.authorized_parties || undefined,
+      satelliteAutoSync: inst.satellite_auto_sync || undefined,
+      organizationSyncOptions:
+        inst.organization_patterns || inst.personal_account_patterns
+          ? {
+              organizationPatterns: inst.organization_patterns ?? undefined,
+              personalAccountPatterns: inst.personal_account_patterns ?? undefined,
+            }
+          : undefined,
     });
   } catch (err) {
     out.threw = String(err?.message ?? err);

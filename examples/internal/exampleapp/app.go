@@ -104,16 +104,12 @@ func WithRedisCluster(open func(seeds string) (clerkgate.Store, error)) Option {
 // the same variable.
 const EnvSignInURL = "CLERK_SIGN_IN_URL"
 
-// EnvProxyURL names the public URL of the app's Frontend API proxy (e.g.
-// https://app.example.com/__clerk), and EnvFrontendAPIURL the Frontend API
-// it forwards to when not Clerk's (a test's fake). With EnvProxyURL set, the
-// example serves Clerk's Frontend API at that URL's path through
-// fapiproxy, and the Gate takes it as Config.ProxyURL. Clerk's SDKs read
-// the same variables.
-const (
-	EnvProxyURL       = "CLERK_PROXY_URL"
-	EnvFrontendAPIURL = "CLERK_FAPI_URL"
-)
+// EnvFrontendAPIURL names the Frontend API the example's proxy forwards
+// to when not Clerk's (a test's fake). With clerkgate.EnvProxyURL
+// (CLERK_PROXY_URL, which ConfigFromEnv reads into Config.ProxyURL) set,
+// the example serves Clerk's Frontend API at that URL's path through
+// fapiproxy.
+const EnvFrontendAPIURL = "CLERK_FAPI_URL"
 
 // EnvRedisURL names the Redis that replicas share.
 const EnvRedisURL = "REDIS_URL"
@@ -162,7 +158,6 @@ func New(name string, opts ...Option) (*App, error) {
 	// A page load that ends signed out goes to the sign-in page, as in
 	// Clerk's own apps, rather than to a 401.
 	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
-	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
@@ -307,7 +302,7 @@ func (a *App) startProxy(cfg clerkgate.Config) error {
 		Logger:         a.log,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", EnvProxyURL, err)
+		return fmt.Errorf("%s: %w", clerkgate.EnvProxyURL, err)
 	}
 	u, _ := url.Parse(cfg.ProxyURL) // fapiproxy.New parsed it
 	a.proxy, a.proxyPath = p, strings.TrimRight(u.EscapedPath(), "/")
