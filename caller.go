@@ -79,10 +79,16 @@ func (c *Caller) ExpiresAt() time.Time {
 type callerKey struct{}
 
 // ContextWithCaller returns ctx carrying c (and, for a session, its
-// claims, so ClaimsFromContext and UserID work as before).
+// claims, for ClaimsFromContext). The middleware calls it; tests of
+// handlers call it too, to fake a signed-in user or a machine:
+//
+//	ctx = clerkgate.ContextWithCaller(ctx, &clerkgate.Caller{
+//		Type:    clerkgate.SessionToken,
+//		Session: &clerkgate.Claims{Subject: "user_1"},
+//	})
 func ContextWithCaller(ctx context.Context, c *Caller) context.Context {
 	if c != nil && c.Session != nil {
-		ctx = ContextWithClaims(ctx, c.Session)
+		ctx = contextWithClaims(ctx, c.Session)
 	}
 	return context.WithValue(ctx, callerKey{}, c)
 }

@@ -321,7 +321,7 @@ func (g *Gate) middleware(next http.Handler, required bool, checks []authz.Check
 		g.observeDecision(r.Context(), SessionToken, err)
 		switch {
 		case err == nil:
-			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
+			next.ServeHTTP(w, r.WithContext(contextWithClaims(r.Context(), claims)))
 		case err.Location != "":
 			writeRedirect(w, err)
 		case err.Reason == ReasonTokenMissing && !required:

@@ -5,7 +5,7 @@
 // The token is read from the call's Authorization header ("Bearer
 // <token>"), a clerkgate Route's checks run on it, and the caller is put
 // in the handler's context, for clerkgate.CallerFromContext (and, for a
-// session, clerkgate.ClaimsFromContext and clerkgate.UserID). Either an
+// session, clerkgate.ClaimsFromContext). Either an
 // interceptor does it, per handler:
 //
 //	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())

@@ -3,7 +3,7 @@
 // Its interceptors read the token from the call's "authorization" metadata
 // ("Bearer <token>"), run a clerkgate Route's checks on it and put the
 // caller in the handler's context, for clerkgate.CallerFromContext (and,
-// for a session, clerkgate.ClaimsFromContext and clerkgate.UserID):
+// for a session, clerkgate.ClaimsFromContext):
 //
 //	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {

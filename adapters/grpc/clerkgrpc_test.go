@@ -53,7 +53,7 @@ func whoami(ctx context.Context) (string, error) {
 	if !ok {
 		return "", status.Error(codes.Internal, "no caller in the context")
 	}
-	if c.Type == clerkgate.SessionToken && clerkgate.UserID(ctx) != c.Subject() {
+	if c.Type == clerkgate.SessionToken && !hasClaims(ctx, c.Subject()) {
 		return "", status.Error(codes.Internal, "session claims missing from the context")
 	}
 	return string(c.Type) + " " + c.Subject(), nil
@@ -469,4 +469,10 @@ func TestOptionsRefuseMistakes(t *testing.T) {
 
 func TestErrorOfNil(t *testing.T) {
 	require.NoError(t, clerkgrpc.Error(nil))
+}
+
+// hasClaims reports whether ctx carries session claims of user.
+func hasClaims(ctx context.Context, user string) bool {
+	claims, ok := clerkgate.ClaimsFromContext(ctx)
+	return ok && claims.Subject == user
 }
