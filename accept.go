@@ -269,11 +269,8 @@ func (rt *Route) decide(ctx context.Context, client, token string, session func(
 		c, err := session()
 		return c, typ, err
 	}
-	id, err := rt.g.verifyMachine(ctx, client, typ, token)
-	if err != nil {
-		return nil, typ, err
-	}
-	return &Caller{Type: typ, Machine: id}, typ, nil
+	c, err := rt.g.verifyMachine(ctx, client, typ, token)
+	return c, typ, err
 }
 
 func (g *Gate) authenticateSession(w http.ResponseWriter, r *http.Request) (*Caller, *AuthError) {
@@ -311,8 +308,8 @@ func refuseOpaqueMachine(token string) *AuthError {
 }
 
 // verifyMachine verifies a machine credential: JWTs locally, opaque ones
-// through the cache and the Backend API.
-func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, token string) (*Identity, *AuthError) {
+// through the cache and the Backend API. The Caller is the request's own.
+func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, token string) (*Caller, *AuthError) {
 	if !machine.IsOpaque(token) {
 		kind := verifier.KindM2M
 		if typ == OAuthToken {
@@ -325,7 +322,9 @@ func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, 
 		if err := g.machines.aud.Check(c); err != nil {
 			return nil, machineError(ReasonClaimsInvalid, err)
 		}
-		return machine.FromJWT(c), nil
+		m := newMachineCaller(typ)
+		machine.FromJWTInto(&m.id, m.scopes[:], c)
+		return &m.caller, nil
 	}
 	if g.machines.cache == nil {
 		g.log.Error("clerkgate: an opaque machine credential needs Config.SecretKey (or Machine.SecretKey for M2M tokens) to be verified")
@@ -336,7 +335,9 @@ func (g *Gate) verifyMachine(ctx context.Context, client string, typ TokenType, 
 	case err == nil:
 		// The cache's Identity is every request's with this credential:
 		// the handler gets its own (TestHandlersCannotChangeAnotherCallersIdentity).
-		return id.Clone(), nil
+		m := newMachineCaller(typ)
+		id.CloneInto(&m.id, m.scopes[:])
+		return &m.caller, nil
 	case errors.Is(err, machine.ErrInvalidInput):
 		return nil, machineError(ReasonTokenMalformed, err)
 	case errors.Is(err, machine.ErrNotFound):

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,7 @@ func clerkgateVerifier(tb testing.TB, f *fixture, cacheSize int) verifyFunc {
 		PublishableKey: f.fake.PublishableKey(),
 		APIURL:         f.fake.URL(),
 		TokenCacheSize: cacheSize,
+		Logger:         slog.New(slog.DiscardHandler), // the INFO lines would sit among the results
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -123,6 +123,8 @@ type Verifier struct {
 	heldUntil  atomic.Int64 // Unix ns on now's clock until which calls are held; 0 for none
 	now        func() time.Time
 	digestKey  [32]byte
+	// The key XORed with HMAC's inner and outer pads, made once.
+	ipad, opad [sha256.BlockSize]byte
 
 	results *lru.Cache[[32]byte, result]
 	known   *lru.Cache[[32]byte, struct{}] // credentials that passed once
@@ -169,6 +171,13 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 			Burst: or(cfg.NewBurst, DefaultNewBurst), Clock: v.now})
 	}
 	_, _ = rand.Read(v.digestKey[:]) // never fails since Go 1.24
+	for i := range sha256.BlockSize {
+		var k byte
+		if i < len(v.digestKey) {
+			k = v.digestKey[i]
+		}
+		v.ipad[i], v.opad[i] = k^0x36, k^0x5c
+	}
 	return v, nil
 }
 
@@ -314,12 +323,29 @@ func (v *Verifier) ForgetID(id string) {
 	}
 }
 
+// digest is HMAC-SHA256(digestKey, token), the cache's key for token.
+// Every request with an opaque credential pays for it, so credentials of
+// a size Verify accepts are hashed in buffers on the stack, without the
+// three allocations of crypto/hmac (TestDigestIsHMAC holds the two ways
+// to the same answer); anything longer, which Forget may be given, goes
+// through crypto/hmac.
 func (v *Verifier) digest(token string) [32]byte {
-	m := hmac.New(sha256.New, v.digestKey[:])
-	m.Write([]byte(token))
-	var out [32]byte
-	m.Sum(out[:0])
-	return out
+	if len(token) > MaxCredentialSize {
+		m := hmac.New(sha256.New, v.digestKey[:])
+		m.Write([]byte(token))
+		var out [32]byte
+		m.Sum(out[:0])
+		return out
+	}
+	// RFC 2104 with a key shorter than the block: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)).
+	var inner [sha256.BlockSize + MaxCredentialSize]byte
+	var outer [sha256.BlockSize + sha256.Size]byte
+	copy(inner[:], v.ipad[:])
+	copy(outer[:], v.opad[:])
+	n := copy(inner[sha256.BlockSize:], token)
+	sum := sha256.Sum256(inner[:sha256.BlockSize+n])
+	copy(outer[sha256.BlockSize:], sum[:])
+	return sha256.Sum256(outer[:])
 }
 
 // Stats counts what a Verifier did.

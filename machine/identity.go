@@ -43,9 +43,27 @@ type Identity struct {
 
 // Clone returns a copy of id that shares nothing a caller can change.
 func (id *Identity) Clone() *Identity {
-	c := *id
-	c.Scopes = slices.Clone(id.Scopes)
-	return &c
+	c := new(Identity)
+	id.CloneInto(c, nil)
+	return c
+}
+
+// CloneInto makes *dst a copy of id that shares nothing a caller can
+// change, as Clone does, with the scopes in room when they fit. It lets
+// the copy live in memory of the caller's own: the clerkgate package hands
+// each request its Caller, Identity and scopes in one allocation.
+func (id *Identity) CloneInto(dst *Identity, room []string) {
+	*dst = *id
+	dst.Scopes = cloneInto(room, id.Scopes)
+}
+
+// cloneInto copies s into room when it fits, else into a new array; it
+// is nil only when s is.
+func cloneInto(room, s []string) []string {
+	if s == nil || len(s) > cap(room) {
+		return slices.Clone(s)
+	}
+	return append(room[:0], s...)
 }
 
 // HasScope reports whether the credential grants scope exactly.
@@ -79,19 +97,27 @@ func (id *Identity) Claims() (map[string]any, error) {
 // FromJWT makes the Identity of a machine JWT that package verifier
 // verified; it is the caller's own.
 func FromJWT(c *verifier.MachineClaims) *Identity {
-	id := &Identity{
+	id := new(Identity)
+	FromJWTInto(id, nil, c)
+	return id
+}
+
+// FromJWTInto is FromJWT into *dst, with the scopes in room when they
+// fit (see CloneInto). The verifier's cache keeps c, so *dst shares none
+// of c's memory a caller can change.
+func FromJWTInto(dst *Identity, room []string, c *verifier.MachineClaims) {
+	*dst = Identity{
 		ID:        c.ID,
 		Subject:   c.Subject,
-		Scopes:    slices.Clone(c.Scopes), // the verifier's cache keeps c.Scopes
+		Scopes:    cloneInto(room, c.Scopes),
 		ClientID:  c.ClientID,
 		ExpiresAt: c.ExpiresAt(),
 	}
 	switch c.Kind {
 	case verifier.KindM2M:
-		id.Type = M2MToken
-		id.claims, id.stripRegistered = c.RawString(), true
+		dst.Type = M2MToken
+		dst.claims, dst.stripRegistered = c.RawString(), true
 	default:
-		id.Type = OAuthToken
+		dst.Type = OAuthToken
 	}
-	return id
 }

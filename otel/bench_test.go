@@ -2,6 +2,7 @@ package clerkotel_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -28,7 +29,7 @@ func benchGate(b *testing.B, instrument bool) (http.Handler, *http.Request) {
 	fake := clerktest.New()
 	b.Cleanup(fake.Close)
 	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-		MaxTokenLifetime: time.Hour}
+		MaxTokenLifetime: time.Hour, Logger: slog.New(slog.DiscardHandler)}
 	if instrument {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		b.Cleanup(func() { mp.Shutdown(context.Background()) })

@@ -2,6 +2,7 @@ package parity_test
 
 import (
 	"fmt"
+	"github.com/clerkgate/clerkgate/handshake"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
@@ -625,17 +626,36 @@ func (g *gen2) placeSession(c *reqCase, j *jar, tok, uat string) {
 // handshake token with an odd payload, in the query or a cookie.
 func (g *gen2) handshakeReturn(c *reqCase, j *jar, q url.Values) {
 	in := c.inst
+	inQuery := false
 	place := func(name, v string) {
 		switch g.rng.IntN(3) {
 		case 0:
 			q.Set(name, v)
+			inQuery = true
 		case 1:
 			j.set(name, v)
 		default:
 			q.Set(name, v)
 			j.set(name, v+"-stale")
+			inQuery = true
 		}
 	}
+	// What the Gate asks of a return that Clerk does not: production's
+	// handshake comes back in a cookie only, and in the browser that
+	// started it (the binding cookie, under both names as the first
+	// corpus sets it). Most returns are genuine; some are not.
+	defer func() {
+		if inQuery && !in.Dev {
+			c.quirk("handshake-query-production")
+		}
+		if g.chance(0.85) {
+			_, v, _ := strings.Cut(in.binding, "=")
+			j.set(handshake.CookieBinding, v)
+			j.set(handshake.CookieBindingSecure, v)
+		} else {
+			c.quirk("unbound-handshake")
+		}
+	}()
 	switch g.weighted(80, 7, 3, 6, 4) {
 	case 0:
 		return
@@ -699,6 +719,7 @@ func (g *gen2) handshakeReturn(c *reqCase, j *jar, q url.Values) {
 		c.note("handshake-token:%s", v)
 		if g.chance(0.15) {
 			q.Set("__clerk_handshake_nonce", nonceFor(in, nonceSessionB))
+			inQuery = true
 			c.note("and nonce b")
 		}
 	}
@@ -727,6 +748,10 @@ func (g *gen2) mutateCookies(c *reqCase, j *jar) {
 	}
 	i := g.rng.IntN(len(j.pairs))
 	p := j.pairs[i]
+	if p[0] == handshake.CookieBinding || p[0] == handshake.CookieBindingSecure {
+		// A binding cookie spelled otherwise binds nothing.
+		c.quirk("unbound-handshake")
+	}
 	switch n {
 	case 0: // the same cookie again with another value, after or before
 		other := g.pick("", "0", "junk", g.token(c.inst, tok2{sid: sessionB, sub: userB}), fmt.Sprint(g.mint.now))

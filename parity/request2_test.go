@@ -150,6 +150,8 @@ func TestRequestParityWithClerkSecondCorpus(t *testing.T) {
 	g := &gen2{rng: rand.New(rand.NewPCG(seed2, 7)), mint: m, insts: insts, parties: parties}
 	f2 := newFake2(t, g, fake)
 	g.fake = fake
+	// The Gate's handshake binding cookie, as the first corpus gets it.
+	mintBindings(t, insts, vec.PublicKeyPEM, f2.srv.URL, m.now)
 	start := time.Now()
 	g.generate(reqCorpus2Size)
 

@@ -30,9 +30,9 @@ type phase struct {
 	// otherwise the phase lasts duration.
 	requests int64
 	duration time.Duration
-	// cookie sends the token as the __session cookie, as a browser does,
-	// instead of an Authorization header.
-	cookie bool
+	// carry is how the token travels: in the Authorization header (the
+	// zero value), or in the __session cookie.
+	carry carry
 	// h2, when set, sends the requests through net/http's client instead,
 	// over HTTPS, where it speaks HTTP/2: the minimal client speaks only
 	// HTTP/1.1 in the clear.
@@ -111,7 +111,7 @@ func drive(addr string, conns int, p phase, progress progressFunc) outcome {
 				if p.h2 != nil {
 					status, err = getH2(p.h2, addr, p.path, p.token(i))
 				} else {
-					req = appendRequest(req[:0], addr, p.path, p.token(i), p.cookie)
+					req = appendRequest(req[:0], addr, p.path, p.token(i), p.carry)
 					status, err = w.roundTrip(req)
 				}
 				switch {
@@ -142,17 +142,44 @@ func drive(addr string, conns int, p phase, progress progressFunc) outcome {
 	}
 }
 
-// appendRequest formats a GET with an optional token, as a bearer token or
-// in the __session cookie.
-func appendRequest(b []byte, host, path, token string, cookie bool) []byte {
+// carry is how a request carries its token.
+type carry int
+
+const (
+	// bearer is an API call's Authorization: Bearer header.
+	bearer carry = iota
+	// cookie is a browser's API call (a fetch): the __session cookie.
+	cookie
+	// pageLoad is a signed-in browser's page load: a document request
+	// (Sec-Fetch-Dest: document, Accept: text/html) with the __session
+	// cookie, the __client_uat cookie of a sign-in before the token was
+	// minted, and a development browser's __clerk_db_jwt, which Clerk's
+	// development instances (clerktest's keys are pk_test_) expect on
+	// every page load. clerkgate runs Clerk's page-load decision on such
+	// requests and finds nothing to do: no handshake, no redirect.
+	pageLoad
+)
+
+// pageLoadUAT is the __client_uat the page loads carry: a sign-in long
+// before any token the generator mints (the decision would send a
+// browser whose session token predates its last sign-in to the handshake).
+const pageLoadUAT = "1700000000"
+
+// appendRequest formats a GET with an optional token, carried as c says.
+func appendRequest(b []byte, host, path, token string, c carry) []byte {
 	b = append(b, "GET "...)
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
 	switch {
 	case token == "":
-	case cookie:
+	case c == cookie:
 		b = append(b, "\r\nCookie: __session="...)
+		b = append(b, token...)
+	case c == pageLoad:
+		b = append(b, "\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"...)
+		b = append(b, "\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Site: same-origin"...)
+		b = append(b, "\r\nCookie: __client_uat="+pageLoadUAT+"; __clerk_db_jwt=dvb_load; __session="...)
 		b = append(b, token...)
 	default:
 		b = append(b, "\r\nAuthorization: Bearer "...)

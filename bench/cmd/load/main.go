@@ -25,6 +25,13 @@
 //
 //	/me with the token in the __session cookie, repeated and never-seen
 //	    tokens, against the example (clerk-sdk-go reads no cookie);
+//	page loads, repeated and never-seen tokens, against both: document
+//	    requests (Sec-Fetch-Dest: document, Accept: text/html) of a
+//	    signed-in browser, with __session, __client_uat and the
+//	    development browser's cookie, on the example's /me, where
+//	    clerkgate runs Clerk's page-load decision before the token check,
+//	    and on sdkserver's /page, where clerk-sdk-go verifies the
+//	    __session cookie (it has no page-load decision);
 //	HTTP/2 over TLS, with a self-signed certificate made at start-up:
 //	    gateserver's /claims (which answers as the example's /me) against
 //	    sdkserver's /me, both served by bench/internal/serve, for /healthz,
@@ -187,6 +194,10 @@ const (
 	phaseCookieRepeated = "/me, repeated token, __session cookie"
 	phaseCookieFresh    = "/me, never-seen tokens, __session cookie"
 
+	// Page loads, against both: the example's /me and sdkserver's /page.
+	phasePageRepeated = "page load, repeated token"
+	phasePageFresh    = "page load, never-seen tokens"
+
 	// Machine credentials against leanServer: clerkgate alone.
 	phaseAPIKey = "/apikey, one API key (cached)"
 	phaseM2M    = "/m2m, one M2M JWT (cached)"
@@ -201,6 +212,9 @@ var (
 	phases      = []string{phaseHealthz, phaseRepeated, phaseMix, phaseFresh}
 	cookiePairs = [][2]string{{phaseCookieRepeated, phaseRepeated}, {phaseCookieFresh, phaseFresh}}
 	h2Phases    = []string{phaseH2Healthz, phaseH2Repeated, phaseH2Fresh}
+	// pagePhases run against clerkgateServer and sdkServer, each set beside
+	// the same server's /me with the token in the header.
+	pagePairs = [][2]string{{phasePageRepeated, phaseRepeated}, {phasePageFresh, phaseFresh}}
 	// machinePhases run against leanServer beside its /healthz and /me.
 	machinePhases = []string{phaseAPIKey, phaseM2M}
 )
@@ -316,9 +330,10 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 	// Tokens for the timed streams, minted up front. They live two hours
 	// instead of Clerk's 60 s so that none expires before its turn. The
 	// never-seen streams get tokens of their own each: one for the
-	// header, one for the cookie, one per HTTP/2 server.
+	// header, one for the cookie, one per HTTP/2 server, one for page
+	// loads.
 	mixTokens := o.mix / 10
-	total := 1 + mixTokens + 4*o.fresh
+	total := 1 + mixTokens + 5*o.fresh
 	status.linef("minting %d tokens for the timed phases on %d goroutines", total, o.mintWorkers)
 	pool := m.mintAll(total, o.mintWorkers, 2*time.Hour, func(done int64, el time.Duration) {
 		status.progress("minting", done, total, el)
@@ -348,7 +363,14 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 		return s
 	}
 	asCookie := func(ph string) func(s stream) stream {
-		return func(s stream) stream { s.phase = ph; return with(s, func(p *phase) { p.cookie = true }) }
+		return func(s stream) stream { s.phase = ph; return with(s, func(p *phase) { p.carry = cookie }) }
+	}
+	// asPageLoad turns a stream into page loads of path.
+	asPageLoad := func(ph, path string) func(s stream) stream {
+		return func(s stream) stream {
+			s.phase = ph
+			return with(s, func(p *phase) { p.carry, p.path = pageLoad, path })
+		}
 	}
 	overH2 := func(server, ph, path string) func(s stream) stream {
 		return func(s stream) stream {
@@ -377,9 +399,14 @@ func compare(o options, status *status, m *minter, bins map[string]string, tmp s
 			timed(leanServer, phaseHealthz, "/healthz"), timed(leanServer, phaseRepeated, "/me"),
 			timedWith(leanServer, phaseAPIKey, "/apikey", apiKey), timedWith(leanServer, phaseM2M, "/m2m", m2mJWT),
 			asCookie(phaseCookieRepeated)(timed(clerkgateServer, phaseRepeated, "/me")),
+			asPageLoad(phasePageRepeated, "/me")(timed(clerkgateServer, phaseRepeated, "")),
+			asPageLoad(phasePageRepeated, "/page")(timed(sdkServer, phaseRepeated, "")),
 		},
 		{mix(clerkgateServer), mix(sdkServer)},
-		{fresh(clerkgateServer, freshPool(0)), fresh(sdkServer, freshPool(0)), asCookie(phaseCookieFresh)(fresh(clerkgateServer, freshPool(1)))},
+		{
+			fresh(clerkgateServer, freshPool(0)), fresh(sdkServer, freshPool(0)), asCookie(phaseCookieFresh)(fresh(clerkgateServer, freshPool(1))),
+			asPageLoad(phasePageFresh, "/me")(fresh(clerkgateServer, freshPool(4))), asPageLoad(phasePageFresh, "/page")(fresh(sdkServer, freshPool(4))),
+		},
 		{
 			overH2(leanTLSServer, phaseH2Healthz, "/healthz")(timed(leanTLSServer, phaseH2Healthz, "")),
 			overH2(leanTLSServer, phaseH2Repeated, "/claims")(timed(leanTLSServer, phaseH2Repeated, "")),

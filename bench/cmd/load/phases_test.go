@@ -50,7 +50,7 @@ func TestCookieStream(t *testing.T) {
 	addr := gateOver(t, fake, nil)
 	s := fake.CreateSession("user_c")
 	good, expired := fake.Token(s.ID), fake.Token(s.ID, clerktest.Expired())
-	out := drive(addr, 2, phase{path: "/", requests: 20, cookie: true, token: func(i int64) string {
+	out := drive(addr, 2, phase{path: "/", requests: 20, carry: cookie, token: func(i int64) string {
 		if i%4 == 0 {
 			return expired
 		}
@@ -59,7 +59,7 @@ func TestCookieStream(t *testing.T) {
 	if out.ok != 15 || out.failed != 5 || out.firstFailure != "status 401" {
 		t.Fatalf("%+v", out)
 	}
-	if got := string(appendRequest(nil, "h", "/me", "tok", true)); !strings.Contains(got, "\r\nCookie: __session=tok\r\n") || strings.Contains(got, "Authorization") {
+	if got := string(appendRequest(nil, "h", "/me", "tok", cookie)); !strings.Contains(got, "\r\nCookie: __session=tok\r\n") || strings.Contains(got, "Authorization") {
 		t.Fatalf("cookie request: %q", got)
 	}
 }
@@ -241,4 +241,64 @@ func TestChart(t *testing.T) {
 	if cookie == nil || cookie.Values[0] != 2 || !math.IsNaN(cookie.Values[1]) {
 		t.Fatalf("cookie: %+v", cookie)
 	}
+}
+
+// TestPageLoadStream: a signed-in browser's page loads pass clerkgate's
+// page-load decision without a handshake (200, never 307), and the same
+// page load with an expired token goes to the handshake, so the decision
+// really runs on them.
+func TestPageLoadStream(t *testing.T) {
+	fake := clerktest.New()
+	defer fake.Close()
+	addr := gateOver(t, fake, nil)
+	s := fake.CreateSession("user_p")
+	good := fake.Token(s.ID)
+	out := drive(addr, 2, phase{path: "/", requests: 40, carry: pageLoad, token: func(int64) string { return good }}, nil)
+	if out.ok != 40 || out.failed != 0 {
+		t.Fatalf("signed-in page loads: %+v", out)
+	}
+	expired := fake.Token(s.ID, clerktest.Expired())
+	out = drive(addr, 1, phase{path: "/", requests: 1, carry: pageLoad, token: func(int64) string { return expired }}, nil)
+	if out.firstFailure != "status 307" {
+		t.Fatalf("expired page load: %+v, want the handshake's 307", out)
+	}
+	got := string(appendRequest(nil, "h", "/me", "tok", pageLoad))
+	for _, want := range []string{"\r\nSec-Fetch-Dest: document\r\n", "\r\nAccept: text/html,", "__client_uat=" + pageLoadUAT + ";", "__session=tok\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("page load request lacks %q: %q", want, got)
+		}
+	}
+	if strings.Contains(got, "Authorization") {
+		t.Errorf("page load request carries a bearer token: %q", got)
+	}
+}
+
+// TestReportPageLoads: page loads are compared between the servers and
+// with each server's own header stream of the same rounds, and drawn in
+// the chart for both.
+func TestReportPageLoads(t *testing.T) {
+	r := results{}
+	for _, rate := range []float64{100, 200, 400} {
+		r.add(clerkgateServer, phaseRepeated, outcome{ok: int64(rate), elapsed: time.Second})
+		r.add(clerkgateServer, phasePageRepeated, outcome{ok: int64(rate * 0.9), elapsed: time.Second})
+		r.add(sdkServer, phaseRepeated, outcome{ok: int64(rate / 4), elapsed: time.Second})
+		r.add(sdkServer, phasePageRepeated, outcome{ok: int64(rate / 4), failed: 2, elapsed: time.Second})
+	}
+	var b strings.Builder
+	reportPageLoads(&b, r)
+	if want := "| " + phasePageRepeated + " | 180 | 50 | 3.60× |"; !strings.Contains(b.String(), want) {
+		t.Errorf("missing %q in\n%s", want, b.String())
+	}
+	if want := "| 0.90 | 1.00 | 6 |"; !strings.Contains(b.String(), want) {
+		t.Errorf("missing %q in\n%s", want, b.String())
+	}
+	for _, g := range chart(r).Groups {
+		if g.Label == phasePageRepeated {
+			if g.Values[0] != 180 || g.Values[1] != 50 {
+				t.Fatalf("chart: %+v", g)
+			}
+			return
+		}
+	}
+	t.Fatal("no page-load group in the chart")
 }

@@ -102,6 +102,7 @@ func report(w io.Writer, o options, r results, refreshed []refreshOutcome, keyCa
 	if len(r) > 0 {
 		reportComparison(w, o, r)
 		reportCookies(w, r)
+		reportPageLoads(w, r)
 		reportMachines(w, r, keyCalls)
 		reportH2(w, r)
 	}
@@ -199,6 +200,27 @@ func reportCookies(w io.Writer, r results) {
 	fmt.Fprintln(w, "\nclerk-sdk-go's RequireHeaderAuthorization reads the Authorization header only, so it has no cookie stream.")
 }
 
+// reportPageLoads compares the two servers on a signed-in browser's page
+// loads, and sets each server's page loads beside its own /me with the
+// token in the header.
+func reportPageLoads(w io.Writer, r results) {
+	fmt.Fprintf(w, "\n## Page loads: document requests with cookies, signed in\n\n")
+	fmt.Fprintln(w, "| phase | clerkgate req/s | clerk-sdk-go req/s | clerkgate ÷ clerk-sdk-go | clerkgate server CPU/request | clerk-sdk-go server CPU/request | clerkgate page ÷ header | clerk-sdk-go page ÷ header | failed requests |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, p := range pagePairs {
+		cg, sdk := r.rates(clerkgateServer, p[0]), r.rates(sdkServer, p[0])
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2f× | %.1f µs | %.1f µs | %.2f | %.2f | %d |\n", p[0], median(cg), median(sdk), median(ratios(cg, sdk)),
+			median(r.cpu(clerkgateServer, p[0], outcome.cpuPerRequest)), median(r.cpu(sdkServer, p[0], outcome.cpuPerRequest)),
+			median(ratios(cg, r.rates(clerkgateServer, p[1]))), median(ratios(sdk, r.rates(sdkServer, p[1]))),
+			r.failures(clerkgateServer, p[0])+r.failures(sdkServer, p[0]))
+	}
+	fmt.Fprintln(w, "\nEach request is a signed-in browser's page load: Sec-Fetch-Dest: document, Accept: text/html, and the cookies")
+	fmt.Fprintln(w, "__session, __client_uat and __clerk_db_jwt. clerkgate (examples/nethttp /me) runs Clerk's page-load decision")
+	fmt.Fprintln(w, "before the token check; clerk-sdk-go (bench/cmd/sdkserver /page) has none and verifies the __session cookie")
+	fmt.Fprintln(w, "through its middleware's AuthorizationJWTExtractor. \"page ÷ header\" is each server's page load over its own")
+	fmt.Fprintln(w, "/me with the same kind of token in the Authorization header, in the same round.")
+}
+
 // reportMachines sets gateserver's machine credential routes beside its
 // /healthz and its session /me, measured in the same turns.
 func reportMachines(w io.Writer, r results, keyCalls []int) {
@@ -285,6 +307,9 @@ func chart(r results) svgchart.Chart {
 	}
 	for _, p := range cookiePairs {
 		add(p[0], clerkgateServer, "", p[0])
+	}
+	for _, p := range pagePairs {
+		add(p[0], clerkgateServer, sdkServer, p[0])
 	}
 	for _, ph := range h2Phases {
 		add(ph, leanTLSServer, sdkTLSServer, ph)

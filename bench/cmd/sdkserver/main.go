@@ -2,6 +2,12 @@
 // examples/nethttp's GET /healthz and GET /me, with /me protected by
 // clerk-sdk-go v2's net/http middleware instead of clerkgate.
 //
+// Its GET /page is /me for a browser's page load: the same middleware and
+// answer, with the token taken from the __session cookie through the
+// middleware's AuthorizationJWTExtractor option, as an app using
+// clerk-sdk-go for pages would write it (the SDK reads no cookie itself,
+// and has no handshake, so it decides on the token alone).
+//
 // It reads the same variables as the example: CLERK_SECRET_KEY,
 // CLERK_API_URL (the Backend API base without /v1; default
 // https://api.clerk.com) and ADDR (default 127.0.0.1:8081; port 0 picks a
@@ -69,26 +75,49 @@ func newHandler(secretKey, apiURL string) (http.Handler, error) {
 		clerkhttp.JWKSClient(keys),
 		clerkhttp.Leeway(5*time.Second),
 	)
+	protectPage := clerkhttp.RequireHeaderAuthorization(
+		clerkhttp.JWKSClient(keys),
+		clerkhttp.Leeway(5*time.Second),
+		clerkhttp.AuthorizationJWTExtractor(sessionCookie),
+	)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /me", protect(http.HandlerFunc(me)))
+	mux.Handle("GET /me", protect(answer(bearerToken)))
+	mux.Handle("GET /page", protectPage(answer(sessionCookie)))
 	return mux, nil
+}
+
+func bearerToken(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+}
+
+func sessionCookie(r *http.Request) string {
+	c, err := r.Cookie("__session")
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// answer is me, with the token the middleware verified taken by token.
+func answer(token func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { me(w, r, token(r)) })
 }
 
 // me answers like examples/nethttp's /me: the ids and every claim of the
 // token. clerk-sdk-go keeps no raw payload, so the claims are decoded from
-// the bearer token the middleware just verified, which is the same work
+// the token the middleware just verified, which is the same work
 // clerkgate's Claims.Raw does.
-func me(w http.ResponseWriter, r *http.Request) {
+func me(w http.ResponseWriter, r *http.Request, token string) {
 	claims, ok := clerk.SessionClaimsFromContext(r.Context())
 	if !ok {
 		write(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
 		return
 	}
-	raw, err := payloadClaims(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	raw, err := payloadClaims(token)
 	if err != nil {
 		write(w, http.StatusInternalServerError, map[string]string{"error": "claims_unreadable", "message": err.Error()})
 		return

@@ -72,3 +72,52 @@ func TestNeedsSecretKey(t *testing.T) {
 		t.Fatal("no error without a secret key")
 	}
 }
+
+// TestPage: /page verifies the token in the __session cookie as /me does
+// the header's, answers the same body, and takes no bearer token in its
+// place.
+func TestPage(t *testing.T) {
+	fake := clerktest.New()
+	defer fake.Close()
+	h, err := newHandler(fake.SecretKey(), fake.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := fake.CreateSession("user_7")
+	page := func(cookie, bearer string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/page", nil)
+		req.Header.Set("Sec-Fetch-Dest", "document")
+		req.Header.Set("Accept", "text/html")
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1700000000"})
+			req.AddCookie(&http.Cookie{Name: "__session", Value: cookie})
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	token := fake.Token(sess.ID, clerktest.V2())
+	rec := page(token, "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("valid cookie: status %d: %s", rec.Code, rec.Body)
+	}
+	var body struct {
+		UserID string         `json:"user_id"`
+		Claims map[string]any `json:"claims"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.UserID != "user_7" || body.Claims["sid"] != sess.ID {
+		t.Fatalf("body = %+v", body)
+	}
+	if rec := page("", token); rec.Code == http.StatusOK {
+		t.Fatal("a bearer token on /page: status 200")
+	}
+	if rec := page(fake.Token(sess.ID, clerktest.Expired()), ""); rec.Code == http.StatusOK {
+		t.Fatal("expired cookie: status 200")
+	}
+}
