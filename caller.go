@@ -63,13 +63,13 @@ func (c *Caller) HasScope(scope string) bool {
 	return c != nil && c.Machine.HasScope(scope)
 }
 
-// ExpiresAt is when the credential expires; zero means never.
-func (c *Caller) ExpiresAt() time.Time {
+// ExpiryTime is when the credential expires; zero means never.
+func (c *Caller) ExpiryTime() time.Time {
 	switch {
 	case c == nil:
 		return time.Time{}
 	case c.Session != nil:
-		return c.Session.ExpiresAt()
+		return c.Session.ExpiryTime()
 	case c.Machine != nil:
 		return c.Machine.ExpiresAt
 	}

@@ -47,7 +47,7 @@ func (g *Gate) tryRefresh(w http.ResponseWriter, r *http.Request, expired string
 	if g.isRevoked(old.SessionID) {
 		return nil, true, newAuthError(ReasonSessionRevoked, true, nil)
 	}
-	if g.now().Sub(old.ExpiresAt()) > g.limits.maxAge {
+	if g.now().Sub(old.ExpiryTime()) > g.limits.maxAge {
 		g.limits.counts.tooOld.Add(1)
 		return nil, false, nil
 	}
@@ -220,7 +220,7 @@ func (g *Gate) publishOutcome(ctx context.Context, sec refreshSecret, res *refre
 	if refreshErr != nil {
 		out = RefreshOutcome{Sealed: sec.seal(sealedOutcome{Code: clerkErrorCode(refreshErr)}), Failed: true, TTL: failedOutcomeTTL}
 	} else {
-		ttl := res.claims.ExpiresAt().Sub(g.now())
+		ttl := res.claims.ExpiryTime().Sub(g.now())
 		if ttl <= 0 {
 			return
 		}
