@@ -26,13 +26,22 @@ func privateIfCookiesSet(w http.ResponseWriter, before int) http.ResponseWriter 
 	return &privateWriter{ResponseWriter: w}
 }
 
-// keepPrivate sets Cache-Control to cachePrivate unless it already says
-// no-store, which keeps every cache from storing the response (the
-// handshake's redirects say no-store, as Clerk's do).
+// keepPrivate sets Cache-Control to cachePrivate unless its one value
+// already says no-store, which keeps every cache from storing the
+// response (the handshake's redirects say no-store, as Clerk's do). A
+// handler that added values of its own ("public" after the Gate's
+// "private, no-store") gets the one value: caches read the lines as one
+// list, and a list that says both is not the Gate's to leave.
 func keepPrivate(h http.Header) {
-	for d := range strings.SplitSeq(h.Get("Cache-Control"), ",") {
-		if strings.EqualFold(strings.TrimSpace(d), "no-store") {
-			return
+	// CDNs obey these before Cache-Control (RFC 9213, Edge-Architecture):
+	// a fresh session is no more theirs to keep than a browser cache's.
+	h.Del("CDN-Cache-Control")
+	h.Del("Surrogate-Control")
+	if v := h.Values("Cache-Control"); len(v) == 1 {
+		for d := range strings.SplitSeq(v[0], ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-store") {
+				return
+			}
 		}
 	}
 	h.Set("Cache-Control", cachePrivate)

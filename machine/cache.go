@@ -292,6 +292,10 @@ func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token
 	var apiErr *APIError
 	isAPIErr := errors.As(err, &apiErr)
 	if isAPIErr && apiErr.StatusCode != http.StatusTooManyRequests && apiErr.StatusCode < 500 {
+		// The credential is new again: its next calls spend its client's
+		// share, so a known credential cannot turn a refused secret key
+		// into one call (and one log line) per request.
+		v.known.Remove(key)
 		return result{}, err
 	}
 	wait := v.window

@@ -306,5 +306,10 @@ func keepPrivate(c echo.Context, cookies int) {
 	if len(h["Set-Cookie"]) <= cookies {
 		return
 	}
-	c.Response().Before(func() { h.Set("Cache-Control", "private, no-store") })
+	c.Response().Before(func() {
+		h.Set("Cache-Control", "private, no-store")
+		// CDNs obey these before Cache-Control (RFC 9213).
+		h.Del("CDN-Cache-Control")
+		h.Del("Surrogate-Control")
+	})
 }

@@ -311,7 +311,14 @@ func keepPrivate(c *echo.Context, cookies int) {
 	if len(h["Set-Cookie"]) <= cookies {
 		return
 	}
-	if res, err := echo.UnwrapResponse(c.Response()); err == nil {
-		res.Before(func() { h.Set("Cache-Control", "private, no-store") })
+	res, err := echo.UnwrapResponse(c.Response())
+	if err != nil {
+		return
 	}
+	res.Before(func() {
+		h.Set("Cache-Control", "private, no-store")
+		// CDNs obey these before Cache-Control (RFC 9213).
+		h.Del("CDN-Cache-Control")
+		h.Del("Surrogate-Control")
+	})
 }

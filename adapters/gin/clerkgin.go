@@ -174,6 +174,9 @@ type privateWriter struct{ gin.ResponseWriter }
 func (p *privateWriter) private() {
 	if !p.Written() {
 		p.Header().Set("Cache-Control", cachePrivate)
+		// CDNs obey these before Cache-Control (RFC 9213).
+		p.Header().Del("CDN-Cache-Control")
+		p.Header().Del("Surrogate-Control")
 	}
 }
 

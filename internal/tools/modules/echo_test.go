@@ -37,9 +37,7 @@ var echoV5Rewrites = [][2]string{
 		"\tfallback := echo.DefaultHTTPErrorHandler(false)\n\te.HTTPErrorHandler = func(c *echo.Context, err error) {"},
 	{"e.DefaultHTTPErrorHandler(err, c)", "fallback(c, err)"},
 	{", internal=clerkgate: ", ", err=clerkgate: "},
-	{"\tc.Response().Before(func() { h.Set(\"Cache-Control\", \"private, no-store\") })\n",
-		"\tif res, err := echo.UnwrapResponse(c.Response()); err == nil {\n" +
-			"\t\tres.Before(func() { h.Set(\"Cache-Control\", \"private, no-store\") })\n\t}\n"},
+	{"\tc.Response().Before(func() {\n", "\tres, err := echo.UnwrapResponse(c.Response())\n\tif err != nil {\n\t\treturn\n\t}\n\tres.Before(func() {\n"},
 }
 
 // echoContext matches echo.Context as a type: not already a pointer, and not
