@@ -38,23 +38,8 @@ func ValidateChecks(checks ...authz.Check) error {
 	return nil
 }
 
-// Authorize reports whether a session's claims pass every check: nil when
-// they do, else the refusal Require would write. Nil claims (an anonymous
-// request) get the 401 token_missing refusal. A failed check gets a 403
-// naming it; when several fail, a failed role, permission, feature, plan,
-// scope or function check is reported before a failed reverification, so
-// that a user is never asked to verify again only to be refused anyway.
-// Most apps use Require. Authorize has no Gate and so reports nothing to
-// Config.Observer: after Gate.Authenticate, which reported the request as
-// let through, a refusal here goes unheard; Route.With applies checks
-// that are heard (see Observer.Decided). The refusal is always an
-// *AuthError (errors.As finds it).
-func Authorize(claims *Claims, checks ...authz.Check) error {
-	return asError(authorize(claims, checks...))
-}
-
-// authorize is Authorize, for callers inside the package that want the
-// *AuthError itself.
+// authorize is Authorize for a session's claims, for callers inside the
+// package that want the *AuthError itself.
 func authorize(claims *Claims, checks ...authz.Check) *AuthError {
 	if claims == nil {
 		return newAuthError(ReasonTokenMissing, false, nil)
@@ -142,18 +127,27 @@ func writeForbidden(w http.ResponseWriter, e *AuthError) {
 	}{"forbidden", e.Reason, e.Message})
 }
 
-// AuthorizeCaller is Authorize for any caller: a session's claims are
-// checked as Authorize checks them, and a machine credential passes only
+// Authorize reports whether a caller passes every check: nil when it
+// does, else the refusal Route.With would write. A session's claims are
+// checked as Clerk's has() checks them; a machine credential passes only
 // the Scope checks its scopes grant (roles, permissions, features, plans
 // and reverification belong to user sessions, as in Clerk's has() for
-// machine tokens). A nil caller gets the 401 token_missing refusal. Like
-// Authorize, it reports nothing to Config.Observer. The refusal is always
-// an *AuthError (errors.As finds it).
-func AuthorizeCaller(c *Caller, checks ...authz.Check) error {
+// machine tokens). A nil caller, or one without a credential, gets the
+// 401 token_missing refusal. A failed check gets a 403 naming it; when
+// several fail, a failed role, permission, feature, plan, scope or
+// function check is reported before a failed reverification, so that a
+// user is never asked to verify again only to be refused anyway.
+//
+// Most apps use Route.With. Authorize has no Gate and so reports nothing
+// to Config.Observer: after Route.Authenticate, which reported the
+// request as let through, a refusal here goes unheard; Route.With
+// applies checks that are heard (see Observer.Decided). The refusal is
+// always an *AuthError (errors.As finds it).
+func Authorize(c *Caller, checks ...authz.Check) error {
 	return asError(authorizeCaller(c, checks...))
 }
 
-// authorizeCaller is AuthorizeCaller, for callers inside the package.
+// authorizeCaller is Authorize, for callers inside the package.
 func authorizeCaller(c *Caller, checks ...authz.Check) *AuthError {
 	switch {
 	case c == nil:

@@ -231,8 +231,10 @@ func TestAuthorize(t *testing.T) {
 	err := refusalOf(t, clerkgate.Authorize(nil, authz.Role("admin")))
 	require.Equal(t, http.StatusUnauthorized, err.Status)
 	require.Equal(t, clerkgate.ReasonTokenMissing, err.Reason)
+	err = refusalOf(t, clerkgate.Authorize(&clerkgate.Caller{Type: clerkgate.SessionToken}, authz.Role("admin")))
+	require.Equal(t, clerkgate.ReasonTokenMissing, err.Reason, "a caller without a credential is anonymous")
 
-	c := &clerkgate.Claims{Subject: "user_1", SessionID: "sess_1", Organization: &verifier.Organization{ID: "org_1", Role: "org:admin"}}
+	c := &clerkgate.Caller{Type: clerkgate.SessionToken, Session: &clerkgate.Claims{Subject: "user_1", SessionID: "sess_1", Organization: &verifier.Organization{ID: "org_1", Role: "org:admin"}}}
 	require.NoError(t, clerkgate.Authorize(c, authz.Role("admin")))
 	err = refusalOf(t, clerkgate.Authorize(c))
 	require.Equal(t, http.StatusForbidden, err.Status, "has({}) is false")

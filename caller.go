@@ -63,13 +63,13 @@ func (c *Caller) HasScope(scope string) bool {
 	return c != nil && c.Machine.HasScope(scope)
 }
 
-// ExpiresAt is when the credential expires; zero means never.
-func (c *Caller) ExpiresAt() time.Time {
+// ExpiryTime is when the credential expires; zero means never.
+func (c *Caller) ExpiryTime() time.Time {
 	switch {
 	case c == nil:
 		return time.Time{}
 	case c.Session != nil:
-		return c.Session.ExpiresAt()
+		return c.Session.ExpiryTime()
 	case c.Machine != nil:
 		return c.Machine.ExpiresAt
 	}
@@ -96,10 +96,16 @@ func newMachineCaller(typ TokenType) *machineCaller {
 type callerKey struct{}
 
 // ContextWithCaller returns ctx carrying c (and, for a session, its
-// claims, so ClaimsFromContext and UserID work as before).
+// claims, for ClaimsFromContext). The middleware calls it; tests of
+// handlers call it too, to fake a signed-in user or a machine:
+//
+//	ctx = clerkgate.ContextWithCaller(ctx, &clerkgate.Caller{
+//		Type:    clerkgate.SessionToken,
+//		Session: &clerkgate.Claims{Subject: "user_1"},
+//	})
 func ContextWithCaller(ctx context.Context, c *Caller) context.Context {
 	if c != nil && c.Session != nil {
-		ctx = ContextWithClaims(ctx, c.Session)
+		ctx = contextWithClaims(ctx, c.Session)
 	}
 	return context.WithValue(ctx, callerKey{}, c)
 }

@@ -42,8 +42,8 @@ func (c *Claims) HasPlan(plan string) bool { return c.v().HasPlan(plan) }
 // Pending reports whether the session still has tasks to complete (sts "pending").
 func (c *Claims) Pending() bool { return c.v().Pending() }
 
-// ExpiresAt returns exp as a time.
-func (c *Claims) ExpiresAt() time.Time { return c.v().ExpiresAt() }
+// ExpiryTime returns exp as a time.
+func (c *Claims) ExpiryTime() time.Time { return c.v().ExpiryTime() }
 
 // IssuedAtTime returns iat as a time, or the zero time when absent.
 func (c *Claims) IssuedAtTime() time.Time { return c.v().IssuedAtTime() }

@@ -26,15 +26,21 @@ import (
 // as absent, and a missing role still gets its 403.
 func TestHandBuiltClaimsInAHandlerTest(t *testing.T) {
 	t.Parallel()
-	ctx := clerkgate.ContextWithClaims(context.Background(), &clerkgate.Claims{
-		Subject: "user_1", SessionID: "sess_1",
-		Organization: &clerkgate.Organization{ID: "org_1", Role: "admin"},
+	ctx := clerkgate.ContextWithCaller(context.Background(), &clerkgate.Caller{
+		Type: clerkgate.SessionToken,
+		Session: &clerkgate.Claims{
+			Subject: "user_1", SessionID: "sess_1",
+			Organization: &clerkgate.Organization{ID: "org_1", Role: "admin"},
+		},
 	})
+	caller, ok := clerkgate.CallerFromContext(ctx)
+	require.True(t, ok)
 	claims, ok := clerkgate.ClaimsFromContext(ctx)
 	require.True(t, ok)
-	require.NoError(t, clerkgate.Authorize(claims, authz.Role("admin")))
-	require.NoError(t, clerkgate.Authorize(claims, authz.Role("org:admin")))
-	denied := refusalOf(t, clerkgate.Authorize(claims, authz.Role("org:billing")))
+	require.Same(t, caller.Session, claims)
+	require.NoError(t, clerkgate.Authorize(caller, authz.Role("admin")))
+	require.NoError(t, clerkgate.Authorize(caller, authz.Role("org:admin")))
+	denied := refusalOf(t, clerkgate.Authorize(caller, authz.Role("org:billing")))
 	require.Equal(t, 403, denied.Status)
 
 	var custom struct {

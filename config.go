@@ -80,8 +80,13 @@ type Config struct {
 	JWKSMinRefetchInterval time.Duration
 	JWKSFetchTimeout       time.Duration
 
-	// RefreshTimeout bounds the Backend API call that refreshes an expired
-	// session, so a hanging Clerk never holds a request longer. Default 5 s.
+	// RefreshTimeout bounds every call the Gate makes while a request
+	// waits, and its background calls, so that a hanging Clerk or Store
+	// never holds a request longer: the Backend API call that refreshes an
+	// expired session (and the wait for another replica's refresh of it),
+	// the handshake nonce trades of page loads, the verification of an
+	// opaque machine credential, each Store call, and the sharing of a
+	// revocation or of a webhook's effect. Default 5 s.
 	RefreshTimeout time.Duration
 
 	// TokenCacheSize is how many verified tokens to remember, so a token
@@ -400,9 +405,6 @@ func proxiesFromEnv(v string) (proxies []netip.Prefix, bad string) {
 	}
 	return proxies, ""
 }
-
-// NewFromEnv is New(ConfigFromEnv()).
-func NewFromEnv() (*Gate, error) { return New(ConfigFromEnv()) }
 
 func orDefault[T comparable](v, def T) T {
 	var zero T

@@ -163,7 +163,7 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 
 // TestKeyMistakesNameTheirVariable: a CLERK_SECRET_KEY that is present but
 // empty, a publishable key in CLERK_SECRET_KEY and a publishable key that
-// does not decode each stop NewFromEnv with ErrConfig, naming the
+// does not decode each stop New(ConfigFromEnv()) with ErrConfig, naming the
 // variable, and never print the key. (The empty one used to leave the
 // Gate on the Frontend API's keys, and Check to blame the network.)
 func TestKeyMistakesNameTheirVariable(t *testing.T) {
@@ -180,7 +180,7 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(clerkgate.EnvSecretKey, c.secret)
 			t.Setenv(clerkgate.EnvPublishableKey, c.pub)
-			g, err := clerkgate.NewFromEnv()
+			g, err := clerkgate.New(clerkgate.ConfigFromEnv())
 			require.Nil(t, g)
 			require.ErrorIs(t, err, clerkgate.ErrConfig)
 			require.ErrorContains(t, err, c.want)

@@ -28,14 +28,14 @@ import (
 // user) and Organization (the active organization, or nil).
 //
 // Claims built by hand, as a handler's test builds them for
-// ContextWithClaims, behave like a token's: an Organization{Role: "admin"}
+// ContextWithCaller, behave like a token's: an Organization{Role: "admin"}
 // has role "org:admin", and Decode reads the known fields.
 //
 // Every method answers on nil Claims as for no session (no role, no
 // permission, zero times, nothing to decode), so a handler behind
 // OptionalSession may call claims.HasRole on what ClaimsFromContext gave
 // an anonymous request. Fields are another matter: read the user's id
-// with UserID, which is "" when anonymous.
+// with Caller.Subject, which is "" when anonymous.
 type Claims verifier.Claims
 
 // Organization is the session's active organization (Claims.Organization):
@@ -51,9 +51,9 @@ type Actor = verifier.Actor
 
 type claimsKey struct{}
 
-// ContextWithClaims returns ctx carrying claims. The middleware calls it;
-// tests of handlers can call it too, to fake a signed-in user.
-func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
+// contextWithClaims returns ctx carrying claims, for ClaimsFromContext.
+// Tests of handlers fake a signed-in user with ContextWithCaller.
+func contextWithClaims(ctx context.Context, c *Claims) context.Context {
 	return context.WithValue(ctx, claimsKey{}, c)
 }
 
@@ -62,22 +62,6 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok && c != nil
-}
-
-// UserID returns the signed-in user's id (sub), or "" when anonymous.
-func UserID(ctx context.Context) string {
-	if c, ok := ClaimsFromContext(ctx); ok {
-		return c.Subject
-	}
-	return ""
-}
-
-// SessionID returns the session id (sid), or "" when anonymous.
-func SessionID(ctx context.Context) string {
-	if c, ok := ClaimsFromContext(ctx); ok {
-		return c.SessionID
-	}
-	return ""
 }
 
 // clientAddrKey is the context key of ContextWithClientAddr.

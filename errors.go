@@ -119,7 +119,7 @@ func explain(r *http.Request, machines, sessions bool, e *AuthError) *AuthError 
 const jwksRetryAfter = 10 * time.Second
 
 // AuthError is a refused request: the error that Authenticate,
-// AuthenticateToken, Authorize and AuthorizeCaller return (find it with
+// AuthenticateToken and Authorize return (find it with
 // errors.As), and what Config.ErrorHandler is given.
 type AuthError struct {
 	// Status is 401, 403 when the session failed a check of Require or

@@ -15,7 +15,7 @@ import (
 // A route for services: it accepts M2M tokens and API keys, and refuses
 // session tokens by type, before any call to Clerk.
 func ExampleGate_Accept() {
-	fake := clerktest.New() // in production: clerkgate.NewFromEnv()
+	fake := clerktest.New() // in production: clerkgate.New(clerkgate.ConfigFromEnv())
 	defer fake.Close()
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey:      fake.SecretKey(),

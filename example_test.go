@@ -65,7 +65,10 @@ func ExampleClaimsFromContext() {
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	handler(nil, r)
-	r = r.WithContext(clerkgate.ContextWithClaims(r.Context(), &clerkgate.Claims{Subject: "user_1"}))
+	r = r.WithContext(clerkgate.ContextWithCaller(r.Context(), &clerkgate.Caller{
+		Type:    clerkgate.SessionToken,
+		Session: &clerkgate.Claims{Subject: "user_1"},
+	}))
 	handler(nil, r)
 	// Output:
 	// anonymous

@@ -7,7 +7,7 @@
 // cookie, the Gate refreshes the session through the Backend API, sets the
 // new cookies and lets the request through.
 //
-//	gate, err := clerkgate.NewFromEnv() // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, …
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv()) // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, …
 //	if err != nil {
 //		log.Fatal(err)
 //	}

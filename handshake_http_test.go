@@ -58,14 +58,15 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 	s.gate = g
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := clerkgate.UserID(r.Context()); id != "" {
-			fmt.Fprint(w, "Signed in as "+id)
+		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
+			fmt.Fprint(w, "Signed in as "+claims.Subject)
 			return
 		}
 		fmt.Fprint(w, "Signed out")
 	})))
 	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "Dashboard of "+clerkgate.UserID(r.Context()))
+		claims, _ := clerkgate.ClaimsFromContext(r.Context())
+		fmt.Fprint(w, "Dashboard of "+claims.Subject)
 	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

@@ -337,9 +337,9 @@ func TestMachineBackendDown(t *testing.T) {
 	require.Equal(t, http.StatusOK, rep.status, "after the outage")
 }
 
-// A revocation through the Gate takes effect in this process at once, not
+// A revocation through Gate.Machines takes effect in this process at once, not
 // when the cache entry lapses; the rest of the cache is untouched.
-func TestMachineRevokeThroughGateForgetsAtOnce(t *testing.T) {
+func TestMachineRevokeThroughMachinesForgetsAtOnce(t *testing.T) {
 	rig := newMachineRig(t, nil)
 	id, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "ci key")
 	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other key")
@@ -350,13 +350,13 @@ func TestMachineRevokeThroughGateForgetsAtOnce(t *testing.T) {
 		require.Equal(t, http.StatusOK, rep.status, rep.body)
 	}
 
-	k, err := rig.gate.RevokeAPIKey(t.Context(), id, "leaked")
+	k, err := rig.gate.Machines().RevokeAPIKey(t.Context(), id, "leaked")
 	require.NoError(t, err)
 	require.True(t, k.Revoked)
 	rep, _ := rig.call(t, "/keys", key)
 	require.Equal(t, "token_revoked", rep.reason, "no wait for the entry to lapse")
 
-	tok, err := rig.gate.RevokeM2MToken(t.Context(), mtID, "")
+	tok, err := rig.gate.Machines().RevokeM2MToken(t.Context(), mtID, "")
 	require.NoError(t, err)
 	require.True(t, tok.Revoked)
 	rep, _ = rig.call(t, "/m2m", mt)
@@ -367,6 +367,6 @@ func TestMachineRevokeThroughGateForgetsAtOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, rep.status)
 	require.Equal(t, before, rig.fake.Requests(clerktest.RouteVerifyAPIKey), "the other key is still cached")
 
-	_, err = rig.gate.RevokeAPIKey(t.Context(), "ak_../../users", "")
+	_, err = rig.gate.Machines().RevokeAPIKey(t.Context(), "ak_../../users", "")
 	require.ErrorIs(t, err, machine.ErrInvalidInput)
 }

@@ -88,8 +88,10 @@ func newMachineAuth(cfg Config, g *Gate) (*machineAuth, error) {
 	if cfg.SecretKey == "" && mc.SecretKey == "" {
 		return m, nil
 	}
+	// Revocations through Gate.Machines reach this Gate: its cached
+	// verdict is forgotten, so the credential is refused here at once.
 	m.client, err = machine.NewClient(machine.Config{SecretKey: cfg.SecretKey, MachineSecretKey: mc.SecretKey,
-		APIURL: cfg.APIURL, HTTPClient: cfg.HTTPClient})
+		APIURL: cfg.APIURL, HTTPClient: cfg.HTTPClient, OnRevoked: m.forget})
 	if err != nil {
 		return nil, fmt.Errorf("clerkgate: %w", err)
 	}
@@ -250,37 +252,18 @@ func machineError(reason Reason, cause error) *AuthError {
 
 // Machines returns the Backend API client for machine credentials
 // (create, list and revoke M2M tokens and API keys), or nil when the Gate
-// has no secret key.
+// has no secret key. Its revocations reach the Gate through a hook, as
+// Sessions' do: a revoked API key or opaque M2M token is refused by this
+// process from the next request on. Other processes keep accepting it
+// until their cached verdict lapses (MachineConfig.MaxAge).
 func (g *Gate) Machines() *machine.Client { return g.machines.client }
 
-// RevokeAPIKey revokes the API key id ("ak_…") through the Backend API
-// and forgets this process's cached verdict for it at once, so that the
-// key is refused here from the next request on. Other processes keep
-// accepting it until their entry lapses (MachineConfig.MaxAge).
-func (g *Gate) RevokeAPIKey(ctx context.Context, id, reason string) (*machine.APIKeyInfo, error) {
-	if g.machines.client == nil {
-		return nil, errNoMachineClient
+// forget drops the cached verdict for a revoked credential id.
+func (m *machineAuth) forget(id string) {
+	if m.cache != nil {
+		m.cache.ForgetID(id)
 	}
-	k, err := g.machines.client.RevokeAPIKey(ctx, id, reason)
-	if err == nil {
-		g.machines.cache.ForgetID(id)
-	}
-	return k, err
 }
-
-// RevokeM2MToken is RevokeAPIKey for an opaque M2M token id ("mt_…").
-func (g *Gate) RevokeM2MToken(ctx context.Context, id, reason string) (*machine.M2MTokenInfo, error) {
-	if g.machines.client == nil {
-		return nil, errNoMachineClient
-	}
-	t, err := g.machines.client.RevokeM2MToken(ctx, id, reason)
-	if err == nil {
-		g.machines.cache.ForgetID(id)
-	}
-	return t, err
-}
-
-var errNoMachineClient = errors.New("clerkgate: revoking a machine credential needs Config.SecretKey or Machine.SecretKey")
 
 // MachineStats reports the opaque credential cache's counters.
 func (g *Gate) MachineStats() machine.Stats {

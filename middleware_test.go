@@ -406,10 +406,17 @@ func TestContextAccessors(t *testing.T) {
 	ctx := context.Background()
 	_, ok := clerkgate.ClaimsFromContext(ctx)
 	require.False(t, ok)
-	require.Empty(t, clerkgate.UserID(ctx))
-	ctx = clerkgate.ContextWithClaims(ctx, &clerkgate.Claims{Subject: "user_9", SessionID: "sess_9"})
-	require.Equal(t, "user_9", clerkgate.UserID(ctx))
-	require.Equal(t, "sess_9", clerkgate.SessionID(ctx))
+	caller, ok := clerkgate.CallerFromContext(ctx)
+	require.False(t, ok)
+	require.Empty(t, caller.Subject(), "nil-safe for an anonymous request")
+	ctx = clerkgate.ContextWithCaller(ctx, &clerkgate.Caller{Type: clerkgate.SessionToken, Session: &clerkgate.Claims{Subject: "user_9", SessionID: "sess_9"}})
+	claims, ok := clerkgate.ClaimsFromContext(ctx)
+	require.True(t, ok)
+	require.Equal(t, "user_9", claims.Subject)
+	require.Equal(t, "sess_9", claims.SessionID)
+	caller, ok = clerkgate.CallerFromContext(ctx)
+	require.True(t, ok)
+	require.Same(t, claims, caller.Session)
 }
 
 // Two Authorization headers are refused as malformed, whatever they hold:

@@ -66,7 +66,8 @@ func TestREADMEPatternBehindOptionalSession(t *testing.T) {
 	b := newBackend(t, nil)
 	srv := serve(t, b.gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
-		fmt.Fprintf(w, "user %q admin %v", clerkgate.UserID(r.Context()), claims.HasRole("org:admin"))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		fmt.Fprintf(w, "user %q admin %v", caller.Subject(), claims.HasRole("org:admin"))
 	})))
 	rep := get(t, srv.URL, nil)
 	require.Equal(t, http.StatusOK, rep.status)

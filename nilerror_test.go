@@ -53,8 +53,10 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 	authenticateCaller := func(w http.ResponseWriter, r *http.Request) (*clerkgate.Caller, error) {
 		return route.Authenticate(w, r)
 	}
-	orgAdmin := func(c *clerkgate.Claims) error { return clerkgate.Authorize(c, authz.Role("org:admin")) }
-	jobWriter := func(c *clerkgate.Caller) error { return clerkgate.AuthorizeCaller(c, authz.Scope("jobs:write")) }
+	orgAdmin := func(c *clerkgate.Claims) error {
+		return clerkgate.Authorize(&clerkgate.Caller{Type: clerkgate.SessionToken, Session: c}, authz.Role("org:admin"))
+	}
+	jobWriter := func(c *clerkgate.Caller) error { return clerkgate.Authorize(c, authz.Scope("jobs:write")) }
 
 	// A handler of the kind an adapter is: let through on err == nil,
 	// else write the refusal errors.As finds, else (the bug) a 500.
@@ -103,7 +105,7 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		}
 		c, err := verifyCaller(ctx, writerKey)
 		require.NoError(t, err)
-		require.True(t, jobWriter(c) == nil, "AuthorizeCaller: %#v", jobWriter(c))
+		require.True(t, jobWriter(c) == nil, "Authorize: %#v", jobWriter(c))
 
 		rep := get(t, srv+"/gate", bearer(admin))
 		require.Equal(t, http.StatusOK, rep.status, "Gate.Authenticate: %s", rep.body)
@@ -130,8 +132,8 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		{"Route.AuthenticateToken, unknown key", func() error { _, err := verifyCaller(ctx, "ak_"+randomHex(16)); return err }, 401, clerkgate.ReasonTokenInvalid},
 		{"Authorize, member", func() error { return orgAdmin(memberClaims) }, 403, clerkgate.ReasonRoleRequired},
 		{"Authorize, anonymous", func() error { return orgAdmin(nil) }, 401, clerkgate.ReasonTokenMissing},
-		{"AuthorizeCaller, reader", func() error { return jobWriter(reader) }, 403, clerkgate.ReasonScopeRequired},
-		{"AuthorizeCaller, anonymous", func() error { return jobWriter(nil) }, 401, clerkgate.ReasonTokenMissing},
+		{"Authorize, reader", func() error { return jobWriter(reader) }, 403, clerkgate.ReasonScopeRequired},
+		{"Authorize, anonymous", func() error { return jobWriter(nil) }, 401, clerkgate.ReasonTokenMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refusal := refusalOf(t, tc.err())

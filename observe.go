@@ -36,7 +36,7 @@ type Observer struct {
 	// refused with 403 and the check's reason, never also as let through.
 	// Gate.Authenticate and Route.Authenticate report what they decide,
 	// the route's checks included; a check an app applies afterwards
-	// itself (Authorize, AuthorizeCaller) is its own and is not reported,
+	// itself (Authorize) is its own and is not reported,
 	// so give checks to Require or Route.With to have their refusals
 	// heard. The framework adapters do: their Require is Gate.Require's.
 	Decided func(context.Context, Decision)

@@ -388,7 +388,7 @@ func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixe
 		return nil, nil, tooOld
 	case g.isRevoked(old.SessionID):
 		return nil, newAuthError(ReasonSessionRevoked, true, nil), refresh.ClerkReason(nil)
-	case g.refresher.TooOld(old.ExpiresAt()):
+	case g.refresher.TooOld(old.ExpiryTime()):
 		return nil, nil, tooOld
 	}
 	scheme, host := g.proxies.OriginParts(q.r)

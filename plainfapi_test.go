@@ -29,7 +29,8 @@ func TestDevModeNeedsNoCertificate(t *testing.T) {
 	t.Cleanup(func() { g.Close() })
 	mux := http.NewServeMux()
 	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "Dashboard of "+clerkgate.UserID(r.Context()))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		fmt.Fprint(w, "Dashboard of "+caller.Subject())
 	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

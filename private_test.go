@@ -17,7 +17,8 @@ import (
 // five minutes, whoever asks.
 var publicPage = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	io.WriteString(w, clerkgate.UserID(r.Context()))
+	caller, _ := clerkgate.CallerFromContext(r.Context())
+	io.WriteString(w, caller.Subject())
 })
 
 // TestFreshSessionCookiesAreNeverCacheable: a response on which the Gate
@@ -31,7 +32,8 @@ func TestFreshSessionCookiesAreNeverCacheable(t *testing.T) {
 	g := b.gate
 	streaming := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		io.WriteString(w, clerkgate.UserID(r.Context()))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		io.WriteString(w, caller.Subject())
 		w.(http.Flusher).Flush() // the handler's Flusher survives
 	})
 	for name, h := range map[string]http.Handler{

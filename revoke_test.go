@@ -192,7 +192,7 @@ func TestMemoryStoreKeepsEveryRevocationForItsTerm(t *testing.T) {
 	clock := newFakeClock()
 	m, err := clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{})
 	require.NoError(t, err)
-	require.NoError(t, m.Start(clerkgate.StoreScope{Instance: "test", Clock: clock.Now, RevocationTerm: 70 * time.Second}))
+	require.NoError(t, m.Start(clerkgate.StoreOptions{Instance: "test", Clock: clock.Now, RevocationTerm: 70 * time.Second}))
 	ctx := context.Background()
 	for i := range 10_001 {
 		require.NoError(t, m.RevokeSession(ctx, "sess_"+strconv.Itoa(i), 70*time.Second))

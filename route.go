@@ -163,7 +163,7 @@ func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
 		w = privateIfCookiesSet(w, cookies)
 		switch {
 		case err == nil && rt.claimsOnly:
-			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c.claims)))
+			next.ServeHTTP(w, r.WithContext(contextWithClaims(r.Context(), c.claims)))
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
 		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:

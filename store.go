@@ -44,7 +44,7 @@ type Store interface {
 	// of several instances keeps them apart, and gives the Gate's logger
 	// and clock. Start must not wait for the network: a store that cannot
 	// be reached yet is reached later.
-	Start(StoreScope) error
+	Start(StoreOptions) error
 
 	// ClaimRefresh either claims the refresh of the expired token that key
 	// names or returns the outcome another Gate published for it, waiting
@@ -121,8 +121,9 @@ type Store interface {
 	Close() error
 }
 
-// StoreScope is what a Gate tells its Store when it starts using it.
-type StoreScope struct {
+// StoreOptions are the start-up parameters a Gate gives its Store
+// (Store.Start) when it starts using it.
+type StoreOptions struct {
 	// Instance is a short, stable name for the Clerk instance (a digest of
 	// its issuer): replicas configured alike get the same one, and two
 	// instances never do. Shared stores put it in their key names.
@@ -209,7 +210,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
 }
 
 // Start adopts the Gate's clock. A MemoryStore serves one Gate.
-func (s *MemoryStore) Start(scope StoreScope) error {
+func (s *MemoryStore) Start(scope StoreOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -320,7 +321,7 @@ func (g *Gate) startStore(cfg Config, issuer string) error {
 		}
 		store = m
 	}
-	scope := StoreScope{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now, RevocationTerm: g.revocationTerm()}
+	scope := StoreOptions{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now, RevocationTerm: g.revocationTerm()}
 	if err := store.Start(scope); err != nil {
 		return fmt.Errorf("clerkgate: store: %w", err)
 	}

@@ -24,7 +24,7 @@ type watchedStore struct {
 	*clerkgate.MemoryStore
 
 	mu         sync.Mutex
-	scope      clerkgate.StoreScope
+	scope      clerkgate.StoreOptions
 	keys       []string
 	published  []clerkgate.RefreshOutcome
 	revoked    map[string]time.Duration
@@ -39,7 +39,7 @@ func newWatchedStore(t *testing.T) *watchedStore {
 	return &watchedStore{MemoryStore: m, revoked: map[string]time.Duration{}}
 }
 
-func (s *watchedStore) Start(scope clerkgate.StoreScope) error {
+func (s *watchedStore) Start(scope clerkgate.StoreOptions) error {
 	s.mu.Lock()
 	s.scope = scope
 	s.mu.Unlock()

@@ -23,7 +23,8 @@ func TestHandlerWithFakeConfig(t *testing.T) {
 	t.Cleanup(func() { gate.Close() })
 
 	srv := httptest.NewServer(gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello "+clerkgate.UserID(r.Context()))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		io.WriteString(w, "hello "+caller.Subject())
 	})))
 	t.Cleanup(srv.Close)
 

@@ -52,6 +52,12 @@ type Config struct {
 	// HTTPClient sends the requests; default a client of its own with a
 	// 10 s timeout that follows no redirects.
 	HTTPClient *http.Client
+	// OnRevoked, when set, is called with the id of an API key or M2M
+	// token after RevokeAPIKey or RevokeM2MToken succeeds (or Clerk
+	// answered 200 with a body that does not decode). A clerkgate Gate
+	// uses this hook to forget its cached verdict for the credential, so
+	// that it is refused in this process from the next request on.
+	OnRevoked func(id string)
 }
 
 // Client calls the Backend API's machine credential operations. It holds no
@@ -60,6 +66,7 @@ type Client struct {
 	api        *backendapi.Client
 	secret     string
 	machineKey string
+	onRevoked  func(string)
 }
 
 // NewClient checks cfg and returns a Client. Errors never echo a key.
@@ -88,7 +95,7 @@ func NewClient(cfg Config) (*Client, error) {
 		Unexpected: ErrUnexpectedResponse,
 		APIError:   newAPIError,
 	})
-	return &Client{api: api, secret: cfg.SecretKey, machineKey: cfg.MachineSecretKey}, nil
+	return &Client{api: api, secret: cfg.SecretKey, machineKey: cfg.MachineSecretKey, onRevoked: cfg.OnRevoked}, nil
 }
 
 // ErrorDetail is one entry of a Clerk error body's "errors".
@@ -157,7 +164,16 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("machine: %s: %w: %v", c.op, ErrUnexpectedResponse, err)
+		return fmt.Errorf("machine: %s: %w: %w", c.op, ErrUnexpectedResponse, undecodable{err})
 	}
 	return nil
 }
+
+// undecodable marks a 2xx answer whose body does not decode, for callers
+// that must know Clerk accepted the call (errors.Is(err, errUndecodable)).
+type undecodable struct{ err error }
+
+func (u undecodable) Error() string        { return u.err.Error() }
+func (u undecodable) Is(target error) bool { return target == errUndecodable }
+
+var errUndecodable = errors.New("machine: 2xx answer does not decode")

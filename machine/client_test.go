@@ -207,3 +207,38 @@ func TestClerkErrorsAreTyped(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	require.Equal(t, "form_param_invalid", apiErr.Code())
 }
+
+// OnRevoked hears of every revocation Clerk accepted (also a 200 whose
+// body does not decode: the credential is revoked all the same), and of
+// none that Clerk refused or that never left the client.
+func TestOnRevokedHearsAcceptedRevocations(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	var heard []string
+	cl, err := machine.NewClient(machine.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL(), HTTPClient: fake.Client(),
+		OnRevoked: func(id string) { heard = append(heard, id) }})
+	require.NoError(t, err)
+	ctx := context.Background()
+	keyID, _ := fake.CreateAPIKey(user, "ci key")
+	tokenID, _ := fake.CreateM2MToken(fake.CreateMachine().ID)
+	otherID, _ := fake.CreateAPIKey(user, "other key")
+
+	_, err = cl.RevokeAPIKey(ctx, keyID, "leaked")
+	require.NoError(t, err)
+	_, err = cl.RevokeM2MToken(ctx, tokenID, "")
+	require.NoError(t, err)
+	require.Equal(t, []string{keyID, tokenID}, heard)
+
+	_, err = cl.RevokeAPIKey(ctx, "ak_../../users", "")
+	require.ErrorIs(t, err, machine.ErrInvalidInput)
+	fake.SetFault(clerktest.RouteRevokeAPIKey, clerktest.Fault{Status: 500, Times: 1})
+	_, err = cl.RevokeAPIKey(ctx, otherID, "")
+	require.Error(t, err)
+	require.Len(t, heard, 2, "a refused revocation is not heard")
+
+	fake.SetFault(clerktest.RouteRevokeAPIKey, clerktest.Fault{Status: 200, Body: []byte("{not json"), Times: 1})
+	_, err = cl.RevokeAPIKey(ctx, otherID, "")
+	require.ErrorIs(t, err, machine.ErrUnexpectedResponse)
+	require.Equal(t, []string{keyID, tokenID, otherID}, heard, "Clerk said 200: the key is revoked")
+}

@@ -111,7 +111,7 @@ func FromJWTInto(dst *Identity, room []string, c *verifier.MachineClaims) {
 		Subject:   c.Subject,
 		Scopes:    cloneInto(room, c.Scopes),
 		ClientID:  c.ClientID,
-		ExpiresAt: c.ExpiresAt(),
+		ExpiresAt: c.ExpiryTime(),
 	}
 	switch c.Kind {
 	case verifier.KindM2M:

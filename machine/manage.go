@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -108,10 +109,10 @@ func (cl *Client) ListAPIKeys(ctx context.Context, subject string, p ListParams)
 	return page.Data, page.TotalCount, nil
 }
 
-// RevokeAPIKey revokes the API key id ("ak_" and 32 hex digits). A
-// Verifier that cached the key keeps accepting it until its entry lapses
-// (VerifierConfig.MaxAge), unless told with Verifier.ForgetID, as
-// clerkgate's Gate.RevokeAPIKey does.
+// RevokeAPIKey revokes the API key id ("ak_" and 32 hex digits), then
+// calls Config.OnRevoked. A Verifier that cached the key keeps accepting
+// it until its entry lapses (VerifierConfig.MaxAge), unless told with
+// Verifier.ForgetID, as the hook of clerkgate's Gate.Machines does.
 func (cl *Client) RevokeAPIKey(ctx context.Context, id, reason string) (*APIKeyInfo, error) {
 	if !apiKeyID.MatchString(id) {
 		return nil, fmt.Errorf("%w: api key id %q is not ak_ and 32 hex digits", ErrInvalidInput, truncate(id))
@@ -119,6 +120,7 @@ func (cl *Client) RevokeAPIKey(ctx context.Context, id, reason string) (*APIKeyI
 	var k APIKeyInfo
 	err := cl.do(ctx, call{op: "revoke api key", method: http.MethodPost, path: "/v1/api_keys/" + id + "/revoke",
 		body: map[string]any{"revocation_reason": optional(reason)}}, &k)
+	cl.revoked(id, err)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +209,9 @@ func (cl *Client) ListM2MTokens(ctx context.Context, subject string, p ListParam
 }
 
 // RevokeM2MToken revokes the opaque M2M token id ("mt_" and 32 hex
-// digits). Caches keep it until their entries lapse, unless told with
-// Verifier.ForgetID, as clerkgate's Gate.RevokeM2MToken does.
+// digits), then calls Config.OnRevoked. Caches keep it until their
+// entries lapse, unless told with Verifier.ForgetID, as the hook of
+// clerkgate's Gate.Machines does.
 func (cl *Client) RevokeM2MToken(ctx context.Context, id, reason string) (*M2MTokenInfo, error) {
 	if !m2mTokenID.MatchString(id) {
 		return nil, fmt.Errorf("%w: m2m token id %q is not mt_ and 32 hex digits", ErrInvalidInput, truncate(id))
@@ -216,10 +219,20 @@ func (cl *Client) RevokeM2MToken(ctx context.Context, id, reason string) (*M2MTo
 	var t M2MTokenInfo
 	err := cl.do(ctx, call{op: "revoke m2m token", method: http.MethodPost, path: "/v1/m2m_tokens/" + id + "/revoke",
 		body: map[string]any{"revocation_reason": optional(reason)}, machineKey: true}, &t)
+	cl.revoked(id, err)
 	if err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// revoked tells Config.OnRevoked of a revocation Clerk accepted: on
+// success, and on a 200 whose body does not decode (the credential is
+// revoked all the same; forgetting a cached verdict only costs a check).
+func (cl *Client) revoked(id string, err error) {
+	if cl.onRevoked != nil && (err == nil || errors.Is(err, errUndecodable)) {
+		cl.onRevoked(id)
+	}
 }
 
 func optional(s string) any {

@@ -85,7 +85,8 @@ func newApp(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option)
 }
 
 var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, clerkgate.UserID(r.Context()))
+	caller, _ := clerkgate.CallerFromContext(r.Context())
+	io.WriteString(w, caller.Subject())
 })
 
 func (a *app) get(t *testing.T, path string, mod func(*http.Request)) int {

@@ -457,8 +457,8 @@ func scopedListHas(list, want string) bool {
 // Pending reports whether the session still has tasks to complete (sts "pending").
 func (c *Claims) Pending() bool { return c != nil && c.SessionStatus == "pending" }
 
-// ExpiresAt returns exp as a time (the zero time for nil Claims).
-func (c *Claims) ExpiresAt() time.Time {
+// ExpiryTime returns exp as a time (the zero time for nil Claims).
+func (c *Claims) ExpiryTime() time.Time {
 	if c == nil {
 		return time.Time{}
 	}

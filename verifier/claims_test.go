@@ -100,7 +100,7 @@ func TestClaimsWithoutOrganization(t *testing.T) {
 	require.Nil(t, c.Organization)
 	require.False(t, c.HasRole("org:admin"))
 	require.False(t, c.HasPermission("org:a:b"))
-	require.Equal(t, f.vec.Now+60, c.ExpiresAt().Unix())
+	require.Equal(t, f.vec.Now+60, c.ExpiryTime().Unix())
 	require.Equal(t, f.vec.Now, c.IssuedAtTime().Unix())
 	require.Equal(t, f.vec.Now-10, c.NotBeforeTime().Unix())
 }

@@ -61,8 +61,8 @@ func (c *MachineClaims) RawJSON() []byte { return []byte(c.raw) }
 // RawString is RawJSON without the copy.
 func (c *MachineClaims) RawString() string { return c.raw }
 
-// ExpiresAt returns exp as a time.
-func (c *MachineClaims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
+// ExpiryTime returns exp as a time.
+func (c *MachineClaims) ExpiryTime() time.Time { return time.Unix(c.Expiry, 0) }
 
 // SniffMachineJWT tells, without checking the signature, whether token has
 // the shape of a machine JWT and of which kind, as Clerk's SDK classifies

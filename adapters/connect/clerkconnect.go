@@ -5,10 +5,10 @@
 // The token is read from the call's Authorization header ("Bearer
 // <token>"), a clerkgate Route's checks run on it, and the caller is put
 // in the handler's context, for clerkgate.CallerFromContext (and, for a
-// session, clerkgate.ClaimsFromContext and clerkgate.UserID). Either an
+// session, clerkgate.ClaimsFromContext). Either an
 // interceptor does it, per handler:
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -189,7 +189,7 @@ func Wrap(route *clerkgate.Route, next http.Handler, opts ...Option) http.Handle
 // check more themselves:
 //
 //	caller, _ := clerkgate.CallerFromContext(ctx)
-//	if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+//	if err := clerkgate.Authorize(caller, authz.Permission("org:jobs:purge")); err != nil {
 //		return nil, clerkconnect.Error(err)
 //	}
 //

@@ -584,7 +584,7 @@ func TestWrapRefusesPathsThatAreNotPlain(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 }
 
-// Error takes what clerkgate.AuthorizeCaller returns, as a handler that
+// Error takes what clerkgate.Authorize returns, as a handler that
 // checks more itself has it: nil when the caller passes (the handler goes
 // on), a refusal's Connect error otherwise, also wrapped. An error that is
 // not a refusal is Internal without its text, never a nil error or a
@@ -595,12 +595,12 @@ func TestError(t *testing.T) {
 	admin, err := r.gate.Accept().AuthenticateToken(t.Context(), r.fake.Token(s.ID))
 	require.NoError(t, err)
 	purge := func(c *clerkgate.Caller) error {
-		return clerkconnect.Error(clerkgate.AuthorizeCaller(c, authz.Permission("org:jobs:purge")))
+		return clerkconnect.Error(clerkgate.Authorize(c, authz.Permission("org:jobs:purge")))
 	}
 	require.True(t, purge(admin) == nil, "%#v", purge(admin))
 	requireRefused(t, purge(nil), connect.CodeUnauthenticated, clerkgate.ReasonTokenMissing)
 
-	refusal := clerkgate.AuthorizeCaller(admin, authz.Permission("org:jobs:delete"))
+	refusal := clerkgate.Authorize(admin, authz.Permission("org:jobs:delete"))
 	requireRefused(t, clerkconnect.Error(fmt.Errorf("purge: %w", refusal)), connect.CodePermissionDenied, clerkgate.ReasonPermissionRequired)
 
 	for name, err := range map[string]error{

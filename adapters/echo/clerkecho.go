@@ -1,6 +1,6 @@
 // Package clerkecho puts clerkgate in front of echo (v4) handlers.
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -227,7 +227,7 @@ func sessions(gate *clerkgate.Gate) authenticator {
 			if err != nil {
 				return nil, err
 			}
-			return r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)), nil
+			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), &clerkgate.Caller{Type: clerkgate.SessionToken, Session: claims})), nil
 		},
 		redirected: gate.Redirected,
 	}

@@ -5,7 +5,7 @@
 // v5 API, with the same names, so that moving from one to the other is a
 // change of import paths and of echo.Context to *echo.Context.
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -232,7 +232,7 @@ func sessions(gate *clerkgate.Gate) authenticator {
 			if err != nil {
 				return nil, err
 			}
-			return r.WithContext(clerkgate.ContextWithClaims(r.Context(), claims)), nil
+			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), &clerkgate.Caller{Type: clerkgate.SessionToken, Session: claims})), nil
 		},
 		redirected: gate.Redirected,
 	}

@@ -2,7 +2,7 @@
 // v2's handlers take a *fiber.Ctx, not v3's fiber.Ctx: this package does
 // not serve them.)
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}

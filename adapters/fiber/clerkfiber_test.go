@@ -283,8 +283,9 @@ func TestClaimsLiveInTheRequestContext(t *testing.T) {
 	})
 	app.Get("/me", clerkfiber.RequireSession(f.Gate), func(c fiber.Ctx) error {
 		_, onCtx := clerkgate.ClaimsFromContext(c)
+		caller, _ := clerkgate.CallerFromContext(c.Context())
 		return c.JSON(fiber.Map{
-			"user_id": clerkgate.UserID(c.Context()),
+			"user_id": caller.Subject(),
 			"kept":    c.Context().Value(key{}),
 			"on_ctx":  onCtx,
 		})
@@ -359,7 +360,8 @@ func TestRawRequestsAnswerAsNetHTTP(t *testing.T) {
 	f := adaptertest.New(t)
 	other := f.Fake.Token(f.Fake.CreateSession("user_other").ID)
 	ref := httptest.NewServer(f.Gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(clerkgate.UserID(r.Context())))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		_, _ = w.Write([]byte(caller.Subject()))
 	})))
 	t.Cleanup(ref.Close)
 	app := fiber.New()

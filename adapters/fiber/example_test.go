@@ -16,7 +16,7 @@ import (
 // Protect a Fiber route and read the caller's claims in the handler,
 // through the adapter or through the request's context.
 func Example() {
-	fake := clerktest.New() // in production: clerkgate.NewFromEnv()
+	fake := clerktest.New() // in production: clerkgate.New(clerkgate.ConfigFromEnv())
 	defer fake.Close()
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey:      fake.SecretKey(),

@@ -7,7 +7,7 @@
 // and clerkgate.OptionalSession, byte for byte. On a refusal the response
 // is already written and the gin chain is aborted.
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}

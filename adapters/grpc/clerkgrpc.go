@@ -3,9 +3,9 @@
 // Its interceptors read the token from the call's "authorization" metadata
 // ("Bearer <token>"), run a clerkgate Route's checks on it and put the
 // caller in the handler's context, for clerkgate.CallerFromContext (and,
-// for a session, clerkgate.ClaimsFromContext and clerkgate.UserID):
+// for a session, clerkgate.ClaimsFromContext):
 //
-//	gate, err := clerkgate.NewFromEnv()
+//	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -138,7 +138,7 @@ func StreamServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.Stream
 // that check more themselves:
 //
 //	caller, _ := clerkgate.CallerFromContext(ctx)
-//	if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+//	if err := clerkgate.Authorize(caller, authz.Permission("org:jobs:purge")); err != nil {
 //		return nil, clerkgrpc.Error(err)
 //	}
 //

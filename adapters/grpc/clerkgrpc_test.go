@@ -53,7 +53,7 @@ func whoami(ctx context.Context) (string, error) {
 	if !ok {
 		return "", status.Error(codes.Internal, "no caller in the context")
 	}
-	if c.Type == clerkgate.SessionToken && clerkgate.UserID(ctx) != c.Subject() {
+	if c.Type == clerkgate.SessionToken && !hasClaims(ctx, c.Subject()) {
 		return "", status.Error(codes.Internal, "session claims missing from the context")
 	}
 	return string(c.Type) + " " + c.Subject(), nil
@@ -363,7 +363,7 @@ func TestMethodRoute(t *testing.T) {
 	requireRefused(t, err, codes.Unauthenticated, clerkgate.ReasonTokenMissing)
 }
 
-// Error takes what clerkgate.AuthorizeCaller returns, as a handler that
+// Error takes what clerkgate.Authorize returns, as a handler that
 // checks more itself has it: nil when the caller passes (the handler goes
 // on), a refusal's status otherwise, also wrapped. An error that is not a
 // refusal is Internal without its text, never a nil error or a leak.
@@ -373,12 +373,12 @@ func TestError(t *testing.T) {
 	admin, err := r.gate.Accept().AuthenticateToken(t.Context(), r.fake.Token(s.ID))
 	require.NoError(t, err)
 	purge := func(c *clerkgate.Caller) error {
-		return clerkgrpc.Error(clerkgate.AuthorizeCaller(c, authz.Permission("org:jobs:purge")))
+		return clerkgrpc.Error(clerkgate.Authorize(c, authz.Permission("org:jobs:purge")))
 	}
 	require.True(t, purge(admin) == nil, "%#v", purge(admin))
 	requireRefused(t, purge(nil), codes.Unauthenticated, clerkgate.ReasonTokenMissing)
 
-	refusal := clerkgate.AuthorizeCaller(admin, authz.Permission("org:jobs:delete"))
+	refusal := clerkgate.Authorize(admin, authz.Permission("org:jobs:delete"))
 	requireRefused(t, clerkgrpc.Error(fmt.Errorf("purge: %w", refusal)), codes.PermissionDenied, clerkgate.ReasonPermissionRequired)
 
 	for name, err := range map[string]error{
@@ -469,4 +469,10 @@ func TestOptionsRefuseMistakes(t *testing.T) {
 
 func TestErrorOfNil(t *testing.T) {
 	require.NoError(t, clerkgrpc.Error(nil))
+}
+
+// hasClaims reports whether ctx carries session claims of user.
+func hasClaims(ctx context.Context, user string) bool {
+	claims, ok := clerkgate.ClaimsFromContext(ctx)
+	return ok && claims.Subject == user
 }

@@ -14,7 +14,7 @@ import (
 // A server whose methods need a session token, except one that machines
 // call with a scope, and health checks, which need nothing.
 func Example() {
-	gate, err := clerkgate.NewFromEnv()
+	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func Example() {
 func ExampleError() {
 	purge := func(ctx context.Context) error {
 		caller, _ := clerkgate.CallerFromContext(ctx)
-		if err := clerkgate.AuthorizeCaller(caller, authz.Permission("org:jobs:purge")); err != nil {
+		if err := clerkgate.Authorize(caller, authz.Permission("org:jobs:purge")); err != nil {
 			return clerkgrpc.Error(err) // PermissionDenied, reason permission_required
 		}
 		// … purge …

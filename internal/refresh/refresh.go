@@ -257,7 +257,7 @@ func (f *Refresher) publishOutcome(ctx context.Context, sec refreshSecret, res *
 	if refreshErr != nil {
 		out = Outcome{Sealed: sec.seal(sealedOutcome{Code: Code(refreshErr)}), Failed: true, TTL: failedOutcomeTTL}
 	} else {
-		ttl := res.Claims.ExpiresAt().Sub(f.now())
+		ttl := res.Claims.ExpiryTime().Sub(f.now())
 		if ttl <= 0 {
 			return
 		}

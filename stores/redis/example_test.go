@@ -28,7 +28,8 @@ func ExampleOpen() {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(clerkgate.UserID(r.Context())))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		w.Write([]byte(caller.Subject()))
 	})))
 	log.Fatal(http.ListenAndServe(":8080", mux))
 }

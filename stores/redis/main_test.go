@@ -507,7 +507,8 @@ func (c *app) newSessionToken(cookies []string) string {
 }
 
 var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, clerkgate.UserID(r.Context()))
+	caller, _ := clerkgate.CallerFromContext(r.Context())
+	io.WriteString(w, caller.Subject())
 })
 
 type syncBuffer struct {

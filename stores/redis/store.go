@@ -365,7 +365,7 @@ func withDefaults(o Options) Options {
 
 // Start names the keys after the Gate's Clerk instance and starts the
 // subscription, which connects in the background.
-func (s *Store) Start(scope clerkgate.StoreScope) error {
+func (s *Store) Start(scope clerkgate.StoreOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {

@@ -89,7 +89,7 @@ func TestRefusedPasswordIsNotShown(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, store.Close()) }()
-	require.NoError(t, store.Start(clerkgate.StoreScope{Instance: "ins_secrets", Logger: slog.New(slog.DiscardHandler), Clock: time.Now}))
+	require.NoError(t, store.Start(clerkgate.StoreOptions{Instance: "ins_secrets", Logger: slog.New(slog.DiscardHandler), Clock: time.Now}))
 
 	err = store.FailRefresh(context.Background(), "name", time.Second)
 	require.Error(t, err, "Redis refuses the credentials")

@@ -57,7 +57,8 @@ func routes(gate *clerkgate.Gate) http.Handler {
 		write(w, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		write(w, map[string]string{"user_id": clerkgate.UserID(r.Context())})
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		write(w, map[string]string{"user_id": caller.Subject()})
 	})))
 	subject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.CallerFromContext(r.Context())

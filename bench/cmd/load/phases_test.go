@@ -25,7 +25,8 @@ func gateOver(t *testing.T, fake *clerktest.Server, tls *tlsSetup) string {
 	}
 	t.Cleanup(func() { gate.Close() })
 	h := gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(clerkgate.UserID(r.Context())))
+		caller, _ := clerkgate.CallerFromContext(r.Context())
+		w.Write([]byte(caller.Subject()))
 	}))
 	srv := httptest.NewUnstartedServer(h)
 	if tls != nil {

@@ -182,7 +182,7 @@ func TestRedisFromTheEnvironment(t *testing.T) {
 		var out bytes.Buffer
 		a.banner(&out, "http://127.0.0.1:1")
 		require.Contains(t, out.String(), "shared with the other replicas through "+strings.TrimPrefix(strings.TrimPrefix(tc.want, "single "), "cluster "))
-		require.ErrorContains(t, last.Start(clerkgate.StoreScope{}), "already serves a Gate", "the store opened is the Gate's")
+		require.ErrorContains(t, last.Start(clerkgate.StoreOptions{}), "already serves a Gate", "the store opened is the Gate's")
 		a.Close()
 	}
 

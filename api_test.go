@@ -1,0 +1,87 @@
+package clerkgate_test
+
+import (
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// exportedAPI lists the root package's exported identifiers as go doc
+// shows them: types, functions, constants and variables by name, methods
+// as Type.Method.
+func exportedAPI(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := os.ReadDir(".")
+	require.NoError(t, err)
+	var syntax []*ast.File
+	for _, f := range files {
+		name := f.Name()
+		if f.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		require.NoError(t, err)
+		if file.Name.Name == "clerkgate" {
+			syntax = append(syntax, file)
+		}
+	}
+	pkg, err := doc.NewFromFiles(fset, syntax, "github.com/clerkgate/clerkgate")
+	require.NoError(t, err)
+	var names []string
+	values := func(vs []*doc.Value) {
+		for _, v := range vs {
+			names = append(names, v.Names...)
+		}
+	}
+	values(pkg.Consts)
+	values(pkg.Vars)
+	for _, f := range pkg.Funcs {
+		names = append(names, f.Name)
+	}
+	for _, ty := range pkg.Types {
+		names = append(names, ty.Name)
+		values(ty.Consts)
+		values(ty.Vars)
+		for _, f := range ty.Funcs {
+			names = append(names, f.Name)
+		}
+		for _, m := range ty.Methods {
+			names = append(names, ty.Name+"."+m.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestAPIMatchesTheDoc keeps docs/API.md, the page that gives each task
+// its one call, in step with the code: every exported name of the root
+// package is on it (a method as .Method, e.g. gate.Check), and every
+// clerkgate.Name it shows exists. A new export has to find its place on
+// the page, so that a second way of doing a job is seen when it is added.
+func TestAPIMatchesTheDoc(t *testing.T) {
+	page, err := os.ReadFile("docs/API.md")
+	require.NoError(t, err)
+	text := string(page)
+	api := exportedAPI(t)
+	for _, name := range api {
+		pattern := `\b` + name + `\b`
+		if _, method, ok := strings.Cut(name, "."); ok {
+			// gate.Check, route.With: the receiver is whatever the reader
+			// calls it, so the method name after a dot counts.
+			pattern = `\.` + method + `\b`
+		}
+		require.Regexp(t, regexp.MustCompile(pattern), text, "docs/API.md does not account for %s", name)
+	}
+	for _, m := range regexp.MustCompile(`clerkgate\.([A-Z]\w*)`).FindAllStringSubmatch(text, -1) {
+		require.Contains(t, api, m[1], "docs/API.md names clerkgate.%s, which the package does not export", m[1])
+	}
+}
