@@ -238,6 +238,13 @@ func (v *Verifier) VerifyFor(ctx context.Context, client, token string) (*Identi
 // call makes the one verify call that parallel requests for key share,
 // and remembers its verdict.
 func (v *Verifier) call(ctx context.Context, client string, typ TokenType, token string, key [32]byte) (result, error) {
+	// A caller that missed the cache just before another's shared call
+	// remembered its verdict starts a call of its own: the verdict is
+	// there now, so no second Backend API call is made for it.
+	if r, ok := v.results.Get(key); ok && v.now().Before(r.until) {
+		v.stats.hits.Add(1)
+		return r, nil
+	}
 	_, known := v.known.Get(key)
 	if !known && !v.limit.Take(ctx, client) {
 		v.stats.busy.Add(1)
