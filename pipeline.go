@@ -533,12 +533,14 @@ func handshakeSession(c *Claims) handshake.Session {
 // does, a nonce that cannot be traded (whatever the reason: unknown to the
 // Backend API, or refused by the Gate's bounds without a call) sets no
 // cookies and signs the request out; a handshake token that does not
-// verify, or a session token from either that does not, leaves the
+// verify, or a session token from either that does not (but for a
+// pending session's, which resolves it signed out), leaves the
 // request to be decided without the handshake (decided is false), with
 // nothing it carried set. resolved reports whether the handshake gave
 // cookies.
 func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
 	var directives []string
+	var pending *AuthError // the new token is a pending session's
 	if d.Nonce != "" {
 		var err error
 		if directives, err = g.browser.nonces.Trade(q.ctx, q.clientKey(), d.Nonce); err != nil {
@@ -567,14 +569,23 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 				c = (*Claims)(vc.Clone())
 			}
 		}
-		if err != nil {
+		var ve *verifier.Error
+		switch {
+		case errors.As(err, &ve) && ve.Reason == ReasonSessionPending:
+			// Valid but for its session's tasks: Clerk, whose
+			// verifyToken does not read sts, resolves the handshake and
+			// its auth object signs the request out. So does the Gate:
+			// the handshake's cookies, no auth status headers, and never
+			// the request's old cookies.
+			pending = newAuthError(ReasonSessionPending, true, err)
+		case err != nil:
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false, false
-		}
-		if g.admit(c) != nil {
+		case g.admit(c) != nil:
 			return nil, nil, false, false
+		default:
+			claims = c
 		}
-		claims = c
 	}
 	h := q.w.Header()
 	for _, c := range res.Cookies {
@@ -583,10 +594,13 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 	resolved = len(directives) > 0
 	if res.Location != "" {
 		// Development: on to the page, without the handshake's parameters.
-		if claims == nil {
+		if claims == nil && pending == nil {
 			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
 		}
 		return nil, redirect(q.w, handshake.Decision{Location: res.Location}), resolved, true
+	}
+	if pending != nil {
+		return nil, pending, resolved, true
 	}
 	if claims == nil {
 		return nil, signedOut(q.w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), resolved, true

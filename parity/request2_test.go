@@ -44,14 +44,6 @@ type pendingFix struct {
 // request pipeline (browser.go, cookie.go, middleware.go, origin.go,
 // refresh*.go).
 var pendingFixes = []pendingFix{
-	{"handshake-pending-session", "MORE LENIENT, must fix. A handshake (nonce or token) whose session token is a pending " +
-		"session's (sts \"pending\"): Clerk's verifyToken does not look at sts, so it sets the handshake's cookies and " +
-		"returns signed-in, which toAuth makes signed out (pending); the Gate's verifier refuses the token " +
-		"(session_pending), resolveHandshake treats it as a token that does not verify and decides from the request's " +
-		"old cookies, which can serve their (active) session. Rule: in resolveHandshake, a session token refused only " +
-		"for session_pending resolves the handshake: set its cookies, send no x-clerk-auth-status/-reason, and decide it " +
-		"as a pending session (signed out unless pending sessions are allowed); never fall back to the old cookies",
-		noted("nonce2:pending", "handshake-token:pending")},
 	{"refresh-pending-session", "STRICTER (neither side serves), fix for the protocol. A refresh whose new token is a " +
 		"pending session's: Clerk sets the new cookies and returns signed-in, which toAuth makes signed out, with no auth " +
 		"headers; the Gate refuses the new token (session-token-expired-refresh-invalid-session-token, a handshake on " +
