@@ -60,17 +60,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"auth-spelling", "BOTH WAYS; the lenient half must be fixed. Clerk reads the Authorization values joined with " +
-		"\", \" and trimmed, [s, t] = v.split(\" \", 2): t empty or missing gives the token s (\"Bearer  t\" with two " +
-		"spaces is the token \"Bearer\"; \"Bearer\\tt\" and a schemeless value are the whole value), s == \"Bearer\" gives t " +
-		"(\"Bearer t x\" is t), any other s gives no header token (cookies). MORE LENIENT today: the Gate takes \"Bearer  " +
-		"t\" as t and signs in, and reads cookies for \"Bearer\\tt\" where Clerk refuses the whole value. STRICTER today: " +
-		"\"Bearer t x\" (Gate token-invalid, Clerk takes t). Rule (where two parsers could read the bytes differently, " +
-		"refuse): a value whose first whitespace-separated word is Bearer (any case) is accepted only as exactly " +
-		"\"Bearer\" + one space + a token with no white space; any other spelling of it (two spaces, a tab, a trailing " +
-		"word) is refused 401 token-invalid and never falls back to the cookies; two headers stay refused; document " +
-		"the trailing-word refusal in docs/differences.md",
-		quirk(tagAuthSpelling)},
 	{"cookie-syntax", "BOTH WAYS; the lenient half must be fixed. Clerk parses Cookie with cookie 1.1.1: name and value " +
 		"trimmed of spaces and tabs, quotes kept, the value percent-decoded when it holds a %; the Gate reads it as " +
 		"net/http does: one pair of quotes stripped, no decoding, a space after = kept. MORE LENIENT today: a quoted " +

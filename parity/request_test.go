@@ -51,8 +51,11 @@ func quirk(name string) requestDifference {
 var requestDifferences = map[string]requestDifference{
 	"lowercase-bearer":         quirk("lowercase-bearer"),
 	"schemeless-authorization": quirk("schemeless-authorization"),
-	"forwarded-untrusted":      quirk("forwarded-untrusted"),
-	"forwarded-chain":          quirk("forwarded-chain"),
+	"authorization-trailing-word": func(c *reqCase, _, gate outcome) bool {
+		return hasNote(c, "(trailing word)") && !gate.Served && gate.Reason == "token-invalid"
+	},
+	"forwarded-untrusted": quirk("forwarded-untrusted"),
+	"forwarded-chain":     quirk("forwarded-chain"),
 	"cross-origin-unsafe": func(c *reqCase, _, gate outcome) bool {
 		return slices.Contains(c.quirks, "cross-origin-unsafe") && gate.Code == http.StatusForbidden
 	},
