@@ -100,9 +100,9 @@ func FuzzTokenFrom(f *testing.F) {
 		}
 		// Otherwise the suffixed cookie, when it has a value, then the
 		// __session cookie, each as net/http reads it.
-		want, ambiguous := testkit.NetHTTPCookie(r, suffixed, cookies.MaxBytes, cookies.MaxValue)
+		want, ambiguous := testkit.NetHTTPCookie(r, suffixed, cookies.MaxBytes, cookies.MaxCount, cookies.MaxValue)
 		if !ambiguous && want == "" {
-			want, ambiguous = testkit.NetHTTPCookie(r, sessionCookie, cookies.MaxBytes, cookies.MaxValue)
+			want, ambiguous = testkit.NetHTTPCookie(r, sessionCookie, cookies.MaxBytes, cookies.MaxCount, cookies.MaxValue)
 		}
 		if ambiguous {
 			want = malformed

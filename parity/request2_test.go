@@ -60,18 +60,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"cookie-syntax", "BOTH WAYS; the lenient half must be fixed. Clerk parses Cookie with cookie 1.1.1: name and value " +
-		"trimmed of spaces and tabs, quotes kept, the value percent-decoded when it holds a %; the Gate reads it as " +
-		"net/http does: one pair of quotes stripped, no decoding, a space after = kept. MORE LENIENT today: a quoted " +
-		"\"<token>\" __session (Clerk: token-invalid; the Gate strips the quotes and signs in), a quoted __client_uat (Clerk: " +
-		"NaN, so 0, a handshake; the Gate reads it and signs in). STRICTER today: a percent-encoded or space-padded " +
-		"session token (Clerk decodes or trims it and signs in; the Gate refuses it). Rule: a Clerk cookie is read only " +
-		"when its name is exact and its value is all RFC 6265 cookie-octets (no quote, space, comma, semicolon or " +
-		"backslash) with no %, where both parsers agree; otherwise a __session or __session_<suffix> is malformed " +
-		"(token-invalid, never signed in, as a session cookie sent twice), a __clerk_handshake or " +
-		"__clerk_handshake_nonce is a handshake that gives nothing (signed out, session-token-missing, as an untradeable " +
-		"nonce), and any other Clerk cookie is absent; document the stricter half",
-		quirk(tagCookieSyntax)},
 	{"url-spelling", "STRICTER (never signs in where Clerk does not), fix for the protocol. Clerk builds the page URL with " +
 		"new URL(proto + \"://\" + host) from Host or X-Forwarded-Host/-Proto: host lower-cased, the scheme's default " +
 		"port dropped, a trailing dot kept; a forwarded value new URL refuses (localhost:3000:443) falls back to the " +
