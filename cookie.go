@@ -23,6 +23,14 @@ func bearerToken(r *http.Request) (string, bool) { return bearerOf(r.Header["Aut
 // is still "a token was presented": it is malformed, never anonymous. So
 // are two values, whatever their schemes: which one a proxy or the
 // handler would honour is anybody's guess.
+//
+// A value whose first word is Bearer (any case) counts only spelled
+// exactly "Bearer <token>": one space, then a token without white space.
+// Any other spelling ("Bearer  t", "Bearer\tt", "Bearer t x") is
+// malformed, never the cookies: parsers split such a value differently
+// (Clerk's takes "Bearer" as the token of the first, the whole value for
+// the second, t for the third), and where two parsers could read the same
+// bytes differently the Gate refuses.
 func bearerOf(h []string) (string, bool) {
 	switch {
 	case len(h) == 0:
@@ -30,14 +38,19 @@ func bearerOf(h []string) (string, bool) {
 	case len(h) > 1:
 		return malformed, true
 	}
-	scheme, token, _ := strings.Cut(h[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
+	v := strings.Trim(h[0], " \t") // as net/http and Clerk trim a value
+	end := strings.IndexAny(v, " \t")
+	if end < 0 {
+		end = len(v)
+	}
+	if !strings.EqualFold(v[:end], "Bearer") {
 		return "", false
 	}
-	if t := strings.TrimSpace(token); t != "" {
-		return t, true
+	token, ok := strings.CutPrefix(v[end:], " ")
+	if !ok || token == "" || strings.ContainsAny(token, " \t") {
+		return malformed, true
 	}
-	return malformed, true
+	return token, true
 }
 
 // hasBearer reports whether the request carries its token in the

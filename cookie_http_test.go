@@ -44,10 +44,18 @@ func TestPlantedSessionCookieIsRefused(t *testing.T) {
 
 	// The same cookie twice (two paths, one value) is one cookie.
 	rep := get(t, b.srv, both(cookie(suffixed, victim), uat, func(r *http.Request) {
-		r.Header.Add("Cookie", suffixed+`="`+victim+`"`)
+		r.Header.Add("Cookie", suffixed+"="+victim)
 	}))
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, "user_victim", rep.body)
+
+	// A quoted token is one to net/http (which unquotes it) and another
+	// to Clerk (which keeps the quotes and refuses it): refused.
+	rep = get(t, b.srv, both(uat, func(r *http.Request) {
+		r.Header.Add("Cookie", suffixed+`="`+victim+`"`)
+	}))
+	require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
+	require.Equal(t, string(clerkgate.ReasonTokenMalformed), rep.reason)
 }
 
 // TestPlantedRefreshCookieMakesNoCall: two different refresh cookies

@@ -29,7 +29,11 @@ func TestTokenFromRefusesTwoSessionCookies(t *testing.T) {
 		{[]string{g.suffixed(sessionCookie) + "=planted; " + g.suffixed(sessionCookie) + "=mine"}, malformed},
 		{[]string{g.suffixed(sessionCookie) + "=; " + g.suffixed(sessionCookie) + "=mine"}, malformed},
 		{[]string{"__session=mine; __session=mine"}, "mine"},
-		{[]string{`__session="mine"; __session=mine`}, "mine"},
+		// A quoted value is one net/http unquotes and Clerk does not.
+		{[]string{`__session="mine"; __session=mine`}, malformed},
+		{[]string{`__session="mine"`}, malformed},
+		{[]string{`__session=mi%6Ee`}, malformed},
+		{[]string{`__session= mine`}, malformed},
 		// The suffixed cookie counts alone when it has a value.
 		{[]string{g.suffixed(sessionCookie) + "=mine; __session=a; __session=b"}, "mine"},
 	} {

@@ -31,8 +31,9 @@ import (
 )
 
 // FuzzTokenFrom feeds arbitrary Authorization and Cookie header values to
-// the token extraction. The properties: no panic; a Bearer header with a
-// token wins over every cookie; otherwise the result is empty, or the value
+// the token extraction. The properties: no panic; a Bearer header wins
+// over every cookie, its token if spelled exactly "Bearer <token>", else
+// malformed; otherwise the result is empty, or the value
 // of one of this instance's two session cookies exactly as net/http reads
 // it, with the suffixed cookie taking precedence, or malformed when the
 // cookie that counts carries two different values.
@@ -51,7 +52,9 @@ func FuzzTokenFrom(f *testing.F) {
 		{"Bearer ", "__session=cookie", ""},
 		{"Bearer", "__session=cookie", ""},
 		{"Basic dTpw", "__session=cookie", ""},
-		{"Bearer\tabc", "", ""},
+		{"Bearer\tabc", "__session=cookie", ""},
+		{"Bearer  abc", "__session=cookie", ""},
+		{"Bearer abc extra", "__session=cookie", ""},
 		{"", "__session=plain; " + suffixed + "=suffixed", ""},
 		{"", "__session=plain", suffixed + "=suffixed"},
 		{"", suffixed + "=; __session=plain", ""},
@@ -82,10 +85,13 @@ func FuzzTokenFrom(f *testing.F) {
 		}
 		got := g.tokenFrom(r)
 
-		if scheme, rest, _ := strings.Cut(auth, " "); strings.EqualFold(scheme, "Bearer") {
-			want := strings.TrimSpace(rest)
-			if want == "" {
-				want = malformed
+		v := strings.Trim(auth, " \t")
+		words := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' })
+		if len(words) > 0 && strings.EqualFold(words[0], "Bearer") {
+			// Exactly "Bearer <token>", or malformed: never the cookies.
+			want := malformed
+			if len(words) == 2 && v == words[0]+" "+words[1] {
+				want = words[1]
 			}
 			if got != want {
 				t.Fatalf("Bearer header %q: got %q, want %q whatever the cookies say", auth, got, want)
@@ -94,9 +100,9 @@ func FuzzTokenFrom(f *testing.F) {
 		}
 		// Otherwise the suffixed cookie, when it has a value, then the
 		// __session cookie, each as net/http reads it.
-		want, ambiguous := testkit.NetHTTPCookie(r, suffixed, cookies.MaxBytes, cookies.MaxValue)
+		want, ambiguous := testkit.NetHTTPCookie(r, suffixed, cookies.MaxBytes, cookies.MaxCount, cookies.MaxValue)
 		if !ambiguous && want == "" {
-			want, ambiguous = testkit.NetHTTPCookie(r, sessionCookie, cookies.MaxBytes, cookies.MaxValue)
+			want, ambiguous = testkit.NetHTTPCookie(r, sessionCookie, cookies.MaxBytes, cookies.MaxCount, cookies.MaxValue)
 		}
 		if ambiguous {
 			want = malformed

@@ -437,6 +437,27 @@ func TestHandshakeRefusals(t *testing.T) {
 		require.Equal(t, before, s.fake.Requests(clerktest.RouteHandshakePayload))
 	})
 
+	// A handshake cookie sent twice (or one whose value parsers read
+	// otherwise) is a handshake that gives nothing: signed out, never the
+	// request's own session cookie (Clerk would trade the first value).
+	for name, cookies := range map[string][]*http.Cookie{
+		"a nonce cookie twice":     {{Name: "__clerk_handshake_nonce", Value: "planted1"}, {Name: "__clerk_handshake_nonce", Value: "mine2"}},
+		"a handshake cookie twice": {{Name: "__clerk_handshake", Value: "planted.a.b"}, {Name: "__clerk_handshake", Value: "mine.a.b"}},
+		"a quoted nonce cookie":    {{Name: "__clerk_handshake_nonce", Value: `"n0nce"`, Quoted: true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := s.fake.Requests(clerktest.RouteHandshakePayload)
+			session := &http.Cookie{Name: "__session", Value: s.fake.Token(victim.ID)}
+			uat := &http.Cookie{Name: "__client_uat", Value: "1"}
+			resp := rawGet(t, s.url+"/", withCookies(append([]*http.Cookie{db, bind, session, uat}, cookies...)...))
+			require.Equal(t, "signed-out", resp.Header.Get("X-Clerk-Auth-Status"))
+			require.Equal(t, handshake.ReasonSessionTokenMissing, resp.Header.Get("X-Clerk-Auth-Reason"))
+			require.NotEqual(t, http.StatusOK, resp.StatusCode, "not the page, signed in")
+			require.Nil(t, setCookieNamed(resp, "__session"))
+			require.Equal(t, before, s.fake.Requests(clerktest.RouteHandshakePayload), "no nonce traded")
+		})
+	}
+
 	t.Run("open redirect through __clerk_redirect_url", func(t *testing.T) {
 		resp := rawGet(t, s.url+"/?__clerk_redirect_url="+url.QueryEscape("https://evil.example/"), withCookies(db))
 		require.False(t, strings.Contains(resp.Header.Get("Location"), "evil.example"), resp.Header.Get("Location"))

@@ -249,6 +249,12 @@ func TestTokenSources(t *testing.T) {
 		{"Basic is not a session token", []func(*http.Request){func(r *http.Request) { r.SetBasicAuth("u", "p") }}, 401, "token_missing"},
 		{"Basic falls through to the cookie", []func(*http.Request){func(r *http.Request) { r.SetBasicAuth("u", "p") }, cookie("__session", good)}, 200, "user_1"},
 		{"empty bearer", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }}, 401, "token_malformed"},
+		// Spellings parsers split otherwise (Clerk takes "Bearer" as the
+		// token of the first, the whole value of the second, the good
+		// token of the third): refused, never the cookie's session.
+		{"two spaces after Bearer", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "Bearer  "+good) }, cookie("__session", good)}, 401, "token_malformed"},
+		{"a tab after Bearer", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "Bearer\t"+good) }, cookie("__session", good)}, 401, "token_malformed"},
+		{"a word after the token", []func(*http.Request){func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+good+" extra") }, cookie("__session", good)}, 401, "token_malformed"},
 		{"other instance's suffixed cookie is ignored", []func(*http.Request){cookie("__session_other123", good)}, 401, "token_missing"},
 	}
 	for _, tc := range cases {

@@ -74,8 +74,12 @@ func (q *parsedRequest) clientKey() string {
 
 // cookies gathers, in one pass over the Cookie header, every cookie a
 // decision looks at, and the page as the browser asked for it: what
-// handshake.Decide reads. A session cookie sent twice with different
-// values is malformed, any other is absent (package cookies).
+// handshake.Decide reads. A cookie package cookies finds unusable (sent
+// twice with different values, or with a value parsers read otherwise)
+// is, for a session cookie, malformed; for a handshake cookie, a
+// handshake that gives nothing (a nonce that cannot be traded: signed
+// out, never the request's other cookies); for __client_uat, 0; any
+// other, absent.
 func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	if q.parsed {
 		return &q.page
@@ -97,8 +101,11 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	}
 	var found [len(names)]cookies.Found
 	cookies.Find(r.Header["Cookie"], names[:n], found[:n])
-	session := func(c cookies.Found) string {
-		if c.Ambiguous {
+	// An unusable session cookie is malformed; an unusable __client_uat
+	// is present (it counts in Clerk's choice of cookie pair, as Clerk
+	// reads one) but reads as 0: a client signed out.
+	orMalformed := func(c cookies.Found) string {
+		if c.Unusable {
 			return malformed
 		}
 		return c.Value
@@ -110,15 +117,15 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		Referer:      headerValue(r, "Referer"),
 		Now:          g.now(),
 		Cookies: handshake.Cookies{
-			Session:            session(found[0]),
-			SessionSuffixed:    session(found[1]),
-			ClientUAT:          found[2].Value,
-			ClientUATSuffixed:  found[3].Value,
+			Session:            orMalformed(found[0]),
+			SessionSuffixed:    orMalformed(found[1]),
+			ClientUAT:          orMalformed(found[2]),
+			ClientUATSuffixed:  orMalformed(found[3]),
 			DevBrowser:         found[4].Value,
 			DevBrowserSuffixed: found[5].Value,
 			Refresh:            found[6].Value,
 			Handshake:          found[7].Value,
-			HandshakeNonce:     found[8].Value,
+			HandshakeNonce:     orString(found[8].Value, handshakeNonce(found[7], found[8])),
 			RedirectCount:      found[9].Value,
 			Binding:            found[10].Value,
 			BindingSecure:      found[11].Value,
@@ -133,6 +140,17 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		q.page.URL = &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	}
 	return &q.page
+}
+
+// handshakeNonce is the nonce of a request whose handshake cookie or
+// nonce cookie is unusable: one that cannot be traded, so that the
+// handshake gives nothing, as Clerk's would give the first of two
+// values (or, for a value Clerk reads otherwise, something else).
+func handshakeNonce(hs, nonce cookies.Found) string {
+	if hs.Unusable || nonce.Unusable {
+		return malformed
+	}
+	return ""
 }
 
 // cookieToken is the session token of the request's cookies: with the
@@ -533,12 +551,14 @@ func handshakeSession(c *Claims) handshake.Session {
 // does, a nonce that cannot be traded (whatever the reason: unknown to the
 // Backend API, or refused by the Gate's bounds without a call) sets no
 // cookies and signs the request out; a handshake token that does not
-// verify, or a session token from either that does not, leaves the
+// verify, or a session token from either that does not (but for a
+// pending session's, which resolves it signed out), leaves the
 // request to be decided without the handshake (decided is false), with
 // nothing it carried set. resolved reports whether the handshake gave
 // cookies.
 func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
 	var directives []string
+	var pending *AuthError // the new token is a pending session's
 	if d.Nonce != "" {
 		var err error
 		if directives, err = g.browser.nonces.Trade(q.ctx, q.clientKey(), d.Nonce); err != nil {
@@ -567,14 +587,23 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 				c = (*Claims)(vc.Clone())
 			}
 		}
-		if err != nil {
+		var ve *verifier.Error
+		switch {
+		case errors.As(err, &ve) && ve.Reason == ReasonSessionPending:
+			// Valid but for its session's tasks: Clerk, whose
+			// verifyToken does not read sts, resolves the handshake and
+			// its auth object signs the request out. So does the Gate:
+			// the handshake's cookies, no auth status headers, and never
+			// the request's old cookies.
+			pending = newAuthError(ReasonSessionPending, true, err)
+		case err != nil:
 			g.log.Debug("clerkgate: handshake gave a session token that does not verify", "err", err)
 			return nil, nil, false, false
-		}
-		if g.admit(c) != nil {
+		case g.admit(c) != nil:
 			return nil, nil, false, false
+		default:
+			claims = c
 		}
-		claims = c
 	}
 	h := q.w.Header()
 	for _, c := range res.Cookies {
@@ -583,10 +612,13 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 	resolved = len(directives) > 0
 	if res.Location != "" {
 		// Development: on to the page, without the handshake's parameters.
-		if claims == nil {
+		if claims == nil && pending == nil {
 			setAuthStatus(h, handshake.StatusSignedOut, handshake.ReasonSessionTokenMissing, "")
 		}
 		return nil, redirect(q.w, handshake.Decision{Location: res.Location}), resolved, true
+	}
+	if pending != nil {
+		return nil, pending, resolved, true
 	}
 	if claims == nil {
 		return nil, signedOut(q.w, handshake.ReasonSessionTokenMissing, "", newAuthError(ReasonTokenMissing, false, nil)), resolved, true

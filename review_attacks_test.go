@@ -25,6 +25,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/internal/cookies"
 	"github.com/clerkgate/clerkgate/machine"
 	"github.com/clerkgate/clerkgate/webhooks"
 )
@@ -461,6 +462,15 @@ func TestReviewHostilePageLoads(t *testing.T) {
 			for i := range 8 {
 				r.AddCookie(&http.Cookie{Name: fmt.Sprint("junk", i), Value: strings.Repeat("x", 4000)})
 			}
+		}), 5},
+		// Tiny duplicate session cookies, each a pair the scan reads: about
+		// 2,000 (34 KiB, past cookies.MaxCount: none read), and as many as
+		// the Gate reads.
+		{"2,000 tiny duplicate __session cookies", page(func(r *http.Request) {
+			r.Header.Add("Cookie", strings.Repeat("__session=abcdefg; ", 1800))
+		}), 5},
+		{"cookies.MaxCount tiny duplicate __session cookies", page(func(r *http.Request) {
+			r.Header.Add("Cookie", strings.TrimSuffix(strings.Repeat("__session=abcdefg; ", cookies.MaxCount-3), "; "))
 		}), 5},
 		{"forged signature under the instance's kid, in __session and __clerk_handshake", page(func(r *http.Request) {
 			r.AddCookie(&http.Cookie{Name: "__session", Value: forge(genuine)})

@@ -116,7 +116,7 @@ func TestAuthenticateAuthorizationReadsAsHTTPDoes(t *testing.T) {
 	valid := fake.Token(fake.CreateSession("user_1").ID)
 	route := g.Accept(clerkgate.AnyToken)
 
-	c, err := route.AuthenticateAuthorization(t.Context(), []string{"bearer  " + valid + " "})
+	c, err := route.AuthenticateAuthorization(t.Context(), []string{"bearer " + valid + " "})
 	require.NoError(t, err)
 	require.Equal(t, "user_1", c.Subject())
 	for name, tc := range map[string]struct {
@@ -126,6 +126,8 @@ func TestAuthenticateAuthorizationReadsAsHTTPDoes(t *testing.T) {
 		"none":             {nil, clerkgate.ReasonTokenMissing},
 		"another scheme":   {[]string{"Basic dXNlcjpwYXNz"}, clerkgate.ReasonTokenMissing},
 		"empty bearer":     {[]string{"Bearer "}, clerkgate.ReasonTokenMalformed},
+		"two spaces":       {[]string{"Bearer  " + valid}, clerkgate.ReasonTokenMalformed},
+		"a trailing word":  {[]string{"Bearer " + valid + " x"}, clerkgate.ReasonTokenMalformed},
 		"two values":       {[]string{"Bearer " + valid, "Bearer " + valid}, clerkgate.ReasonTokenMalformed},
 		"Basic and Bearer": {[]string{"Basic dXNlcjpwYXNz", "Bearer " + valid}, clerkgate.ReasonTokenMalformed},
 	} {

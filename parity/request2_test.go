@@ -44,14 +44,6 @@ type pendingFix struct {
 // request pipeline (browser.go, cookie.go, middleware.go, origin.go,
 // refresh*.go).
 var pendingFixes = []pendingFix{
-	{"handshake-pending-session", "MORE LENIENT, must fix. A handshake (nonce or token) whose session token is a pending " +
-		"session's (sts \"pending\"): Clerk's verifyToken does not look at sts, so it sets the handshake's cookies and " +
-		"returns signed-in, which toAuth makes signed out (pending); the Gate's verifier refuses the token " +
-		"(session_pending), resolveHandshake treats it as a token that does not verify and decides from the request's " +
-		"old cookies, which can serve their (active) session. Rule: in resolveHandshake, a session token refused only " +
-		"for session_pending resolves the handshake: set its cookies, send no x-clerk-auth-status/-reason, and decide it " +
-		"as a pending session (signed out unless pending sessions are allowed); never fall back to the old cookies",
-		noted("nonce2:pending", "handshake-token:pending")},
 	{"refresh-pending-session", "STRICTER (neither side serves), fix for the protocol. A refresh whose new token is a " +
 		"pending session's: Clerk sets the new cookies and returns signed-in, which toAuth makes signed out, with no auth " +
 		"headers; the Gate refuses the new token (session-token-expired-refresh-invalid-session-token, a handshake on " +
@@ -68,29 +60,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"auth-spelling", "BOTH WAYS; the lenient half must be fixed. Clerk reads the Authorization values joined with " +
-		"\", \" and trimmed, [s, t] = v.split(\" \", 2): t empty or missing gives the token s (\"Bearer  t\" with two " +
-		"spaces is the token \"Bearer\"; \"Bearer\\tt\" and a schemeless value are the whole value), s == \"Bearer\" gives t " +
-		"(\"Bearer t x\" is t), any other s gives no header token (cookies). MORE LENIENT today: the Gate takes \"Bearer  " +
-		"t\" as t and signs in, and reads cookies for \"Bearer\\tt\" where Clerk refuses the whole value. STRICTER today: " +
-		"\"Bearer t x\" (Gate token-invalid, Clerk takes t). Rule (where two parsers could read the bytes differently, " +
-		"refuse): a value whose first whitespace-separated word is Bearer (any case) is accepted only as exactly " +
-		"\"Bearer\" + one space + a token with no white space; any other spelling of it (two spaces, a tab, a trailing " +
-		"word) is refused 401 token-invalid and never falls back to the cookies; two headers stay refused; document " +
-		"the trailing-word refusal in docs/differences.md",
-		quirk(tagAuthSpelling)},
-	{"cookie-syntax", "BOTH WAYS; the lenient half must be fixed. Clerk parses Cookie with cookie 1.1.1: name and value " +
-		"trimmed of spaces and tabs, quotes kept, the value percent-decoded when it holds a %; the Gate reads it as " +
-		"net/http does: one pair of quotes stripped, no decoding, a space after = kept. MORE LENIENT today: a quoted " +
-		"\"<token>\" __session (Clerk: token-invalid; the Gate strips the quotes and signs in), a quoted __client_uat (Clerk: " +
-		"NaN, so 0, a handshake; the Gate reads it and signs in). STRICTER today: a percent-encoded or space-padded " +
-		"session token (Clerk decodes or trims it and signs in; the Gate refuses it). Rule: a Clerk cookie is read only " +
-		"when its name is exact and its value is all RFC 6265 cookie-octets (no quote, space, comma, semicolon or " +
-		"backslash) with no %, where both parsers agree; otherwise a __session or __session_<suffix> is malformed " +
-		"(token-invalid, never signed in, as a session cookie sent twice), a __clerk_handshake or " +
-		"__clerk_handshake_nonce is a handshake that gives nothing (signed out, session-token-missing, as an untradeable " +
-		"nonce), and any other Clerk cookie is absent; document the stricter half",
-		quirk(tagCookieSyntax)},
 	{"url-spelling", "STRICTER (never signs in where Clerk does not), fix for the protocol. Clerk builds the page URL with " +
 		"new URL(proto + \"://\" + host) from Host or X-Forwarded-Host/-Proto: host lower-cased, the scheme's default " +
 		"port dropped, a trailing dot kept; a forwarded value new URL refuses (localhost:3000:443) falls back to the " +

@@ -51,8 +51,11 @@ func quirk(name string) requestDifference {
 var requestDifferences = map[string]requestDifference{
 	"lowercase-bearer":         quirk("lowercase-bearer"),
 	"schemeless-authorization": quirk("schemeless-authorization"),
-	"forwarded-untrusted":      quirk("forwarded-untrusted"),
-	"forwarded-chain":          quirk("forwarded-chain"),
+	"authorization-trailing-word": func(c *reqCase, _, gate outcome) bool {
+		return hasNote(c, "(trailing word)") && !gate.Served && gate.Reason == "token-invalid"
+	},
+	"forwarded-untrusted": quirk("forwarded-untrusted"),
+	"forwarded-chain":     quirk("forwarded-chain"),
 	"cross-origin-unsafe": func(c *reqCase, _, gate outcome) bool {
 		return slices.Contains(c.quirks, "cross-origin-unsafe") && gate.Code == http.StatusForbidden
 	},
@@ -104,6 +107,12 @@ var requestDifferences = map[string]requestDifference{
 		return slices.Contains(c.quirks, "expired-long") && !gate.Served &&
 			gate.Reason == "session-token-expired-refresh-session_refresh_expired_session_token_too_old"
 	},
+	// A Clerk cookie whose value is not plain cookie-octets (quoted,
+	// percent-encoded, padded, with a comma): the Gate refuses or ignores
+	// it; it never serves a session Clerk does not.
+	"cookie-syntax": func(c *reqCase, clerk, gate outcome) bool {
+		return (slices.Contains(c.quirks, tagCookieSyntax) || oddClerkCookie(c)) && notLenient(clerk, gate)
+	},
 	// A Clerk cookie sent twice with different values: the Gate refuses or
 	// ignores it; it never serves a session Clerk does not.
 	"cookie-twice": func(c *reqCase, clerk, gate outcome) bool {
@@ -127,6 +136,32 @@ var requestDifferences = map[string]requestDifference{
 	"handshake-lookalike-cookie": func(c *reqCase, _, gate outcome) bool {
 		return hasNote(c, "nonce2:lookalike", "handshake-token:lookalike") && !setsCookie(gate, "__sessionfoo")
 	},
+}
+
+// oddClerkCookie reports whether a Cookie header of c carries a Clerk
+// cookie (a name starting __session, __client_uat, __clerk or
+// __refresh) whose value, trimmed on the right, holds a byte other than
+// an RFC 6265 cookie-octet, or '%'.
+func oddClerkCookie(c *reqCase) bool {
+	for _, h := range c.Headers {
+		if !strings.EqualFold(h[0], "Cookie") {
+			continue
+		}
+		for _, pair := range strings.Split(h[1], ";") {
+			n, v, _ := strings.Cut(pair, "=")
+			n = strings.Trim(n, " \t")
+			if !strings.HasPrefix(n, "__session") && !strings.HasPrefix(n, "__client_uat") &&
+				!strings.HasPrefix(n, "__clerk") && !strings.HasPrefix(n, "__refresh") {
+				continue
+			}
+			if strings.ContainsFunc(strings.TrimRight(v, " \t"), func(r rune) bool {
+				return r <= 0x20 || r >= 0x7f || strings.ContainsRune("\",;\\%", r)
+			}) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // notLenient reports an outcome where the Gate serves no request Clerk

@@ -1,10 +1,14 @@
-// Package cookies reads named cookies from Cookie header lines exactly as
-// net/http's Request.CookiesNamed reads them, in one pass and within
-// bounds (MaxCount, MaxBytes, MaxValue): net/http builds every cookie of
-// the header, which costs milliseconds on 1 MiB of tiny cookies. A cookie
-// sent twice with different values is Ambiguous, never either value: a
-// sibling subdomain can plant a second session cookie, and taking either
-// would sign the victim in as whoever planted it.
+// Package cookies reads named cookies from Cookie header lines in one
+// pass and within bounds (MaxCount, MaxBytes, MaxValue): net/http builds
+// every cookie of the header, which costs milliseconds on 1 MiB of tiny
+// cookies. It reads a cookie's value only where net/http and Clerk's
+// parser (the cookie package of Node) agree on it: a value of RFC 6265
+// cookie-octets without '%' (no quote, which net/http strips and Clerk
+// keeps; no space, which Clerk trims; no '%', which Clerk decodes). A
+// cookie with any other value, or sent twice with different values, is
+// Unusable, never either value: a sibling subdomain can plant a second
+// session cookie, and taking either would sign the victim in as whoever
+// planted it.
 //
 //	var found [2]cookies.Found
 //	cookies.Find(r.Header["Cookie"], []string{"__session", "__client_uat"}, found[:])
@@ -12,10 +16,11 @@ package cookies
 
 import "strings"
 
-// MaxCount is net/http's limit on the cookies of one request (the
-// default of GODEBUG httpcookiemaxnum): past it, net/http reads none, and
-// neither does the Gate.
-const MaxCount = 3000
+// MaxCount bounds the cookies of one request: past it, the Gate reads
+// none. Browsers keep at most 180 cookies for a site (Chrome, Firefox),
+// so no browser sends more; net/http's own limit is 3,000, and every pair
+// read costs time (see TestReviewHostilePageLoads).
+const MaxCount = 300
 
 // MaxBytes bounds the Cookie headers the Gate reads at all: past it,
 // a request is read as carrying no cookies (so it is signed out, and an
@@ -26,30 +31,29 @@ const MaxCount = 3000
 // SDK runs, refuses more than 16 KiB of headers in all.
 const MaxBytes = 64 << 10
 
-// Found is what Find read of one name: the cookie's value
-// when every occurrence carries the same one, or ambiguous when two
-// occurrences carry different values.
+// Found is what Find read of one name: the cookie's value when every
+// occurrence carries the same one, or Unusable when an occurrence's value
+// is not plain cookie-octets (or is over MaxValue), or two occurrences
+// carry different values.
 type Found struct {
-	Value     string
-	Found     bool
-	Ambiguous bool
+	Value    string
+	Found    bool
+	Unusable bool
 }
 
-// FindOne reads the cookie name from the Cookie header lines exactly as
-// net/http's Request.CookiesNamed does (within MaxBytes); see
-// Find.
-func FindOne(lines []string, name string) (value string, ambiguous bool) {
+// FindOne reads the cookie name from the Cookie header lines (within
+// MaxBytes); see Find.
+func FindOne(lines []string, name string) (value string, unusable bool) {
 	var found [1]Found
 	Find(lines, []string{name}, found[:])
-	return found[0].Value, found[0].Ambiguous
+	return found[0].Value, found[0].Unusable
 }
 
 // Find reads the cookies names from the Cookie header lines in one
-// pass, each exactly as net/http's Request.CookiesNamed reads it (within
-// MaxBytes), into found[i] for names[i]; it reads only those names:
-// net/http builds every cookie of the header, which costs milliseconds on
-// 1 MiB of tiny cookies. names must be valid cookie names, and found as
-// long as names.
+// pass, into found[i] for names[i]; it reads only those names, each
+// pair's name once. Names and pairs are trimmed of white space, as both
+// net/http and Clerk trim them; a pair without "=" has the empty value.
+// names must be valid cookie names, and found as long as names.
 func Find(lines, names []string, found []Found) {
 	clear(found)
 	size, count := 0, 0
@@ -67,54 +71,32 @@ func Find(lines, names []string, found []Found) {
 		for line != "" {
 			var pair string
 			pair, line, _ = strings.Cut(line, ";")
-			for i, name := range names {
-				if found[i].Ambiguous {
-					continue
-				}
-				rest, ok := cutName(pair, name)
-				if !ok {
-					continue
-				}
-				v, ok := pairValue(trimRight(rest))
-				switch {
-				case !ok:
-				case len(v) > MaxValue:
-					found[i] = Found{Ambiguous: true}
-				case !found[i].Found:
-					found[i] = Found{Value: v, Found: true}
-				case v != found[i].Value:
-					found[i] = Found{Ambiguous: true}
-				}
+			name, v, _ := strings.Cut(pair, "=")
+			i := indexOf(names, trimSpace(name))
+			if i < 0 || found[i].Unusable {
+				continue
+			}
+			v = trimRight(v) // white space after "=" is the value's (net/http), or not (Clerk)
+			switch {
+			case len(v) > MaxValue || !validValue(v):
+				found[i] = Found{Unusable: true}
+			case !found[i].Found:
+				found[i] = Found{Value: v, Found: true}
+			case v != found[i].Value:
+				found[i] = Found{Unusable: true}
 			}
 		}
 	}
 }
 
-// pairValue reads what follows a cookie's name up to the end of its pair
-// (trimmed on the right): optional white space and "=value", or nothing at
-// all (net/http reads "name" alone as an empty value). It strips one pair
-// of double quotes and refuses the bytes net/http refuses in a value.
-func pairValue(rest string) (string, bool) {
-	eq := strings.IndexByte(rest, '=')
-	if eq < 0 {
-		eq = len(rest)
-	}
-	for i := range eq {
-		if !isSpace(rest[i]) {
-			return "", false // a longer name, such as __session_other
+// indexOf is the index of name in names, or -1.
+func indexOf(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
 		}
 	}
-	if eq == len(rest) {
-		return "", true
-	}
-	v := rest[eq+1:]
-	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-		v = v[1 : len(v)-1]
-	}
-	if len(v) > MaxValue {
-		return v, true // unusable whatever it holds (Find): not worth checking
-	}
-	return v, validValue(v)
+	return -1
 }
 
 // MaxValue bounds the cookie values the Gate reads: a longer one
@@ -127,8 +109,8 @@ func pairValue(rest string) (string, bool) {
 // each (see TestHostilePageLoadCost).
 const MaxValue = 4 << 10
 
-// validValue reports whether v holds only the bytes net/http allows
-// in a cookie value: 0x20 to 0x7e, less '"', ';' and '\\'. It looks at
+// validValue reports whether v holds only RFC 6265 cookie-octets other
+// than '%': 0x21 to 0x7e, less '"', ',', ';', '\\' and '%'. It looks at
 // eight bytes at a time, because a session token is a kilobyte or more
 // and is checked on every request: byte by byte, this check alone cost
 // more than the rest of the cookie scan.
@@ -146,18 +128,23 @@ func validValue(v string) bool {
 		w := v[i : i+8]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		bad := x | below(x, 0x20) | below(x^0x7f*ones, 1) |
-			below(x^'"'*ones, 1) | below(x^';'*ones, 1) | below(x^'\\'*ones, 1)
+		bad := x | below(x, 0x21) | below(x^0x7f*ones, 1) | below(x^'"'*ones, 1) | below(x^','*ones, 1) |
+			below(x^';'*ones, 1) | below(x^'\\'*ones, 1) | below(x^'%'*ones, 1)
 		if bad&highs != 0 {
 			return false
 		}
 	}
 	for ; i < len(v); i++ {
-		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+		if !octet(v[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// octet reports whether b is a cookie-octet other than '%'.
+func octet(b byte) bool {
+	return b > 0x20 && b < 0x7f && b != '"' && b != ',' && b != ';' && b != '\\' && b != '%'
 }
 
 // isSpace is the white space net/http trims around cookie pairs and
@@ -166,38 +153,24 @@ func isSpace(b byte) bool {
 	return b <= ' ' && (b == ' ' || b == '\t' || b == '\n' || b == '\r')
 }
 
-// cutName returns what follows name in a pair that starts with it after
-// white space. Browsers put one space after each ";"; a longer run of
-// white space is skipped by searching for the name, at memory speed,
-// rather than byte by byte.
-func cutName(pair, name string) (string, bool) {
-	if pair != "" && isSpace(pair[0]) {
-		pair = pair[1:]
-		if pair != "" && isSpace(pair[0]) {
-			i := strings.Index(pair, name)
-			if i < 0 || !onlySpace(pair[:i]) {
-				return "", false
-			}
-			pair = pair[i:]
-		}
+// trimSpace trims cookie white space from both ends of s.
+func trimSpace(s string) string {
+	for len(s) >= 8 && s[:8] == "        " { // a header may hold MaxBytes of them
+		s = s[8:]
 	}
-	return strings.CutPrefix(pair, name)
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return trimRight(s)
 }
 
-// onlySpace reports whether s is all cookie white space, looking from its
-// end: a name found in the middle of a value fails at the first byte.
-func onlySpace(s string) bool {
-	i := len(s) - 1
-	for i >= 0 && isSpace(s[i]) {
-		i--
-	}
-	return i < 0
-}
-
+// trimRight trims cookie white space from the end of s.
 func trimRight(s string) string {
-	i := len(s)
-	for i > 0 && isSpace(s[i-1]) {
-		i--
+	for len(s) >= 8 && s[len(s)-8:] == "        " {
+		s = s[:len(s)-8]
 	}
-	return s[:i]
+	for s != "" && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

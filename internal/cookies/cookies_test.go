@@ -11,7 +11,7 @@ import (
 // netHTTPCookie is the oracle for FindOne (testkit.NetHTTPCookie) with
 // this package's limits.
 func netHTTPCookie(r *http.Request, name string) (value string, ambiguous bool) {
-	return testkit.NetHTTPCookie(r, name, MaxBytes, MaxValue)
+	return testkit.NetHTTPCookie(r, name, MaxBytes, MaxCount, MaxValue)
 }
 
 // FuzzFindCookie checks the cookie scan against net/http's own parser, for
@@ -31,6 +31,7 @@ func FuzzFindCookie(f *testing.F) {
 		{strings.Repeat(";", MaxCount) + "__session=over", ""},
 		{strings.Repeat(";", MaxCount-2) + "__session=at", ""},
 		{"__session=\xff; __session=\x7f", "__session=é"},
+		{"__session=a%2Eb; __session= a", "__session=a,b; __session=\"a\""},
 		{"__client_uat=0; __clerk_db_jwt=a; __clerk_db_jwt=b", "__clerk_handshake_nonce=n; __clerk_handshake=h"},
 		{"  __clerk_redirect_count = 1 ", "__client_uat_vWCgMp3A=\"2\"; __client_uat_vWCgMp3A=2"},
 		{"__session=" + strings.Repeat("a", MaxValue+1), "__client_uat=" + strings.Repeat("1", MaxValue)},
@@ -48,33 +49,33 @@ func FuzzFindCookie(f *testing.F) {
 		found := make([]Found, len(names))
 		Find(r.Header["Cookie"], names, found)
 		for i, name := range names {
-			want, wantAmbiguous := netHTTPCookie(r, name)
+			want, wantUnusable := netHTTPCookie(r, name)
 			got, ambiguous := FindOne(r.Header["Cookie"], name)
-			if got != want || ambiguous != wantAmbiguous {
-				t.Fatalf("%s in %q: got %q (ambiguous %v), net/http reads %q (ambiguous %v)",
-					name, r.Header["Cookie"], got, ambiguous, want, wantAmbiguous)
+			if got != want || ambiguous != wantUnusable {
+				t.Fatalf("%s in %q: got %q (unusable %v), net/http reads %q (unusable %v)",
+					name, r.Header["Cookie"], got, ambiguous, want, wantUnusable)
 			}
-			if found[i].Value != want || found[i].Ambiguous != wantAmbiguous {
-				t.Fatalf("%s in %q, read with the others: got %q (ambiguous %v), net/http reads %q (ambiguous %v)",
-					name, r.Header["Cookie"], found[i].Value, found[i].Ambiguous, want, wantAmbiguous)
+			if found[i].Value != want || found[i].Unusable != wantUnusable {
+				t.Fatalf("%s in %q, read with the others: got %q (unusable %v), net/http reads %q (unusable %v)",
+					name, r.Header["Cookie"], found[i].Value, found[i].Unusable, want, wantUnusable)
 			}
 		}
 	})
 }
 
 // FuzzValidCookieValue checks the eight-bytes-at-a-time value check
-// against net/http's rule, byte by byte.
+// against RFC 6265's cookie-octets less '%', byte by byte.
 func FuzzValidCookieValue(f *testing.F) {
 	for _, s := range []string{
 		"", "eyJhbGciOiJSUzI1NiJ9.e30.sig", "abcdefgh\"", "abcdefg\x7f", "abcdefg\x1f", "abcdefg\x80",
-		"abcdefgh;abcdefgh", "abc\\defghijk", "        ", "~~~~~~~~ ", "!!!!!!!!\x00",
+		"abcdefgh;abcdefgh", "abc\\defghijk", "        ", "~~~~~~~~ ", "!!!!!!!!\x00", "abcdefg%", "abcdefg,", "%2Fabcdefgh",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		want := true
 		for i := range len(v) {
-			if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			if b := v[i]; b <= 0x20 || b >= 0x7f || b == '"' || b == ',' || b == ';' || b == '\\' || b == '%' {
 				want = false
 			}
 		}
@@ -89,7 +90,9 @@ func FuzzValidCookieValue(f *testing.F) {
 // into the next could hide or invent a bad one.
 func TestValidCookieValueEveryByte(t *testing.T) {
 	t.Parallel()
-	valid := func(b byte) bool { return b >= 0x20 && b < 0x7f && b != '"' && b != ';' && b != '\\' }
+	valid := func(b byte) bool {
+		return b > 0x20 && b < 0x7f && b != '"' && b != ',' && b != ';' && b != '\\' && b != '%'
+	}
 	const word = "abcdefghijklmnop"
 	for i := range len(word) {
 		w := []byte(word)
@@ -115,7 +118,7 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 	}
 }
 
-// TestFindCookieLimits: past MaxCount cookies (net/http's limit) or
+// TestFindCookieLimits: past MaxCount cookies (a browser's limit) or
 // MaxBytes of Cookie headers, a request carries no cookies at all.
 func TestFindCookieLimits(t *testing.T) {
 	t.Parallel()
@@ -131,7 +134,7 @@ func TestFindCookieLimits(t *testing.T) {
 	} {
 		got, ambiguous := FindOne(tc.lines, "__session")
 		if got != tc.want || ambiguous {
-			t.Errorf("%d bytes, %d separators: got %q (ambiguous %v), want %q",
+			t.Errorf("%d bytes, %d separators: got %q (unusable %v), want %q",
 				len(strings.Join(tc.lines, "")), strings.Count(strings.Join(tc.lines, ""), ";"), got, ambiguous, tc.want)
 		}
 		r := &http.Request{Header: http.Header{"Cookie": tc.lines}}
