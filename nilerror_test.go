@@ -100,7 +100,7 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 
 		for token, subject := range map[string]string{admin: "user_admin", writerKey: "user_writer"} {
 			c, err := verifyCaller(ctx, token)
-			require.True(t, err == nil, "Route.AuthenticateToken: %#v", err)
+			require.True(t, err == nil, "Policy.AuthenticateToken: %#v", err)
 			require.Equal(t, subject, c.Subject())
 		}
 		c, err := verifyCaller(ctx, writerKey)
@@ -111,7 +111,7 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		require.Equal(t, http.StatusOK, rep.status, "Gate.Authenticate: %s", rep.body)
 		require.Equal(t, "user_admin", rep.body)
 		rep = get(t, srv+"/route", bearer(writerKey))
-		require.Equal(t, http.StatusOK, rep.status, "Route.Authenticate: %s", rep.body)
+		require.Equal(t, http.StatusOK, rep.status, "Policy.Authenticate: %s", rep.body)
 		require.Equal(t, "user_writer", rep.body)
 	})
 
@@ -128,8 +128,8 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 	}{
 		{"Gate.AuthenticateToken, forged", func() error { _, err := verify(ctx, forged); return err }, 401, clerkgate.ReasonSignatureInvalid},
 		{"Gate.AuthenticateToken, API key", func() error { _, err := verify(ctx, writerKey); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
-		{"Route.AuthenticateToken, M2M token", func() error { _, err := verifyCaller(ctx, rig.fake.M2MJWT("mch_1")); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
-		{"Route.AuthenticateToken, unknown key", func() error { _, err := verifyCaller(ctx, "ak_"+randomHex(16)); return err }, 401, clerkgate.ReasonTokenInvalid},
+		{"Policy.AuthenticateToken, M2M token", func() error { _, err := verifyCaller(ctx, rig.fake.M2MJWT("mch_1")); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
+		{"Policy.AuthenticateToken, unknown key", func() error { _, err := verifyCaller(ctx, "ak_"+randomHex(16)); return err }, 401, clerkgate.ReasonTokenInvalid},
 		{"Authorize, member", func() error { return orgAdmin(memberClaims) }, 403, clerkgate.ReasonRoleRequired},
 		{"Authorize, anonymous", func() error { return orgAdmin(nil) }, 401, clerkgate.ReasonTokenMissing},
 		{"Authorize, reader", func() error { return jobWriter(reader) }, 403, clerkgate.ReasonScopeRequired},

@@ -22,22 +22,22 @@ import (
 // payloads, machine credential checks) all go through Config.HTTPClient;
 // wrap its Transport to trace them.
 type Observer struct {
-	// Decided is called once for each request a Gate or a Route
+	// Decided is called once for each request a Gate or a Policy
 	// authenticates (RequireSession, OptionalSession, Require, Accept's
 	// Require and Optional, Authenticate and the framework adapters), and
 	// once for each bare token (Gate.AuthenticateToken,
-	// Route.AuthenticateToken and so the gRPC interceptors, once per call
+	// Policy.AuthenticateToken and so the gRPC interceptors, once per call
 	// or stream), with the outcome. A bare token is reported exactly as a
 	// request whose Authorization header carried it (see Decision), with
 	// AuthenticateToken's context.
 	//
 	// The outcome is the final one: a credential that passes but fails an
-	// authorization check (Gate.Require, Route.With) is reported once, as
+	// authorization check (Gate.Require, Policy.With) is reported once, as
 	// refused with 403 and the check's reason, never also as let through.
-	// Gate.Authenticate and Route.Authenticate report what they decide,
-	// the route's checks included; a check an app applies afterwards
+	// Gate.Authenticate and Policy.Authenticate report what they decide,
+	// the policy's checks included; a check an app applies afterwards
 	// itself (Authorize) is its own and is not reported,
-	// so give checks to Require or Route.With to have their refusals
+	// so give checks to Require or Policy.With to have their refusals
 	// heard. The framework adapters do: their Require is Gate.Require's.
 	Decided func(context.Context, Decision)
 
@@ -70,7 +70,7 @@ type Decision struct {
 	// or 307 for a redirect through the handshake. For a bare token it is
 	// the returned AuthError's Status, the one a request with that
 	// credential would get (401, 503, or 403 for a failed check of
-	// Route.With; never 307, as bare tokens have no handshake and no
+	// Policy.With; never 307, as bare tokens have no handshake and no
 	// cookie); package github.com/clerkgate/clerkgate/adapters/grpc turns
 	// it into a gRPC code.
 	Status int

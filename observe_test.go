@@ -122,7 +122,7 @@ func TestObserverHearsRefreshes(t *testing.T) {
 	require.Equal(t, "refresh_token_not_found", r[0].ClerkCode)
 }
 
-// A Route reports the credential's type, and a refusal by type costs no
+// A Policy reports the credential's type, and a refusal by type costs no
 // call.
 func TestObserverHearsMachineDecisions(t *testing.T) {
 	t.Parallel()
@@ -183,7 +183,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 
 	// Each route is served over HTTP at its name, and taken bare.
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	routes := map[string]*clerkgate.Route{
+	routes := map[string]*clerkgate.Policy{
 		"/session": rig.gate.Accept(),
 		"/keys":    rig.gate.Accept(clerkgate.APIKey),
 		"/writers": rig.gate.Accept(clerkgate.APIKey, clerkgate.SessionToken).With(authz.Scope("write")),
@@ -223,7 +223,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 		{"expired", "/gate", rig.fake.Token(s.ID, clerktest.Expired()), 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenExpired)},
 		{"revoked session", "/gate", goneToken, 401, refused(clerkgate.SessionToken, clerkgate.ReasonSessionRevoked)},
 		{"API key on a session route", "/gate", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
-		{"API key on a session Route", "/session", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"API key on a session Policy", "/session", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
 		{"API key accepted", "/keys", writer, 200, clerkgate.Decision{TokenType: clerkgate.APIKey}},
 		{"API key revoked", "/keys", revokedKey, 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenRevoked)},
 		{"API key unknown", "/keys", "ak_" + randomHex(16), 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenInvalid)},
@@ -357,7 +357,7 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 
 // A request refused by an authorization check is one decision, its 403
 // with the check's reason, never also an accepted one: on Gate.Require
-// for each kind of check, on a Route's With checks (Require and Optional,
+// for each kind of check, on a Policy's With checks (Require and Optional,
 // machines and sessions), and for a cross-origin 403 on a route with
 // checks, which is refused before any check. A request that passes is one
 // accepted decision.
@@ -458,7 +458,7 @@ func TestObserverHearsForbiddenBareTokens(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		route *clerkgate.Route
+		route *clerkgate.Policy
 		token string
 		want  clerkgate.Decision
 	}{

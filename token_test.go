@@ -59,7 +59,7 @@ func TestAuthenticateToken(t *testing.T) {
 	}
 }
 
-// Route.AuthenticateToken takes the route's types and checks: a machine
+// Policy.AuthenticateToken takes the policy's types and checks: a machine
 // credential passes where its type is accepted and its scopes suffice.
 func TestRouteAuthenticateToken(t *testing.T) {
 	rig := newMachineRig(t, nil)
@@ -84,7 +84,7 @@ func TestRouteAuthenticateToken(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		route  *clerkgate.Route
+		route  *clerkgate.Policy
 		token  string
 		status int
 		reason clerkgate.Reason

@@ -272,7 +272,7 @@ func TestRefusalsByReason(t *testing.T) {
 	require.Len(t, a.clientSpans(), 1, "only the key fetch called Clerk")
 }
 
-// A request refused by an authorization check (Require, Route.With) is
+// A request refused by an authorization check (Require, Policy.With) is
 // one clerkgate.requests point, refused with the check's reason, and not
 // also an accepted one; the request's span says so too.
 func TestForbiddenRequests(t *testing.T) {
