@@ -207,9 +207,9 @@ func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		tamper(c)
 	})))
-	mux.Handle("/admin", g.Require(authz.Role("org:admin"))(whoami))
-	mux.Handle("/billing", g.Require(authz.Permission("org:billing:manage"))(whoami))
-	mux.Handle("/fresh", g.Require(authz.Reverification(authz.Strict))(whoami))
+	mux.Handle("/admin", g.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami))
+	mux.Handle("/billing", g.Accept(clerkgate.SessionToken).With(authz.Permission("org:billing:manage")).Require(whoami))
+	mux.Handle("/fresh", g.Accept(clerkgate.SessionToken).With(authz.Reverification(authz.Strict)).Require(whoami))
 	mux.Handle("/authenticate", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, aerr := g.Authenticate(w, r); aerr == nil {
 			tamper(c)

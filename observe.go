@@ -23,8 +23,8 @@ import (
 // wrap its Transport to trace them.
 type Observer struct {
 	// Decided is called once for each request a Gate or a Policy
-	// authenticates (RequireSession, OptionalSession, Require, Accept's
-	// Require and Optional, Authenticate and the framework adapters), and
+	// authenticates (RequireSession, OptionalSession, a Policy's Require,
+	// Optional and Authenticate, and the framework adapters), and
 	// once for each bare token (Gate.AuthenticateToken,
 	// Policy.AuthenticateToken and so the gRPC interceptors, once per call
 	// or stream), with the outcome. A bare token is reported exactly as a
@@ -32,13 +32,13 @@ type Observer struct {
 	// AuthenticateToken's context.
 	//
 	// The outcome is the final one: a credential that passes but fails an
-	// authorization check (Gate.Require, Policy.With) is reported once, as
+	// authorization check (Policy.With) is reported once, as
 	// refused with 403 and the check's reason, never also as let through.
 	// Gate.Authenticate and Policy.Authenticate report what they decide,
 	// the policy's checks included; a check an app applies afterwards
 	// itself (Authorize) is its own and is not reported,
-	// so give checks to Require or Policy.With to have their refusals
-	// heard. The framework adapters do: their Require is Gate.Require's.
+	// so give checks to Policy.With to have their refusals heard. The
+	// framework adapters do: their Require is a session Policy.With's.
 	Decided func(context.Context, Decision)
 
 	// Refreshed is called after each attempt to refresh an expired

@@ -307,10 +307,10 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 	paths := map[string]func(*clerkgate.Gate) func(){
 		"request": func(g *clerkgate.Gate) func() { return serveHTTP(g.RequireSession(whoami), token) },
 		"request on Require": func(g *clerkgate.Gate) func() {
-			return serveHTTP(g.Require(authz.Func(func(*verifier.Claims) bool { return true }))(whoami), token)
+			return serveHTTP(g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(whoami), token)
 		},
 		"request refused by Require": func(g *clerkgate.Gate) func() {
-			return serveHTTPStatus(g.Require(authz.Role("org:admin"))(whoami), token, http.StatusForbidden)
+			return serveHTTPStatus(g.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami), token, http.StatusForbidden)
 		},
 		"machine request with checks": func(g *clerkgate.Gate) func() {
 			return serveHTTP(g.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoamiCaller), apiKey)
@@ -356,7 +356,7 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 }
 
 // A request refused by an authorization check is one decision, its 403
-// with the check's reason, never also an accepted one: on Gate.Require
+// with the check's reason, never also an accepted one: on Policy.With
 // for each kind of check, on a Policy's With checks (Require and Optional,
 // machines and sessions), and for a cross-origin 403 on a route with
 // checks, which is refused before any check. A request that passes is one
@@ -367,7 +367,7 @@ func TestObserverHearsForbiddenRequests(t *testing.T) {
 	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Observer = ev.observer() })
 	mux := http.NewServeMux()
 	for path, checks := range authzRoutes {
-		mux.Handle(path, rig.gate.Require(checks...)(whoami))
+		mux.Handle(path, rig.gate.Accept(clerkgate.SessionToken).With(checks...).Require(whoami))
 	}
 	writers := rig.gate.Accept(clerkgate.AnyToken).With(authz.Scope("write"))
 	mux.Handle("/writers", writers.Require(whoamiCaller))

@@ -39,7 +39,7 @@ func TestFreshSessionCookiesAreNeverCacheable(t *testing.T) {
 	for name, h := range map[string]http.Handler{
 		"RequireSession":    g.RequireSession(publicPage),
 		"OptionalSession":   g.OptionalSession(publicPage),
-		"Require":           g.Require(authz.Func(func(*verifier.Claims) bool { return true }))(publicPage),
+		"Require":           g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(publicPage),
 		"Accept().Require":  g.Accept(clerkgate.SessionToken, clerkgate.APIKey).Require(publicPage),
 		"Accept().Optional": g.Accept().Optional(publicPage),
 		"streaming":         g.RequireSession(streaming),

@@ -112,35 +112,22 @@ func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, er
 	return c.claims, asError(err)
 }
 
-// Require returns middleware that lets a request through only with a valid
-// session (exactly as RequireSession) that passes every check, each as
-// Clerk's has() would answer it:
+// With returns a copy of the policy that also requires every check, each
+// as Clerk's has() would answer it:
 //
-//	mux.Handle("GET /admin", gate.Require(authz.Role("org:admin"))(admin))
-//	mux.Handle("POST /transfer", gate.Require(authz.Reverification(authz.Strict))(transfer))
-//
-// A request without a valid session gets the 401 contract; a session that
-// fails a check gets a 403 through Config.ErrorHandler (see Authorize and
-// WriteError). It panics when given no check or an invalid one (an empty
-// role, an unknown preset): a wiring mistake that would refuse every
-// request, caught at start-up.
-func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
-	if err := ValidateChecks(checks...); err != nil {
-		panic(err)
-	}
-	p := g.sessionPolicy().With(checks...)
-	return p.Require
-}
-
-// With returns a copy of the policy that also requires every check, for
-// routes that machines call:
+//	sessions := gate.Accept(clerkgate.SessionToken)
+//	mux.Handle("GET /admin", sessions.With(authz.Role("org:admin")).Require(admin))
+//	mux.Handle("POST /transfer", sessions.With(authz.Reverification(authz.Strict)).Require(transfer))
 //
 //	jobs := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey).With(authz.Scope("jobs:write"))
 //	mux.Handle("POST /jobs", jobs.Require(handler))
 //
-// A machine caller passes only Scope checks it was granted; a session
-// caller is checked as Require checks it. Like Require, With panics on no
-// check or an invalid one.
+// A request without a valid credential gets the 401 contract; one that
+// fails a check gets a 403 through Config.ErrorHandler (see Authorize and
+// WriteError). A machine caller passes only Scope checks it was granted.
+// With panics when given no check or an invalid one (an empty role, an
+// unknown preset): a wiring mistake that would refuse every request,
+// caught at start-up.
 func (p *Policy) With(checks ...authz.Check) *Policy {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)

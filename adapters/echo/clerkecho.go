@@ -121,7 +121,8 @@ func OptionalSessionWithConfig(cfg Config) echo.MiddlewareFunc {
 
 // Require returns echo middleware that lets a request through only with a
 // valid Clerk session that passes every check, answering as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification).
 //
@@ -143,7 +144,7 @@ func RequireWithConfig(cfg Config, checks ...authz.Check) echo.MiddlewareFunc {
 	mustHaveGate(cfg.Gate)
 	// A session policy with the checks, not Authenticate then Authorize:
 	// the policy applies them before it reports the request to the Gate's
-	// Observer, which so hears a failed check's 403, as from Gate.Require.
+	// Observer, which so hears a failed check's 403, as from Policy.With.
 	return cfg.middleware(true, callers(cfg.Gate.Accept(clerkgate.SessionToken).With(checks...)))
 }
 

@@ -88,7 +88,7 @@ func TestAccept(t *testing.T) {
 	})
 }
 
-// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// TestAuthorization: Require answers as clerkgate's session policy with the checks, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()

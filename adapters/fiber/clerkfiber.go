@@ -81,7 +81,8 @@ func OptionalSession(gate *clerkgate.Gate) fiber.Handler {
 
 // Require returns Fiber middleware that lets a request through only with a
 // valid Clerk session that passes every check, as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification).
 //
@@ -91,7 +92,7 @@ func OptionalSession(gate *clerkgate.Gate) fiber.Handler {
 // clerkgate.ValidateChecks).
 func Require(gate *clerkgate.Gate, checks ...authz.Check) fiber.Handler {
 	mustHave(gate)
-	return adapt(gate.Require(checks...))
+	return adapt(gate.Accept(clerkgate.SessionToken).With(checks...).Require)
 }
 
 // RequirePolicy returns Fiber middleware that lets a request through only

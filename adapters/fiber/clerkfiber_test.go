@@ -129,7 +129,7 @@ func TestAccept(t *testing.T) {
 	adaptertest.RunAccept(t, serve)
 }
 
-// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// TestAuthorization: Require answers as clerkgate's session policy with the checks, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()

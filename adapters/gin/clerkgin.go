@@ -65,7 +65,8 @@ func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 
 // Require returns gin middleware that lets a request through only with a
 // valid Clerk session that passes every check, as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification). A refused request aborts the chain.
 //
@@ -75,7 +76,7 @@ func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 // clerkgate.ValidateChecks).
 func Require(gate *clerkgate.Gate, checks ...authz.Check) gin.HandlerFunc {
 	mustHave(gate)
-	return adapt(gate.Require(checks...))
+	return adapt(gate.Accept(clerkgate.SessionToken).With(checks...).Require)
 }
 
 // Claims returns the verified claims the middleware attached to c's
