@@ -24,21 +24,20 @@ import (
 type Observer struct {
 	// Decided is called once for each request a Gate or a Policy
 	// authenticates (RequireSession, OptionalSession, a Policy's Require,
-	// Optional and Authenticate, and the framework adapters), and
-	// once for each bare token (Gate.AuthenticateToken,
-	// Policy.AuthenticateToken and so the gRPC interceptors, once per call
-	// or stream), with the outcome. A bare token is reported exactly as a
-	// request whose Authorization header carried it (see Decision), with
-	// AuthenticateToken's context.
+	// Optional and Authenticate, and the framework adapters), and once for
+	// each bare token (Policy.AuthenticateToken and so the gRPC
+	// interceptors, once per call or stream), with the outcome. A bare
+	// token is reported exactly as a request whose Authorization header
+	// carried it (see Decision), with AuthenticateToken's context.
 	//
 	// The outcome is the final one: a credential that passes but fails an
-	// authorization check (Policy.With) is reported once, as
-	// refused with 403 and the check's reason, never also as let through.
-	// Gate.Authenticate and Policy.Authenticate report what they decide,
-	// the policy's checks included; a check an app applies afterwards
-	// itself (Authorize) is its own and is not reported,
-	// so give checks to Policy.With to have their refusals heard. The
-	// framework adapters do: their Require is a session Policy.With's.
+	// authorization check (Policy.With) is reported once, as refused with
+	// 403 and the check's reason, never also as let through.
+	// Policy.Authenticate reports what it decides, the policy's checks
+	// included; a check an app applies afterwards itself (Authorize) is its
+	// own and is not reported, so give checks to Policy.With to have their
+	// refusals heard. The framework adapters do: their Require is a session
+	// Policy.With's.
 	Decided func(context.Context, Decision)
 
 	// Refreshed is called after each attempt to refresh an expired
@@ -59,9 +58,8 @@ type Observer struct {
 
 // Decision is the outcome of authenticating one request or bare token.
 type Decision struct {
-	// TokenType is the type the credential was taken for (on a session
-	// route, and from Gate.AuthenticateToken, SessionToken whatever it
-	// was); "" when there was none (token_missing), or when a route
+	// TokenType is the type the credential was taken for (on a policy
+	// that takes sessions alone, SessionToken whatever it was); "" when there was none (token_missing), or when a route
 	// that takes no sessions got an empty bearer token.
 	TokenType TokenType
 	// Status is 0 when the credential was let through, else the refusal's

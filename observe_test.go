@@ -196,7 +196,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 	srv := serve(t, mux).URL
 	bare := func(path, token string) error {
 		if path == "/gate" {
-			_, err := rig.gate.AuthenticateToken(ctx, token)
+			_, err := rig.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, token)
 			return err
 		}
 		_, err := routes[path].AuthenticateToken(ctx, token)
@@ -319,7 +319,7 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 			return serveHTTP(g.Accept(clerkgate.APIKey).Require(whoamiCaller), apiKey)
 		},
 		"bare token": func(g *clerkgate.Gate) func() {
-			return func() { _, err := g.AuthenticateToken(ctx, token); must(err) }
+			return func() { _, err := g.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, token); must(err) }
 		},
 		"bare token on a route": func(g *clerkgate.Gate) func() {
 			rt := g.Accept(clerkgate.AnyToken)

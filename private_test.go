@@ -76,7 +76,7 @@ func TestAuthenticateMarksFreshCookiesPrivate(t *testing.T) {
 	s := b.fake.CreateSession("user_1")
 	expired := b.fake.Token(s.ID, clerktest.Expired())
 	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := b.gate.Authenticate(w, r)
+		_, err := b.gate.Accept(clerkgate.SessionToken).Authenticate(w, r)
 		require.NoError(t, err)
 		require.Equal(t, "private, no-store", w.Header().Get("Cache-Control"))
 	}))

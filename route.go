@@ -68,50 +68,6 @@ func (g *Gate) OptionalSession(next http.Handler) http.Handler {
 	return g.sessionPolicy().Optional(next)
 }
 
-// Authenticate runs the Gate's checks on r without writing a refusal: it
-// returns the claims, or the error the middleware would have written. When
-// it refreshes an expired session it adds the new cookies to w's headers,
-// with Cache-Control "private, no-store"; a framework adapter keeps that
-// Cache-Control over whatever the handler sets (the middlewares do).
-// Framework adapters use it; most apps use RequireSession.
-//
-// A page load (a GET for a document, with cookies rather than an
-// Authorization header) follows Clerk's browser decision when the
-// handshake is on (see Config.DisableHandshake): the error may then be a
-// redirect, with Location set and the cookies and auth status headers
-// already on w; WriteError answers it with a 307.
-//
-// The error is always an *AuthError (errors.As finds it), and nil when
-// the request is let through.
-func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
-	cookies := len(w.Header()["Set-Cookie"])
-	p := Policy{g: g, accept: acceptSet{session: true}}
-	c, err := p.authenticate(w, r)
-	privateIfCookiesSet(w, cookies)
-	return c.claims, asError(err)
-}
-
-// AuthenticateToken runs the Gate's checks on a bare session token, one
-// that did not come with an HTTP request (gRPC metadata, a WebSocket
-// message, a queue job): the verifier's checks, then MaxTokenLifetime and
-// revocation, exactly as Authenticate applies them. An expired token is
-// refused (token_expired): refresh needs the browser's refresh cookie and
-// a response to set the new one on, so it belongs to HTTP. An empty token
-// is token_missing; an opaque machine credential is token_type_invalid
-// (see Policy.AuthenticateToken for routes that take machines). The
-// decision is reported to Config.Observer as a request's is.
-//
-// A refusal is always an *AuthError (errors.As finds it); an accepted
-// token gives a nil error.
-//
-// Prefer it to Verifier().Verify, which knows nothing of revocation or of
-// the lifetime cap.
-func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, error) {
-	p := Policy{g: g, accept: acceptSet{session: true}}
-	c, err := p.authenticateBare(ctx, token)
-	return c.claims, asError(err)
-}
-
 // With returns a copy of the policy that also requires every check, each
 // as Clerk's has() would answer it:
 //
@@ -164,11 +120,21 @@ func (p *Policy) middleware(next http.Handler, required bool) http.Handler {
 	})
 }
 
-// Authenticate runs the policy's checks on r without writing a refusal, for
-// framework adapters. Session tokens are decided as Gate.Authenticate
-// decides them (with refresh and handshake); machine credentials through
-// their own verification. The error is always an *AuthError (errors.As
-// finds it), and nil when the request is let through.
+// Authenticate runs the policy's checks on r without writing a refusal,
+// for a handler or a framework adapter of your own: it returns the
+// Caller, or the error Require would have answered.
+// Most apps use Require. A session token is decided with refresh and the
+// handshake; when an expired session is refreshed the new cookies are
+// added to w's headers with Cache-Control "private, no-store", which an
+// adapter keeps over whatever the handler sets (the middlewares do). A
+// page load (a GET for a document, with cookies rather than an
+// Authorization header) follows Clerk's browser decision when the
+// handshake is on (see Config.DisableHandshake): the error may then be a
+// redirect, with Location set and the cookies and auth status headers
+// already on w. A machine credential goes through its own verification.
+// The checks of With apply, and the decision is reported to
+// Config.Observer. The error is always an *AuthError (errors.As finds
+// it), and nil when the request is let through.
 func (p *Policy) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
 	cookies := len(w.Header()["Set-Cookie"])
 	c, err := p.authenticate(w, r)
@@ -179,15 +145,20 @@ func (p *Policy) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 	return c.public(), nil
 }
 
-// AuthenticateToken runs the policy's checks on a bare token, as
-// Authenticate does on a request's Authorization header but without
-// refresh or handshake: a session token goes through
-// Gate.AuthenticateToken, a machine credential of an accepted type
-// through its own verification, and then the checks of With apply. A
-// token of a type the policy does not accept is token_type_invalid. The
-// decision is reported to Config.Observer as a request's is. A refusal is
-// always an *AuthError (errors.As finds it); an accepted token gives a nil
-// error.
+// AuthenticateToken runs the policy's checks on a bare token, one that
+// did not come with an HTTP request (a WebSocket message, a queue job):
+// the verifier's checks, then MaxTokenLifetime and revocation, exactly as
+// Authenticate applies them to a request's Authorization header, and then
+// the checks of With. An expired session token is refused
+// (token_expired): refresh needs the browser's refresh cookie and a
+// response to set the new one on, so it belongs to HTTP. An empty token
+// is token_missing; a token of a type the policy does not accept is
+// token_type_invalid. The decision is reported to Config.Observer as a
+// request's is. A refusal is always an *AuthError (errors.As finds it);
+// an accepted token gives a nil error.
+//
+// Prefer it to Verifier().Verify, which knows nothing of revocation or of
+// the lifetime cap.
 func (p *Policy) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
 	c, err := p.authenticateBare(ctx, token)
 	if err != nil {

@@ -28,10 +28,10 @@ func TestAuthenticateToken(t *testing.T) {
 	_, apiKey := b.fake.CreateAPIKey("user_1", "key")
 	valid := b.fake.Token(s.ID)
 
-	claims, err := b.gate.AuthenticateToken(ctx, valid)
+	caller, err := b.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, valid)
 	require.NoError(t, err)
-	require.Equal(t, "user_1", claims.Subject)
-	require.Equal(t, s.ID, claims.SessionID)
+	require.Equal(t, "user_1", caller.Session.Subject)
+	require.Equal(t, s.ID, caller.Session.SessionID)
 
 	for _, tc := range []struct {
 		name, token string
@@ -49,8 +49,8 @@ func TestAuthenticateToken(t *testing.T) {
 		{"M2M JWT", b.fake.M2MJWT("mch_1"), clerkgate.ReasonTokenTypeInvalid, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			claims, err := b.gate.AuthenticateToken(ctx, tc.token)
-			require.Nil(t, claims)
+			caller, err := b.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, tc.token)
+			require.Nil(t, caller)
 			require.ErrorIs(t, err, tc.reason)
 			refusal := refusalOf(t, err)
 			require.Equal(t, 401, refusal.Status)

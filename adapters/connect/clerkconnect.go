@@ -29,7 +29,7 @@
 // Use one or the other for a procedure, not both: each call would be
 // authenticated, and reported to the Observer, twice.
 //
-// A session token is verified as clerkgate.Gate.AuthenticateToken
+// A session token is verified as clerkgate.Policy.AuthenticateToken
 // verifies it: signature, claims, MaxTokenLifetime and revocation, but no
 // refresh (that needs a browser's cookies), so an expired token is
 // refused and the client fetches a fresh one from Clerk. Cookies are not

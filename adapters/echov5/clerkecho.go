@@ -18,7 +18,7 @@
 //	}, clerkecho.RequireSession(gate))
 //
 // The middleware is a thin skin over the root package: it asks
-// Gate.Authenticate (Policy.Authenticate for Require and the routes, whose
+// Policy.Authenticate (of the session policy, or of the policy given, whose
 // checks then apply), the same calls clerkgate's net/http middleware
 // makes, so verification, refresh on expiry (with its Set-Cookie headers) and
 // revocation are the Gate's. Claims live in the request's context:
@@ -224,19 +224,11 @@ type authenticator struct {
 	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
 }
 
-// sessions authenticates as Gate.RequireSession does.
+// sessions authenticates as Gate.RequireSession does: through the session
+// policy.
 func sessions(gate *clerkgate.Gate) authenticator {
 	mustHaveGate(gate)
-	return authenticator{
-		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-			claims, err := gate.Authenticate(w, r)
-			if err != nil {
-				return nil, err
-			}
-			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), &clerkgate.Caller{Type: clerkgate.SessionToken, Session: claims})), nil
-		},
-		redirected: gate.Redirected,
-	}
+	return callers(gate.Accept(clerkgate.SessionToken))
 }
 
 func mustHaveGate(gate *clerkgate.Gate) {

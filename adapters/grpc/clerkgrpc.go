@@ -18,7 +18,7 @@
 //		grpc.ChainStreamInterceptor(clerkgrpc.StreamServerInterceptor(route, skip)),
 //	)
 //
-// A session token is verified as clerkgate.Gate.AuthenticateToken
+// A session token is verified as clerkgate.Policy.AuthenticateToken
 // verifies it: signature, claims, MaxTokenLifetime and revocation, but no
 // refresh (that needs a browser's cookies), so an expired token is
 // refused and the client fetches a fresh one from Clerk. Machine
