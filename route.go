@@ -113,7 +113,7 @@ func (p *Policy) middleware(next http.Handler, required bool) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
 		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
-		case p.Redirected(w, r, err, required):
+		case p.WriteRedirect(w, r, err, required):
 		default:
 			p.g.writeError(w, r, err)
 		}
@@ -212,34 +212,26 @@ func (p *Policy) decided(q *parsedRequest) (admitted, *AuthError) {
 	return c, nil
 }
 
-// Redirected writes what RequireSession writes for a refusal that is a
-// redirect rather than the failure contract, and reports whether err was
-// one: a handshake redirect (err.Location), or, when required, a page
-// load refused for want of a session with Config.SignInURL set, which
-// goes to the sign-in page. Framework adapters that answer refusals
-// themselves call it first, so that pages behave as under RequireSession
-// and OptionalSession; most apps never need it.
-func (g *Gate) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
+// WriteRedirect writes the redirect that Require (Optional when required
+// is false) answers a refusal with, and reports whether err called for
+// one: Clerk's handshake (err.Location), or, when required, the sign-in
+// page for a page load refused for want of a session, with
+// Config.SignInURL set and a policy that takes sessions. When it reports
+// false nothing is written, and the refusal is the failure contract's
+// (WriteError, or a framework's error handler). Framework adapters that
+// answer refusals themselves call it first, so that pages behave as under
+// Require and Optional; most apps never need it.
+func (p *Policy) WriteRedirect(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
 	switch {
 	case err == nil:
 		return false
 	case err.Location != "":
 		writeRedirect(w, err)
 		return true
-	case required && err.Status == http.StatusUnauthorized:
-		return g.signInRedirect(w, r)
+	case required && err.Status == http.StatusUnauthorized && p.accept.has(SessionToken):
+		return p.g.signInRedirect(w, r)
 	}
 	return false
-}
-
-// Redirected is Gate.Redirected for a policy, as Policy.Require and
-// Policy.Optional answer: only a policy that takes sessions sends a page
-// load to the sign-in page.
-func (p *Policy) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
-	if err != nil && err.Location == "" && !p.accept.has(SessionToken) {
-		return false
-	}
-	return p.g.Redirected(w, r, err, required)
 }
 
 // signInRedirect sends a page load that RequireSession refused to the

@@ -251,7 +251,7 @@ func callers(policy *clerkgate.Policy) authenticator {
 			}
 			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), caller)), nil
 		},
-		redirected: policy.Redirected,
+		redirected: policy.WriteRedirect,
 	}
 }
 
