@@ -128,7 +128,7 @@ func writeForbidden(w http.ResponseWriter, e *AuthError) {
 }
 
 // Authorize reports whether a caller passes every check: nil when it
-// does, else the refusal Route.With would write. A session's claims are
+// does, else the refusal Policy.With would write. A session's claims are
 // checked as Clerk's has() checks them; a machine credential passes only
 // the Scope checks its scopes grant (roles, permissions, features, plans
 // and reverification belong to user sessions, as in Clerk's has() for
@@ -138,9 +138,9 @@ func writeForbidden(w http.ResponseWriter, e *AuthError) {
 // function check is reported before a failed reverification, so that a
 // user is never asked to verify again only to be refused anyway.
 //
-// Most apps use Route.With. Authorize has no Gate and so reports nothing
-// to Config.Observer: after Route.Authenticate, which reported the
-// request as let through, a refusal here goes unheard; Route.With
+// Most apps use Policy.With. Authorize has no Gate and so reports nothing
+// to Config.Observer: after Policy.Authenticate, which reported the
+// request as let through, a refusal here goes unheard; Policy.With
 // applies checks that are heard (see Observer.Decided). The refusal is
 // always an *AuthError (errors.As finds it).
 func Authorize(c *Caller, checks ...authz.Check) error {

@@ -14,7 +14,7 @@ import (
 
 // Routes for organization admins, and a step-up route that Clerk's
 // frontend answers by asking the user to verify again.
-func ExampleGate_Require() {
+func ExamplePolicy_With() {
 	fake := clerktest.New()
 	defer fake.Close()
 	gate, err := clerkgate.New(clerkgate.Config{
@@ -27,8 +27,8 @@ func ExampleGate_Require() {
 
 	done := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "done") })
 	mux := http.NewServeMux()
-	mux.Handle("GET /admin", gate.Require(authz.Role("org:admin"))(done))
-	mux.Handle("POST /transfer", gate.Require(authz.Reverification(authz.Strict))(done))
+	mux.Handle("GET /admin", gate.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(done))
+	mux.Handle("POST /transfer", gate.Accept(clerkgate.SessionToken).With(authz.Reverification(authz.Strict)).Require(done))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -36,7 +36,7 @@ func newAuthzRig(t *testing.T, mod func(*clerkgate.Config)) *authzRig {
 	t.Cleanup(func() { g.Close() })
 	mux := http.NewServeMux()
 	for path, checks := range authzRoutes {
-		mux.Handle(path, g.Require(checks...)(whoami))
+		mux.Handle(path, g.Accept(clerkgate.SessionToken).With(checks...).Require(whoami))
 	}
 	return &authzRig{fake: fake, url: serve(t, mux).URL}
 }
@@ -254,7 +254,7 @@ func TestRequireRefusesBadChecksAtStartUp(t *testing.T) {
 		"zero minutes":   {authz.Role("admin"), authz.ReverificationWithin(authz.SecondFactor, 0)},
 		"zero check":     {{}},
 	} {
-		require.Panics(t, func() { g.Require(checks...) }, name)
+		require.Panics(t, func() { g.Accept(clerkgate.SessionToken).With(checks...) }, name)
 		require.Error(t, clerkgate.ValidateChecks(checks...), name)
 	}
 }

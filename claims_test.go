@@ -129,9 +129,9 @@ func TestClaimsMethodsMatchVerifier(t *testing.T) {
 	for name, format := range map[string]clerktest.TokenOption{"v1 token": nil, "v2 token": clerktest.V2()} {
 		token := fake.Token(sess.ID, format, clerktest.WithFeatures("o:dashboard", "u:chat"), clerktest.WithPlans("u:free"),
 			clerktest.WithClaims(map[string]any{"email": "a@b.c"}))
-		c, err := g.AuthenticateToken(t.Context(), token)
+		c, err := g.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
 		require.NoError(t, err)
-		samples[name] = (*verifier.Claims)(c)
+		samples[name] = (*verifier.Claims)(c.Session)
 	}
 	args := []string{"admin", "org:admin", "org:org:admin", "billing", "dashboard:manage", "org:dashboard:manage",
 		"o:dashboard", "u:dashboard", "dashboard", "chat", "u:chat", "teams", "free", "u:free", "o:free", "pro", "o:pro", ""}
@@ -207,12 +207,12 @@ func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		tamper(c)
 	})))
-	mux.Handle("/admin", g.Require(authz.Role("org:admin"))(whoami))
-	mux.Handle("/billing", g.Require(authz.Permission("org:billing:manage"))(whoami))
-	mux.Handle("/fresh", g.Require(authz.Reverification(authz.Strict))(whoami))
+	mux.Handle("/admin", g.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami))
+	mux.Handle("/billing", g.Accept(clerkgate.SessionToken).With(authz.Permission("org:billing:manage")).Require(whoami))
+	mux.Handle("/fresh", g.Accept(clerkgate.SessionToken).With(authz.Reverification(authz.Strict)).Require(whoami))
 	mux.Handle("/authenticate", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, aerr := g.Authenticate(w, r); aerr == nil {
-			tamper(c)
+		if c, aerr := g.Accept(clerkgate.SessionToken).Authenticate(w, r); aerr == nil {
+			tamper(c.Session)
 		}
 	}))
 	url := serve(t, mux).URL
@@ -233,8 +233,9 @@ func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 			require.Equal(t, http.StatusForbidden, res.StatusCode, "%s after %s", check, path)
 		}
 	}
-	c, aerr := g.AuthenticateToken(t.Context(), token)
+	caller, aerr := g.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
 	require.Nil(t, aerr)
+	c := caller.Session
 	require.Equal(t, "user_alice", c.Subject)
 	require.Equal(t, "org:member", c.Organization.Role)
 	require.Equal(t, []string{"org:dashboard:read"}, c.Organization.Permissions)

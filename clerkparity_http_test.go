@@ -165,7 +165,7 @@ func TestAuthReasonsAreClerks(t *testing.T) {
 		req := httptest.NewRequest(tc.method, b.srv+"/", nil)
 		tc.mod(req)
 		rec := httptest.NewRecorder()
-		_, err := b.gate.Authenticate(rec, req)
+		_, err := b.gate.Accept(clerkgate.SessionToken).Authenticate(rec, req)
 		var ae *clerkgate.AuthError
 		require.ErrorAs(t, err, &ae, tc.name)
 		require.Equal(t, tc.reason, ae.Reason, tc.name)

@@ -200,7 +200,7 @@ type Config struct {
 
 	// SignInURL is the app's sign-in page (absolute, e.g.
 	// "https://accounts.example.com/sign-in"). RequireSession, Require
-	// and the Require of a Route that takes sessions send a page load
+	// and the Require of a Policy that takes sessions send a page load
 	// that ends signed out there, with redirect_url set to the page,
 	// instead of answering 401; API calls still get the 401. A satellite
 	// syncs through it in development.

@@ -68,7 +68,7 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 type clientAddrKey struct{}
 
 // ContextWithClientAddr says which client a bare token comes from (a
-// gRPC peer, a WebSocket's remote address), for Route.AuthenticateToken:
+// gRPC peer, a WebSocket's remote address), for Policy.AuthenticateToken:
 // Backend API calls for credentials never seen pass are bounded per
 // client, so one client's flood of made-up credentials spends only its
 // own share. Without it, every bare token counts as one client's.

@@ -13,7 +13,7 @@ import (
 // A token that came without a request, here with a queue job. The error
 // is nil for an accepted token, so a function of your own can return it
 // as it is; a refusal is an *AuthError.
-func ExampleGate_AuthenticateToken() {
+func ExamplePolicy_AuthenticateToken() {
 	fake := clerktest.New()
 	defer fake.Close()
 	gate, err := clerkgate.New(clerkgate.Config{
@@ -27,12 +27,13 @@ func ExampleGate_AuthenticateToken() {
 	}
 	defer gate.Close()
 
+	sessions := gate.Accept(clerkgate.SessionToken)
 	userOf := func(ctx context.Context, token string) (string, error) {
-		claims, err := gate.AuthenticateToken(ctx, token)
+		caller, err := sessions.AuthenticateToken(ctx, token)
 		if err != nil {
 			return "", err
 		}
-		return claims.Subject, nil
+		return caller.Subject(), nil
 	}
 
 	session := fake.CreateSession("user_1")

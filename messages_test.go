@@ -65,7 +65,7 @@ func TestMessagesSayWhatIsWrong(t *testing.T) {
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Token "+token)
-	_, err = g.Authenticate(nopWriter{}, req)
+	_, err = g.Accept(clerkgate.SessionToken).Authenticate(nopWriter{}, req)
 	require.Equal(t, notBearer, refusalOf(t, err).Message)
 }
 

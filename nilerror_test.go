@@ -41,14 +41,15 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 	route := rig.gate.Accept(clerkgate.SessionToken, clerkgate.APIKey)
 
 	// The wrappers, as callers write them.
-	verify := func(ctx context.Context, t string) (*clerkgate.Claims, error) {
-		return rig.gate.AuthenticateToken(ctx, t)
+	sessions := rig.gate.Accept(clerkgate.SessionToken)
+	verify := func(ctx context.Context, t string) (*clerkgate.Caller, error) {
+		return sessions.AuthenticateToken(ctx, t)
 	}
 	verifyCaller := func(ctx context.Context, t string) (*clerkgate.Caller, error) {
 		return route.AuthenticateToken(ctx, t)
 	}
-	authenticate := func(w http.ResponseWriter, r *http.Request) (*clerkgate.Claims, error) {
-		return rig.gate.Authenticate(w, r)
+	authenticate := func(w http.ResponseWriter, r *http.Request) (*clerkgate.Caller, error) {
+		return sessions.Authenticate(w, r)
 	}
 	authenticateCaller := func(w http.ResponseWriter, r *http.Request) (*clerkgate.Caller, error) {
 		return route.Authenticate(w, r)
@@ -81,7 +82,7 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		if err != nil {
 			return "", err
 		}
-		return c.Subject, nil
+		return c.Session.Subject, nil
 	}))
 	mux.Handle("/route", handler(func(w http.ResponseWriter, r *http.Request) (string, error) {
 		c, err := authenticateCaller(w, r)
@@ -94,13 +95,13 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 
 	t.Run("accepted", func(t *testing.T) {
 		claims, err := verify(ctx, admin)
-		require.True(t, err == nil, "Gate.AuthenticateToken: %#v", err)
-		require.Equal(t, "user_admin", claims.Subject)
-		require.True(t, orgAdmin(claims) == nil, "Authorize: %#v", orgAdmin(claims))
+		require.True(t, err == nil, "session Policy.AuthenticateToken: %#v", err)
+		require.Equal(t, "user_admin", claims.Session.Subject)
+		require.True(t, orgAdmin(claims.Session) == nil, "Authorize: %#v", orgAdmin(claims.Session))
 
 		for token, subject := range map[string]string{admin: "user_admin", writerKey: "user_writer"} {
 			c, err := verifyCaller(ctx, token)
-			require.True(t, err == nil, "Route.AuthenticateToken: %#v", err)
+			require.True(t, err == nil, "Policy.AuthenticateToken: %#v", err)
 			require.Equal(t, subject, c.Subject())
 		}
 		c, err := verifyCaller(ctx, writerKey)
@@ -108,10 +109,10 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		require.True(t, jobWriter(c) == nil, "Authorize: %#v", jobWriter(c))
 
 		rep := get(t, srv+"/gate", bearer(admin))
-		require.Equal(t, http.StatusOK, rep.status, "Gate.Authenticate: %s", rep.body)
+		require.Equal(t, http.StatusOK, rep.status, "session Policy.Authenticate: %s", rep.body)
 		require.Equal(t, "user_admin", rep.body)
 		rep = get(t, srv+"/route", bearer(writerKey))
-		require.Equal(t, http.StatusOK, rep.status, "Route.Authenticate: %s", rep.body)
+		require.Equal(t, http.StatusOK, rep.status, "Policy.Authenticate: %s", rep.body)
 		require.Equal(t, "user_writer", rep.body)
 	})
 
@@ -126,11 +127,11 @@ func TestAcceptedCredentialsGiveANilError(t *testing.T) {
 		status int
 		reason clerkgate.Reason
 	}{
-		{"Gate.AuthenticateToken, forged", func() error { _, err := verify(ctx, forged); return err }, 401, clerkgate.ReasonSignatureInvalid},
-		{"Gate.AuthenticateToken, API key", func() error { _, err := verify(ctx, writerKey); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
-		{"Route.AuthenticateToken, M2M token", func() error { _, err := verifyCaller(ctx, rig.fake.M2MJWT("mch_1")); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
-		{"Route.AuthenticateToken, unknown key", func() error { _, err := verifyCaller(ctx, "ak_"+randomHex(16)); return err }, 401, clerkgate.ReasonTokenInvalid},
-		{"Authorize, member", func() error { return orgAdmin(memberClaims) }, 403, clerkgate.ReasonRoleRequired},
+		{"session Policy.AuthenticateToken, forged", func() error { _, err := verify(ctx, forged); return err }, 401, clerkgate.ReasonSignatureInvalid},
+		{"session Policy.AuthenticateToken, API key", func() error { _, err := verify(ctx, writerKey); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
+		{"Policy.AuthenticateToken, M2M token", func() error { _, err := verifyCaller(ctx, rig.fake.M2MJWT("mch_1")); return err }, 401, clerkgate.ReasonTokenTypeInvalid},
+		{"Policy.AuthenticateToken, unknown key", func() error { _, err := verifyCaller(ctx, "ak_"+randomHex(16)); return err }, 401, clerkgate.ReasonTokenInvalid},
+		{"Authorize, member", func() error { return orgAdmin(memberClaims.Session) }, 403, clerkgate.ReasonRoleRequired},
 		{"Authorize, anonymous", func() error { return orgAdmin(nil) }, 401, clerkgate.ReasonTokenMissing},
 		{"Authorize, reader", func() error { return jobWriter(reader) }, 403, clerkgate.ReasonScopeRequired},
 		{"Authorize, anonymous", func() error { return jobWriter(nil) }, 401, clerkgate.ReasonTokenMissing},

@@ -22,23 +22,22 @@ import (
 // payloads, machine credential checks) all go through Config.HTTPClient;
 // wrap its Transport to trace them.
 type Observer struct {
-	// Decided is called once for each request a Gate or a Route
-	// authenticates (RequireSession, OptionalSession, Require, Accept's
-	// Require and Optional, Authenticate and the framework adapters), and
-	// once for each bare token (Gate.AuthenticateToken,
-	// Route.AuthenticateToken and so the gRPC interceptors, once per call
-	// or stream), with the outcome. A bare token is reported exactly as a
-	// request whose Authorization header carried it (see Decision), with
-	// AuthenticateToken's context.
+	// Decided is called once for each request a Gate or a Policy
+	// authenticates (RequireSession, OptionalSession, a Policy's Require,
+	// Optional and Authenticate, and the framework adapters), and once for
+	// each bare token (Policy.AuthenticateToken and so the gRPC
+	// interceptors, once per call or stream), with the outcome. A bare
+	// token is reported exactly as a request whose Authorization header
+	// carried it (see Decision), with AuthenticateToken's context.
 	//
 	// The outcome is the final one: a credential that passes but fails an
-	// authorization check (Gate.Require, Route.With) is reported once, as
-	// refused with 403 and the check's reason, never also as let through.
-	// Gate.Authenticate and Route.Authenticate report what they decide,
-	// the route's checks included; a check an app applies afterwards
-	// itself (Authorize) is its own and is not reported,
-	// so give checks to Require or Route.With to have their refusals
-	// heard. The framework adapters do: their Require is Gate.Require's.
+	// authorization check (Policy.With) is reported once, as refused with
+	// 403 and the check's reason, never also as let through.
+	// Policy.Authenticate reports what it decides, the policy's checks
+	// included; a check an app applies afterwards itself (Authorize) is its
+	// own and is not reported, so give checks to Policy.With to have their
+	// refusals heard. The framework adapters do: their Require is a session
+	// Policy.With's.
 	Decided func(context.Context, Decision)
 
 	// Refreshed is called after each attempt to refresh an expired
@@ -59,9 +58,8 @@ type Observer struct {
 
 // Decision is the outcome of authenticating one request or bare token.
 type Decision struct {
-	// TokenType is the type the credential was taken for (on a session
-	// route, and from Gate.AuthenticateToken, SessionToken whatever it
-	// was); "" when there was none (token_missing), or when a route
+	// TokenType is the type the credential was taken for (on a policy
+	// that takes sessions alone, SessionToken whatever it was); "" when there was none (token_missing), or when a route
 	// that takes no sessions got an empty bearer token.
 	TokenType TokenType
 	// Status is 0 when the credential was let through, else the refusal's
@@ -70,7 +68,7 @@ type Decision struct {
 	// or 307 for a redirect through the handshake. For a bare token it is
 	// the returned AuthError's Status, the one a request with that
 	// credential would get (401, 503, or 403 for a failed check of
-	// Route.With; never 307, as bare tokens have no handshake and no
+	// Policy.With; never 307, as bare tokens have no handshake and no
 	// cookie); package github.com/clerkgate/clerkgate/adapters/grpc turns
 	// it into a gRPC code.
 	Status int

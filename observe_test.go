@@ -122,7 +122,7 @@ func TestObserverHearsRefreshes(t *testing.T) {
 	require.Equal(t, "refresh_token_not_found", r[0].ClerkCode)
 }
 
-// A Route reports the credential's type, and a refusal by type costs no
+// A Policy reports the credential's type, and a refusal by type costs no
 // call.
 func TestObserverHearsMachineDecisions(t *testing.T) {
 	t.Parallel()
@@ -183,7 +183,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 
 	// Each route is served over HTTP at its name, and taken bare.
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	routes := map[string]*clerkgate.Route{
+	routes := map[string]*clerkgate.Policy{
 		"/session": rig.gate.Accept(),
 		"/keys":    rig.gate.Accept(clerkgate.APIKey),
 		"/writers": rig.gate.Accept(clerkgate.APIKey, clerkgate.SessionToken).With(authz.Scope("write")),
@@ -196,7 +196,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 	srv := serve(t, mux).URL
 	bare := func(path, token string) error {
 		if path == "/gate" {
-			_, err := rig.gate.AuthenticateToken(ctx, token)
+			_, err := rig.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, token)
 			return err
 		}
 		_, err := routes[path].AuthenticateToken(ctx, token)
@@ -223,7 +223,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 		{"expired", "/gate", rig.fake.Token(s.ID, clerktest.Expired()), 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenExpired)},
 		{"revoked session", "/gate", goneToken, 401, refused(clerkgate.SessionToken, clerkgate.ReasonSessionRevoked)},
 		{"API key on a session route", "/gate", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
-		{"API key on a session Route", "/session", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
+		{"API key on a session Policy", "/session", writer, 401, refused(clerkgate.SessionToken, clerkgate.ReasonTokenTypeInvalid)},
 		{"API key accepted", "/keys", writer, 200, clerkgate.Decision{TokenType: clerkgate.APIKey}},
 		{"API key revoked", "/keys", revokedKey, 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenRevoked)},
 		{"API key unknown", "/keys", "ak_" + randomHex(16), 401, refused(clerkgate.APIKey, clerkgate.ReasonTokenInvalid)},
@@ -307,10 +307,10 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 	paths := map[string]func(*clerkgate.Gate) func(){
 		"request": func(g *clerkgate.Gate) func() { return serveHTTP(g.RequireSession(whoami), token) },
 		"request on Require": func(g *clerkgate.Gate) func() {
-			return serveHTTP(g.Require(authz.Func(func(*verifier.Claims) bool { return true }))(whoami), token)
+			return serveHTTP(g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(whoami), token)
 		},
 		"request refused by Require": func(g *clerkgate.Gate) func() {
-			return serveHTTPStatus(g.Require(authz.Role("org:admin"))(whoami), token, http.StatusForbidden)
+			return serveHTTPStatus(g.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami), token, http.StatusForbidden)
 		},
 		"machine request with checks": func(g *clerkgate.Gate) func() {
 			return serveHTTP(g.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoamiCaller), apiKey)
@@ -319,7 +319,7 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 			return serveHTTP(g.Accept(clerkgate.APIKey).Require(whoamiCaller), apiKey)
 		},
 		"bare token": func(g *clerkgate.Gate) func() {
-			return func() { _, err := g.AuthenticateToken(ctx, token); must(err) }
+			return func() { _, err := g.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, token); must(err) }
 		},
 		"bare token on a route": func(g *clerkgate.Gate) func() {
 			rt := g.Accept(clerkgate.AnyToken)
@@ -356,8 +356,8 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 }
 
 // A request refused by an authorization check is one decision, its 403
-// with the check's reason, never also an accepted one: on Gate.Require
-// for each kind of check, on a Route's With checks (Require and Optional,
+// with the check's reason, never also an accepted one: on Policy.With
+// for each kind of check, on a Policy's With checks (Require and Optional,
 // machines and sessions), and for a cross-origin 403 on a route with
 // checks, which is refused before any check. A request that passes is one
 // accepted decision.
@@ -367,7 +367,7 @@ func TestObserverHearsForbiddenRequests(t *testing.T) {
 	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Observer = ev.observer() })
 	mux := http.NewServeMux()
 	for path, checks := range authzRoutes {
-		mux.Handle(path, rig.gate.Require(checks...)(whoami))
+		mux.Handle(path, rig.gate.Accept(clerkgate.SessionToken).With(checks...).Require(whoami))
 	}
 	writers := rig.gate.Accept(clerkgate.AnyToken).With(authz.Scope("write"))
 	mux.Handle("/writers", writers.Require(whoamiCaller))
@@ -458,7 +458,7 @@ func TestObserverHearsForbiddenBareTokens(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		route *clerkgate.Route
+		route *clerkgate.Policy
 		token string
 		want  clerkgate.Decision
 	}{

@@ -290,14 +290,14 @@ func TestRoutesRefuseCrossOriginCookies(t *testing.T) {
 	}
 }
 
-// TestAuthenticateRefusesCrossOriginCookies: Gate.Authenticate, which the
+// TestAuthenticateRefusesCrossOriginCookies: Policy.Authenticate, which the
 // framework adapters call, returns the refusal for the caller to write.
 func TestAuthenticateRefusesCrossOriginCookies(t *testing.T) {
 	t.Parallel()
 	var refusal atomic.Pointer[clerkgate.AuthError]
 	a := newCrossOriginApp(t, nil, func(g *clerkgate.Gate, h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := g.Authenticate(w, r); err != nil {
+			if _, err := g.Accept(clerkgate.SessionToken).Authenticate(w, r); err != nil {
 				var e *clerkgate.AuthError
 				if !errors.As(err, &e) {
 					w.WriteHeader(http.StatusInternalServerError)

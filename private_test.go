@@ -39,7 +39,7 @@ func TestFreshSessionCookiesAreNeverCacheable(t *testing.T) {
 	for name, h := range map[string]http.Handler{
 		"RequireSession":    g.RequireSession(publicPage),
 		"OptionalSession":   g.OptionalSession(publicPage),
-		"Require":           g.Require(authz.Func(func(*verifier.Claims) bool { return true }))(publicPage),
+		"Require":           g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(publicPage),
 		"Accept().Require":  g.Accept(clerkgate.SessionToken, clerkgate.APIKey).Require(publicPage),
 		"Accept().Optional": g.Accept().Optional(publicPage),
 		"streaming":         g.RequireSession(streaming),
@@ -76,7 +76,7 @@ func TestAuthenticateMarksFreshCookiesPrivate(t *testing.T) {
 	s := b.fake.CreateSession("user_1")
 	expired := b.fake.Token(s.ID, clerktest.Expired())
 	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := b.gate.Authenticate(w, r)
+		_, err := b.gate.Accept(clerkgate.SessionToken).Authenticate(w, r)
 		require.NoError(t, err)
 		require.Equal(t, "private, no-store", w.Header().Get("Cache-Control"))
 	}))

@@ -9,12 +9,14 @@ import (
 )
 
 // The entry points. Each one runs the pipeline (pipeline.go) through a
-// Route: the Gate's session entry points through its session route,
+// Policy: the Gate's session entry points through its session policy,
 // which accepts session tokens alone.
 
-// Route is middleware for routes that accept a chosen set of token types;
+// Policy is a credential policy: the token types a route accepts and the
+// checks they must pass. It serves handlers (Require, Optional) and
+// authenticates for framework adapters (Authenticate, AuthenticateToken);
 // get one from Gate.Accept. It shares the Gate's keys, caches and Store.
-type Route struct {
+type Policy struct {
 	g      *Gate
 	accept acceptSet
 	checks []authz.Check // see With
@@ -33,156 +35,109 @@ type Route struct {
 // With no types it accepts Config.AcceptTokens (session tokens by
 // default); AnyToken accepts all four. Machine credentials are read from
 // the Authorization header only, never from cookies. A credential of a
-// type the route does not accept is refused (token_type_invalid) before
+// type the policy does not accept is refused (token_type_invalid) before
 // any network call or signature check; a session token is never a machine
 // credential, nor the reverse. Accept panics on an unknown type, as
 // http.ServeMux does on a bad pattern: it is a bug in the program.
-func (g *Gate) Accept(types ...TokenType) *Route {
+func (g *Gate) Accept(types ...TokenType) *Policy {
 	if len(types) == 0 {
-		return &Route{g: g, accept: g.machines.accept}
+		return &Policy{g: g, accept: g.machines.accept}
 	}
 	a, err := newAcceptSet(types)
 	if err != nil {
 		panic(err)
 	}
-	return &Route{g: g, accept: a}
+	return &Policy{g: g, accept: a}
 }
 
-// sessionRoute is the route of the Gate's session entry points: session
+// sessionPolicy is the policy of the Gate's session entry points: session
 // tokens alone.
-func (g *Gate) sessionRoute() *Route {
-	return &Route{g: g, accept: acceptSet{session: true}, claimsOnly: true}
+func (g *Gate) sessionPolicy() *Policy {
+	return &Policy{g: g, accept: acceptSet{session: true}, claimsOnly: true}
 }
 
 // RequireSession lets a request through only with a valid session, and
 // puts the session's claims in its context (see ClaimsFromContext).
-func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionRoute().Require(next) }
+func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionPolicy().Require(next) }
 
 // OptionalSession lets anonymous requests through without claims, and
 // attaches claims when a valid token is present. A token that is present
 // but invalid is still refused: an attacker must not be able to turn a
 // bad token into an anonymous request by accident of the app's logic.
 func (g *Gate) OptionalSession(next http.Handler) http.Handler {
-	return g.sessionRoute().Optional(next)
+	return g.sessionPolicy().Optional(next)
 }
 
-// Authenticate runs the Gate's checks on r without writing a refusal: it
-// returns the claims, or the error the middleware would have written. When
-// it refreshes an expired session it adds the new cookies to w's headers,
-// with Cache-Control "private, no-store"; a framework adapter keeps that
-// Cache-Control over whatever the handler sets (the middlewares do).
-// Framework adapters use it; most apps use RequireSession.
+// With returns a copy of the policy that also requires every check, each
+// as Clerk's has() would answer it:
 //
-// A page load (a GET for a document, with cookies rather than an
-// Authorization header) follows Clerk's browser decision when the
-// handshake is on (see Config.DisableHandshake): the error may then be a
-// redirect, with Location set and the cookies and auth status headers
-// already on w; WriteError answers it with a 307.
-//
-// The error is always an *AuthError (errors.As finds it), and nil when
-// the request is let through.
-func (g *Gate) Authenticate(w http.ResponseWriter, r *http.Request) (*Claims, error) {
-	cookies := len(w.Header()["Set-Cookie"])
-	rt := Route{g: g, accept: acceptSet{session: true}}
-	c, err := rt.authenticate(w, r)
-	privateIfCookiesSet(w, cookies)
-	return c.claims, asError(err)
-}
-
-// AuthenticateToken runs the Gate's checks on a bare session token, one
-// that did not come with an HTTP request (gRPC metadata, a WebSocket
-// message, a queue job): the verifier's checks, then MaxTokenLifetime and
-// revocation, exactly as Authenticate applies them. An expired token is
-// refused (token_expired): refresh needs the browser's refresh cookie and
-// a response to set the new one on, so it belongs to HTTP. An empty token
-// is token_missing; an opaque machine credential is token_type_invalid
-// (see Route.AuthenticateToken for routes that take machines). The
-// decision is reported to Config.Observer as a request's is.
-//
-// A refusal is always an *AuthError (errors.As finds it); an accepted
-// token gives a nil error.
-//
-// Prefer it to Verifier().Verify, which knows nothing of revocation or of
-// the lifetime cap.
-func (g *Gate) AuthenticateToken(ctx context.Context, token string) (*Claims, error) {
-	rt := Route{g: g, accept: acceptSet{session: true}}
-	c, err := rt.authenticateBare(ctx, token)
-	return c.claims, asError(err)
-}
-
-// Require returns middleware that lets a request through only with a valid
-// session (exactly as RequireSession) that passes every check, each as
-// Clerk's has() would answer it:
-//
-//	mux.Handle("GET /admin", gate.Require(authz.Role("org:admin"))(admin))
-//	mux.Handle("POST /transfer", gate.Require(authz.Reverification(authz.Strict))(transfer))
-//
-// A request without a valid session gets the 401 contract; a session that
-// fails a check gets a 403 through Config.ErrorHandler (see Authorize and
-// WriteError). It panics when given no check or an invalid one (an empty
-// role, an unknown preset): a wiring mistake that would refuse every
-// request, caught at start-up.
-func (g *Gate) Require(checks ...authz.Check) func(http.Handler) http.Handler {
-	if err := ValidateChecks(checks...); err != nil {
-		panic(err)
-	}
-	rt := g.sessionRoute().With(checks...)
-	return rt.Require
-}
-
-// With returns a copy of the route that also requires every check, for
-// routes that machines call:
+//	sessions := gate.Accept(clerkgate.SessionToken)
+//	mux.Handle("GET /admin", sessions.With(authz.Role("org:admin")).Require(admin))
+//	mux.Handle("POST /transfer", sessions.With(authz.Reverification(authz.Strict)).Require(transfer))
 //
 //	jobs := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey).With(authz.Scope("jobs:write"))
 //	mux.Handle("POST /jobs", jobs.Require(handler))
 //
-// A machine caller passes only Scope checks it was granted; a session
-// caller is checked as Require checks it. Like Require, With panics on no
-// check or an invalid one.
-func (rt *Route) With(checks ...authz.Check) *Route {
+// A request without a valid credential gets the 401 contract; one that
+// fails a check gets a 403 through Config.ErrorHandler (see Authorize and
+// WriteError). A machine caller passes only Scope checks it was granted.
+// With panics when given no check or an invalid one (an empty role, an
+// unknown preset): a wiring mistake that would refuse every request,
+// caught at start-up.
+func (p *Policy) With(checks ...authz.Check) *Policy {
 	if err := ValidateChecks(checks...); err != nil {
 		panic(err)
 	}
-	out := *rt
-	out.checks = append(append([]authz.Check(nil), rt.checks...), checks...)
+	out := *p
+	out.checks = append(append([]authz.Check(nil), p.checks...), checks...)
 	return &out
 }
 
 // Require lets a request through only with a valid credential of an
 // accepted type, and puts the Caller in its context (CallerFromContext).
-func (rt *Route) Require(next http.Handler) http.Handler { return rt.middleware(next, true) }
+func (p *Policy) Require(next http.Handler) http.Handler { return p.middleware(next, true) }
 
 // Optional lets anonymous requests through without a Caller; a credential
 // that is present but refused is still refused.
-func (rt *Route) Optional(next http.Handler) http.Handler { return rt.middleware(next, false) }
+func (p *Policy) Optional(next http.Handler) http.Handler { return p.middleware(next, false) }
 
-func (rt *Route) middleware(next http.Handler, required bool) http.Handler {
+func (p *Policy) middleware(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cookies := len(w.Header()["Set-Cookie"])
-		c, err := rt.authenticate(w, r)
+		c, err := p.authenticate(w, r)
 		w = privateIfCookiesSet(w, cookies)
 		switch {
-		case err == nil && rt.claimsOnly:
+		case err == nil && p.claimsOnly:
 			next.ServeHTTP(w, r.WithContext(contextWithClaims(r.Context(), c.claims)))
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(ContextWithCaller(r.Context(), c.public())))
 		case err.Location == "" && err.Reason == ReasonTokenMissing && !required:
 			next.ServeHTTP(w, r)
-		case rt.Redirected(w, r, err, required):
+		case p.WriteRedirect(w, r, err, required):
 		default:
-			rt.g.writeError(w, r, err)
+			p.g.writeError(w, r, err)
 		}
 	})
 }
 
-// Authenticate runs the route's checks on r without writing a refusal, for
-// framework adapters. Session tokens are decided as Gate.Authenticate
-// decides them (with refresh and handshake); machine credentials through
-// their own verification. The error is always an *AuthError (errors.As
-// finds it), and nil when the request is let through.
-func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
+// Authenticate runs the policy's checks on r without writing a refusal,
+// for a handler or a framework adapter of your own: it returns the
+// Caller, or the error Require would have answered.
+// Most apps use Require. A session token is decided with refresh and the
+// handshake; when an expired session is refreshed the new cookies are
+// added to w's headers with Cache-Control "private, no-store", which an
+// adapter keeps over whatever the handler sets (the middlewares do). A
+// page load (a GET for a document, with cookies rather than an
+// Authorization header) follows Clerk's browser decision when the
+// handshake is on (see Config.DisableHandshake): the error may then be a
+// redirect, with Location set and the cookies and auth status headers
+// already on w. A machine credential goes through its own verification.
+// The checks of With apply, and the decision is reported to
+// Config.Observer. The error is always an *AuthError (errors.As finds
+// it), and nil when the request is let through.
+func (p *Policy) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, error) {
 	cookies := len(w.Header()["Set-Cookie"])
-	c, err := rt.authenticate(w, r)
+	c, err := p.authenticate(w, r)
 	privateIfCookiesSet(w, cookies)
 	if err != nil {
 		return nil, err
@@ -190,17 +145,22 @@ func (rt *Route) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 	return c.public(), nil
 }
 
-// AuthenticateToken runs the route's checks on a bare token, as
-// Authenticate does on a request's Authorization header but without
-// refresh or handshake: a session token goes through
-// Gate.AuthenticateToken, a machine credential of an accepted type
-// through its own verification, and then the checks of With apply. A
-// token of a type the route does not accept is token_type_invalid. The
-// decision is reported to Config.Observer as a request's is. A refusal is
-// always an *AuthError (errors.As finds it); an accepted token gives a nil
-// error.
-func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
-	c, err := rt.authenticateBare(ctx, token)
+// AuthenticateToken runs the policy's checks on a bare token, one that
+// did not come with an HTTP request (a WebSocket message, a queue job):
+// the verifier's checks, then MaxTokenLifetime and revocation, exactly as
+// Authenticate applies them to a request's Authorization header, and then
+// the checks of With. An expired session token is refused
+// (token_expired): refresh needs the browser's refresh cookie and a
+// response to set the new one on, so it belongs to HTTP. An empty token
+// is token_missing; a token of a type the policy does not accept is
+// token_type_invalid. The decision is reported to Config.Observer as a
+// request's is. A refusal is always an *AuthError (errors.As finds it);
+// an accepted token gives a nil error.
+//
+// Prefer it to Verifier().Verify, which knows nothing of revocation or of
+// the lifetime cap.
+func (p *Policy) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
+	c, err := p.authenticateBare(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -213,73 +173,65 @@ func (rt *Route) AuthenticateToken(ctx context.Context, token string) (*Caller, 
 // Bearer, is no token (token_missing); an empty bearer token, or two
 // values whatever they hold, are token_malformed. It is how adapters for
 // other transports read credentials exactly as HTTP requests do.
-func (rt *Route) AuthenticateAuthorization(ctx context.Context, values []string) (*Caller, error) {
+func (p *Policy) AuthenticateAuthorization(ctx context.Context, values []string) (*Caller, error) {
 	token, _ := bearerOf(values)
-	return rt.AuthenticateToken(ctx, token)
+	return p.AuthenticateToken(ctx, token)
 }
 
 // authenticate is every entry point's: the pipeline, the refusal's
-// message for the request, the route's checks, and the Observer, which
+// message for the request, the policy's checks, and the Observer, which
 // hears the final outcome, a 403 included.
-func (rt *Route) authenticate(w http.ResponseWriter, r *http.Request) (admitted, *AuthError) {
-	q := rt.g.httpRequest(w, r)
-	return rt.decided(&q)
+func (p *Policy) authenticate(w http.ResponseWriter, r *http.Request) (admitted, *AuthError) {
+	q := p.g.httpRequest(w, r)
+	return p.decided(&q)
 }
 
 // authenticateBare is authenticate for a bare token.
-func (rt *Route) authenticateBare(ctx context.Context, token string) (admitted, *AuthError) {
+func (p *Policy) authenticateBare(ctx context.Context, token string) (admitted, *AuthError) {
 	q := bareRequest(ctx, token)
-	return rt.decided(&q)
+	return p.decided(&q)
 }
 
-func (rt *Route) decided(q *parsedRequest) (admitted, *AuthError) {
-	c, typ, err := rt.g.run(q, rt.accept)
+func (p *Policy) decided(q *parsedRequest) (admitted, *AuthError) {
+	c, typ, err := p.g.run(q, p.accept)
 	if q.r != nil {
-		machines := rt.accept.m2m || rt.accept.apiKey || rt.accept.oauth
-		err = explain(q.r, machines, rt.accept.session, err)
+		machines := p.accept.m2m || p.accept.apiKey || p.accept.oauth
+		err = explain(q.r, machines, p.accept.session, err)
 	}
-	if err == nil && len(rt.checks) > 0 {
+	if err == nil && len(p.checks) > 0 {
 		if c.machine != nil {
-			err = authorizeCaller(c.public(), rt.checks...)
+			err = authorizeCaller(c.public(), p.checks...)
 		} else {
-			err = authorize(c.claims, rt.checks...)
+			err = authorize(c.claims, p.checks...)
 		}
 	}
-	rt.g.observeDecision(q.ctx, typ, err)
+	p.g.observeDecision(q.ctx, typ, err)
 	if err != nil {
 		return admitted{}, err
 	}
 	return c, nil
 }
 
-// Redirected writes what RequireSession writes for a refusal that is a
-// redirect rather than the failure contract, and reports whether err was
-// one: a handshake redirect (err.Location), or, when required, a page
-// load refused for want of a session with Config.SignInURL set, which
-// goes to the sign-in page. Framework adapters that answer refusals
-// themselves call it first, so that pages behave as under RequireSession
-// and OptionalSession; most apps never need it.
-func (g *Gate) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
+// WriteRedirect writes the redirect that Require (Optional when required
+// is false) answers a refusal with, and reports whether err called for
+// one: Clerk's handshake (err.Location), or, when required, the sign-in
+// page for a page load refused for want of a session, with
+// Config.SignInURL set and a policy that takes sessions. When it reports
+// false nothing is written, and the refusal is the failure contract's
+// (WriteError, or a framework's error handler). Framework adapters that
+// answer refusals themselves call it first, so that pages behave as under
+// Require and Optional; most apps never need it.
+func (p *Policy) WriteRedirect(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
 	switch {
 	case err == nil:
 		return false
 	case err.Location != "":
 		writeRedirect(w, err)
 		return true
-	case required && err.Status == http.StatusUnauthorized:
-		return g.signInRedirect(w, r)
+	case required && err.Status == http.StatusUnauthorized && p.accept.has(SessionToken):
+		return p.g.signInRedirect(w, r)
 	}
 	return false
-}
-
-// Redirected is Gate.Redirected for a route, as Route.Require and
-// Route.Optional answer: only a route that takes sessions sends a page
-// load to the sign-in page.
-func (rt *Route) Redirected(w http.ResponseWriter, r *http.Request, err *AuthError, required bool) bool {
-	if err != nil && err.Location == "" && !rt.accept.has(SessionToken) {
-		return false
-	}
-	return rt.g.Redirected(w, r, err, required)
 }
 
 // signInRedirect sends a page load that RequireSession refused to the

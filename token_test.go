@@ -28,10 +28,10 @@ func TestAuthenticateToken(t *testing.T) {
 	_, apiKey := b.fake.CreateAPIKey("user_1", "key")
 	valid := b.fake.Token(s.ID)
 
-	claims, err := b.gate.AuthenticateToken(ctx, valid)
+	caller, err := b.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, valid)
 	require.NoError(t, err)
-	require.Equal(t, "user_1", claims.Subject)
-	require.Equal(t, s.ID, claims.SessionID)
+	require.Equal(t, "user_1", caller.Session.Subject)
+	require.Equal(t, s.ID, caller.Session.SessionID)
 
 	for _, tc := range []struct {
 		name, token string
@@ -49,8 +49,8 @@ func TestAuthenticateToken(t *testing.T) {
 		{"M2M JWT", b.fake.M2MJWT("mch_1"), clerkgate.ReasonTokenTypeInvalid, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			claims, err := b.gate.AuthenticateToken(ctx, tc.token)
-			require.Nil(t, claims)
+			caller, err := b.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, tc.token)
+			require.Nil(t, caller)
 			require.ErrorIs(t, err, tc.reason)
 			refusal := refusalOf(t, err)
 			require.Equal(t, 401, refusal.Status)
@@ -59,7 +59,7 @@ func TestAuthenticateToken(t *testing.T) {
 	}
 }
 
-// Route.AuthenticateToken takes the route's types and checks: a machine
+// Policy.AuthenticateToken takes the policy's types and checks: a machine
 // credential passes where its type is accepted and its scopes suffice.
 func TestRouteAuthenticateToken(t *testing.T) {
 	rig := newMachineRig(t, nil)
@@ -84,7 +84,7 @@ func TestRouteAuthenticateToken(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		route  *clerkgate.Route
+		route  *clerkgate.Policy
 		token  string
 		status int
 		reason clerkgate.Reason

@@ -17,7 +17,7 @@
 //		w.Write(stepUp.ReverificationError()) // what Clerk's frontend expects
 //	}
 //
-// The package holds no HTTP code: clerkgate.Gate.Require and the adapters
+// The package holds no HTTP code: clerkgate.Policy.With and the adapters
 // turn a failed check into a 403.
 package authz
 

@@ -70,7 +70,7 @@ func newApp(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option)
 	mux := http.NewServeMux()
 	mux.Handle("GET /me", a.gate.RequireSession(whoami))
 	mux.Handle("GET /api", a.gate.Accept(clerkgate.APIKey).Require(whoami))
-	mux.Handle("GET /admin", a.gate.Require(authz.Role("org:admin"))(whoami))
+	mux.Handle("GET /admin", a.gate.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami))
 	mux.Handle("GET /writers", a.gate.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoami))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, span := a.tracer.Start(r.Context(), "GET "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer))
@@ -272,7 +272,7 @@ func TestRefusalsByReason(t *testing.T) {
 	require.Len(t, a.clientSpans(), 1, "only the key fetch called Clerk")
 }
 
-// A request refused by an authorization check (Require, Route.With) is
+// A request refused by an authorization check (Require, Policy.With) is
 // one clerkgate.requests point, refused with the check's reason, and not
 // also an accepted one; the request's span says so too.
 func TestForbiddenRequests(t *testing.T) {

@@ -30,7 +30,7 @@ func TestBareTokensCountAsRequests(t *testing.T) {
 	// The routes of newApp's mux, taken bare.
 	routes := map[string]func(context.Context, string) error{
 		"/me": func(ctx context.Context, token string) error {
-			_, err := a.gate.AuthenticateToken(ctx, token)
+			_, err := a.gate.Accept(clerkgate.SessionToken).AuthenticateToken(ctx, token)
 			return err
 		},
 		"/api": func(ctx context.Context, token string) error {

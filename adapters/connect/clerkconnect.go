@@ -3,7 +3,7 @@
 // gRPC-Web protocol.
 //
 // The token is read from the call's Authorization header ("Bearer
-// <token>"), a clerkgate Route's checks run on it, and the caller is put
+// <token>"), a clerkgate Policy's checks run on it, and the caller is put
 // in the handler's context, for clerkgate.CallerFromContext (and, for a
 // session, clerkgate.ClaimsFromContext). Either an
 // interceptor does it, per handler:
@@ -29,12 +29,12 @@
 // Use one or the other for a procedure, not both: each call would be
 // authenticated, and reported to the Observer, twice.
 //
-// A session token is verified as clerkgate.Gate.AuthenticateToken
+// A session token is verified as clerkgate.Policy.AuthenticateToken
 // verifies it: signature, claims, MaxTokenLifetime and revocation, but no
 // refresh (that needs a browser's cookies), so an expired token is
 // refused and the client fetches a fresh one from Clerk. Cookies are not
 // read. Machine credentials pass on routes that accept them (gate.Accept(
-// clerkgate.M2MToken)), and the checks of Route.With apply to every call.
+// clerkgate.M2MToken)), and the checks of Policy.With apply to every call.
 //
 // A refusal is a Connect error, the same in all three protocols and the
 // same as package github.com/clerkgate/clerkgate/adapters/grpc's:
@@ -45,7 +45,7 @@
 // ("token_expired", "scope_required" …) in Domain "clerkgate", and an
 // errdetails.RetryInfo for Unavailable. See Error.
 //
-// The Authorization header is read by Route.AuthenticateAuthorization,
+// The Authorization header is read by Policy.AuthenticateAuthorization,
 // exactly as an HTTP request's is: another scheme than Bearer is no
 // token, and an empty bearer token or two values are token_malformed.
 //
@@ -103,7 +103,7 @@ func SkipProcedures(procedures ...string) Option {
 //
 // A procedure's own entry comes before its service's; of two options for
 // the same name, the later wins. It panics on a bad name or a nil route.
-func Procedure(procedure string, route *clerkgate.Route) Option {
+func Procedure(procedure string, route *clerkgate.Policy) Option {
 	mustBeProcedure(procedure)
 	if route == nil {
 		panic("clerkconnect: Procedure " + procedure + " with a nil route")
@@ -121,7 +121,7 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // checks, a stream once when it opens, and puts the caller in the
 // handler's context. Pass it to a handler with connect.WithInterceptors.
 // It panics on a nil route.
-func NewInterceptor(route *clerkgate.Route, opts ...Option) *Interceptor {
+func NewInterceptor(route *clerkgate.Policy, opts ...Option) *Interceptor {
 	return &Interceptor{policy: newPolicy(route, opts)}
 }
 
@@ -156,7 +156,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 }
 
 // Wrap authenticates every request to next, a tree of Connect handlers,
-// with route's checks (see the package doc), before the request's body is
+// with policy's checks (see the package doc), before the request's body is
 // read. The procedure is the request's path, as Connect's handlers
 // dispatch on it, so Wrap goes where that path is the procedure (inside
 // http.StripPrefix, if the handlers are mounted under a prefix). A refusal
@@ -165,7 +165,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 // NotFound before any token is read: a router that cleaned it could serve
 // another procedure than the one whose route was applied. Wrap panics on a
 // nil route or a nil next.
-func Wrap(route *clerkgate.Route, next http.Handler, opts ...Option) http.Handler {
+func Wrap(route *clerkgate.Policy, next http.Handler, opts ...Option) http.Handler {
 	if next == nil {
 		panic("clerkconnect: Wrap of a nil handler")
 	}
@@ -239,15 +239,15 @@ func Error(err error) error {
 // policy is one interceptor's or Wrap's configuration: a route for every
 // call, and per procedure or service another route or none (nil: skipped).
 type policy struct {
-	route  *clerkgate.Route
-	routes map[string]*clerkgate.Route
+	route  *clerkgate.Policy
+	routes map[string]*clerkgate.Policy
 }
 
-func newPolicy(route *clerkgate.Route, opts []Option) *policy {
+func newPolicy(route *clerkgate.Policy, opts []Option) *policy {
 	if route == nil {
 		panic("clerkconnect: nil route (use gate.Accept())")
 	}
-	p := &policy{route: route, routes: map[string]*clerkgate.Route{}}
+	p := &policy{route: route, routes: map[string]*clerkgate.Policy{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -256,7 +256,7 @@ func newPolicy(route *clerkgate.Route, opts []Option) *policy {
 
 // routeFor is the route of a procedure: its own, else its service's, else
 // the default. skip reports a skipped procedure.
-func (p *policy) routeFor(procedure string) (route *clerkgate.Route, skip bool) {
+func (p *policy) routeFor(procedure string) (route *clerkgate.Policy, skip bool) {
 	if r, ok := p.routes[procedure]; ok {
 		return r, r == nil
 	}

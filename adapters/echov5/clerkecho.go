@@ -18,7 +18,7 @@
 //	}, clerkecho.RequireSession(gate))
 //
 // The middleware is a thin skin over the root package: it asks
-// Gate.Authenticate (Route.Authenticate for Require and the routes, whose
+// Policy.Authenticate (of the session policy, or of the policy given, whose
 // checks then apply), the same calls clerkgate's net/http middleware
 // makes, so verification, refresh on expiry (with its Set-Cookie headers) and
 // revocation are the Gate's. Claims live in the request's context:
@@ -45,16 +45,16 @@
 //
 // # Machine credentials and routes
 //
-// RequireRoute and OptionalRoute take a clerkgate.Route (Gate.Accept) in
+// RequirePolicy and OptionalPolicy take a clerkgate.Policy (Gate.Accept) in
 // place of a Gate, for routes that accept M2M tokens, API keys or OAuth
-// tokens; handlers find who is calling with Caller. The route's checks
-// (Route.With) are applied too, answered as for Require:
+// tokens; handlers find who is calling with Caller. The policy's checks
+// (Policy.With) are applied too, answered as for Require:
 //
-//	e.GET("/api/jobs", jobs, clerkecho.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
-//	e.GET("/api/feed", feed, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
+//	e.GET("/api/jobs", jobs, clerkecho.RequirePolicy(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
+//	e.GET("/api/feed", feed, clerkecho.OptionalPolicy(gate.Accept(clerkgate.AnyToken)))
 //
-// RequireRouteWithConfig and OptionalRouteWithConfig take a Config whose
-// Route is set, for a Skipper or an ErrorHandler.
+// RequirePolicyWithConfig and OptionalPolicyWithConfig take a Config whose
+// Policy is set, for a Skipper or an ErrorHandler.
 //
 // The package is named clerkecho, not echo, so that it does not clash with
 // the framework in the files that import both.
@@ -75,14 +75,14 @@ import (
 // middleware configs.
 type Config struct {
 	// Gate authenticates the requests of RequireSession, OptionalSession
-	// and Require. They require it, and ignore Route.
+	// and Require. They require it, and ignore Policy.
 	Gate *clerkgate.Gate
 
-	// Route authenticates the requests of RequireRoute and OptionalRoute:
+	// Policy authenticates the requests of RequirePolicy and OptionalPolicy:
 	// the token types it accepts (clerkgate.Gate.Accept), their
-	// verification and its checks (Route.With). They require it, and
+	// verification and its checks (Policy.With). They require it, and
 	// ignore Gate.
-	Route *clerkgate.Route
+	Policy *clerkgate.Policy
 
 	// Skipper picks requests the middleware leaves alone: they reach the
 	// handler unauthenticated and without claims, as if the middleware
@@ -126,7 +126,8 @@ func OptionalSessionWithConfig(cfg Config) echo.MiddlewareFunc {
 
 // Require returns echo middleware that lets a request through only with a
 // valid Clerk session that passes every check, answering as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification).
 //
@@ -146,44 +147,44 @@ func RequireWithConfig(cfg Config, checks ...authz.Check) echo.MiddlewareFunc {
 		panic(err)
 	}
 	mustHaveGate(cfg.Gate)
-	// A session route with the checks, not Authenticate then Authorize:
-	// the route applies them before it reports the request to the Gate's
-	// Observer, which so hears a failed check's 403, as from Gate.Require.
+	// A session policy with the checks, not Authenticate then Authorize:
+	// the policy applies them before it reports the request to the Gate's
+	// Observer, which so hears a failed check's 403, as from Policy.With.
 	return cfg.middleware(true, callers(cfg.Gate.Accept(clerkgate.SessionToken).With(checks...)))
 }
 
-// RequireRoute returns echo middleware that lets a request through only
-// with a valid credential of a type route accepts (session tokens, M2M
+// RequirePolicy returns echo middleware that lets a request through only
+// with a valid credential of a type policy accepts (session tokens, M2M
 // tokens, API keys, OAuth tokens: see clerkgate.Gate.Accept) that passes
-// the route's checks (Route.With). Handlers find who is calling with
+// the policy's checks (Policy.With). Handlers find who is calling with
 // Caller. Refusals are written as for Require: 401 (or 503) for the
-// credential, 403 for a failed check. It panics if route is nil.
+// credential, 403 for a failed check. It panics if policy is nil.
 //
-//	e.GET("/api/jobs", jobs, clerkecho.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
-func RequireRoute(route *clerkgate.Route) echo.MiddlewareFunc {
-	return RequireRouteWithConfig(Config{Route: route})
+//	e.GET("/api/jobs", jobs, clerkecho.RequirePolicy(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)))
+func RequirePolicy(policy *clerkgate.Policy) echo.MiddlewareFunc {
+	return RequirePolicyWithConfig(Config{Policy: policy})
 }
 
-// OptionalRoute is RequireRoute that also lets anonymous requests
+// OptionalPolicy is RequirePolicy that also lets anonymous requests
 // through, without a Caller; a credential that is present but refused is
 // still refused.
-func OptionalRoute(route *clerkgate.Route) echo.MiddlewareFunc {
-	return OptionalRouteWithConfig(Config{Route: route})
+func OptionalPolicy(policy *clerkgate.Policy) echo.MiddlewareFunc {
+	return OptionalPolicyWithConfig(Config{Policy: policy})
 }
 
-// RequireRouteWithConfig is RequireRoute with a Skipper or an
-// ErrorHandler. It panics if cfg.Route is nil.
-func RequireRouteWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(true, callers(cfg.Route))
+// RequirePolicyWithConfig is RequirePolicy with a Skipper or an
+// ErrorHandler. It panics if cfg.Policy is nil.
+func RequirePolicyWithConfig(cfg Config) echo.MiddlewareFunc {
+	return cfg.middleware(true, callers(cfg.Policy))
 }
 
-// OptionalRouteWithConfig is OptionalRoute with a Skipper or an
-// ErrorHandler. It panics if cfg.Route is nil.
-func OptionalRouteWithConfig(cfg Config) echo.MiddlewareFunc {
-	return cfg.middleware(false, callers(cfg.Route))
+// OptionalPolicyWithConfig is OptionalPolicy with a Skipper or an
+// ErrorHandler. It panics if cfg.Policy is nil.
+func OptionalPolicyWithConfig(cfg Config) echo.MiddlewareFunc {
+	return cfg.middleware(false, callers(cfg.Policy))
 }
 
-// Caller returns who is calling, as RequireRoute or OptionalRoute found
+// Caller returns who is calling, as RequirePolicy or OptionalPolicy found
 // it (or, for sessions, RequireSession and Require), and false for an
 // anonymous or skipped request. It is the same as
 // clerkgate.CallerFromContext(c.Request().Context()).
@@ -213,7 +214,7 @@ func Refuse(c *echo.Context, err *clerkgate.AuthError) error {
 }
 
 // authenticator is how a middleware authenticates: a Gate's sessions or a
-// Route's credentials.
+// Policy's credentials.
 type authenticator struct {
 	// authenticate returns the request with what it found in its context,
 	// or the refusal (a *clerkgate.AuthError).
@@ -223,19 +224,11 @@ type authenticator struct {
 	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
 }
 
-// sessions authenticates as Gate.RequireSession does.
+// sessions authenticates as Gate.RequireSession does: through the session
+// policy.
 func sessions(gate *clerkgate.Gate) authenticator {
 	mustHaveGate(gate)
-	return authenticator{
-		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-			claims, err := gate.Authenticate(w, r)
-			if err != nil {
-				return nil, err
-			}
-			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), &clerkgate.Caller{Type: clerkgate.SessionToken, Session: claims})), nil
-		},
-		redirected: gate.Redirected,
-	}
+	return callers(gate.Accept(clerkgate.SessionToken))
 }
 
 func mustHaveGate(gate *clerkgate.Gate) {
@@ -244,21 +237,21 @@ func mustHaveGate(gate *clerkgate.Gate) {
 	}
 }
 
-// callers authenticates as Route.Require does, the route's checks
+// callers authenticates as Policy.Require does, the policy's checks
 // included.
-func callers(route *clerkgate.Route) authenticator {
-	if route == nil {
-		panic("clerkecho: Config.Route is nil")
+func callers(policy *clerkgate.Policy) authenticator {
+	if policy == nil {
+		panic("clerkecho: Config.Policy is nil")
 	}
 	return authenticator{
 		authenticate: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-			caller, err := route.Authenticate(w, r)
+			caller, err := policy.Authenticate(w, r)
 			if err != nil {
 				return nil, err
 			}
 			return r.WithContext(clerkgate.ContextWithCaller(r.Context(), caller)), nil
 		},
-		redirected: route.Redirected,
+		redirected: policy.WriteRedirect,
 	}
 }
 

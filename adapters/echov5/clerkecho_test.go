@@ -53,11 +53,11 @@ func serve(t *testing.T, gate *clerkgate.Gate, extra func(*echo.Echo)) (*httptes
 	e.GET("/maybe", whoami, clerkecho.OptionalSession(gate))
 	e.POST("/maybe", whoami, clerkecho.OptionalSession(gate))
 	e.GET("/open", whoami)
-	e.GET("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
-	e.POST("/any", whoCalls, clerkecho.RequireRoute(gate.Accept(clerkgate.AnyToken)))
-	e.GET("/machines", whoCalls, clerkecho.RequireRoute(gate.Accept(adaptertest.MachineTypes()...)))
-	e.GET("/maybe-any", whoCalls, clerkecho.OptionalRoute(gate.Accept(clerkgate.AnyToken)))
-	e.GET("/writers", whoCalls, clerkecho.RequireRoute(adaptertest.Writers(gate)))
+	e.GET("/any", whoCalls, clerkecho.RequirePolicy(gate.Accept(clerkgate.AnyToken)))
+	e.POST("/any", whoCalls, clerkecho.RequirePolicy(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/machines", whoCalls, clerkecho.RequirePolicy(gate.Accept(adaptertest.MachineTypes()...)))
+	e.GET("/maybe-any", whoCalls, clerkecho.OptionalPolicy(gate.Accept(clerkgate.AnyToken)))
+	e.GET("/writers", whoCalls, clerkecho.RequirePolicy(adaptertest.Writers(gate)))
 	if extra != nil {
 		extra(e)
 	}
@@ -88,7 +88,7 @@ func TestAccept(t *testing.T) {
 	})
 }
 
-// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// TestAuthorization: Require answers as clerkgate's session policy with the checks, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
@@ -102,15 +102,15 @@ func TestAuthorization(t *testing.T) {
 	})
 }
 
-// A Route takes the Config's Skipper and ErrorHandler as the session
+// A Policy takes the Config's Skipper and ErrorHandler as the session
 // middlewares do.
 func TestRouteWithConfig(t *testing.T) {
 	t.Parallel()
 	f := adaptertest.New(t)
 	reasons := &adaptertest.Recorder[clerkgate.Reason]{}
 	app, _ := serve(t, f.Gate, func(e *echo.Echo) {
-		g := e.Group("/api", clerkecho.RequireRouteWithConfig(clerkecho.Config{
-			Route:   f.Gate.Accept(adaptertest.MachineTypes()...),
+		g := e.Group("/api", clerkecho.RequirePolicyWithConfig(clerkecho.Config{
+			Policy:  f.Gate.Accept(adaptertest.MachineTypes()...),
 			Skipper: func(c *echo.Context) bool { return c.Path() == "/api/public" },
 			ErrorHandler: func(c *echo.Context, err *clerkgate.AuthError) error {
 				reasons.Add(err.Reason)
@@ -280,8 +280,8 @@ func TestConfigWithoutGatePanics(t *testing.T) {
 	require.PanicsWithValue(t, "clerkecho: Config.Gate is nil", func() {
 		clerkecho.RequireSessionWithConfig(clerkecho.Config{})
 	})
-	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() { clerkecho.RequireRoute(nil) })
-	require.PanicsWithValue(t, "clerkecho: Config.Route is nil", func() {
-		clerkecho.OptionalRouteWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
+	require.PanicsWithValue(t, "clerkecho: Config.Policy is nil", func() { clerkecho.RequirePolicy(nil) })
+	require.PanicsWithValue(t, "clerkecho: Config.Policy is nil", func() {
+		clerkecho.OptionalPolicyWithConfig(clerkecho.Config{Gate: &clerkgate.Gate{}})
 	})
 }

@@ -15,12 +15,12 @@
 //	})
 //
 // For routes that accept machine credentials (M2M tokens, API keys, OAuth
-// tokens), RequireRoute and OptionalRoute take a clerkgate.Route in place
-// of a Gate, its checks (Route.With) included; handlers read who is
+// tokens), RequirePolicy and OptionalPolicy take a clerkgate.Policy in place
+// of a Gate, its checks (Policy.With) included; handlers read who is
 // calling with Caller:
 //
-//	app.Get("/api/jobs", clerkfiber.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
-//	app.Get("/api/feed", clerkfiber.OptionalRoute(gate.Accept(clerkgate.AnyToken)), feed)
+//	app.Get("/api/jobs", clerkfiber.RequirePolicy(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+//	app.Get("/api/feed", clerkfiber.OptionalPolicy(gate.Accept(clerkgate.AnyToken)), feed)
 //
 // Fiber runs on fasthttp, not net/http. Each middleware runs the Gate's
 // own net/http middleware on a view of the fasthttp request (its method,
@@ -81,7 +81,8 @@ func OptionalSession(gate *clerkgate.Gate) fiber.Handler {
 
 // Require returns Fiber middleware that lets a request through only with a
 // valid Clerk session that passes every check, as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification).
 //
@@ -91,27 +92,27 @@ func OptionalSession(gate *clerkgate.Gate) fiber.Handler {
 // clerkgate.ValidateChecks).
 func Require(gate *clerkgate.Gate, checks ...authz.Check) fiber.Handler {
 	mustHave(gate)
-	return adapt(gate.Require(checks...))
+	return adapt(gate.Accept(clerkgate.SessionToken).With(checks...).Require)
 }
 
-// RequireRoute returns Fiber middleware that lets a request through only
-// with a valid credential of a type route accepts (session tokens, M2M
+// RequirePolicy returns Fiber middleware that lets a request through only
+// with a valid credential of a type policy accepts (session tokens, M2M
 // tokens, API keys, OAuth tokens: see clerkgate.Gate.Accept) that passes
-// the route's checks (Route.With). Later handlers find who is calling
-// with Caller. A refusal is clerkgate's Route.Require's, byte for byte
+// the policy's checks (Policy.With). Later handlers find who is calling
+// with Caller. A refusal is clerkgate's Policy.Require's, byte for byte
 // (401 or 503 for the credential, 403 for a failed check). It panics if
-// route is nil.
-func RequireRoute(route *clerkgate.Route) fiber.Handler {
-	mustHaveRoute(route)
-	return adapt(route.Require)
+// policy is nil.
+func RequirePolicy(policy *clerkgate.Policy) fiber.Handler {
+	mustHavePolicy(policy)
+	return adapt(policy.Require)
 }
 
-// OptionalRoute is RequireRoute that also lets anonymous requests
+// OptionalPolicy is RequirePolicy that also lets anonymous requests
 // through, without a Caller; a credential that is present but refused is
 // still refused.
-func OptionalRoute(route *clerkgate.Route) fiber.Handler {
-	mustHaveRoute(route)
-	return adapt(route.Optional)
+func OptionalPolicy(policy *clerkgate.Policy) fiber.Handler {
+	mustHavePolicy(policy)
+	return adapt(policy.Optional)
 }
 
 // Claims returns the verified claims the middleware attached to c's
@@ -124,7 +125,7 @@ func Claims(c fiber.Ctx) (*clerkgate.Claims, bool) {
 	return clerkgate.ClaimsFromContext(c.Context())
 }
 
-// Caller returns who is calling, as RequireRoute or OptionalRoute found
+// Caller returns who is calling, as RequirePolicy or OptionalPolicy found
 // it (or, for sessions, RequireSession and Require), and false for an
 // anonymous request. It is the same as
 // clerkgate.CallerFromContext(c.Context()).
@@ -143,9 +144,9 @@ func mustHave(gate *clerkgate.Gate) {
 	}
 }
 
-func mustHaveRoute(route *clerkgate.Route) {
-	if route == nil {
-		panic("clerkfiber: nil *clerkgate.Route")
+func mustHavePolicy(policy *clerkgate.Policy) {
+	if policy == nil {
+		panic("clerkfiber: nil *clerkgate.Policy")
 	}
 }
 

@@ -57,11 +57,11 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 	app.Get("/maybe", clerkfiber.OptionalSession(gate), whoami)
 	app.Post("/maybe", clerkfiber.OptionalSession(gate), whoami)
 	app.Get("/open", whoami)
-	app.Get("/any", clerkfiber.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	app.Post("/any", clerkfiber.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	app.Get("/machines", clerkfiber.RequireRoute(gate.Accept(adaptertest.MachineTypes()...)), whoCalls)
-	app.Get("/maybe-any", clerkfiber.OptionalRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	app.Get("/writers", clerkfiber.RequireRoute(adaptertest.Writers(gate)), whoCalls)
+	app.Get("/any", clerkfiber.RequirePolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	app.Post("/any", clerkfiber.RequirePolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	app.Get("/machines", clerkfiber.RequirePolicy(gate.Accept(adaptertest.MachineTypes()...)), whoCalls)
+	app.Get("/maybe-any", clerkfiber.OptionalPolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	app.Get("/writers", clerkfiber.RequirePolicy(adaptertest.Writers(gate)), whoCalls)
 	return listen(t, app)
 }
 
@@ -129,7 +129,7 @@ func TestAccept(t *testing.T) {
 	adaptertest.RunAccept(t, serve)
 }
 
-// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// TestAuthorization: Require answers as clerkgate's session policy with the checks, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
@@ -154,8 +154,8 @@ func TestNilGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Gate", func() { clerkfiber.RequireSession(nil) })
 	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Gate", func() { clerkfiber.OptionalSession(nil) })
-	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Route", func() { clerkfiber.RequireRoute(nil) })
-	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Route", func() { clerkfiber.OptionalRoute(nil) })
+	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Policy", func() { clerkfiber.RequirePolicy(nil) })
+	require.PanicsWithValue(t, "clerkfiber: nil *clerkgate.Policy", func() { clerkfiber.OptionalPolicy(nil) })
 }
 
 func TestAccessorsWithoutContext(t *testing.T) {

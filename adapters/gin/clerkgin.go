@@ -20,12 +20,12 @@
 //	})
 //
 // For routes that accept machine credentials (M2M tokens, API keys, OAuth
-// tokens), RequireRoute and OptionalRoute take a clerkgate.Route in place
-// of a Gate, its checks (Route.With) included; handlers read who is
+// tokens), RequirePolicy and OptionalPolicy take a clerkgate.Policy in place
+// of a Gate, its checks (Policy.With) included; handlers read who is
 // calling with Caller:
 //
-//	r.GET("/api/jobs", clerkgin.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
-//	r.GET("/api/feed", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), feed)
+//	r.GET("/api/jobs", clerkgin.RequirePolicy(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+//	r.GET("/api/feed", clerkgin.OptionalPolicy(gate.Accept(clerkgate.AnyToken)), feed)
 //
 // Claims live in the request's context, so code that only sees a
 // context.Context reads them with clerkgate.ClaimsFromContext(
@@ -65,7 +65,8 @@ func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 
 // Require returns gin middleware that lets a request through only with a
 // valid Clerk session that passes every check, as clerkgate's
-// Gate.Require does, byte for byte: the 401 contract without a session, a
+// gate.Accept(clerkgate.SessionToken).With(checks...).Require does, byte
+// for byte: the 401 contract without a session, a
 // 403 for a failed check (Clerk's reverification payload for a failed
 // reverification). A refused request aborts the chain.
 //
@@ -75,7 +76,7 @@ func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 // clerkgate.ValidateChecks).
 func Require(gate *clerkgate.Gate, checks ...authz.Check) gin.HandlerFunc {
 	mustHave(gate)
-	return adapt(gate.Require(checks...))
+	return adapt(gate.Accept(clerkgate.SessionToken).With(checks...).Require)
 }
 
 // Claims returns the verified claims the middleware attached to c's
@@ -124,29 +125,29 @@ func adapt(middleware func(http.Handler) http.Handler) gin.HandlerFunc {
 	}
 }
 
-// RequireRoute returns gin middleware that lets a request through only
-// with a valid credential of a type route accepts (session tokens, M2M
+// RequirePolicy returns gin middleware that lets a request through only
+// with a valid credential of a type policy accepts (session tokens, M2M
 // tokens, API keys, OAuth tokens: see clerkgate.Gate.Accept) that passes
-// the route's checks (Route.With). Later handlers find who is calling
-// with Caller. A refusal is clerkgate's Route.Require's, byte for byte
+// the policy's checks (Policy.With). Later handlers find who is calling
+// with Caller. A refusal is clerkgate's Policy.Require's, byte for byte
 // (401 or 503 for the credential, 403 for a failed check), and aborts the
-// chain. It panics if route is nil.
+// chain. It panics if policy is nil.
 //
-//	r.GET("/api/jobs", clerkgin.RequireRoute(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
-func RequireRoute(route *clerkgate.Route) gin.HandlerFunc {
-	mustHaveRoute(route)
-	return adapt(route.Require)
+//	r.GET("/api/jobs", clerkgin.RequirePolicy(gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)), jobs)
+func RequirePolicy(policy *clerkgate.Policy) gin.HandlerFunc {
+	mustHavePolicy(policy)
+	return adapt(policy.Require)
 }
 
-// OptionalRoute is RequireRoute that also lets anonymous requests
+// OptionalPolicy is RequirePolicy that also lets anonymous requests
 // through, without a Caller; a credential that is present but refused is
 // still refused.
-func OptionalRoute(route *clerkgate.Route) gin.HandlerFunc {
-	mustHaveRoute(route)
-	return adapt(route.Optional)
+func OptionalPolicy(policy *clerkgate.Policy) gin.HandlerFunc {
+	mustHavePolicy(policy)
+	return adapt(policy.Optional)
 }
 
-// Caller returns who is calling, as RequireRoute or OptionalRoute found
+// Caller returns who is calling, as RequirePolicy or OptionalPolicy found
 // it (or, for sessions, RequireSession and Require), and false for an anonymous request. It is the
 // same as clerkgate.CallerFromContext(c.Request.Context()).
 func Caller(c *gin.Context) (*clerkgate.Caller, bool) {
@@ -156,9 +157,9 @@ func Caller(c *gin.Context) (*clerkgate.Caller, bool) {
 	return clerkgate.CallerFromContext(c.Request.Context())
 }
 
-func mustHaveRoute(route *clerkgate.Route) {
-	if route == nil {
-		panic("clerkgin: nil *clerkgate.Route")
+func mustHavePolicy(policy *clerkgate.Policy) {
+	if policy == nil {
+		panic("clerkgin: nil *clerkgate.Policy")
 	}
 }
 

@@ -45,11 +45,11 @@ func serve(t *testing.T, gate *clerkgate.Gate) *httptest.Server {
 	r.GET("/maybe", clerkgin.OptionalSession(gate), whoami)
 	r.POST("/maybe", clerkgin.OptionalSession(gate), whoami)
 	r.GET("/open", whoami)
-	r.GET("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	r.POST("/any", clerkgin.RequireRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	r.GET("/machines", clerkgin.RequireRoute(gate.Accept(adaptertest.MachineTypes()...)), whoCalls)
-	r.GET("/maybe-any", clerkgin.OptionalRoute(gate.Accept(clerkgate.AnyToken)), whoCalls)
-	r.GET("/writers", clerkgin.RequireRoute(adaptertest.Writers(gate)), whoCalls)
+	r.GET("/any", clerkgin.RequirePolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.POST("/any", clerkgin.RequirePolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/machines", clerkgin.RequirePolicy(gate.Accept(adaptertest.MachineTypes()...)), whoCalls)
+	r.GET("/maybe-any", clerkgin.OptionalPolicy(gate.Accept(clerkgate.AnyToken)), whoCalls)
+	r.GET("/writers", clerkgin.RequirePolicy(adaptertest.Writers(gate)), whoCalls)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv
@@ -71,7 +71,7 @@ func TestAccept(t *testing.T) {
 	adaptertest.RunAccept(t, serve)
 }
 
-// TestAuthorization: Require answers as clerkgate's Gate.Require, byte for
+// TestAuthorization: Require answers as clerkgate's session policy with the checks, byte for
 // byte, over real HTTP.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
@@ -144,6 +144,6 @@ func TestNilGatePanics(t *testing.T) {
 	t.Parallel()
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.RequireSession(nil) })
 	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Gate", func() { clerkgin.OptionalSession(nil) })
-	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.RequireRoute(nil) })
-	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Route", func() { clerkgin.OptionalRoute(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Policy", func() { clerkgin.RequirePolicy(nil) })
+	require.PanicsWithValue(t, "clerkgin: nil *clerkgate.Policy", func() { clerkgin.OptionalPolicy(nil) })
 }

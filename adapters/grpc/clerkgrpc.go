@@ -1,7 +1,7 @@
 // Package clerkgrpc puts clerkgate in front of gRPC services.
 //
 // Its interceptors read the token from the call's "authorization" metadata
-// ("Bearer <token>"), run a clerkgate Route's checks on it and put the
+// ("Bearer <token>"), run a clerkgate Policy's checks on it and put the
 // caller in the handler's context, for clerkgate.CallerFromContext (and,
 // for a session, clerkgate.ClaimsFromContext):
 //
@@ -18,12 +18,12 @@
 //		grpc.ChainStreamInterceptor(clerkgrpc.StreamServerInterceptor(route, skip)),
 //	)
 //
-// A session token is verified as clerkgate.Gate.AuthenticateToken
+// A session token is verified as clerkgate.Policy.AuthenticateToken
 // verifies it: signature, claims, MaxTokenLifetime and revocation, but no
 // refresh (that needs a browser's cookies), so an expired token is
 // refused and the client fetches a fresh one from Clerk. Machine
 // credentials pass on routes that accept them (gate.Accept(
-// clerkgate.M2MToken)), and the checks of Route.With apply to every call.
+// clerkgate.M2MToken)), and the checks of Policy.With apply to every call.
 //
 // A refusal is a gRPC status: Unauthenticated for the 401 reasons,
 // PermissionDenied for a failed check (403), Unavailable when the
@@ -33,7 +33,7 @@
 // …) in Domain "clerkgate", and an errdetails.RetryInfo for Unavailable.
 // See Error.
 //
-// The authorization metadata is read by Route.AuthenticateAuthorization,
+// The authorization metadata is read by Policy.AuthenticateAuthorization,
 // exactly as an HTTP request's Authorization header: another scheme than
 // Bearer is no token, and an empty bearer token or two values are
 // token_malformed.
@@ -98,7 +98,7 @@ func SkipMethods(fullMethods ...string) Option {
 //
 // A method's own entry comes before its service's; of two options for
 // the same name, the later wins. It panics on a bad name or a nil route.
-func Method(fullMethod string, route *clerkgate.Route) Option {
+func Method(fullMethod string, route *clerkgate.Policy) Option {
 	mustBeMethod(fullMethod)
 	if route == nil {
 		panic("clerkgrpc: Method " + fullMethod + " with a nil route")
@@ -106,10 +106,10 @@ func Method(fullMethod string, route *clerkgate.Route) Option {
 	return func(p *policy) { p.routes[fullMethod] = route }
 }
 
-// UnaryServerInterceptor authenticates unary calls with route's checks
+// UnaryServerInterceptor authenticates unary calls with policy's checks
 // (see the package doc), and puts the caller in the handler's context.
 // It panics on a nil route.
-func UnaryServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.UnaryServerInterceptor {
+func UnaryServerInterceptor(route *clerkgate.Policy, opts ...Option) grpc.UnaryServerInterceptor {
 	p := newPolicy(route, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, err := p.authenticate(ctx, info.FullMethod)
@@ -121,9 +121,9 @@ func UnaryServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.UnarySe
 }
 
 // StreamServerInterceptor authenticates streaming calls once, when they
-// open, with route's checks (see the package doc), and puts the caller in
+// open, with policy's checks (see the package doc), and puts the caller in
 // the stream's context. It panics on a nil route.
-func StreamServerInterceptor(route *clerkgate.Route, opts ...Option) grpc.StreamServerInterceptor {
+func StreamServerInterceptor(route *clerkgate.Policy, opts ...Option) grpc.StreamServerInterceptor {
 	p := newPolicy(route, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := p.authenticate(ss.Context(), info.FullMethod)
@@ -185,15 +185,15 @@ func Error(err error) error {
 // policy is one interceptor's configuration: a route for every call, and
 // per method or service another route or none (nil: skipped).
 type policy struct {
-	route  *clerkgate.Route
-	routes map[string]*clerkgate.Route
+	route  *clerkgate.Policy
+	routes map[string]*clerkgate.Policy
 }
 
-func newPolicy(route *clerkgate.Route, opts []Option) *policy {
+func newPolicy(route *clerkgate.Policy, opts []Option) *policy {
 	if route == nil {
 		panic("clerkgrpc: nil route (use gate.Accept())")
 	}
-	p := &policy{route: route, routes: map[string]*clerkgate.Route{}}
+	p := &policy{route: route, routes: map[string]*clerkgate.Policy{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -202,7 +202,7 @@ func newPolicy(route *clerkgate.Route, opts []Option) *policy {
 
 // routeFor is the route of a method: its own, else its service's, else
 // the default. skip reports a skipped method.
-func (p *policy) routeFor(fullMethod string) (route *clerkgate.Route, skip bool) {
+func (p *policy) routeFor(fullMethod string) (route *clerkgate.Policy, skip bool) {
 	if r, ok := p.routes[fullMethod]; ok {
 		return r, r == nil
 	}

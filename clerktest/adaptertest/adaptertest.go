@@ -31,11 +31,11 @@
 // and, for machine credentials (see RunAccept), each ending in a handler
 // that answers with CallerJSON:
 //
-//	GET  /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
-//	POST /any        behind the adapter's RequireRoute(gate.Accept(clerkgate.AnyToken))
-//	GET  /machines   behind the adapter's RequireRoute(gate.Accept(MachineTypes()...))
-//	GET  /maybe-any  behind the adapter's OptionalRoute(gate.Accept(clerkgate.AnyToken))
-//	GET  /writers    behind the adapter's RequireRoute(Writers(gate))
+//	GET  /any        behind the adapter's RequirePolicy(gate.Accept(clerkgate.AnyToken))
+//	POST /any        behind the adapter's RequirePolicy(gate.Accept(clerkgate.AnyToken))
+//	GET  /machines   behind the adapter's RequirePolicy(gate.Accept(MachineTypes()...))
+//	GET  /maybe-any  behind the adapter's OptionalPolicy(gate.Accept(clerkgate.AnyToken))
+//	GET  /writers    behind the adapter's RequirePolicy(Writers(gate))
 package adaptertest
 
 import (

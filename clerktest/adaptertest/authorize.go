@@ -26,11 +26,11 @@ func AuthzRoutes() map[string][]authz.Check {
 }
 
 // RunAuthorization checks an adapter's Require against clerkgate's own
-// Gate.Require over real HTTP: the same requests get the same status,
+// Policy.With over real HTTP: the same requests get the same status,
 // headers and body, byte for byte, whether allowed, refused with 403 (the
 // forbidden body, Clerk's reverification payload) or unauthenticated
 // (401). The Gate's Observer hears each request once, exactly as it hears
-// the same request to Gate.Require: a 403 as refused with its reason,
+// the same request to Policy.With: a 403 as refused with its reason,
 // never also as accepted.
 func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gate) *httptest.Server) {
 	t.Helper()
@@ -49,7 +49,7 @@ func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gat
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux := http.NewServeMux()
 	for path, checks := range AuthzRoutes() {
-		mux.Handle(path, f.Gate.Require(checks...)(ok))
+		mux.Handle(path, f.Gate.Accept(clerkgate.SessionToken).With(checks...).Require(ok))
 	}
 	ref := httptest.NewServer(mux)
 	t.Cleanup(ref.Close)
@@ -85,7 +85,7 @@ func RunAuthorization(t *testing.T, serve func(t *testing.T, gate *clerkgate.Gat
 			require.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, want.Status, "%s %s", path, name)
 			require.Len(t, heardRef, 1, "%s %s", path, name)
 			require.Equal(t, want.Status, heardRef[0].Status, "%s %s", path, name)
-			require.Equal(t, heardRef, heardApp, "%s %s: the Observer hears the adapter as it hears Gate.Require", path, name)
+			require.Equal(t, heardRef, heardApp, "%s %s: the Observer hears the adapter as it hears Policy.With", path, name)
 			require.Equal(t, want.Status, got.Status, "%s %s: %s", path, name, got.Body)
 			require.Equal(t, string(want.Body), string(got.Body), "%s %s", path, name)
 			for _, h := range []string{"Content-Type", "Cache-Control", "WWW-Authenticate"} {

@@ -24,9 +24,9 @@ func MachineTypes() []clerkgate.TokenType {
 }
 
 // Writers is the route /writers serves: API keys granted the "write"
-// scope. Route.Authenticate applies the route's checks, so an adapter's
-// RequireRoute refuses a key without the scope as net/http does.
-func Writers(gate *clerkgate.Gate) *clerkgate.Route {
+// scope. Policy.Authenticate applies the policy's checks, so an adapter's
+// RequirePolicy refuses a key without the scope as net/http does.
+func Writers(gate *clerkgate.Gate) *clerkgate.Policy {
 	return gate.Accept(clerkgate.APIKey).With(authz.Scope("write"))
 }
 
@@ -141,10 +141,10 @@ func randomHex(t testing.TB) string {
 // RunAccept checks, over real HTTP against clerktest, what every adapter
 // owes for routes that accept chosen token types: each credential type is
 // accepted with the Caller both accessors see, each of MachineRefusals is
-// the net/http middleware's answer byte for byte, a route's checks
-// (Route.With) refuse a key without the scope with net/http's 403,
+// the net/http middleware's answer byte for byte, a policy's checks
+// (Policy.With) refuse a key without the scope with net/http's 403,
 // a page load on a route that accepts sessions goes through Clerk's
-// handshake, OptionalRoute lets anonymous requests through, and with the Backend API down a new opaque credential
+// handshake, OptionalPolicy lets anonymous requests through, and with the Backend API down a new opaque credential
 // gets the same 503 as from net/http.
 func RunAccept(t *testing.T, serve Serve) {
 	t.Run("Require", func(t *testing.T) {
@@ -204,7 +204,7 @@ func RunAccept(t *testing.T, serve Serve) {
 		f := New(t)
 		app := serve(t, f.Gate)
 		// A route that accepts sessions sends a page load without one
-		// through Clerk's handshake, as net/http's Route.Require does,
+		// through Clerk's handshake, as net/http's Policy.Require does,
 		// rather than refuse it.
 		r := Request{Path: "/any", Page: true}
 		got := Do(t, app, r)

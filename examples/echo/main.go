@@ -56,7 +56,7 @@ func routes(app *exampleapp.App) *echo.Echo {
 	e.GET("/api/whoami", func(c echo.Context) error {
 		caller, _ := clerkecho.Caller(c)
 		return write(c, exampleapp.Whoami(caller))
-	}, clerkecho.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)))
+	}, clerkecho.RequirePolicy(app.Gate.Accept(clerkgate.AnyToken)))
 	e.GET("/admin", func(c echo.Context) error {
 		claims, _ := clerkecho.Claims(c)
 		return write(c, exampleapp.Admin(claims))

@@ -71,7 +71,7 @@ func routes(app *exampleapp.App) *fiber.App {
 		claims, _ := clerkfiber.Claims(c)
 		return write(c, app.Logout(c.Context(), claims))
 	})
-	f.Get("/api/whoami", clerkfiber.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)), func(c fiber.Ctx) error {
+	f.Get("/api/whoami", clerkfiber.RequirePolicy(app.Gate.Accept(clerkgate.AnyToken)), func(c fiber.Ctx) error {
 		caller, _ := clerkfiber.Caller(c)
 		return write(c, exampleapp.Whoami(caller))
 	})

@@ -56,7 +56,7 @@ func routes(app *exampleapp.App) *gin.Engine {
 		claims, _ := clerkgin.Claims(c)
 		write(c, app.Logout(c.Request.Context(), claims))
 	})
-	r.GET("/api/whoami", clerkgin.RequireRoute(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
+	r.GET("/api/whoami", clerkgin.RequirePolicy(app.Gate.Accept(clerkgate.AnyToken)), func(c *gin.Context) {
 		caller, _ := clerkgin.Caller(c)
 		write(c, exampleapp.Whoami(caller))
 	})

@@ -53,11 +53,11 @@ func routes(app *exampleapp.App) http.Handler {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		write(w, exampleapp.Whoami(caller))
 	})))
-	mux.Handle("GET /admin", app.Gate.Require(exampleapp.AdminCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /admin", app.Gate.Accept(clerkgate.SessionToken).With(exampleapp.AdminCheck()).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, exampleapp.Admin(claims))
 	})))
-	mux.Handle("POST /me/sensitive", app.Gate.Require(exampleapp.SensitiveCheck())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /me/sensitive", app.Gate.Accept(clerkgate.SessionToken).With(exampleapp.SensitiveCheck()).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, exampleapp.Sensitive(claims))
 	})))

@@ -285,7 +285,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 
 	a, err := New("test")
 	require.NoError(t, err)
-	_, err = a.Gate.AuthenticateToken(t.Context(), token)
+	_, err = a.Gate.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
 	var refusal *clerkgate.AuthError
 	require.ErrorAs(t, err, &refusal, "an hour-long token is refused by default")
 	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, refusal.Reason)
@@ -294,9 +294,9 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	t.Setenv(clerkgate.EnvMaxTokenLifetime, "2h")
 	a, err = New("test")
 	require.NoError(t, err)
-	claims, err := a.Gate.AuthenticateToken(t.Context(), token)
+	caller, err := a.Gate.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
 	require.NoError(t, err)
-	require.Equal(t, "user_1", claims.Subject)
+	require.Equal(t, "user_1", caller.Subject())
 	a.Close()
 
 	for _, bad := range []string{"2 hours", "-1h", "0s"} {
