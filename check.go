@@ -33,7 +33,7 @@ func (e configError) Unwrap() []error { return []error{ErrConfig, e.err} }
 // jwks.ErrUnauthorized; an API that cannot be reached, or that serves no
 // usable key, is an error wrapping neither. Call it at start-up to fail
 // fast, and from a readiness check: like a token with an unknown kid it
-// asks Clerk at most once per JWKSMinRefetchInterval, answering from the
+// asks Clerk at most once per Keys.MinRefetchInterval, answering from the
 // latest fetch in between, so a busy or hostile prober costs nothing.
 // Stop start-up only on ErrConfig: during an outage the Gate answers 503
 // jwks_unavailable and recovers by itself when Clerk is back.
@@ -108,8 +108,8 @@ func validate(cfg Config) error {
 		field string
 		value float64
 	}{
-		{"HandshakeNoncePerSecond", cfg.HandshakeNoncePerSecond},
-		{"HandshakeNonceBurst", float64(cfg.HandshakeNonceBurst)},
+		{"Pages.NoncePerSecond", cfg.Pages.NoncePerSecond},
+		{"Pages.NonceBurst", float64(cfg.Pages.NonceBurst)},
 		{"Machine.NewPerSecond", cfg.Machine.NewPerSecond},
 		{"Machine.NewBurst", float64(cfg.Machine.NewBurst)},
 	} {

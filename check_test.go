@@ -110,8 +110,8 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 
 		"token lifetime past a year": {base(func(c *clerkgate.Config) { c.MaxTokenLifetime = 2562047 * time.Hour }), []string{"MaxTokenLifetime", "CLERK_MAX_TOKEN_LIFETIME", "at most 8760h"}},
 		"clock skew of days":         {base(func(c *clerkgate.Config) { c.ClockSkew = 1 << 62 }), []string{"ClockSkew", "at most 1h0m0s"}},
-		"negative nonce rate":        {base(func(c *clerkgate.Config) { c.HandshakeNoncePerSecond = -1 }), []string{"HandshakeNoncePerSecond", "positive"}},
-		"negative nonce burst":       {base(func(c *clerkgate.Config) { c.HandshakeNonceBurst = -5 }), []string{"HandshakeNonceBurst", "positive"}},
+		"negative nonce rate":        {base(func(c *clerkgate.Config) { c.Pages.NoncePerSecond = -1 }), []string{"Pages.NoncePerSecond", "positive"}},
+		"negative nonce burst":       {base(func(c *clerkgate.Config) { c.Pages.NonceBurst = -5 }), []string{"Pages.NonceBurst", "positive"}},
 		"negative machine rate":      {base(func(c *clerkgate.Config) { c.Machine.NewPerSecond = -0.5 }), []string{"Machine.NewPerSecond", "positive"}},
 	} {
 		g, err := clerkgate.New(tc.cfg)
@@ -255,7 +255,7 @@ func TestCheckReportsOutages(t *testing.T) {
 			g, err := clerkgate.New(clerkgate.Config{
 				SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: apiURL,
 				AuthorizedParties: []string{"https://app.example.com"}, Logger: slog.New(slog.DiscardHandler),
-				JWKSFetchTimeout: 200 * time.Millisecond,
+				Keys: clerkgate.KeysConfig{FetchTimeout: 200 * time.Millisecond},
 			})
 			require.NoError(t, err)
 			t.Cleanup(func() { g.Close() })

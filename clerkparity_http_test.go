@@ -32,7 +32,7 @@ func TestSatelliteCookiesAreItsOwn(t *testing.T) {
 		SecretKey:      "sk_live_satellitesatellitesatellite",
 		PublishableKey: "pk_live_" + base64.StdEncoding.EncodeToString([]byte(fake.FrontendHost()+"$")),
 		JWTKey:         fake.PublicKeyPEM(), APIURL: fake.URL(), Issuer: issuer,
-		IsSatellite: true, Domain: "satellite.example",
+		Pages: clerkgate.PagesConfig{IsSatellite: true, SatelliteDomain: "satellite.example"},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })

@@ -72,35 +72,18 @@ type Config struct {
 	// a client of the Gate's own.
 	HTTPClient *http.Client
 
-	// JWKSRefreshInterval is how often keys are refetched in the
-	// background (default 1h); JWKSMinRefetchInterval limits refetches for
-	// unknown kids (default 10 s); JWKSFetchTimeout bounds one fetch
-	// (default 5 s).
-	JWKSRefreshInterval    time.Duration
-	JWKSMinRefetchInterval time.Duration
-	JWKSFetchTimeout       time.Duration
+	// Keys configures fetching Clerk's signing keys. See KeysConfig.
+	Keys KeysConfig
 
-	// RefreshTimeout bounds every call the Gate makes while a request
-	// waits, and its background calls, so that a hanging Clerk or Store
-	// never holds a request longer: the Backend API call that refreshes an
-	// expired session (and the wait for another replica's refresh of it),
-	// the handshake nonce trades of page loads, the verification of an
-	// opaque machine credential, each Store call, and the sharing of a
-	// revocation or of a webhook's effect. Default 5 s.
-	RefreshTimeout time.Duration
+	// Refresh bounds the calls the Gate makes while a request waits, and
+	// the refreshes of expired sessions. See RefreshConfig.
+	Refresh RefreshConfig
 
 	// TokenCacheSize is how many verified tokens to remember, so a token
 	// seen again skips the RSA check (the clock and the key are rechecked on
 	// every hit). Default 10,000, about 20 MiB with Clerk-sized tokens;
 	// negative disables it. Gate.Verifier().CacheStats() reports hits.
 	TokenCacheSize int
-
-	// RefreshCacheSize bounds how many refresh results are remembered for
-	// parallel requests that carry the same expired token. Default 10,000.
-	// It sizes the default Store; a Store of your own has its own sizes
-	// (the Redis store's Options also bound the revocations it hears from
-	// other replicas).
-	RefreshCacheSize int
 
 	// MaxTokenLifetime is the longest lifetime (exp − iat) of a session
 	// token the Gate accepts: one that lives longer, or carries no iat, is
@@ -134,28 +117,6 @@ type Config struct {
 	// every delivery. See docs/webhooks.md.
 	WebhookSigningSecret string
 
-	// Refresh limits. One free sign-up gives anyone a genuine expired
-	// token, which passes every check up to the refresh; these bound what
-	// such requests can cost the app's Backend API quota.
-	//
-	// RefreshFailureWindow is how long, after a refresh of a session fails,
-	// the Gate answers other refreshes of that session refresh_failed
-	// without calling Clerk. It is shared by the Gates of a shared Store.
-	// Default 10 s.
-	//
-	// MaxRefreshesInFlight bounds the refresh calls this Gate makes at
-	// once, across all sessions; past it a refresh is refused at once
-	// (refresh_failed), never queued. Default 64.
-	//
-	// MaxExpiredTokenAge is how long after its expiry a token is still
-	// sent to Clerk for a refresh; an older one is answered token_expired
-	// without a call. A browser's clerk-js renews its token every minute
-	// while the tab is open, so only a tab that slept longer sends an old
-	// one, and it renews the token itself on waking. Default 5 min.
-	RefreshFailureWindow time.Duration
-	MaxRefreshesInFlight int
-	MaxExpiredTokenAge   time.Duration
-
 	// TrustProxyHeaders makes refresh take the request's origin from
 	// X-Forwarded-Proto and X-Forwarded-Host, and the user's IP address
 	// from X-Forwarded-For, when the request comes from a trusted proxy.
@@ -183,70 +144,9 @@ type Config struct {
 	// peer, whatever its address: the user is the rightmost hop.
 	TrustedProxies []netip.Prefix
 
-	// Server-rendered pages. A browser that navigates to a page brings
-	// cookies, not an Authorization header, and its 60-second session
-	// token has often expired or gone missing (a new tab, a tab that
-	// slept). As Clerk's own backend does, the Gate then sends it through
-	// the Frontend API's handshake: a 307 to Clerk and back with fresh
-	// cookies, resolved on return. It does so for GET requests for a
-	// document only; API calls get the failure contract.
-	//
-	// The handshake is on whenever the Gate has a SecretKey and a
-	// PublishableKey (which names the Frontend API; ProxyURL, or a
-	// production satellite's Domain, takes its place as the target).
-	// DisableHandshake turns it off: cookie requests are then decided as
-	// before, by their session token alone.
-	DisableHandshake bool
-
-	// SignInURL is the app's sign-in page (absolute, e.g.
-	// "https://accounts.example.com/sign-in"). RequireSession, Require
-	// and the Require of a Policy that takes sessions send a page load
-	// that ends signed out there, with redirect_url set to the page,
-	// instead of answering 401; API calls still get the 401. A satellite
-	// syncs through it in development.
-	SignInURL string
-
-	// IsSatellite marks an app on a satellite domain of a Clerk
-	// instance, and Domain is that satellite's domain (e.g.
-	// "satellite.example"), whose Frontend API is clerk.<Domain> in
-	// production. A satellite needs SignInURL (in development) and Domain
-	// or ProxyURL.
-	IsSatellite bool
-	Domain      string
-
-	// SatelliteOrigins lists the satellite origins (e.g.
-	// "http://localhost:3001") a development primary may send a browser
-	// back to, with its dev browser token, when a satellite syncs through
-	// it (__clerk_redirect_url). Clerk follows any URL there; the Gate
-	// follows only these, so the parameter cannot be an open redirect.
-	SatelliteOrigins []string
-
-	// SatelliteAutoSync makes a satellite sync with the primary domain
-	// through a handshake on a first page load that has no session
-	// cookies. Off by default, as in Clerk's SDKs: such a visitor is
-	// served signed out at once, and a satellite syncs only when it
-	// holds cookies or comes back from signing in (__clerk_synced=false).
-	SatelliteAutoSync bool
-
-	// OrganizationSync activates the organization a page's URL names. See
-	// OrganizationSync.
-	OrganizationSync OrganizationSync
-
-	// HandshakeNoncePerSecond and HandshakeNonceBurst bound each client's
-	// Backend API calls that resolve handshake nonces a browser brings
-	// back from the Frontend API. Anyone can put a nonce-shaped value in a
-	// URL, and each new one would cost a call, so nonces never seen before
-	// are resolved through a token bucket per client (IP address, as
-	// TrustedProxies reads it) of HandshakeNonceBurst calls refilled at
-	// HandshakeNoncePerSecond, behind one bucket for all clients (50 per
-	// second, bursts of 100); past them a nonce is not resolved and the
-	// page load is decided without it (at worst the browser goes through
-	// the handshake again). A nonce Clerk resolves gives its client the
-	// call back. Defaults 1 per second, burst 10: well beyond one
-	// sign-in at a time; a client flooding junk nonces spends only its
-	// own share.
-	HandshakeNoncePerSecond float64
-	HandshakeNonceBurst     int
+	// Pages configures server-rendered pages: the handshake, sign-in
+	// redirects and satellites. See PagesConfig.
+	Pages PagesConfig
 
 	// DisableCrossOriginProtection turns off the Gate's defence against
 	// cross-site request forgery, and is dangerous: any page, on any site,
@@ -301,6 +201,122 @@ type Config struct {
 	// emptySecretKey is CLERK_SECRET_KEY present but blank as ConfigFromEnv
 	// read it: New reports it, unless SecretKey has been set since.
 	emptySecretKey bool
+}
+
+// KeysConfig configures fetching the signing keys of Clerk's JWKS (not
+// used with Config.JWTKey). Zero values mean the defaults.
+type KeysConfig struct {
+	// RefreshInterval is how often keys are refetched in the background.
+	// Default 1 h.
+	RefreshInterval time.Duration
+
+	// MinRefetchInterval limits refetches for tokens whose kid is unknown,
+	// and Gate.Check's: at most one per interval, so tokens with made-up
+	// kids cost at most one call to Clerk. Default 10 s.
+	MinRefetchInterval time.Duration
+
+	// FetchTimeout bounds one fetch. Default 5 s.
+	FetchTimeout time.Duration
+}
+
+// RefreshConfig bounds the calls the Gate makes on a request's behalf,
+// and above all the refreshes of expired sessions. One free sign-up gives
+// anyone a genuine expired token, which passes every check up to the
+// refresh; these limits bound what such requests can cost the app's
+// Backend API quota. Zero values mean the defaults.
+type RefreshConfig struct {
+	// Timeout bounds every call the Gate makes while a request waits,
+	// and its background calls, so that a hanging Clerk or Store never
+	// holds a request longer: the Backend API call that refreshes an
+	// expired session (and the wait for another replica's refresh of it),
+	// the handshake nonce trades of page loads, the verification of an
+	// opaque machine credential, each Store call, and the sharing of a
+	// revocation or of a webhook's effect. Default 5 s.
+	Timeout time.Duration
+
+	// FailureWindow is how long, after a refresh of a session fails, the
+	// Gate answers other refreshes of that session refresh_failed without
+	// calling Clerk. It is shared by the Gates of a shared Store. Default
+	// 10 s.
+	FailureWindow time.Duration
+
+	// MaxInFlight bounds the refresh calls this Gate makes at once, across
+	// all sessions; past it a refresh is refused at once (refresh_failed),
+	// never queued. Default 64.
+	MaxInFlight int
+
+	// MaxExpiredTokenAge is how long after its expiry a token is still
+	// sent to Clerk for a refresh; an older one is answered token_expired
+	// without a call. A browser's clerk-js renews its token every minute
+	// while the tab is open, so only a tab that slept longer sends an old
+	// one, and it renews the token itself on waking. Default 5 min.
+	MaxExpiredTokenAge time.Duration
+}
+
+// PagesConfig configures server-rendered pages. A browser that navigates
+// to a page brings cookies, not an Authorization header, and its
+// 60-second session token has often expired or gone missing (a new tab, a
+// tab that slept). As Clerk's own backend does, the Gate then sends it
+// through the Frontend API's handshake: a 307 to Clerk and back with fresh
+// cookies, resolved on return. It does so for GET requests for a document
+// only; API calls get the failure contract. Zero values mean the
+// defaults.
+type PagesConfig struct {
+	// DisableHandshake turns the handshake off: cookie requests are then
+	// decided by their session token alone. The handshake is on whenever
+	// the Gate has a SecretKey and a PublishableKey (which names the
+	// Frontend API; ProxyURL, or a production satellite's
+	// SatelliteDomain, takes its place as the target).
+	DisableHandshake bool
+
+	// SignInURL is the app's sign-in page (absolute, e.g.
+	// "https://accounts.example.com/sign-in"). RequireSession, Require
+	// and the Require of a Policy that takes sessions send a page load
+	// that ends signed out there, with redirect_url set to the page,
+	// instead of answering 401; API calls still get the 401. A satellite
+	// syncs through it in development.
+	SignInURL string
+
+	// IsSatellite marks an app on a satellite domain of a Clerk
+	// instance, and SatelliteDomain is that satellite's domain (e.g.
+	// "satellite.example"), whose Frontend API is clerk.<SatelliteDomain>
+	// in production. A satellite needs SignInURL (in development) and
+	// SatelliteDomain or Config.ProxyURL.
+	IsSatellite     bool
+	SatelliteDomain string
+
+	// SatelliteOrigins lists the satellite origins (e.g.
+	// "http://localhost:3001") a development primary may send a browser
+	// back to, with its dev browser token, when a satellite syncs through
+	// it (__clerk_redirect_url). Clerk follows any URL there; the Gate
+	// follows only these, so the parameter cannot be an open redirect.
+	SatelliteOrigins []string
+
+	// SatelliteAutoSync makes a satellite sync with the primary domain
+	// through a handshake on a first page load that has no session
+	// cookies. Off by default, as in Clerk's SDKs: such a visitor is
+	// served signed out at once, and a satellite syncs only when it
+	// holds cookies or comes back from signing in (__clerk_synced=false).
+	SatelliteAutoSync bool
+
+	// OrganizationSync activates the organization a page's URL names. See
+	// OrganizationSync.
+	OrganizationSync OrganizationSync
+
+	// NoncePerSecond and NonceBurst bound each client's Backend API calls
+	// that resolve handshake nonces a browser brings back from the
+	// Frontend API. Anyone can put a nonce-shaped value in a URL, and each
+	// new one would cost a call, so nonces never seen before are resolved
+	// through a token bucket per client (IP address, as
+	// Config.TrustedProxies reads it) of NonceBurst calls refilled at
+	// NoncePerSecond, behind one bucket for all clients (50 per second,
+	// bursts of 100); past them a nonce is not resolved and the page load
+	// is decided without it (at worst the browser goes through the
+	// handshake again). A nonce Clerk resolves gives its client the call
+	// back. Defaults 1 per second, burst 10: well beyond one sign-in at a
+	// time; a client flooding junk nonces spends only its own share.
+	NoncePerSecond float64
+	NonceBurst     int
 }
 
 // OrganizationSync makes the organization that a page's URL names the

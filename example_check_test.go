@@ -38,7 +38,7 @@ func ExampleGate_Check() {
 	fmt.Println("configuration error:", errors.Is(err, clerkgate.ErrConfig))
 
 	// A readiness probe: Check asks Clerk at most once per
-	// JWKSMinRefetchInterval, so polling it costs nothing.
+	// Keys.MinRefetchInterval, so polling it costs nothing.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := gate.Check(r.Context()); err != nil {

@@ -30,14 +30,14 @@ import (
 //     jwks_unavailable when the key set cannot be fetched, 401 key_not_found
 //     when it can and the kid is not in it;
 //   - a refresh that fails gives 401 refresh_failed, naming Clerk's code,
-//     within RefreshTimeout;
+//     within Refresh.Timeout;
 //   - nothing is left running once the Gate and the backend are closed.
 //
 // The cases run one after another, not in parallel, so that the goroutine
 // check of each sees only what that case started.
 
 const (
-	// faultTimeout is the Gate's JWKSFetchTimeout and RefreshTimeout.
+	// faultTimeout is the Gate's Keys.FetchTimeout and Refresh.Timeout.
 	faultTimeout = 500 * time.Millisecond
 	// faultMinRefetch is short so that every unknown kid reaches the
 	// faulty endpoint instead of the rate limit.
@@ -79,12 +79,11 @@ func newFaultRig(t *testing.T, apiURL string, opts ...clerktest.Option) *faultRi
 	}
 	var err error
 	r.gate, err = clerkgate.New(clerkgate.Config{
-		SecretKey:              r.fake.SecretKey(),
-		PublishableKey:         r.fake.PublishableKey(),
-		APIURL:                 apiURL,
-		JWKSFetchTimeout:       faultTimeout,
-		JWKSMinRefetchInterval: faultMinRefetch,
-		RefreshTimeout:         faultTimeout,
+		SecretKey:      r.fake.SecretKey(),
+		PublishableKey: r.fake.PublishableKey(),
+		APIURL:         apiURL,
+		Keys:           clerkgate.KeysConfig{FetchTimeout: faultTimeout, MinRefetchInterval: faultMinRefetch},
+		Refresh:        clerkgate.RefreshConfig{Timeout: faultTimeout},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { r.gate.Close() })
@@ -229,7 +228,7 @@ func TestFaults(t *testing.T) {
 		{name: "JWKS slow drip", route: clerktest.RouteJWKS, fault: clerktest.Fault{Drip: 50 * time.Millisecond}, jwksDown: true},
 		{name: "JWKS connection reset", route: clerktest.RouteJWKS, fault: clerktest.Fault{Reset: true}, jwksDown: true},
 
-		// A Retry-After far beyond RefreshTimeout: the Gate must not sleep
+		// A Retry-After far beyond Refresh.Timeout: the Gate must not sleep
 		// through it (refresh is never retried) but answer at once.
 		{name: "refresh 429 with Retry-After", route: clerktest.RouteRefresh, fault: clerktest.Fault{Status: 429, RetryAfter: time.Minute}, refreshCode: clerktest.CodeTooManyRequests},
 		{name: "refresh 500", route: clerktest.RouteRefresh, fault: clerktest.Fault{Status: 500}, refreshCode: clerktest.CodeInternalError},
@@ -298,7 +297,7 @@ func TestFaults(t *testing.T) {
 				require.NotEmpty(t, a.header.Values("Set-Cookie"), "refresh copies Clerk's cookies")
 			} else {
 				faultRequireRefused(t, a, http.StatusUnauthorized, "refresh_failed", "refresh")
-				require.Less(t, a.took, faultTimeout+faultBound/2, "refresh is bounded by RefreshTimeout")
+				require.Less(t, a.took, faultTimeout+faultBound/2, "refresh is bounded by Refresh.Timeout")
 				require.GreaterOrEqual(t, a.took, tc.atLeast, "refresh")
 				if tc.refreshCode != faultNoCode {
 					require.Contains(t, a.message, tc.refreshCode)

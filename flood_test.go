@@ -31,7 +31,7 @@ import (
 // must leave the heap as it found it.
 
 const (
-	// floodMinRefetch is the Gate's JWKSMinRefetchInterval in the flood:
+	// floodMinRefetch is the Gate's Keys.MinRefetchInterval in the flood:
 	// short, so that the limit visibly bounds the fetch count within the
 	// test's few seconds (the default, 10 s, would allow about one).
 	floodMinRefetch = 250 * time.Millisecond
@@ -182,10 +182,10 @@ func TestJunkTokenFlood(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	gate, err := clerkgate.New(clerkgate.Config{
-		SecretKey:              fake.SecretKey(),
-		PublishableKey:         fake.PublishableKey(),
-		APIURL:                 fake.URL(),
-		JWKSMinRefetchInterval: floodMinRefetch,
+		SecretKey:      fake.SecretKey(),
+		PublishableKey: fake.PublishableKey(),
+		APIURL:         fake.URL(),
+		Keys:           clerkgate.KeysConfig{MinRefetchInterval: floodMinRefetch},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { gate.Close() })

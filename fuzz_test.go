@@ -260,13 +260,13 @@ var knownReasons = map[Reason]bool{
 func FuzzMiddleware(f *testing.F) {
 	b := newFuzzBackend(f)
 	g, err := New(Config{
-		SecretKey:              "sk_test_fuzz",
-		PublishableKey:         b.vec.PublishableTest,
-		APIURL:                 b.server.URL,
-		AuthorizedParties:      []string{b.vec.AuthorizedParty},
-		Clock:                  func() time.Time { return time.Unix(b.vec.Now, 0) },
-		JWKSMinRefetchInterval: time.Hour, // the key set stays the one fetched below
-		RefreshTimeout:         5 * time.Second,
+		SecretKey:         "sk_test_fuzz",
+		PublishableKey:    b.vec.PublishableTest,
+		APIURL:            b.server.URL,
+		AuthorizedParties: []string{b.vec.AuthorizedParty},
+		Clock:             func() time.Time { return time.Unix(b.vec.Now, 0) },
+		Keys:              KeysConfig{MinRefetchInterval: time.Hour}, // the key set stays the one fetched below
+		Refresh:           RefreshConfig{Timeout: 5 * time.Second},
 	})
 	if err != nil {
 		f.Fatal(err)

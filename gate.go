@@ -20,7 +20,7 @@
 // Server-rendered pages work the way Clerk's own backend serves them: a
 // page load whose session token expired or went missing goes through the
 // Frontend API's handshake (a 307 to Clerk and back) instead of a 401; see
-// Config.DisableHandshake and package handshake.
+// Config.Pages.DisableHandshake and package handshake.
 //
 // Refusals follow one contract: 401 (503 when signing keys cannot be had)
 // with a JSON body {"error":"<reason>","message":"…"} and a
@@ -69,13 +69,13 @@ type Gate struct {
 	skew         time.Duration
 	writeError   func(http.ResponseWriter, *http.Request, *AuthError)
 	log          *slog.Logger
-	refreshAfter time.Duration // RefreshTimeout
+	refreshAfter time.Duration // Refresh.Timeout
 	maxLifetime  time.Duration // MaxTokenLifetime
 
 	proxies proxytrust.Trust // TrustedProxies, TrustProxyHeaders
 
 	browser *browserAuth // page loads; nil with the handshake off
-	signIn  *url.URL     // SignInURL, parsed once; nil without one
+	signIn  *url.URL     // Pages.SignInURL, parsed once; nil without one
 
 	refresher *refresh.Refresher // expired sessions' refreshes; nil without a secret key
 	store     Store              // refresh outcomes, failures and revocations, maybe shared
@@ -115,7 +115,7 @@ func newGate(cfg Config) (*Gate, error) {
 		now:          cfg.Clock,
 		writeError:   cfg.ErrorHandler,
 		log:          cfg.Logger,
-		refreshAfter: orDefault(cfg.RefreshTimeout, 5*time.Second),
+		refreshAfter: orDefault(cfg.Refresh.Timeout, 5*time.Second),
 		observer:     cfg.Observer,
 		unseen:       fairshare.NewGlobal(fairshare.DefaultGlobalPerSecond, fairshare.DefaultGlobalBurst, fairshare.DefaultMaxWait),
 	}
@@ -202,9 +202,9 @@ func newGate(cfg Config) (*Gate, error) {
 		g.Close()
 		return nil, err
 	}
-	if cfg.SignInURL != "" {
+	if cfg.Pages.SignInURL != "" {
 		// browserConfig has refused one that does not parse.
-		g.signIn, _ = url.Parse(cfg.SignInURL)
+		g.signIn, _ = url.Parse(cfg.Pages.SignInURL)
 	}
 	if g.crossOrigin, err = newCrossOriginProtection(cfg, g.log); err != nil {
 		g.Close()
@@ -235,9 +235,9 @@ func newGate(cfg Config) (*Gate, error) {
 func (g *Gate) keySource(ctx context.Context, cfg Config) (jwks.Source, error) {
 	remote := jwks.RemoteConfig{
 		HTTPClient:         cfg.HTTPClient,
-		FetchTimeout:       cfg.JWKSFetchTimeout,
-		RefreshInterval:    cfg.JWKSRefreshInterval,
-		MinRefetchInterval: cfg.JWKSMinRefetchInterval,
+		FetchTimeout:       cfg.Keys.FetchTimeout,
+		RefreshInterval:    cfg.Keys.RefreshInterval,
+		MinRefetchInterval: cfg.Keys.MinRefetchInterval,
 		Logger:             g.log,
 		OnFetch:            cfg.Observer.onKeyFetch(),
 	}
@@ -294,7 +294,7 @@ func (g *Gate) Verifier() *verifier.Verifier { return g.verifier }
 const ReasonHandshake Reason = "handshake"
 
 const (
-	// Defaults of Config.HandshakeNoncePerSecond and HandshakeNonceBurst,
+	// Defaults of Config.Pages.NoncePerSecond and NonceBurst,
 	// per client.
 	defaultNoncePerSecond = 1
 	defaultNonceBurst     = 10
@@ -309,37 +309,37 @@ type browserAuth struct {
 // browserConfig checks the page-load settings and returns the handshake's
 // configuration, or nil when the handshake is off.
 func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, now func() time.Time, timeout time.Duration, unseen *fairshare.Global) (*browserAuth, error) {
-	if cfg.SignInURL != "" {
-		if u, err := url.Parse(cfg.SignInURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, errors.New("clerkgate: SignInURL must be an absolute http(s) URL")
+	if cfg.Pages.SignInURL != "" {
+		if u, err := url.Parse(cfg.Pages.SignInURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, errors.New("clerkgate: Pages.SignInURL must be an absolute http(s) URL")
 		}
 	}
-	for _, o := range cfg.SatelliteOrigins {
+	for _, o := range cfg.Pages.SatelliteOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
-			return nil, fmt.Errorf("clerkgate: SatelliteOrigins: %q is not an origin such as https://sat.example", o)
+			return nil, fmt.Errorf("clerkgate: Pages.SatelliteOrigins: %q is not an origin such as https://sat.example", o)
 		}
 	}
-	if cfg.IsSatellite {
+	if cfg.Pages.IsSatellite {
 		switch {
-		case cfg.ProxyURL == "" && cfg.Domain == "":
-			return nil, errors.New("clerkgate: a satellite (IsSatellite) needs Domain or ProxyURL")
-		case cfg.SignInURL == "" && strings.HasPrefix(cfg.SecretKey, "sk_test_"):
-			return nil, errors.New("clerkgate: a development satellite (IsSatellite) needs SignInURL")
+		case cfg.ProxyURL == "" && cfg.Pages.SatelliteDomain == "":
+			return nil, errors.New("clerkgate: a satellite (Pages.IsSatellite) needs Pages.SatelliteDomain or ProxyURL")
+		case cfg.Pages.SignInURL == "" && strings.HasPrefix(cfg.SecretKey, "sk_test_"):
+			return nil, errors.New("clerkgate: a development satellite (Pages.IsSatellite) needs Pages.SignInURL")
 		}
 	}
-	orgSync, err := handshake.NewOrganizationSync(cfg.OrganizationSync.OrganizationPatterns, cfg.OrganizationSync.PersonalAccountPatterns)
+	orgSync, err := handshake.NewOrganizationSync(cfg.Pages.OrganizationSync.OrganizationPatterns, cfg.Pages.OrganizationSync.PersonalAccountPatterns)
 	if err != nil {
-		return nil, fmt.Errorf("clerkgate: OrganizationSync: %w", err)
+		return nil, fmt.Errorf("clerkgate: Pages.OrganizationSync: %w", err)
 	}
-	if cfg.DisableHandshake || pk == nil || sessions == nil {
+	if cfg.Pages.DisableHandshake || pk == nil || sessions == nil {
 		return nil, nil
 	}
 	// The instance's own Frontend API, as Clerk's parsePublishableKey
 	// reads it without the proxy: a production satellite's is
-	// clerk.<Domain>, the issuer of its tokens, whatever the key names.
+	// clerk.<Pages.SatelliteDomain>, the issuer of its tokens, whatever the key names.
 	instance := pk.Host
-	if cfg.IsSatellite && pk.Live && cfg.Domain != "" {
-		instance = "clerk." + cfg.Domain
+	if cfg.Pages.IsSatellite && pk.Live && cfg.Pages.SatelliteDomain != "" {
+		instance = "clerk." + cfg.Pages.SatelliteDomain
 	}
 	fapi := instance
 	if cfg.ProxyURL != "" {
@@ -351,17 +351,17 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			InstanceHost:      instance,
 			Production:        pk.Live,
 			CookieSuffix:      pk.CookieSuffix(),
-			IsSatellite:       cfg.IsSatellite,
-			SignInURL:         cfg.SignInURL,
-			SatelliteOrigins:  cfg.SatelliteOrigins,
-			SatelliteAutoSync: cfg.SatelliteAutoSync,
+			IsSatellite:       cfg.Pages.IsSatellite,
+			SignInURL:         cfg.Pages.SignInURL,
+			SatelliteOrigins:  cfg.Pages.SatelliteOrigins,
+			SatelliteAutoSync: cfg.Pages.SatelliteAutoSync,
 			BindingKey:        handshake.BindingKey(cfg.SecretKey),
 			OrganizationSync:  orgSync,
 		},
 		nonces: nonce.New(nonce.Config{
 			API: sessions,
-			Limiter: fairshare.New(fairshare.Config{PerSecond: orDefault(cfg.HandshakeNoncePerSecond, defaultNoncePerSecond),
-				Burst: orDefault(cfg.HandshakeNonceBurst, defaultNonceBurst), Global: unseen, Clock: now}),
+			Limiter: fairshare.New(fairshare.Config{PerSecond: orDefault(cfg.Pages.NoncePerSecond, defaultNoncePerSecond),
+				Burst: orDefault(cfg.Pages.NonceBurst, defaultNonceBurst), Global: unseen, Clock: now}),
 			Timeout: timeout,
 			Now:     now,
 		}),

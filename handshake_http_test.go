@@ -46,7 +46,7 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 	t.Cleanup(s.fake.Close)
 	cfg := clerkgate.Config{
 		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
-		SignInURL: s.fake.SignInURL(), Clock: s.now, RefreshTimeout: 2 * time.Second,
+		Pages: clerkgate.PagesConfig{SignInURL: s.fake.SignInURL()}, Clock: s.now, Refresh: clerkgate.RefreshConfig{Timeout: 2 * time.Second},
 		WebhookSigningSecret: s.fake.WebhookSecret(),
 	}
 	if mod != nil {
@@ -469,7 +469,7 @@ func TestHandshakeRefusals(t *testing.T) {
 // number of calls are ever in flight.
 func TestNonceResolutionIsBounded(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, func(c *clerkgate.Config) { c.RefreshTimeout = 500 * time.Millisecond })
+	s := newSite(t, func(c *clerkgate.Config) { c.Refresh.Timeout = 500 * time.Millisecond })
 	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
 	bind := s.binding(t)
 
@@ -510,7 +510,7 @@ func TestNonceResolutionIsBounded(t *testing.T) {
 // and once the bucket refills, nonces are resolved again.
 func TestNonceFloodIsRateLimited(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, func(c *clerkgate.Config) { c.HandshakeNoncePerSecond, c.HandshakeNonceBurst = 0.001, 5 })
+	s := newSite(t, func(c *clerkgate.Config) { c.Pages.NoncePerSecond, c.Pages.NonceBurst = 0.001, 5 })
 	db := &http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_x"}
 	// Bound: a flooder gets a binding cookie as any browser does.
 	bind := s.binding(t)
@@ -538,11 +538,11 @@ func TestPageLoadConfig(t *testing.T) {
 		mod  func(*clerkgate.Config)
 		want string
 	}{
-		"relative SignInURL":            {func(c *clerkgate.Config) { c.SignInURL = "/sign-in" }, "SignInURL"},
-		"javascript SignInURL":          {func(c *clerkgate.Config) { c.SignInURL = "javascript:alert(1)" }, "SignInURL"},
-		"satellite without domain":      {func(c *clerkgate.Config) { c.IsSatellite = true; c.SignInURL = "https://p.example/sign-in" }, "Domain or ProxyURL"},
-		"dev satellite without sign-in": {func(c *clerkgate.Config) { c.IsSatellite = true; c.Domain = "sat.example" }, "SignInURL"},
-		"satellite origin with a path":  {func(c *clerkgate.Config) { c.SatelliteOrigins = []string{"https://sat.example/x"} }, "SatelliteOrigins"},
+		"relative SignInURL":            {func(c *clerkgate.Config) { c.Pages.SignInURL = "/sign-in" }, "Pages.SignInURL"},
+		"javascript SignInURL":          {func(c *clerkgate.Config) { c.Pages.SignInURL = "javascript:alert(1)" }, "Pages.SignInURL"},
+		"satellite without domain":      {func(c *clerkgate.Config) { c.Pages.IsSatellite = true; c.Pages.SignInURL = "https://p.example/sign-in" }, "Pages.SatelliteDomain or ProxyURL"},
+		"dev satellite without sign-in": {func(c *clerkgate.Config) { c.Pages.IsSatellite = true; c.Pages.SatelliteDomain = "sat.example" }, "Pages.SignInURL"},
+		"satellite origin with a path":  {func(c *clerkgate.Config) { c.Pages.SatelliteOrigins = []string{"https://sat.example/x"} }, "Pages.SatelliteOrigins"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := base
@@ -555,7 +555,7 @@ func TestPageLoadConfig(t *testing.T) {
 	// A production satellite sends its handshakes to clerk.<Domain>.
 	live := "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
 	cfg := base
-	cfg.PublishableKey, cfg.IsSatellite, cfg.Domain = live, true, "sat.example"
+	cfg.PublishableKey, cfg.Pages.IsSatellite, cfg.Pages.SatelliteDomain = live, true, "sat.example"
 	// A production pair (New refuses a development secret key beside a
 	// production publishable key). The fake refuses this secret key, which
 	// the redirect below never needs.
@@ -576,7 +576,7 @@ func TestPageLoadConfig(t *testing.T) {
 
 	// With the handshake off, a page load is decided by its token alone.
 	cfg = base
-	cfg.DisableHandshake = true
+	cfg.Pages.DisableHandshake = true
 	off, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { off.Close() })

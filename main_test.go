@@ -10,7 +10,7 @@ import (
 
 // TestMain fails the run if any test leaves a goroutine behind: a Gate
 // must stop its key refreshes on Close, and a refresh call must end within
-// RefreshTimeout even when nobody waits for it any more.
+// Refresh.Timeout even when nobody waits for it any more.
 //
 // It also keeps the Gates that tests make without a Logger, which log to
 // slog.Default, from printing their expected start-up warnings (no

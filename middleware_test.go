@@ -308,7 +308,7 @@ func TestJWKSUnavailableIs503(t *testing.T) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	}))
 	t.Cleanup(down.Close)
-	g := in.gate(t, func(c *clerkgate.Config) { c.APIURL = down.URL; c.JWKSFetchTimeout = time.Second })
+	g := in.gate(t, func(c *clerkgate.Config) { c.APIURL = down.URL; c.Keys.FetchTimeout = time.Second })
 	rep := get(t, serve(t, g.RequireSession(whoami)).URL, bearer(in.token(t, in.claims())))
 	require.Equal(t, http.StatusServiceUnavailable, rep.status)
 	require.Equal(t, "jwks_unavailable", rep.reason)

@@ -30,7 +30,7 @@ func TestOrganizationSyncFromTheURL(t *testing.T) {
 	t.Cleanup(fake.Close)
 	newGate := func(sync clerkgate.OrganizationSync) string {
 		g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-			OrganizationSync: sync, Logger: slog.New(slog.DiscardHandler)})
+			Pages: clerkgate.PagesConfig{OrganizationSync: sync}, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		t.Cleanup(func() { g.Close() })
 		return serve(t, g.OptionalSession(whoami)).URL
@@ -71,9 +71,9 @@ func TestOrganizationSyncFromTheURL(t *testing.T) {
 	// Patterns outside the subset Clerk documents are refused at New.
 	for _, bad := range []string{"/orgs/:slug?", "orgs/:slug", "/orgs/(\\d+)", "/orgs/:slug.json"} {
 		_, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-			OrganizationSync: clerkgate.OrganizationSync{OrganizationPatterns: []string{bad}}, Logger: slog.New(slog.DiscardHandler)})
+			Pages: clerkgate.PagesConfig{OrganizationSync: clerkgate.OrganizationSync{OrganizationPatterns: []string{bad}}}, Logger: slog.New(slog.DiscardHandler)})
 		require.True(t, errors.Is(err, clerkgate.ErrConfig), "%q: %v", bad, err)
-		require.ErrorContains(t, err, "OrganizationSync")
+		require.ErrorContains(t, err, "Pages.OrganizationSync")
 	}
 }
 
@@ -88,8 +88,7 @@ func TestSatelliteAutoSync(t *testing.T) {
 		g, err := clerkgate.New(clerkgate.Config{
 			SecretKey:      "sk_live_" + strings.TrimPrefix(fake.SecretKey(), "sk_test_"),
 			PublishableKey: "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_"),
-			APIURL:         fake.URL(), IsSatellite: true, Domain: "sat.example", SatelliteAutoSync: auto,
-			Logger: slog.New(slog.DiscardHandler),
+			APIURL:         fake.URL(), Pages: clerkgate.PagesConfig{IsSatellite: true, SatelliteDomain: "sat.example", SatelliteAutoSync: auto}, Logger: slog.New(slog.DiscardHandler),
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { g.Close() })

@@ -391,7 +391,7 @@ const tooOld = "session_refresh_expired_session_token_too_old"
 
 // tryRefresh refreshes an expired session when Clerk's rule allows it
 // (refreshable) and its token is worth a call: a lifetime the Gate
-// accepts, a session not revoked, an expiry within MaxExpiredTokenAge. On
+// accepts, a session not revoked, an expiry within Refresh.MaxExpiredTokenAge. On
 // success it sets the new cookies on the response; whyNot is Clerk's name
 // for why no refresh helped (the call's failure, when one was made).
 //

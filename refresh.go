@@ -21,13 +21,13 @@ type RefreshStats struct {
 	// with cookies that do not verify).
 	Calls, Failed uint64
 	// RecentFailure counts refreshes refused because a refresh of the
-	// same session failed within RefreshFailureWindow.
+	// same session failed within Config.Refresh.FailureWindow.
 	RecentFailure uint64
-	// Busy counts refreshes refused because MaxRefreshesInFlight calls
+	// Busy counts refreshes refused because Config.Refresh.MaxInFlight calls
 	// were in flight.
 	Busy uint64
 	// TooOld counts expired tokens not refreshed because they expired more
-	// than MaxExpiredTokenAge ago.
+	// than Config.Refresh.MaxExpiredTokenAge ago.
 	TooOld uint64
 	// InFlight is how many calls are in flight now.
 	InFlight int
@@ -49,9 +49,9 @@ func newRefresher(cfg Config, g *Gate) (*refresh.Refresher, error) {
 		Store:         refreshStore{g.store},
 		SessionCookie: sessionCookie + "_" + g.cookieSuffix,
 		Timeout:       g.refreshAfter,
-		FailureWindow: cfg.RefreshFailureWindow,
-		MaxInFlight:   cfg.MaxRefreshesInFlight,
-		MaxExpiredAge: cfg.MaxExpiredTokenAge,
+		FailureWindow: cfg.Refresh.FailureWindow,
+		MaxInFlight:   cfg.Refresh.MaxInFlight,
+		MaxExpiredAge: cfg.Refresh.MaxExpiredTokenAge,
 		Now:           g.now,
 		Log:           g.log,
 		Accept: func(ctx context.Context, token string) (*verifier.Claims, error) {

@@ -99,7 +99,7 @@ func TestRefreshFloodParallel(t *testing.T) {
 // genuine browser of another session is refreshed while the flood goes on.
 func TestRefreshFloodSparesOtherSessions(t *testing.T) {
 	t.Parallel()
-	b := newBackend(t, func(c *clerkgate.Config) { c.MaxRefreshesInFlight = 2 })
+	b := newBackend(t, func(c *clerkgate.Config) { c.Refresh.MaxInFlight = 2 })
 	attacker := b.fake.CreateSession("user_attacker")
 	junkToken := b.fake.Token(attacker.ID, clerktest.Expired())
 	victim := b.fake.CreateSession("user_1")
@@ -131,14 +131,14 @@ func TestRefreshFloodSparesOtherSessions(t *testing.T) {
 	t.Logf("%d parallel junk pairs for one session and a genuine refresh of another: %d refresh calls; %+v", n, b.refreshCalls(), stats)
 }
 
-// Past MaxRefreshesInFlight a refresh is refused at once, without a call
+// Past Refresh.MaxInFlight a refresh is refused at once, without a call
 // and without a failure window: the same browser succeeds once there is
 // room again.
 func TestRefreshBoundOnCallsInFlight(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t, func(c *clerkgate.Config) {
-		c.MaxRefreshesInFlight = 2
-		c.RefreshTimeout = 20 * time.Second
+		c.Refresh.MaxInFlight = 2
+		c.Refresh.Timeout = 20 * time.Second
 	})
 	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Latency: 3 * time.Second, Times: 2})
 	pair := func() func(*http.Request) {
@@ -165,7 +165,7 @@ func TestRefreshBoundOnCallsInFlight(t *testing.T) {
 	require.Equal(t, 3, b.refreshCalls())
 }
 
-// A token that expired more than MaxExpiredTokenAge ago is not sent to
+// A token that expired more than Refresh.MaxExpiredTokenAge ago is not sent to
 // Clerk: it is answered token_expired, like one without a refresh cookie,
 // and clerk-js renews the token itself. Clerk would refuse it as too old
 // anyway; an attacker would use it to spend a call on a session nobody
@@ -187,7 +187,7 @@ func TestRefreshOfLongExpiredTokenMakesNoCall(t *testing.T) {
 	require.Equal(t, 1, b.refreshCalls())
 
 	// The age is configurable.
-	b = newBackend(t, func(c *clerkgate.Config) { c.MaxExpiredTokenAge = 2 * time.Minute })
+	b = newBackend(t, func(c *clerkgate.Config) { c.Refresh.MaxExpiredTokenAge = 2 * time.Minute })
 	s = b.fake.CreateSession("user_1")
 	recent = b.fake.Token(s.ID, clerktest.IssuedAt(time.Now().Add(-4*time.Minute)))
 	require.Equal(t, "token_expired", get(t, b.srv, both(b.sessionCookie(recent), b.refreshCookie(s))).reason)
@@ -225,9 +225,9 @@ func TestNewRefusesBadRefreshLimits(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	for name, mod := range map[string]func(*clerkgate.Config){
-		"negative window":      func(c *clerkgate.Config) { c.RefreshFailureWindow = -time.Second },
-		"negative bound":       func(c *clerkgate.Config) { c.MaxRefreshesInFlight = -1 },
-		"negative age":         func(c *clerkgate.Config) { c.MaxExpiredTokenAge = -time.Second },
+		"negative window":      func(c *clerkgate.Config) { c.Refresh.FailureWindow = -time.Second },
+		"negative bound":       func(c *clerkgate.Config) { c.Refresh.MaxInFlight = -1 },
+		"negative age":         func(c *clerkgate.Config) { c.Refresh.MaxExpiredTokenAge = -time.Second },
 		"invalid proxy prefix": func(c *clerkgate.Config) { c.TrustedProxies = []netip.Prefix{{}} },
 	} {
 		cfg := clerkgate.Config{SecretKey: fake.SecretKey(), APIURL: fake.URL()}

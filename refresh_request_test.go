@@ -41,7 +41,7 @@ func TestRefreshForwardsOnlyAllowListedHeaders(t *testing.T) {
 	t.Parallel()
 	// The request looks like a page load (Accept: text/html); without
 	// the handshake, its expired token is refreshed as an API call's is.
-	b := newBackend(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true; c.DisableHandshake = true })
+	b := newBackend(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true; c.Pages.DisableHandshake = true })
 	body := b.refreshWith(t, func(r *http.Request) {
 		for k, v := range map[string]string{
 			// Forwarded.

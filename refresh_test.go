@@ -239,7 +239,7 @@ func TestRefreshVerifiesTheNewToken(t *testing.T) {
 
 func TestRefreshHangIsBounded(t *testing.T) {
 	t.Parallel()
-	b := newBackend(t, func(c *clerkgate.Config) { c.RefreshTimeout = 300 * time.Millisecond })
+	b := newBackend(t, func(c *clerkgate.Config) { c.Refresh.Timeout = 300 * time.Millisecond })
 	s := b.fake.CreateSession("user_1")
 	b.fake.SetFault(clerktest.RouteRefresh, clerktest.Fault{Hang: true})
 	start := time.Now()

@@ -353,7 +353,7 @@ func TestReviewOutageWindowIsBounded(t *testing.T) {
 // A verify call that never answers is given up after the timeout and
 // holds the others for the default window: 50 requests, 1 call.
 func TestReviewOutageTimeoutHoldsCalls(t *testing.T) {
-	rig := newMachineRig(t, func(c *clerkgate.Config) { c.RefreshTimeout = 300 * time.Millisecond })
+	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Refresh.Timeout = 300 * time.Millisecond })
 	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "ci key")
 	rep, _ := rig.call(t, "/keys", key)
 	require.Equal(t, http.StatusOK, rep.status)

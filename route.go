@@ -129,7 +129,7 @@ func (p *Policy) middleware(next http.Handler, required bool) http.Handler {
 // adapter keeps over whatever the handler sets (the middlewares do). A
 // page load (a GET for a document, with cookies rather than an
 // Authorization header) follows Clerk's browser decision when the
-// handshake is on (see Config.DisableHandshake): the error may then be a
+// handshake is on (see Config.Pages.DisableHandshake): the error may then be a
 // redirect, with Location set and the cookies and auth status headers
 // already on w. A machine credential goes through its own verification.
 // The checks of With apply, and the decision is reported to
@@ -216,7 +216,7 @@ func (p *Policy) decided(q *parsedRequest) (admitted, *AuthError) {
 // is false) answers a refusal with, and reports whether err called for
 // one: Clerk's handshake (err.Location), or, when required, the sign-in
 // page for a page load refused for want of a session, with
-// Config.SignInURL set and a policy that takes sessions. When it reports
+// Config.Pages.SignInURL set and a policy that takes sessions. When it reports
 // false nothing is written, and the refusal is the failure contract's
 // (WriteError, or a framework's error handler). Framework adapters that
 // answer refusals themselves call it first, so that pages behave as under

@@ -34,8 +34,8 @@ func (g *Gate) logSetup(cfg Config) {
 	handshake := "on"
 	switch {
 	case g.browser != nil:
-	case cfg.DisableHandshake:
-		handshake = "off: DisableHandshake"
+	case cfg.Pages.DisableHandshake:
+		handshake = "off: Pages.DisableHandshake"
 	case g.sessions == nil:
 		handshake = noSecret
 	default:

@@ -29,8 +29,8 @@ func TestStartUpSaysWhatIsOn(t *testing.T) {
 			[]string{`refresh="off: no PublishableKey (CLERK_PUBLISHABLE_KEY)`, `handshake="off: no PublishableKey (CLERK_PUBLISHABLE_KEY)`}},
 		{"publishable key only", clerkgate.Config{PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}, "INFO",
 			[]string{`refresh="off: no SecretKey (CLERK_SECRET_KEY)"`, `handshake="off: no SecretKey (CLERK_SECRET_KEY)"`, `opaque_machine_credentials="off: no SecretKey`}},
-		{"handshake disabled", clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), DisableHandshake: true}, "INFO",
-			[]string{"refresh=on", `handshake="off: DisableHandshake"`}},
+		{"handshake disabled", clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), Pages: clerkgate.PagesConfig{DisableHandshake: true}}, "INFO",
+			[]string{"refresh=on", `handshake="off: Pages.DisableHandshake"`}},
 	} {
 		logger, logs := captureLogs()
 		c.cfg.Logger = logger

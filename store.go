@@ -196,7 +196,8 @@ type MemoryStore struct {
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore. A Gate whose Config.Store
-// is nil makes its own, sized by Config.RefreshCacheSize.
+// is nil makes its own with the default sizes; to size it, give the Gate
+// one: Config.Store = NewMemoryStore(MemoryStoreConfig{…}).
 func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
 	if cfg.RefreshCacheSize < 0 || cfg.MarkCacheSize < 0 {
 		return nil, errors.New("clerkgate: RefreshCacheSize and MarkCacheSize must not be negative")
@@ -313,9 +314,7 @@ func (s *MemoryStore) clock() time.Time { return s.now() }
 func (g *Gate) startStore(cfg Config, issuer string) error {
 	store := cfg.Store
 	if store == nil {
-		m, err := NewMemoryStore(MemoryStoreConfig{
-			RefreshCacheSize: cfg.RefreshCacheSize,
-		})
+		m, err := NewMemoryStore(MemoryStoreConfig{})
 		if err != nil {
 			return err
 		}

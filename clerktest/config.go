@@ -8,7 +8,7 @@ import (
 
 // Config returns a clerkgate.Config pointed at the fake: its secret key,
 // publishable key and Backend API URL, and, with WithLocalFrontendAPI, its
-// sign-in page as SignInURL (and with WithPlainFrontendAPI, ProxyURL and
+// sign-in page as Pages.SignInURL (and with WithPlainFrontendAPI, ProxyURL and
 // Issuer, so that handshakes go to it over plain http). Adjust the rest before clerkgate.New:
 //
 //	fake := clerktest.New()
@@ -21,7 +21,7 @@ import (
 func (s *Server) Config() clerkgate.Config {
 	cfg := clerkgate.Config{SecretKey: s.secret, PublishableKey: s.pk, APIURL: s.URL()}
 	if s.host == hostOf(s.fapi.URL) {
-		cfg.SignInURL = s.SignInURL()
+		cfg.Pages.SignInURL = s.SignInURL()
 		if strings.HasPrefix(s.fapi.URL, "http://") {
 			// WithPlainFrontendAPI: the Gate reaches it as a proxy.
 			cfg.ProxyURL, cfg.Issuer = s.fapi.URL, s.issuer

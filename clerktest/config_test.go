@@ -60,5 +60,5 @@ func TestConfigPointsAtTheFake(t *testing.T) {
 
 	local := clerktest.New(clerktest.WithLocalFrontendAPI())
 	t.Cleanup(local.Close)
-	require.Equal(t, local.SignInURL(), local.Config().SignInURL)
+	require.Equal(t, local.SignInURL(), local.Config().Pages.SignInURL)
 }

@@ -142,8 +142,11 @@ func judgeRequest2(t *testing.T, c *reqCase, pem, apiURL string, now int64, part
 	in := c.inst
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, IsSatellite: in.Satellite, Domain: in.Domain, SignInURL: in.SignInURL,
-		SatelliteOrigins: in.SatelliteOrigins, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: parties,
+		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: parties,
+		Pages: clerkgate.PagesConfig{
+			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
+			SatelliteOrigins: in.SatelliteOrigins,
+		},
 		Clock:  func() time.Time { return time.Unix(now, 0) },
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -290,12 +290,14 @@ func TestRequestParityWithClerk(t *testing.T) {
 func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, IsSatellite: in.Satellite, Domain: in.Domain, SignInURL: in.SignInURL,
-		SatelliteOrigins: in.SatelliteOrigins, TrustProxyHeaders: in.TrustProxy,
-		SatelliteAutoSync: in.SatelliteAutoSync,
-		OrganizationSync:  clerkgate.OrganizationSync{OrganizationPatterns: in.OrgPatterns, PersonalAccountPatterns: in.PersonalPatterns},
-		Clock:             func() time.Time { return time.Unix(now, 0) },
-		Logger:            slog.New(slog.DiscardHandler),
+		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy,
+		Pages: clerkgate.PagesConfig{
+			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
+			SatelliteOrigins: in.SatelliteOrigins, SatelliteAutoSync: in.SatelliteAutoSync,
+			OrganizationSync: clerkgate.OrganizationSync{OrganizationPatterns: in.OrgPatterns, PersonalAccountPatterns: in.PersonalPatterns},
+		},
+		Clock:  func() time.Time { return time.Unix(now, 0) },
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	return gate

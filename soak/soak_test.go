@@ -38,11 +38,11 @@ const (
 	defaultDuration = 10 * time.Second
 	// fullOutage is the refresh outage of a 60 s run.
 	fullOutage = 10 * time.Second
-	// failureWindow is clerkgate's default RefreshFailureWindow, which the
+	// failureWindow is clerkgate's default Refresh.FailureWindow, which the
 	// example keeps: a session whose refresh failed in the outage is
 	// refused without a call for that long after its failure.
 	failureWindow = 10 * time.Second
-	// exampleRefetchLimit is the example's JWKSMinRefetchInterval, which is
+	// exampleRefetchLimit is the example's Keys.MinRefetchInterval, which is
 	// clerkgate's default: it reads no setting for it.
 	exampleRefetchLimit = 10 * time.Second
 	// workers is how many clients send requests at once.

@@ -125,7 +125,7 @@ func newObservedRig(t *testing.T, m mode, before func(*clerktest.Server), o *cle
 		PublishableKey: r.fake.PublishableKey(),
 		APIURL:         r.fake.URL(),
 		HTTPClient:     r.fake.Client(),
-		RefreshTimeout: 2 * time.Second,
+		Refresh:        clerkgate.RefreshConfig{Timeout: 2 * time.Second},
 		Observer:       o,
 	})
 	require.NoError(t, err)

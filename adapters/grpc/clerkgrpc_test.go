@@ -115,7 +115,7 @@ func newObservedRig(t *testing.T, before func(*clerktest.Server), o *clerkgate.O
 		PublishableKey: r.fake.PublishableKey(),
 		APIURL:         r.fake.URL(),
 		HTTPClient:     r.fake.Client(),
-		RefreshTimeout: 2 * time.Second,
+		Refresh:        clerkgate.RefreshConfig{Timeout: 2 * time.Second},
 		Observer:       o,
 	})
 	require.NoError(t, err)

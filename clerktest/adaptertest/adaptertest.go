@@ -453,7 +453,7 @@ const signInURL = "https://accounts.example.com/sign-in"
 // net/http's middleware sends it; and is served anonymously, or refused,
 // on each path mapped to false, also as net/http answers.
 func runSignIn(t *testing.T, serve Serve, paths map[string]bool) {
-	f := New(t, func(c *clerkgate.Config) { c.SignInURL = signInURL })
+	f := New(t, func(c *clerkgate.Config) { c.Pages.SignInURL = signInURL })
 	app := serve(t, f.Gate)
 	for path, toSignIn := range paths {
 		r := Request{Path: path, Page: true, Cookies: []string{"__clerk_redirect_count=3"}}

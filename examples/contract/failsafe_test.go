@@ -81,7 +81,7 @@ func runFailSafe(t *testing.T, name, exe string) {
 		require.Contains(t, s.stderr.String(), "serving 503 jwks_unavailable until they can")
 
 		fake.ClearFaults()
-		// The Gate refetches at most once per JWKSMinRefetchInterval (10 s).
+		// The Gate refetches at most once per Keys.MinRefetchInterval (10 s).
 		deadline := time.Now().Add(30 * time.Second)
 		for res.status != http.StatusOK && time.Now().Before(deadline) {
 			time.Sleep(250 * time.Millisecond)

@@ -62,8 +62,8 @@ type Config struct {
 	// Timeout bounds each wait and each call.
 	Timeout time.Duration
 	// FailureWindow, MaxInFlight and MaxExpiredAge are the limits (see
-	// clerkgate.Config's RefreshFailureWindow, MaxRefreshesInFlight and
-	// MaxExpiredTokenAge).
+	// clerkgate.Config's Refresh.FailureWindow, Refresh.MaxInFlight and
+	// Refresh.MaxExpiredTokenAge).
 	FailureWindow time.Duration
 	MaxInFlight   int
 	MaxExpiredAge time.Duration
@@ -88,7 +88,7 @@ type Refresher struct {
 // New checks cfg's limits and returns a Refresher.
 func New(cfg Config) (*Refresher, error) {
 	if cfg.FailureWindow < 0 || cfg.MaxInFlight < 0 || cfg.MaxExpiredAge < 0 {
-		return nil, errors.New("RefreshFailureWindow, MaxRefreshesInFlight and MaxExpiredTokenAge must not be negative")
+		return nil, errors.New("Refresh.FailureWindow, Refresh.MaxInFlight and Refresh.MaxExpiredTokenAge must not be negative")
 	}
 	return &Refresher{
 		sessions:      cfg.Sessions,

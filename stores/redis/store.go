@@ -26,14 +26,14 @@
 // Refresh: the replica whose SET NX claim wins (a Lua script that first
 // looks for a published outcome) calls Clerk; the others wait for the
 // outcome, woken by a pub/sub message, with a poll as a fallback, for at
-// most the Gate's RefreshTimeout. The outcome is kept for the new token's
+// most the Gate's Refresh.Timeout. The outcome is kept for the new token's
 // lifetime, under a digest of the expired token, sealed by the Gate so that
 // only requests carrying that token can read it. A failure is published
 // too, for two seconds, so that waiting replicas stop waiting.
 //
 // Failed refreshes: when a refresh call fails, the replica sets a key
 // named by a digest of the session id, for the Gate's
-// RefreshFailureWindow; until it expires every replica answers the
+// Refresh.FailureWindow; until it expires every replica answers the
 // session's other refreshes without calling Clerk. A replica that has
 // seen the key remembers it locally, so a flood of requests for the
 // session costs Redis one lookup per replica.

@@ -99,7 +99,7 @@ func WithRedisCluster(open func(seeds string) (clerkgate.Store, error)) Option {
 	return func(o *options) { o.openRedisCluster = open }
 }
 
-// EnvSignInURL names the app's sign-in page (Config.SignInURL), where
+// EnvSignInURL names the app's sign-in page (Config.Pages.SignInURL), where
 // GET /dashboard sends a browser that is signed out. Clerk's SDKs read
 // the same variable.
 const EnvSignInURL = "CLERK_SIGN_IN_URL"
@@ -157,7 +157,7 @@ func New(name string, opts ...Option) (*App, error) {
 	cfg.Logger = a.log
 	// A page load that ends signed out goes to the sign-in page, as in
 	// Clerk's own apps, rather than to a 401.
-	cfg.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
+	cfg.Pages.SignInURL = strings.TrimSpace(os.Getenv(EnvSignInURL))
 	if dev {
 		if err := requireLoopback(a.addr); err != nil {
 			return nil, err
@@ -167,7 +167,7 @@ func New(name string, opts ...Option) (*App, error) {
 		a.dev = clerktest.New(clerktest.WithPlainFrontendAPI())
 		dev := a.dev.Config()
 		cfg.SecretKey, cfg.PublishableKey, cfg.APIURL = dev.SecretKey, dev.PublishableKey, dev.APIURL
-		cfg.SignInURL, cfg.ProxyURL, cfg.Issuer = dev.SignInURL, dev.ProxyURL, dev.Issuer
+		cfg.Pages.SignInURL, cfg.ProxyURL, cfg.Issuer = dev.Pages.SignInURL, dev.ProxyURL, dev.Issuer
 		// The fake signs its webhooks, and Serve has it deliver them here.
 		cfg.WebhookSigningSecret = a.dev.WebhookSecret()
 	}
