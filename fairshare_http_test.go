@@ -15,6 +15,7 @@ import (
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/internal/fairshare"
 	"github.com/clerkgate/clerkgate/machine"
 )
 
@@ -206,5 +207,38 @@ func TestBareTokensPerClient(t *testing.T) {
 	_, err = route.AuthenticateToken(t.Context(), other)
 	var aerr *clerkgate.AuthError
 	require.ErrorAs(t, err, &aerr)
+	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+}
+
+// Many addresses of one network are one network's share: 100 clients of
+// one /24 flooding random keys cause no more Backend API calls than the
+// network's burst, and a client of another network is unaffected. (Over
+// loopback every address is this host and its own network, so the
+// network tier is shown with bare tokens and ContextWithClientAddr.)
+func TestBareTokensPerNetwork(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	route := rig.gate.Accept(clerkgate.APIKey)
+	peerCtx := func(addr string) context.Context {
+		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
+	}
+	for i := range 100 {
+		for range 5 {
+			_, err := route.AuthenticateToken(peerCtx(fmt.Sprintf("198.51.100.%d", 1+i)), "ak_"+randomHex(16))
+			require.Error(t, err)
+		}
+	}
+	calls := rig.fake.Requests(clerktest.RouteVerifyAPIKey)
+	t.Logf("100 clients of one /24, 500 random keys: %d calls (network burst %d)", calls, fairshare.DefaultPrefixBurst)
+	require.LessOrEqual(t, calls, fairshare.DefaultPrefixBurst)
+
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
+	c, err := route.AuthenticateToken(peerCtx("198.51.101.1"), key)
+	require.NoError(t, err, "a client of another /24 keeps its share")
+	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
+
+	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
+	_, err = route.AuthenticateToken(peerCtx("198.51.100.250"), other)
+	var aerr *clerkgate.AuthError
+	require.ErrorAs(t, err, &aerr, "a new client of the flooded /24 shares its spent share")
 	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
 }

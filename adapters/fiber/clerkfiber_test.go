@@ -377,7 +377,8 @@ func TestRawRequestsAnswerAsNetHTTP(t *testing.T) {
 		status        int
 	}{
 		{"bearer", "Authorization: Bearer " + f.Token(), http.StatusOK},
-		{"lower-case name and scheme, stray spaces", "authorization: bearer   " + f.Token() + "  ", http.StatusOK},
+		{"lower-case name and scheme, trailing spaces", "authorization: bearer " + f.Token() + "  ", http.StatusOK},
+		{"several spaces after the scheme", "Authorization: Bearer   " + f.Token(), http.StatusUnauthorized},
 		{"two Authorization headers", "Authorization: Bearer " + f.Token() + "\r\nAuthorization: Bearer " + other, http.StatusUnauthorized},
 		{"the same Authorization twice", "Authorization: Bearer " + f.Token() + "\r\nAuthorization: Bearer " + f.Token(), http.StatusUnauthorized},
 		{"an empty bearer", "Authorization: Bearer ", http.StatusUnauthorized},
