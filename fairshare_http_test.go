@@ -136,6 +136,7 @@ func TestRandomKeysLeaveOtherClientsNewTokens(t *testing.T) {
 // moment, never refuses them). Random keys from ten more clients cost at
 // most each client's burst.
 func TestGenuineBurstAcceptedRandomKeysBounded(t *testing.T) {
+	skipSlowUnderShort(t)
 	needLoopback(t, "127.0.1.200", "127.0.9.10")
 	rig := newMachineRig(t, nil)
 	const genuine = 200

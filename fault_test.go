@@ -218,6 +218,7 @@ type faultCase struct {
 const faultNoCode = "-"
 
 func TestFaults(t *testing.T) {
+	skipSlowUnderShort(t)
 	cases := []faultCase{
 		{name: "JWKS 500", route: clerktest.RouteJWKS, fault: clerktest.Fault{Status: 500}, jwksDown: true},
 		{name: "JWKS 429", route: clerktest.RouteJWKS, fault: clerktest.Fault{Status: 429, RetryAfter: time.Minute}, jwksDown: true},

@@ -178,6 +178,7 @@ func heapInUse() uint64 {
 }
 
 func TestJunkTokenFlood(t *testing.T) {
+	skipSlowUnderShort(t)
 	checkNoGoroutineGrowth(t)
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)

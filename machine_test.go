@@ -312,6 +312,7 @@ func TestMachineFloodOfRandomKeys(t *testing.T) {
 // With the Backend API down, cached credentials keep working until their
 // entry lapses; new ones get 503 with Retry-After.
 func TestMachineBackendDown(t *testing.T) {
+	skipSlowUnderShort(t)
 	rig := newMachineRig(t, func(c *clerkgate.Config) { c.Refresh.Timeout = 2 * time.Second })
 	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "ci key")
 	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other key")

@@ -24,3 +24,13 @@ func TestMain(m *testing.M) {
 	}
 	goleak.VerifyTestMain(m)
 }
+
+// skipSlowUnderShort keeps the slow fault and flood suites out of
+// `go test -short`, the quick loop a developer runs while editing; the
+// README's test command and .ci/run run them all.
+func skipSlowUnderShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("slow fault or flood suite: run without -short (as .ci/run does)")
+	}
+}

@@ -98,6 +98,7 @@ func TestRefreshFloodParallel(t *testing.T) {
 // one call slot at most, so even with room for two calls in flight a
 // genuine browser of another session is refreshed while the flood goes on.
 func TestRefreshFloodSparesOtherSessions(t *testing.T) {
+	skipSlowUnderShort(t)
 	t.Parallel()
 	b := newBackend(t, func(c *clerkgate.Config) { c.Refresh.MaxInFlight = 2 })
 	attacker := b.fake.CreateSession("user_attacker")
@@ -135,6 +136,7 @@ func TestRefreshFloodSparesOtherSessions(t *testing.T) {
 // and without a failure window: the same browser succeeds once there is
 // room again.
 func TestRefreshBoundOnCallsInFlight(t *testing.T) {
+	skipSlowUnderShort(t)
 	t.Parallel()
 	b := newBackend(t, func(c *clerkgate.Config) {
 		c.Refresh.MaxInFlight = 2

@@ -200,6 +200,7 @@ func TestReviewRandomCredentialsOfEveryKind(t *testing.T) {
 // once, are all accepted; the last waits for the global bucket (100 at
 // once, then 50/s), about 2 s. Logged: the spread of their latencies.
 func TestReviewGenuineBurstLatency(t *testing.T) {
+	skipSlowUnderShort(t)
 	needLoopback(t, "127.0.1.200")
 	rig := newMachineRig(t, nil)
 	const n = 200
