@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,35 +150,7 @@ func judgeRequest2(t *testing.T, c *reqCase, pem, apiURL string, now int64, part
 	})
 	require.NoError(t, err, "instance %s", in.Name)
 	defer gate.Close()
-	h := gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
-			w.Header().Set("X-Parity-Sid", claims.SessionID)
-			w.Header().Set("X-Parity-Sub", claims.Subject)
-		}
-	}))
-	req := httptest.NewRequest(c.Method, c.URL, nil)
-	req.RemoteAddr = "127.0.0.1:40000"
-	for _, kv := range c.Headers {
-		if kv[0] == "Host" {
-			req.Host = kv[1]
-			continue
-		}
-		req.Header.Add(kv[0], kv[1])
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	res := rec.Result()
-	o := outcome{
-		Code:     res.StatusCode,
-		Sid:      res.Header.Get("X-Parity-Sid"),
-		Sub:      res.Header.Get("X-Parity-Sub"),
-		Status:   res.Header.Get("X-Clerk-Auth-Status"),
-		Reason:   res.Header.Get("X-Clerk-Auth-Reason"),
-		Location: res.Header.Get("Location"),
-		Cookies:  cookiePairs(res.Header.Values("Set-Cookie")),
-	}
-	o.Served = res.StatusCode == http.StatusOK && o.Sid != ""
-	return o
+	return judgeWith(gate, c)
 }
 
 // nodeInstance2 adds authorized parties to what request.mjs reads of an

@@ -332,6 +332,12 @@ func mintBindings(t *testing.T, insts []*instance, pem, apiURL string, now int64
 func judgeRequest(t *testing.T, c *reqCase, pem, apiURL string, now int64) outcome {
 	gate := parityGate(t, c.inst, pem, apiURL, now)
 	defer gate.Close()
+	return judgeWith(gate, c)
+}
+
+// judgeWith sends c through gate under OptionalSession: a request it
+// serves with claims is signed in.
+func judgeWith(gate *clerkgate.Gate, c *reqCase) outcome {
 	h := gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
 			w.Header().Set("X-Parity-Sid", claims.SessionID)
