@@ -221,7 +221,7 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	// Trailers arrive with the body's end, past the check above; the
 	// Frontend API sends none, so none pass.
 	res.Trailer = nil
-	res.Body = noTrailers{res.Body, res}
+	res.Body = upstreamBody{res.Body, res}
 	if loc := res.Header.Get("Location"); loc != "" {
 		if rewritten, ok := p.throughProxy(loc); ok {
 			res.Header.Set("Location", rewritten)
@@ -230,15 +230,29 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	return nil
 }
 
-// noTrailers forgets the response's trailers as the body closes: the
-// transport fills them in as it reads the body's end, and ReverseProxy
-// sends what is left after it closes the body.
-type noTrailers struct {
+// upstreamBody is the Frontend API's body as the browser gets it. Its
+// trailers are forgotten as it closes: the transport fills them in as it
+// reads the body's end, and ReverseProxy sends what is left after it
+// closes the body. And an end read after Timeout is the cut it is: the
+// transport's cancel races the Frontend API's own last chunk (the Frontend
+// API may end its body on seeing the connection go), and a body the
+// timeout cut must not reach the browser looking complete.
+type upstreamBody struct {
 	io.ReadCloser
 	res *http.Response
 }
 
-func (b noTrailers) Close() error {
+func (b upstreamBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && b.res.Request != nil { // a RoundTripper of the app's may leave Request unset
+		if cut := b.res.Request.Context().Err(); cut != nil {
+			return n, cut
+		}
+	}
+	return n, err
+}
+
+func (b upstreamBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.res.Trailer = nil
 	return err
