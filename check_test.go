@@ -30,12 +30,6 @@ func requireNoSecret(t *testing.T, text string) {
 	}
 }
 
-// captureLogs collects a Gate's log lines (syncBuffer: store_test.go).
-func captureLogs() (*slog.Logger, *syncBuffer) {
-	b := &syncBuffer{}
-	return slog.New(slog.NewTextHandler(b, nil)), b
-}
-
 // TestNewRefusesWhatCannotWork: each of these configurations would start
 // without a word and then refuse every request (or send the secret key in
 // clear). New stops them with an error that names the setting, says how to

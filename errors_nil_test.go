@@ -13,16 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// refusalOf is the *AuthError that err, a refusal of an exported
-// function, must be.
-func refusalOf(t testing.TB, err error) *clerkgate.AuthError {
-	t.Helper()
-	var e *clerkgate.AuthError
-	require.ErrorAs(t, err, &e)
-	require.NotNil(t, e, "a nil *AuthError inside a non-nil error")
-	return e
-}
-
 // The exported functions return error, not *AuthError: wrapped the way a
 // caller naturally wraps them (a func returning error that returns their
 // result), an accepted credential must give an error that is == nil. With

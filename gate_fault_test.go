@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
@@ -92,14 +91,6 @@ func newFaultRig(t *testing.T, apiURL string, opts ...clerktest.Option) *faultRi
 	r.client = &http.Client{Transport: &http.Transport{}, Timeout: 4 * faultBound}
 	t.Cleanup(r.client.CloseIdleConnections)
 	return r
-}
-
-// checkNoGoroutineGrowth registers, as the test's first cleanup and so its
-// last to run, a check that every goroutine the test started has ended.
-func checkNoGoroutineGrowth(t *testing.T) {
-	t.Helper()
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 }
 
 // faultAnswer is one answer of the Gate, timed.

@@ -1,9 +1,6 @@
 package clerkgate_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -16,76 +13,6 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/machine"
 )
-
-// machineRig is a clerktest instance, a Gate for it, and a server whose
-// /any route accepts every token type, /m2m only M2M tokens, /keys only
-// API keys, /oauth only OAuth tokens and /session only sessions.
-type machineRig struct {
-	fake  *clerktest.Server
-	gate  *clerkgate.Gate
-	url   string
-	clock atomic.Int64 // Unix nanoseconds
-}
-
-func newMachineRig(t *testing.T, mod func(*clerkgate.Config)) *machineRig {
-	t.Helper()
-	rig := &machineRig{}
-	rig.clock.Store(time.Now().UnixNano())
-	now := func() time.Time { return time.Unix(0, rig.clock.Load()) }
-	rig.fake = clerktest.New(clerktest.WithClock(now))
-	t.Cleanup(rig.fake.Close)
-	cfg := clerkgate.Config{
-		SecretKey:      rig.fake.SecretKey(),
-		PublishableKey: rig.fake.PublishableKey(),
-		APIURL:         rig.fake.URL(),
-		HTTPClient:     rig.fake.Client(),
-		Clock:          now,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	gate, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { gate.Close() })
-	rig.gate = gate
-	mux := http.NewServeMux()
-	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
-	mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(whoamiCaller))
-	mux.Handle("/keys", gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
-	mux.Handle("/oauth", gate.Accept(clerkgate.OAuthToken).Require(whoamiCaller))
-	mux.Handle("/session", gate.RequireSession(whoamiCaller))
-	rig.url = serve(t, mux).URL
-	return rig
-}
-
-func (rig *machineRig) advance(d time.Duration) { rig.clock.Add(int64(d)) }
-
-// whoamiCaller answers the caller as JSON.
-var whoamiCaller = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	c, ok := clerkgate.CallerFromContext(r.Context())
-	if !ok {
-		http.Error(w, "no caller", http.StatusInternalServerError)
-		return
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": c.Type, "subject": c.Subject(), "scopes": c.Scopes(), "read": c.HasScope("read")})
-})
-
-type callerJSON struct {
-	Type    string   `json:"type"`
-	Subject string   `json:"subject"`
-	Scopes  []string `json:"scopes"`
-	Read    bool     `json:"read"`
-}
-
-func (rig *machineRig) call(t *testing.T, path, token string) (reply, callerJSON) {
-	t.Helper()
-	rep := get(t, rig.url+path, bearer(token))
-	var c callerJSON
-	if rep.status == http.StatusOK {
-		require.NoError(t, json.Unmarshal([]byte(rep.body), &c))
-	}
-	return rep, c
-}
 
 func TestMachineCredentialsAccepted(t *testing.T) {
 	rig := newMachineRig(t, nil)
@@ -199,12 +126,6 @@ func TestMachineRefusals(t *testing.T) {
 			require.Contains(t, rep.header.Get("WWW-Authenticate"), `error="invalid_token"`)
 		})
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // A JWT signed by a key the instance never had is refused, whatever its

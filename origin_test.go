@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -86,27 +85,6 @@ func fetchFrom(site, origin string) func(*http.Request) {
 			r.Header.Set("Origin", origin)
 		}
 	}
-}
-
-type answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func send(t *testing.T, method, url string, mods ...func(*http.Request)) answer {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	require.NoError(t, err)
-	for _, m := range mods {
-		m(req)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return answer{res.StatusCode, res.Header, string(b)}
 }
 
 // requireCrossOriginRefusal checks the 403 a forged request gets: the

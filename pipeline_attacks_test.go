@@ -404,21 +404,6 @@ func TestReviewRefusedSecretKeyMakesNoCallFlood(t *testing.T) {
 	}
 }
 
-// forge keeps token's header and payload and replaces its signature with
-// one of the same length that is not the key's.
-func forge(token string) string {
-	i := strings.LastIndexByte(token, '.')
-	sig := []byte(token[i+1:])
-	for j := range sig {
-		if sig[j] == 'A' {
-			sig[j] = 'B'
-		} else {
-			sig[j] = 'A'
-		}
-	}
-	return token[:i+1] + string(sig)
-}
-
 // Hostile page loads beyond the one pageload_cost_test.go measures, each
 // against a signed-in page load, in one test by testing.Benchmark (best
 // of three; ratios only). Within the Gate's limits each costs at most 5×

@@ -25,38 +25,6 @@ import (
 // the loopback network (127.0.0.0/8 on Linux), which is what the Gate sees
 // as the peer.
 
-// from returns an HTTP client whose connections come from ip. It keeps no
-// idle connections, so nothing outlives the test.
-func from(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}, Timeout: 20 * time.Second}
-}
-
-// needLoopback skips t where ip cannot be a local address: Linux answers
-// on all of 127.0.0.0/8, macOS only on the aliases given to lo0.
-func needLoopback(t *testing.T, ips ...string) {
-	t.Helper()
-	for _, ip := range ips {
-		l, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			t.Skipf("%s is no local address here (on macOS: sudo ifconfig lo0 alias %s): %v", ip, ip, err)
-		}
-		l.Close()
-	}
-}
-
-// getFrom is get (middleware_test.go) from a client of its own.
-func getFrom(t *testing.T, c *http.Client, url, token string) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := c.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	return res.StatusCode
-}
-
 // A client flooding junk nonces spends its own share: genuine sign-ins from
 // another address, during the flood, all complete.
 func TestJunkNonceFloodLeavesOtherClientsSigningIn(t *testing.T) {

@@ -23,32 +23,6 @@ import (
 // attacker (who then sees what the victim types). The Gate resolves a
 // handshake only in the browser whose 307 started it.
 
-// handshakeLink is the URL the attacker's browser is sent back to from a
-// handshake, captured instead of followed: the link an attacker would
-// send a victim.
-func handshakeLink(t *testing.T, s *site, b *browser, param string) string {
-	t.Helper()
-	c := *b.c
-	c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), s.url) && req.URL.Query().Has(param) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	// A dev browser token in the URL makes the app sync it through a
-	// handshake (dev-browser-sync), whatever the browser's state.
-	req, err := http.NewRequest(http.MethodGet, s.url+"/?__clerk_db_jwt="+url.QueryEscape(b.cookie(s, "__clerk_db_jwt")), nil)
-	require.NoError(t, err)
-	req.Header.Set("Sec-Fetch-Dest", "document")
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
-	link := resp.Header.Get("Location")
-	require.Contains(t, link, param+"=")
-	return link
-}
-
 func TestHandshakeLinksDoNotSignInAnotherBrowser(t *testing.T) {
 	t.Parallel()
 	for _, format := range []struct{ name, param string }{

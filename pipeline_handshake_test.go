@@ -7,15 +7,11 @@ package clerkgate_test
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,136 +21,6 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/handshake"
 )
-
-// site is an app with a public page (/) and a protected one (/dashboard).
-type site struct {
-	fake   *clerktest.Server
-	gate   *clerkgate.Gate
-	url    string // http://localhost:port
-	offset atomic.Int64
-}
-
-func (s *site) now() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
-
-// advance moves the clock of the fake and the Gate.
-func (s *site) advance(d time.Duration) { s.offset.Add(int64(d)) }
-
-func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option) *site {
-	t.Helper()
-	s := &site{}
-	s.fake = clerktest.New(append([]clerktest.Option{clerktest.WithClock(s.now), clerktest.WithLocalFrontendAPI()}, opts...)...)
-	t.Cleanup(s.fake.Close)
-	cfg := clerkgate.Config{
-		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
-		Pages: clerkgate.PagesConfig{SignInURL: s.fake.SignInURL()}, Clock: s.now, Refresh: clerkgate.RefreshConfig{Timeout: 2 * time.Second},
-		WebhookSigningSecret: s.fake.WebhookSecret(),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	s.gate = g
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
-			fmt.Fprint(w, "Signed in as "+claims.Subject)
-			return
-		}
-		fmt.Fprint(w, "Signed out")
-	})))
-	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, _ := clerkgate.ClaimsFromContext(r.Context())
-		fmt.Fprint(w, "Dashboard of "+claims.Subject)
-	})))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	// localhost, not 127.0.0.1: the app's cookies and the fake Frontend
-	// API's must not mix, and cookies ignore ports.
-	s.url = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	return s
-}
-
-// browser follows redirects like a browser navigating: every request says
-// it wants a document.
-type browser struct {
-	t    *testing.T
-	c    *http.Client
-	hops []string
-}
-
-func (s *site) browser(t *testing.T) *browser {
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	b := &browser{t: t}
-	c := *s.fake.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		b.hops = append(b.hops, req.URL.String())
-		if len(via) > 12 {
-			return fmt.Errorf("redirect loop: %v", b.hops)
-		}
-		return nil
-	}
-	b.c = &c
-	return b
-}
-
-type page struct {
-	status int
-	url    *url.URL
-	body   string
-	header http.Header
-}
-
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	req.Header.Set("Sec-Fetch-Dest", "document")
-	b.hops = nil
-	resp, err := b.c.Do(req)
-	require.NoError(b.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(b.t, err)
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body), header: resp.Header}
-}
-
-func (b *browser) open(u string) page {
-	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	require.NoError(b.t, err)
-	return b.do(req)
-}
-
-func (b *browser) signIn(s *site, userID, back string) page {
-	b.t.Helper()
-	form := url.Values{"user_id": {userID}, "redirect_url": {back}}
-	req, err := http.NewRequest(http.MethodPost, s.fake.SignInURL(), strings.NewReader(form.Encode()))
-	require.NoError(b.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
-}
-
-func (b *browser) cookie(s *site, name string) string {
-	u, _ := url.Parse(s.url)
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-// later is a visit some seconds after the last: the loop counter, which
-// lives 2 s (real time, which the jar keeps), is gone.
-func (b *browser) later(s *site) { b.dropCookie(s, "__clerk_redirect_count") }
-
-func (b *browser) dropCookie(s *site, name string) {
-	u, _ := url.Parse(s.url)
-	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Path: "/", MaxAge: -1}})
-}
 
 // TestPageLoadsThroughTheHandshake walks a user's visit: first visit,
 // sign-in, an expired token refreshed, an expired token without the
@@ -239,53 +105,6 @@ func TestPageLoadWithHandshakeToken(t *testing.T) {
 	require.Equal(t, "Dashboard of user_7", p.body)
 	require.Equal(t, 2, s.fake.Requests(clerktest.RouteHandshake))
 	require.Zero(t, s.fake.Requests(clerktest.RouteHandshakePayload))
-}
-
-// rawGet sends one request without following redirects.
-func rawGet(t *testing.T, u string, mod func(*http.Request)) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("Sec-Fetch-Dest", "document")
-	if mod != nil {
-		mod(req)
-	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
-}
-
-// binding is the cookie that binds a handshake to this browser, as the
-// Gate sets it on the 307 that sends a browser without a dev browser
-// token to the handshake: a genuine return from the handshake carries it.
-func (s *site) binding(t *testing.T) *http.Cookie {
-	t.Helper()
-	resp := rawGet(t, s.url+"/", nil)
-	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
-	c := setCookieNamed(resp, handshake.CookieBinding)
-	require.NotNil(t, c, "the handshake's 307 sets the binding cookie")
-	return &http.Cookie{Name: c.Name, Value: c.Value}
-}
-
-func withCookies(cookies ...*http.Cookie) func(*http.Request) {
-	return func(r *http.Request) {
-		for _, c := range cookies {
-			r.AddCookie(c)
-		}
-	}
-}
-
-func setCookieNamed(resp *http.Response, name string) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 func TestHandshakeRedirect(t *testing.T) {

@@ -1,18 +1,13 @@
 package clerkgate_test
 
 import (
-	"encoding/base64"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/handshake"
 )
@@ -23,68 +18,6 @@ import (
 // thousands of numbers and a cat that is an object, and a junk
 // __clerk_handshake, about 10 KiB each) and an 800 KB query; the signed-in one is
 // a browser's ordinary page load with a verified (cached) token.
-
-// pageLoads returns a Gate's page-load handler and the two requests.
-func pageLoads(tb testing.TB) (h http.Handler, signedIn, hostile *http.Request) {
-	tb.Helper()
-	fake := clerktest.New()
-	tb.Cleanup(fake.Close)
-	gate, err := clerkgate.New(clerkgate.Config{
-		SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-		MaxTokenLifetime: time.Hour, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { gate.Close() })
-	h = gate.OptionalSession(benchHandler)
-
-	page := func(target string) *http.Request {
-		r := httptest.NewRequest(http.MethodGet, target, nil)
-		r.Header.Set("Accept", "text/html")
-		r.Header.Set("Sec-Fetch-Dest", "document")
-		r.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
-		return r
-	}
-	signedIn = page("/dashboard?tab=1")
-	token := fake.Token(fake.CreateSession("user_bench").ID, clerktest.ExpiresIn(time.Hour))
-	signedIn.AddCookie(&http.Cookie{Name: "__session", Value: token})
-	signedIn.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
-
-	seg := func(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
-	// Each hostile value is as long as a cookie can be (4 KiB), so that
-	// every one of them is read.
-	numbers := "[" + strings.Repeat("0,", 1300) + "0]"
-	junk := seg(`{"alg":"RS256","kid":"x","cat":{"a":`+numbers[:200]+`}}`) + "." + seg(`{"sub":`+numbers+`,"iat":1}`) + ".c2ln"
-	if len(junk) > 4000 {
-		tb.Fatalf("junk of %d bytes", len(junk))
-	}
-	hostile = page("/dashboard?" + strings.Repeat("a=b&", 200_000))
-	sfx := fake.CookieSuffix()
-	hostile.AddCookie(&http.Cookie{Name: "__session", Value: junk})
-	hostile.AddCookie(&http.Cookie{Name: "__session_" + sfx, Value: junk + "A"})
-	hostile.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
-	hostile.AddCookie(&http.Cookie{Name: "__clerk_handshake", Value: junk})
-	for i := range 5 { // 32 KiB of cookies in all
-		hostile.AddCookie(&http.Cookie{Name: fmt.Sprint("__session_", i), Value: junk})
-	}
-	// Longer values are not read at all.
-	hostile.AddCookie(&http.Cookie{Name: "__clerk_handshake_nonce", Value: strings.Repeat("n", 8<<10)})
-	return h, signedIn, hostile
-}
-
-// serveOnce serves r and checks the answer is no server error and that
-// no Location header is longer than a browser would follow.
-func serveOnce(tb testing.TB, h http.Handler, r *http.Request) {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	if rec.Code >= 500 {
-		tb.Fatalf("status %d", rec.Code)
-	}
-	if n := len(rec.Header().Get("Location")); n > 16<<10 {
-		tb.Fatalf("a Location header of %d bytes", n)
-	}
-}
 
 // TestHostilePageLoadCost: the hostile page load costs at most 5× the
 // CPU time, bytes allocated and allocations of a signed-in one, measured

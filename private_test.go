@@ -13,14 +13,6 @@ import (
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
-// publicPage answers as a handler of a cacheable page does: public, for
-// five minutes, whoever asks.
-var publicPage = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	caller, _ := clerkgate.CallerFromContext(r.Context())
-	io.WriteString(w, caller.Subject())
-})
-
 // TestFreshSessionCookiesAreNeverCacheable: a response on which the Gate
 // sets the session cookies of a refresh goes out "private, no-store",
 // whatever Cache-Control the handler set, through every middleware (a

@@ -18,50 +18,6 @@ import (
 	"github.com/clerkgate/clerkgate/session"
 )
 
-// backend is a Gate in front of a whoami handler, talking to a fake Clerk
-// backend over real HTTP.
-type backend struct {
-	fake *clerktest.Server
-	gate *clerkgate.Gate
-	srv  string
-}
-
-func newBackend(t *testing.T, mod func(*clerkgate.Config)) *backend {
-	t.Helper()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
-}
-
-func (b *backend) refreshCookie(s clerktest.Session) func(*http.Request) {
-	return cookie("__refresh_"+b.fake.CookieSuffix(), s.RefreshToken)
-}
-
-// sessionCookie is the suffixed session cookie with its __client_uat
-// twin, as a browser holds them: Clerk reads a suffixed session cookie
-// only beside a suffixed __client_uat (a lone one is ignored for the
-// plain pair). The client's last change is long before any token.
-func (b *backend) sessionCookie(token string) func(*http.Request) {
-	return both(cookie("__session_"+b.fake.CookieSuffix(), token), cookie("__client_uat_"+b.fake.CookieSuffix(), "1"))
-}
-
-func both(mods ...func(*http.Request)) func(*http.Request) {
-	return func(r *http.Request) {
-		for _, m := range mods {
-			m(r)
-		}
-	}
-}
-
-func (b *backend) refreshCalls() int { return b.fake.Requests(clerktest.RouteRefresh) }
-
 func TestRefreshHappyPath(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t, nil)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,49 +14,6 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/session"
 )
-
-// fakeClock is a clock tests move by hand; the Gate and clerktest share it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// clockedBackend is a backend whose Gate and fake Clerk run on one
-// injected clock.
-func clockedBackend(t *testing.T, clock *fakeClock, mod func(*clerkgate.Config)) *backend {
-	t.Helper()
-	fake := clerktest.New(clerktest.WithClock(clock.Now))
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), Clock: clock.Now}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
-}
-
-func createToken(t *testing.T, b *backend, sessionID string, lifetime time.Duration) string {
-	t.Helper()
-	tok, err := b.gate.Sessions().CreateToken(context.Background(), sessionID, session.TokenParams{ExpiresInSeconds: int(lifetime / time.Second)})
-	require.NoError(t, err)
-	return tok.JWT
-}
 
 // The case the security review demonstrated: a 1-hour token from
 // CreateToken, of a session revoked through the Gate, was accepted again

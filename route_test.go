@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -105,62 +104,6 @@ func (in *instance) token(t *testing.T, claims map[string]any) string {
 	return testkit.SignRS(t, in.key, crypto.SHA256, in.header(), claims)
 }
 
-// serve runs handler behind the gate's middleware on a real listener.
-func serve(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// whoami answers 200 with the user id the middleware attached, or
-// "anonymous".
-var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	if c, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
-		io.WriteString(w, c.Subject)
-		return
-	}
-	io.WriteString(w, "anonymous")
-})
-
-type reply struct {
-	status int
-	header http.Header
-	body   string
-	reason string
-}
-
-func get(t *testing.T, url string, mod func(*http.Request)) reply {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	require.NoError(t, err)
-	if mod != nil {
-		mod(req)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	rep := reply{status: res.StatusCode, header: res.Header, body: string(b)}
-	if res.StatusCode >= 400 {
-		var body struct{ Error, Message string }
-		require.NoError(t, json.Unmarshal(b, &body), "error body must be JSON: %s", b)
-		require.Equal(t, "application/json", res.Header.Get("Content-Type"))
-		require.NotEmpty(t, body.Message)
-		rep.reason = body.Error
-	}
-	return rep
-}
-
-func bearer(token string) func(*http.Request) {
-	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
-}
-
-func cookie(name, value string) func(*http.Request) {
-	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: value}) }
-}
-
 // issuerOf is the iss claim of a token, read without verifying it.
 func issuerOf(token string) string {
 	parts := strings.Split(token, ".")
@@ -177,12 +120,6 @@ func issuerOf(token string) string {
 	_ = json.Unmarshal(b, &c)
 	return c.Iss
 }
-
-// clientUAT is the suffixed __client_uat a browser holds beside its
-// suffixed session cookie: Clerk reads __session_<suffix> only with it
-// (a lone suffixed session cookie is ignored for the plain pair). The
-// client's last change is long before any token.
-func clientUAT(suffix string) func(*http.Request) { return cookie("__client_uat_"+suffix, "1") }
 
 func TestAttacksOverHTTP(t *testing.T) {
 	t.Parallel()

@@ -311,20 +311,3 @@ func TestStoreOwnership(t *testing.T) {
 	_, err = clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{RefreshCacheSize: -1})
 	require.ErrorContains(t, err, "must not be negative")
 }
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

@@ -2,13 +2,11 @@ package clerkgate_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,78 +16,6 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/webhooks"
 )
-
-// hookApp is an app behind a Gate that serves Clerk's webhooks at
-// /webhooks/clerk and whoami everywhere else, with the fake delivering
-// its webhooks there.
-type hookApp struct {
-	fake *clerktest.Server
-	gate *clerkgate.Gate
-	url  string
-
-	mu     sync.Mutex
-	events []*webhooks.Event
-	fail   error // the app's handler answers with it
-}
-
-func newHookApp(t *testing.T, mod func(*clerkgate.Config)) *hookApp {
-	t.Helper()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-		WebhookSigningSecret: fake.WebhookSecret()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	a := &hookApp{fake: fake, gate: g}
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/clerk", g.Webhooks(func(_ context.Context, e *webhooks.Event) error {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.fail != nil {
-			return a.fail
-		}
-		a.events = append(a.events, e)
-		return nil
-	}))
-	mux.Handle("/", g.RequireSession(whoami))
-	a.url = serve(t, mux).URL
-	// The fake's own Close waits for its deliveries; stop them first.
-	t.Cleanup(func() { fake.SendWebhooksTo("") })
-	fake.SendWebhooksTo(a.url + "/webhooks/clerk")
-	return a
-}
-
-func (a *hookApp) handled() []*webhooks.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]*webhooks.Event(nil), a.events...)
-}
-
-// delivered waits until the fake has made n delivery attempts, and
-// returns them.
-func (a *hookApp) delivered(t *testing.T, n int) []clerktest.WebhookDelivery {
-	t.Helper()
-	var d []clerktest.WebhookDelivery
-	require.Eventually(t, func() bool { d = a.fake.WebhookDeliveries(); return len(d) >= n }, 10*time.Second, 5*time.Millisecond)
-	return d
-}
-
-// backendAPI calls the fake's Backend API as an admin's tool would.
-func (a *hookApp) backendAPI(t *testing.T, method, path, body string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, a.fake.URL()+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+a.fake.SecretKey())
-	req.Header.Set("Content-Type", "application/json")
-	res, err := a.fake.Client().Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode, "%s %s", method, path)
-}
 
 // A session revoked, a user deleted or a membership changed in Clerk, not
 // through the Gate, is refused as soon as Clerk's webhook is delivered.
