@@ -18,27 +18,17 @@ import (
 
 // authzRig is a Gate guarding one route per kind of check, in front of a
 // fake Clerk backend over real HTTP.
-type authzRig struct {
-	fake *clerktest.Server
-	url  string
-}
+type authzRig struct{ *rig }
 
 func newAuthzRig(t *testing.T, mod func(*clerkgate.Config)) *authzRig {
 	t.Helper()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	mux := http.NewServeMux()
-	for path, checks := range authzRoutes {
-		mux.Handle(path, g.Accept(clerkgate.SessionToken).With(checks...).Require(whoami))
-	}
-	return &authzRig{fake: fake, url: serve(t, mux).URL}
+	return &authzRig{newRig(t, withConfig(mod), withHandler(func(g *clerkgate.Gate) http.Handler {
+		mux := http.NewServeMux()
+		for path, checks := range authzRoutes {
+			mux.Handle(path, g.Accept(clerkgate.SessionToken).With(checks...).Require(whoami))
+		}
+		return mux
+	}))}
 }
 
 var authzRoutes = map[string][]authz.Check{

@@ -49,7 +49,7 @@ func TestDevModeNeedsNoCertificate(t *testing.T) {
 	}}
 	p := b.open(app + "/dashboard")
 	require.Equal(t, fake.SignInURL(), strings.Split(p.url.String(), "?")[0], "signed out: on to the sign-in page")
-	p = b.signIn(&site{fake: fake, url: app}, "user_dev", app+"/dashboard")
+	p = b.signIn(&site{rig: &rig{fake: fake, url: app}}, "user_dev", app+"/dashboard")
 	require.Equal(t, http.StatusOK, p.status, p.body)
 	require.Equal(t, "Dashboard of user_dev", p.body)
 	require.Positive(t, fake.Requests(clerktest.RouteHandshake))

@@ -59,9 +59,8 @@ var faultForeignKey = sync.OnceValue(func() *rsa.PrivateKey {
 // faultRig is a Gate in front of a handler, on a real listener, talking to
 // a clerktest backend.
 type faultRig struct {
-	fake   *clerktest.Server
-	gate   *clerkgate.Gate
-	srv    *httptest.Server
+	*rig
+	srv    *httptest.Server // the rig's server
 	client *http.Client
 }
 
@@ -71,23 +70,14 @@ type faultRig struct {
 // goroutine check that checkNoGoroutineGrowth registered earlier.
 func newFaultRig(t *testing.T, apiURL string, opts ...clerktest.Option) *faultRig {
 	t.Helper()
-	r := &faultRig{fake: clerktest.New(opts...)}
-	t.Cleanup(r.fake.Close)
-	if apiURL == "" {
-		apiURL = r.fake.URL()
-	}
-	var err error
-	r.gate, err = clerkgate.New(clerkgate.Config{
-		SecretKey:      r.fake.SecretKey(),
-		PublishableKey: r.fake.PublishableKey(),
-		APIURL:         apiURL,
-		Keys:           clerkgate.KeysConfig{FetchTimeout: faultTimeout, MinRefetchInterval: faultMinRefetch},
-		Refresh:        clerkgate.RefreshConfig{Timeout: faultTimeout},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { r.gate.Close() })
-	r.srv = httptest.NewServer(r.gate.RequireSession(whoami))
-	t.Cleanup(r.srv.Close)
+	r := &faultRig{rig: newRig(t, withFake(opts...), withConfig(func(c *clerkgate.Config) {
+		if apiURL != "" {
+			c.APIURL = apiURL
+		}
+		c.Keys = clerkgate.KeysConfig{FetchTimeout: faultTimeout, MinRefetchInterval: faultMinRefetch}
+		c.Refresh = clerkgate.RefreshConfig{Timeout: faultTimeout}
+	}))}
+	r.srv = r.server
 	r.client = &http.Client{Transport: &http.Transport{}, Timeout: 4 * faultBound}
 	t.Cleanup(r.client.CloseIdleConnections)
 	return r

@@ -35,6 +35,101 @@ import (
 // share. A helper used by one file stays in that file; one used by two or
 // more lives here.
 
+// rig is the one fixture of the root package's tests: a fake Clerk
+// instance (clerktest, over real HTTP), a Gate configured for it, and the
+// Gate's handler on a real listener. newRig(t) alone serves whoami behind
+// RequireSession; options adjust it, in the order given:
+//
+//	withConfig(mod)      changes the Gate's Config (a nil mod changes nothing)
+//	withFakeConfig(mod)  the same, with the fake at hand (its client, its URLs)
+//	withFake(opts...)    starts the fake with these clerktest options
+//	withClock(now)       one clock for the fake and the Gate
+//	withHandler(h)       what the listener serves, built on the Gate
+//	onLocalhost()        the URL names localhost instead of 127.0.0.1
+//
+// The fixtures below (backend, machineRig, site, hookApp, and the few kept
+// beside their one test file) are this rig plus the routes and clocks
+// their tests share. A new test starts from newRig, or from the fixture of
+// the file it joins.
+type rig struct {
+	fake   *clerktest.Server
+	gate   *clerkgate.Gate
+	server *httptest.Server
+	url    string // server.URL, or its localhost form
+}
+
+// rigOption adjusts a rig before it starts.
+type rigOption func(*rigSetup)
+
+type rigSetup struct {
+	fake      []clerktest.Option
+	config    []func(*clerktest.Server, *clerkgate.Config)
+	handler   func(*clerkgate.Gate) http.Handler
+	localhost bool
+}
+
+func withConfig(mod func(*clerkgate.Config)) rigOption {
+	return func(s *rigSetup) {
+		if mod != nil {
+			s.config = append(s.config, func(_ *clerktest.Server, c *clerkgate.Config) { mod(c) })
+		}
+	}
+}
+
+func withFakeConfig(mod func(*clerktest.Server, *clerkgate.Config)) rigOption {
+	return func(s *rigSetup) { s.config = append(s.config, mod) }
+}
+
+func withFake(opts ...clerktest.Option) rigOption {
+	return func(s *rigSetup) { s.fake = append(s.fake, opts...) }
+}
+
+func withClock(now func() time.Time) rigOption {
+	return func(s *rigSetup) {
+		s.fake = append(s.fake, clerktest.WithClock(now))
+		s.config = append(s.config, func(_ *clerktest.Server, c *clerkgate.Config) { c.Clock = now })
+	}
+}
+
+func withHandler(h func(*clerkgate.Gate) http.Handler) rigOption {
+	return func(s *rigSetup) { s.handler = h }
+}
+
+// onLocalhost names the app localhost: its cookies and a local fake
+// Frontend API's (on 127.0.0.1) must not mix, and cookies ignore ports.
+func onLocalhost() rigOption { return func(s *rigSetup) { s.localhost = true } }
+
+// newRig starts a fake, a Gate for it and a listener; the test's cleanup
+// closes them, listener first.
+func newRig(t testing.TB, opts ...rigOption) *rig {
+	t.Helper()
+	var s rigSetup
+	for _, o := range opts {
+		o(&s)
+	}
+	r := &rig{fake: clerktest.New(s.fake...)}
+	t.Cleanup(r.fake.Close)
+	cfg := clerkgate.Config{SecretKey: r.fake.SecretKey(), PublishableKey: r.fake.PublishableKey(), APIURL: r.fake.URL()}
+	for _, mod := range s.config {
+		mod(r.fake, &cfg)
+	}
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { g.Close() })
+	r.gate = g
+	h := g.RequireSession(whoami)
+	if s.handler != nil {
+		h = s.handler(g)
+	}
+	r.server = httptest.NewServer(h)
+	t.Cleanup(r.server.Close)
+	r.url = r.server.URL
+	if s.localhost {
+		r.url = strings.Replace(r.url, "127.0.0.1", "localhost", 1)
+	}
+	return r
+}
+
 // serve runs handler behind the gate's middleware on a real listener.
 func serve(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
@@ -107,13 +202,9 @@ var whoamiCaller = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 	_ = json.NewEncoder(w).Encode(map[string]any{"type": c.Type, "subject": c.Subject(), "scopes": c.Scopes(), "read": c.HasScope("read")})
 })
 
-type answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func send(t *testing.T, method, url string, mods ...func(*http.Request)) answer {
+// send is get with any method and any number of mods, and no check of
+// the body: its caller reads it.
+func send(t *testing.T, method, url string, mods ...func(*http.Request)) reply {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	require.NoError(t, err)
@@ -125,7 +216,7 @@ func send(t *testing.T, method, url string, mods ...func(*http.Request)) answer 
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
-	return answer{res.StatusCode, res.Header, string(b)}
+	return reply{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 
 func both(mods ...func(*http.Request)) func(*http.Request) {
@@ -173,24 +264,16 @@ func setCookieNamed(resp *http.Response, name string) *http.Cookie {
 
 // backend is a Gate in front of a whoami handler, talking to a fake Clerk
 // backend over real HTTP.
+// It is the rig as it starts, srv being its URL.
 type backend struct {
-	fake *clerktest.Server
-	gate *clerkgate.Gate
-	srv  string
+	*rig
+	srv string
 }
 
 func newBackend(t *testing.T, mod func(*clerkgate.Config)) *backend {
 	t.Helper()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
+	r := newRig(t, withConfig(mod))
+	return &backend{rig: r, srv: r.url}
 }
 
 func (b *backend) refreshCookie(s clerktest.Session) func(*http.Request) {
@@ -231,16 +314,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 // injected clock.
 func clockedBackend(t *testing.T, clock *fakeClock, mod func(*clerkgate.Config)) *backend {
 	t.Helper()
-	fake := clerktest.New(clerktest.WithClock(clock.Now))
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), Clock: clock.Now}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
+	r := newRig(t, withClock(clock.Now), withConfig(mod))
+	return &backend{rig: r, srv: r.url}
 }
 
 func createToken(t *testing.T, b *backend, sessionID string, lifetime time.Duration) string {
@@ -253,42 +328,30 @@ func createToken(t *testing.T, b *backend, sessionID string, lifetime time.Durat
 // machineRig is a clerktest instance, a Gate for it, and a server whose
 // /any route accepts every token type, /m2m only M2M tokens, /keys only
 // API keys, /oauth only OAuth tokens and /session only sessions.
+// Its clock stands still until advance moves it.
 type machineRig struct {
-	fake  *clerktest.Server
-	gate  *clerkgate.Gate
-	url   string
+	*rig
 	clock atomic.Int64 // Unix nanoseconds
 }
 
 func newMachineRig(t *testing.T, mod func(*clerkgate.Config)) *machineRig {
 	t.Helper()
-	rig := &machineRig{}
-	rig.clock.Store(time.Now().UnixNano())
-	now := func() time.Time { return time.Unix(0, rig.clock.Load()) }
-	rig.fake = clerktest.New(clerktest.WithClock(now))
-	t.Cleanup(rig.fake.Close)
-	cfg := clerkgate.Config{
-		SecretKey:      rig.fake.SecretKey(),
-		PublishableKey: rig.fake.PublishableKey(),
-		APIURL:         rig.fake.URL(),
-		HTTPClient:     rig.fake.Client(),
-		Clock:          now,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	gate, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { gate.Close() })
-	rig.gate = gate
-	mux := http.NewServeMux()
-	mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
-	mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(whoamiCaller))
-	mux.Handle("/keys", gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
-	mux.Handle("/oauth", gate.Accept(clerkgate.OAuthToken).Require(whoamiCaller))
-	mux.Handle("/session", gate.RequireSession(whoamiCaller))
-	rig.url = serve(t, mux).URL
-	return rig
+	m := &machineRig{}
+	m.clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, m.clock.Load()) }
+	m.rig = newRig(t, withClock(now),
+		withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) { c.HTTPClient = fake.Client() }),
+		withConfig(mod),
+		withHandler(func(gate *clerkgate.Gate) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/any", gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
+			mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(whoamiCaller))
+			mux.Handle("/keys", gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
+			mux.Handle("/oauth", gate.Accept(clerkgate.OAuthToken).Require(whoamiCaller))
+			mux.Handle("/session", gate.RequireSession(whoamiCaller))
+			return mux
+		}))
+	return m
 }
 
 func (rig *machineRig) advance(d time.Duration) { rig.clock.Add(int64(d)) }
@@ -317,10 +380,10 @@ func randomHex(n int) string {
 }
 
 // site is an app with a public page (/) and a protected one (/dashboard).
+// Its clock runs with the real one, advance moving it on; its url is
+// http://localhost:port.
 type site struct {
-	fake   *clerktest.Server
-	gate   *clerkgate.Gate
-	url    string // http://localhost:port
+	*rig
 	offset atomic.Int64
 }
 
@@ -332,37 +395,30 @@ func (s *site) advance(d time.Duration) { s.offset.Add(int64(d)) }
 func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option) *site {
 	t.Helper()
 	s := &site{}
-	s.fake = clerktest.New(append([]clerktest.Option{clerktest.WithClock(s.now), clerktest.WithLocalFrontendAPI()}, opts...)...)
-	t.Cleanup(s.fake.Close)
-	cfg := clerkgate.Config{
-		SecretKey: s.fake.SecretKey(), PublishableKey: s.fake.PublishableKey(), APIURL: s.fake.URL(),
-		Pages: clerkgate.PagesConfig{SignInURL: s.fake.SignInURL()}, Clock: s.now, Refresh: clerkgate.RefreshConfig{Timeout: 2 * time.Second},
-		WebhookSigningSecret: s.fake.WebhookSecret(),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	s.gate = g
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
-			fmt.Fprint(w, "Signed in as "+claims.Subject)
-			return
-		}
-		fmt.Fprint(w, "Signed out")
-	})))
-	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, _ := clerkgate.ClaimsFromContext(r.Context())
-		fmt.Fprint(w, "Dashboard of "+claims.Subject)
-	})))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	// localhost, not 127.0.0.1: the app's cookies and the fake Frontend
-	// API's must not mix, and cookies ignore ports.
-	s.url = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	s.rig = newRig(t, withClock(s.now), withFake(clerktest.WithLocalFrontendAPI()), withFake(opts...),
+		withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) {
+			c.Pages = clerkgate.PagesConfig{SignInURL: fake.SignInURL()}
+			c.Refresh = clerkgate.RefreshConfig{Timeout: 2 * time.Second}
+			c.WebhookSigningSecret = fake.WebhookSecret()
+		}),
+		withConfig(mod),
+		withHandler(func(g *clerkgate.Gate) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
+					fmt.Fprint(w, "Signed in as "+claims.Subject)
+					return
+				}
+				fmt.Fprint(w, "Signed out")
+			})))
+			mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				claims, _ := clerkgate.ClaimsFromContext(r.Context())
+				fmt.Fprint(w, "Dashboard of "+claims.Subject)
+			})))
+			return mux
+		}),
+		// The fake Frontend API is on 127.0.0.1.
+		onLocalhost())
 	return s
 }
 
@@ -488,9 +544,7 @@ func handshakeLink(t *testing.T, s *site, b *browser, param string) string {
 // /webhooks/clerk and whoami everywhere else, with the fake delivering
 // its webhooks there.
 type hookApp struct {
-	fake *clerktest.Server
-	gate *clerkgate.Gate
-	url  string
+	*rig
 
 	mu     sync.Mutex
 	events []*webhooks.Event
@@ -499,32 +553,27 @@ type hookApp struct {
 
 func newHookApp(t *testing.T, mod func(*clerkgate.Config)) *hookApp {
 	t.Helper()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(),
-		WebhookSigningSecret: fake.WebhookSecret()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	g, err := clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	a := &hookApp{fake: fake, gate: g}
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/clerk", g.Webhooks(func(_ context.Context, e *webhooks.Event) error {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.fail != nil {
-			return a.fail
-		}
-		a.events = append(a.events, e)
-		return nil
-	}))
-	mux.Handle("/", g.RequireSession(whoami))
-	a.url = serve(t, mux).URL
+	a := &hookApp{}
+	a.rig = newRig(t,
+		withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) { c.WebhookSigningSecret = fake.WebhookSecret() }),
+		withConfig(mod),
+		withHandler(func(g *clerkgate.Gate) http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("/webhooks/clerk", g.Webhooks(func(_ context.Context, e *webhooks.Event) error {
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				if a.fail != nil {
+					return a.fail
+				}
+				a.events = append(a.events, e)
+				return nil
+			}))
+			mux.Handle("/", g.RequireSession(whoami))
+			return mux
+		}))
 	// The fake's own Close waits for its deliveries; stop them first.
-	t.Cleanup(func() { fake.SendWebhooksTo("") })
-	fake.SendWebhooksTo(a.url + "/webhooks/clerk")
+	t.Cleanup(func() { a.fake.SendWebhooksTo("") })
+	a.fake.SendWebhooksTo(a.url + "/webhooks/clerk")
 	return a
 }
 

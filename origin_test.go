@@ -23,9 +23,8 @@ const appOrigin = "http://localhost:3000"
 // crossOriginApp is a Gate trusting appOrigin in front of one handler,
 // served on real HTTP, which counts the requests that reach it.
 type crossOriginApp struct {
-	fake    *clerktest.Server
-	gate    *clerkgate.Gate
-	srv     *httptest.Server
+	*rig
+	srv     *httptest.Server // the rig's server
 	reached atomic.Int32
 	decided *decisions
 }
@@ -39,29 +38,22 @@ type decisions struct {
 
 func newCrossOriginApp(t *testing.T, mod func(*clerkgate.Config), wrap func(*clerkgate.Gate, http.Handler) http.Handler) *crossOriginApp {
 	t.Helper()
-	a := &crossOriginApp{fake: clerktest.New(), decided: &decisions{}}
-	t.Cleanup(a.fake.Close)
-	cfg := clerkgate.Config{
-		SecretKey: a.fake.SecretKey(), PublishableKey: a.fake.PublishableKey(), APIURL: a.fake.URL(),
-		AuthorizedParties: []string{appOrigin},
-		Observer: &clerkgate.Observer{Decided: func(_ context.Context, d clerkgate.Decision) {
+	a := &crossOriginApp{decided: &decisions{}}
+	a.rig = newRig(t, withConfig(func(c *clerkgate.Config) {
+		c.AuthorizedParties = []string{appOrigin}
+		c.Observer = &clerkgate.Observer{Decided: func(_ context.Context, d clerkgate.Decision) {
 			a.decided.n.Add(1)
 			a.decided.status.Store(int32(d.Status))
 			a.decided.reason.Store(string(d.Reason))
-		}},
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	var err error
-	a.gate, err = clerkgate.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { a.gate.Close() })
-	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.reached.Add(1)
-		whoami.ServeHTTP(w, r)
-	})
-	a.srv = serve(t, wrap(a.gate, counted))
+		}}
+	}), withConfig(mod), withHandler(func(g *clerkgate.Gate) http.Handler {
+		counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.reached.Add(1)
+			whoami.ServeHTTP(w, r)
+		})
+		return wrap(g, counted)
+	}))
+	a.srv = a.server
 	return a
 }
 
@@ -90,7 +82,7 @@ func fetchFrom(site, origin string) func(*http.Request) {
 // requireCrossOriginRefusal checks the 403 a forged request gets: the
 // body of the Gate's other 403s, no challenge (new credentials change
 // nothing), not cached.
-func requireCrossOriginRefusal(t *testing.T, got answer, msgAndArgs ...any) {
+func requireCrossOriginRefusal(t *testing.T, got reply, msgAndArgs ...any) {
 	t.Helper()
 	require.Equal(t, http.StatusForbidden, got.status, msgAndArgs...)
 	var body struct{ Error, Reason, Message string }
