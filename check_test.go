@@ -307,3 +307,94 @@ func TestNilLoggerLogsToTheDefault(t *testing.T) {
 	require.Contains(t, stderr.String(), "WARN clerkgate: no AuthorizedParties")
 	requireNoSecret(t, stderr.String())
 }
+
+// TestStartupErrorsShowNoSecret: a secret key in the wrong place, or
+// malformed, stops New with an error that shows at most its fixed prefix
+// (sk_live_…): start-up errors end up in logs and CI output.
+func TestStartupErrorsShowNoSecret(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	const secret = "Zq9WvK3xTmB7pLr2YhN8cD4fGs6J"
+	for name, cfg := range map[string]clerkgate.Config{
+		"keys swapped":                   {SecretKey: fake.PublishableKey(), PublishableKey: "sk_live_" + secret, APIURL: fake.URL()},
+		"secret as publishable key":      {PublishableKey: "sk_test_" + secret},
+		"secret as PEM key":              {JWTKey: "sk_live_" + secret},
+		"secret with a newline":          {SecretKey: "sk_live_" + secret + "\n", APIURL: fake.URL()},
+		"secret key without its prefix":  {SecretKey: secret, APIURL: fake.URL()},
+		"publishable key, secret inside": {PublishableKey: "pk_live_" + secret},
+	} {
+		g, err := clerkgate.New(cfg)
+		if err == nil {
+			g.Close()
+		}
+		require.Error(t, err, name)
+		for i := 0; i+3 <= len(secret); i++ {
+			require.NotContains(t, err.Error(), secret[i:i+3], "%s: %v", name, err)
+		}
+	}
+}
+
+// TestAPIURLSecretsNeverShown: CLERK_API_URL with a user name and password,
+// or a token in its query, stops New with an error that names the URL
+// without them, and nothing logged shows them either.
+func TestAPIURLSecretsNeverShown(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	const user, pass, token = "USERzq9WvK", "PASSmB7pLr", "TOKENhN8cD"
+	creds := user + ":" + pass + "@"
+	local := strings.Replace(fake.URL(), "://", "://"+creds, 1)
+	urls := map[string]string{
+		"plain http to another host": "http://" + creds + "clerk.example.com",
+		"credentials":                "https://" + creds + "api.example.com",
+		"credentials, loopback":      local,
+		"query":                      fake.URL() + "?token=" + token,
+		"bad port":                   "https://" + creds + "api.example.com:bad?t=" + token,
+		"slash in password":          "https://" + user + ":" + pass + "/x@api.example.com",
+	}
+	for name, raw := range urls {
+		for _, mode := range []string{"session", "machine"} {
+			var logs bytes.Buffer
+			cfg := clerkgate.Config{
+				PublishableKey: fake.PublishableKey(), APIURL: raw, HTTPClient: fake.Client(),
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			}
+			if mode == "session" {
+				cfg.SecretKey = fake.SecretKey()
+			} else {
+				cfg.Machine.SecretKey = fake.CreateMachine().SecretKey
+			}
+			g, err := clerkgate.New(cfg)
+			if err == nil {
+				g.Close()
+			}
+			require.Error(t, err, "%s (%s)", name, mode)
+			for _, secret := range []string{user, pass, token} {
+				require.NotContains(t, err.Error(), secret, "%s (%s)", name, mode)
+				require.NotContains(t, logs.String(), secret, "%s (%s): logged", name, mode)
+			}
+		}
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t)
+	cases := map[string]struct {
+		cfg  clerkgate.Config
+		want string
+	}{
+		"no key source":          {clerkgate.Config{}, "no key source"},
+		"malformed publishable":  {clerkgate.Config{SecretKey: "sk_test_x", PublishableKey: "pk_test_%%%"}, "publishable key"},
+		"PEM that doesn't parse": {clerkgate.Config{JWTKey: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}, "CLERK_JWT_KEY"},
+		"secret key shape":       {clerkgate.Config{SecretKey: "pk_test_x"}, "secret key"},
+		"relative API URL":       {clerkgate.Config{SecretKey: "sk_test_x", APIURL: "api.clerk.com"}, "URL"},
+		"empty authorized party": {clerkgate.Config{JWTKey: in.vec.PublicKeyPEM, AuthorizedParties: []string{""}}, "authorized party"},
+	}
+	for name, tc := range cases {
+		_, err := clerkgate.New(tc.cfg)
+		require.ErrorContains(t, err, tc.want, name)
+		require.True(t, strings.HasPrefix(err.Error(), "clerkgate: "), err.Error())
+	}
+}

@@ -622,7 +622,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// captureLogs collects a Gate's log lines (syncBuffer: store_test.go).
+// captureLogs collects a Gate's log lines.
 func captureLogs() (*slog.Logger, *syncBuffer) {
 	b := &syncBuffer{}
 	return slog.New(slog.NewTextHandler(b, nil)), b
@@ -666,7 +666,7 @@ func needLoopback(t *testing.T, ips ...string) {
 	}
 }
 
-// getFrom is get (middleware_test.go) from a client of its own.
+// getFrom is get from a client of its own.
 func getFrom(t *testing.T, c *http.Client, url, token string) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)

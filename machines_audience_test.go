@@ -93,3 +93,40 @@ func TestMachineJWTAudience(t *testing.T) {
 	_, err := clerkgate.New(clerkgate.Config{SecretKey: rig.fake.SecretKey(), APIURL: rig.fake.URL(), Machine: clerkgate.MachineConfig{Audience: []string{" mch_x"}}})
 	require.ErrorContains(t, err, "Machine.Audience")
 }
+
+// Machine JWTs presented to an app they were not minted for.
+func TestReviewMachineJWTAudience(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	b, c := rig.fake.CreateMachine(), rig.fake.CreateMachine()
+	a := rig.fake.CreateMachine(b.ID)
+	appC := rig.appOf(t, func(cfg *clerkgate.Config) {
+		cfg.Machine.SecretKey, cfg.Machine.Audience = c.SecretKey, []string{c.ID, "https://api.c.example"}
+	})
+	appCBare := rig.appOf(t, func(cfg *clerkgate.Config) { cfg.Machine.SecretKey = c.SecretKey })
+	oauth := func(claims map[string]any) string {
+		return rig.fake.OAuthJWT("user_1", "client_1", clerktest.CredentialClaims(claims))
+	}
+	for _, tc := range []struct {
+		name, app, path, token string
+		status                 int
+	}{
+		{"M2M JWT for B at C", appC, "/m2m", rig.fake.M2MJWT(a.ID), http.StatusUnauthorized},
+		{"M2M JWT for B at C without Audience", appCBare, "/m2m", rig.fake.M2MJWT(a.ID), http.StatusUnauthorized},
+		{"C's own M2M JWT for B, at C", appC, "/m2m", rig.fake.M2MJWT(rig.fake.CreateMachine(b.ID).ID), http.StatusUnauthorized},
+		{"M2M JWT with scopes naming C as a prefix", appC, "/m2m", rig.fake.M2MJWT(a.ID, clerktest.CredentialScopes(c.ID+"x")), http.StatusUnauthorized},
+		{"M2M JWT with empty scopes and aud for B", appC, "/m2m", rig.fake.M2MJWT(a.ID, clerktest.CredentialClaims(map[string]any{"scopes": "", "aud": b.ID})), http.StatusUnauthorized},
+		{"M2M JWT scoped to C", appC, "/m2m", rig.fake.M2MJWT(a.ID, clerktest.CredentialScopes(c.ID)), http.StatusOK},
+		{"OAuth JWT without aud", appC, "/oauth", oauth(map[string]any{"aud": nil}), http.StatusUnauthorized},
+		{"OAuth JWT with aud \"\"", appC, "/oauth", oauth(map[string]any{"aud": ""}), http.StatusUnauthorized},
+		{"OAuth JWT with aud [\"\", ours]", appC, "/oauth", oauth(map[string]any{"aud": []string{"", "https://api.c.example"}}), http.StatusUnauthorized},
+		{"OAuth JWT with aud a number", appC, "/oauth", oauth(map[string]any{"aud": 7}), http.StatusUnauthorized},
+		{"OAuth JWT with aud another API", appC, "/oauth", oauth(map[string]any{"aud": "https://api.b.example"}), http.StatusUnauthorized},
+		{"OAuth JWT with aud differing in case", appC, "/oauth", oauth(map[string]any{"aud": "https://API.c.example"}), http.StatusUnauthorized},
+		{"OAuth JWT for us", appC, "/oauth", oauth(map[string]any{"aud": []string{"x", "https://api.c.example"}}), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := get(t, tc.app+tc.path, bearer(tc.token))
+			require.Equal(t, tc.status, rep.status, rep.body)
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package clerkgate_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -291,27 +290,6 @@ func TestInstancesShareNothing(t *testing.T) {
 	require.Equal(t, "signature_invalid", rep.reason)
 }
 
-func TestNewRefusesBadConfig(t *testing.T) {
-	t.Parallel()
-	in := newInstance(t)
-	cases := map[string]struct {
-		cfg  clerkgate.Config
-		want string
-	}{
-		"no key source":          {clerkgate.Config{}, "no key source"},
-		"malformed publishable":  {clerkgate.Config{SecretKey: "sk_test_x", PublishableKey: "pk_test_%%%"}, "publishable key"},
-		"PEM that doesn't parse": {clerkgate.Config{JWTKey: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}, "CLERK_JWT_KEY"},
-		"secret key shape":       {clerkgate.Config{SecretKey: "pk_test_x"}, "secret key"},
-		"relative API URL":       {clerkgate.Config{SecretKey: "sk_test_x", APIURL: "api.clerk.com"}, "URL"},
-		"empty authorized party": {clerkgate.Config{JWTKey: in.vec.PublicKeyPEM, AuthorizedParties: []string{""}}, "authorized party"},
-	}
-	for name, tc := range cases {
-		_, err := clerkgate.New(tc.cfg)
-		require.ErrorContains(t, err, tc.want, name)
-		require.True(t, strings.HasPrefix(err.Error(), "clerkgate: "), err.Error())
-	}
-}
-
 // With CLERK_JWT_KEY, verification never touches the network.
 func TestStaticKeyNeedsNoNetwork(t *testing.T) {
 	t.Parallel()
@@ -328,38 +306,6 @@ func TestStaticKeyNeedsNoNetwork(t *testing.T) {
 	require.Equal(t, "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr", rep.body)
 	require.Zero(t, in.fetches.Load())
 	require.Nil(t, g.Sessions(), "no secret key, no Backend API client")
-}
-
-func TestConfigFromEnv(t *testing.T) {
-	t.Setenv("CLERK_SECRET_KEY", " sk_test_env ")
-	t.Setenv("CLERK_PUBLISHABLE_KEY", "pk_test_x")
-	t.Setenv("CLERK_API_URL", "http://127.0.0.1:1")
-	t.Setenv("CLERK_JWT_KEY", "pem")
-	t.Setenv("CLERK_AUTHORIZED_PARTIES", "https://a.example, https://b.example,,")
-	cfg := clerkgate.ConfigFromEnv()
-	require.Equal(t, "sk_test_env", cfg.SecretKey)
-	require.Equal(t, "pk_test_x", cfg.PublishableKey)
-	require.Equal(t, "http://127.0.0.1:1", cfg.APIURL)
-	require.Equal(t, "pem", cfg.JWTKey)
-	require.Equal(t, []string{"https://a.example", "https://b.example"}, cfg.AuthorizedParties)
-}
-
-func TestContextAccessors(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	_, ok := clerkgate.ClaimsFromContext(ctx)
-	require.False(t, ok)
-	caller, ok := clerkgate.CallerFromContext(ctx)
-	require.False(t, ok)
-	require.Empty(t, caller.Subject(), "nil-safe for an anonymous request")
-	ctx = clerkgate.ContextWithCaller(ctx, &clerkgate.Caller{Type: clerkgate.SessionToken, Session: &clerkgate.Claims{Subject: "user_9", SessionID: "sess_9"}})
-	claims, ok := clerkgate.ClaimsFromContext(ctx)
-	require.True(t, ok)
-	require.Equal(t, "user_9", claims.Subject)
-	require.Equal(t, "sess_9", claims.SessionID)
-	caller, ok = clerkgate.CallerFromContext(ctx)
-	require.True(t, ok)
-	require.Same(t, claims, caller.Session)
 }
 
 // Two Authorization headers are refused as malformed, whatever they hold:
