@@ -3,8 +3,10 @@ package clerkgate_test
 import (
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -32,5 +34,56 @@ func skipSlowUnderShort(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("slow fault or flood suite: run without -short (as .ci/run does)")
+	}
+}
+
+// TestTestFilesAreNamedAfterTheirSource keeps the tests findable as the
+// package grows: every test file is named after the source file it tests
+// (pipeline.go's tests in pipeline_test.go, or pipeline_<topic>_test.go
+// when they are many), or is one of the few that test no one file: the
+// rig and shared helpers (helpers_test.go), this one, the API's check
+// (api_test.go), the fuzzers (fuzz_test.go), examples (example*_test.go)
+// and benchmarks (bench*_test.go). A test file whose source file was
+// renamed or removed fails here until it follows.
+func TestTestFilesAreNamedAfterTheirSource(t *testing.T) {
+	t.Parallel()
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	var sources, tests []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".go")
+		if e.IsDir() || !ok {
+			continue
+		}
+		if base, ok := strings.CutSuffix(name, "_test"); ok {
+			tests = append(tests, base)
+		} else {
+			sources = append(sources, name)
+		}
+	}
+	require.NotEmpty(t, sources)
+	require.NotEmpty(t, tests)
+	named := func(base string) bool {
+		switch base {
+		case "helpers", "main", "api", "fuzz":
+			return true
+		}
+		for _, prefix := range []string{"example", "bench"} {
+			if base == prefix || strings.HasPrefix(base, prefix+"_") {
+				return true
+			}
+		}
+		for _, src := range sources {
+			if base == src || strings.HasPrefix(base, src+"_") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, base := range tests {
+		if !named(base) {
+			t.Errorf("%s_test.go: name it after the source file it tests (<source>_test.go or <source>_<topic>_test.go; sources: %s), or put shared helpers in helpers_test.go",
+				base, strings.Join(sources, ", "))
+		}
 	}
 }
