@@ -83,20 +83,15 @@ func TestHandshakeLinksDoNotSignInAnotherBrowser(t *testing.T) {
 // resolved (no Backend API call, no cookies), even bound.
 func TestProductionHandshakeOnlyFromTheCookie(t *testing.T) {
 	t.Parallel()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
-	g, err := clerkgate.New(clerkgate.Config{
+	r := newRig(t, withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) {
 		// A production pair of the fake's instance. The fake refuses this
 		// secret key: a nonce trade is a call that fails, which is enough
 		// to count calls.
-		SecretKey:      "sk_live_" + strings.TrimPrefix(fake.SecretKey(), "sk_test_"),
-		PublishableKey: "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_"),
-		APIURL:         fake.URL(),
-		Logger:         slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+		c.SecretKey = "sk_live_" + strings.TrimPrefix(fake.SecretKey(), "sk_test_")
+		c.PublishableKey = "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
+		c.Logger = slog.New(slog.DiscardHandler)
+	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.OptionalSession(whoami) }))
+	fake, srv := r.fake, r.server
 
 	// The 307 that starts a handshake binds it.
 	start := rawGet(t, srv.URL+"/", withCookies(&http.Cookie{Name: "__client_uat", Value: "1"}))

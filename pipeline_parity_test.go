@@ -25,18 +25,16 @@ import (
 // instance's and its page loads were served signed out.
 func TestSatelliteCookiesAreItsOwn(t *testing.T) {
 	t.Parallel()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
 	const issuer = "https://clerk.satellite.example"
-	g, err := clerkgate.New(clerkgate.Config{
-		SecretKey:      "sk_live_satellitesatellitesatellite",
-		PublishableKey: "pk_live_" + base64.StdEncoding.EncodeToString([]byte(fake.FrontendHost()+"$")),
-		JWTKey:         fake.PublicKeyPEM(), APIURL: fake.URL(), Issuer: issuer,
-		Pages: clerkgate.PagesConfig{IsSatellite: true, SatelliteDomain: "satellite.example"},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+	r := newRig(t, withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) {
+		*c = clerkgate.Config{
+			SecretKey:      "sk_live_satellitesatellitesatellite",
+			PublishableKey: "pk_live_" + base64.StdEncoding.EncodeToString([]byte(fake.FrontendHost()+"$")),
+			JWTKey:         fake.PublicKeyPEM(), APIURL: fake.URL(), Issuer: issuer,
+			Pages: clerkgate.PagesConfig{IsSatellite: true, SatelliteDomain: "satellite.example"},
+		}
+	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.OptionalSession(whoami) }))
+	fake, srv := r.fake, r.server
 
 	token := fake.Token(fake.CreateSession("user_sat").ID, clerktest.WithIssuer(issuer))
 	rep := get(t, srv.URL, func(r *http.Request) {

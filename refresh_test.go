@@ -207,15 +207,14 @@ func TestRefreshHangIsBounded(t *testing.T) {
 
 func TestNoRefreshWithoutBothKeys(t *testing.T) {
 	t.Parallel()
-	fake := clerktest.New()
-	t.Cleanup(fake.Close)
+	// A PEM key and a publishable key, but no secret key: nothing to call.
+	r := newRig(t, withFakeConfig(func(fake *clerktest.Server, c *clerkgate.Config) {
+		*c = clerkgate.Config{JWTKey: fake.PublicKeyPEM(), PublishableKey: fake.PublishableKey()}
+	}))
+	fake := r.fake
 	s := fake.CreateSession("user_1")
 	expired := fake.Token(s.ID, clerktest.Expired())
-	// A PEM key and a publishable key, but no secret key: nothing to call.
-	g, err := clerkgate.New(clerkgate.Config{JWTKey: fake.PublicKeyPEM(), PublishableKey: fake.PublishableKey()})
-	require.NoError(t, err)
-	t.Cleanup(func() { g.Close() })
-	rep := get(t, serve(t, g.RequireSession(whoami)).URL, both(cookie("__session", expired), cookie("__refresh_"+fake.CookieSuffix(), s.RefreshToken)))
+	rep := get(t, r.url, both(cookie("__session", expired), cookie("__refresh_"+fake.CookieSuffix(), s.RefreshToken)))
 	require.Equal(t, "token_expired", rep.reason)
 	require.Zero(t, fake.Requests(clerktest.RouteRefresh))
 }

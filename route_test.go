@@ -23,7 +23,10 @@ import (
 )
 
 // instance is a Clerk instance as the middleware sees it: a Backend API
-// serving a JWKS over real HTTP, and the key that signs its tokens.
+// serving a JWKS over real HTTP, and the key that signs its tokens. It is
+// the one fixture that is not the rig (helpers_test.go): its key set holds
+// an RS512 twin of the signing key and an EC key, which testkit's attacks
+// need and clerktest does not publish.
 type instance struct {
 	vec     testkit.Vectors
 	key     *rsa.PrivateKey
