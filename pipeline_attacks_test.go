@@ -328,10 +328,15 @@ func TestReviewHostilePageLoads(t *testing.T) {
 	}
 	for _, tc := range cases {
 		serveOnce(t, h, tc.r)
-		// Interleaved, the best of two each: noise only ever adds time.
+		// Interleaved, the best of each so far: noise only ever adds
+		// time, so a ratio within the bound ends the rounds, and a real
+		// regression stays out of it in all four.
 		ok, bad := bench(signedIn), bench(tc.r)
-		ok, bad = best(ok, bench(signedIn)), best(bad, bench(tc.r))
 		cpu := float64(bad.NsPerOp()) / float64(max(ok.NsPerOp(), 1))
+		for round := 1; round < 4 && cpu > tc.bound; round++ {
+			ok, bad = best(ok, bench(signedIn)), best(bad, bench(tc.r))
+			cpu = float64(bad.NsPerOp()) / float64(max(ok.NsPerOp(), 1))
+		}
 		mem := float64(bad.AllocedBytesPerOp()) / float64(max(ok.AllocedBytesPerOp(), 1))
 		allocs := float64(bad.AllocsPerOp()) / float64(max(ok.AllocsPerOp(), 1))
 		t.Logf("%s: %.1f× CPU, %.1f× bytes, %.1f× allocations of a signed-in page load (%d ns against %d)", tc.name, cpu, mem, allocs, bad.NsPerOp(), ok.NsPerOp())
