@@ -28,7 +28,7 @@ func instances2() (insts []*instance, parties map[string][]string) {
 	prodPK := publishableKey(true, "clerk.example.com")
 	extra := []*instance{
 		{Name: "azp", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.example.com",
-			Origin: "https://app.example.com", TrustProxy: true},
+			Origin: "https://app.example.com", TrustProxy: true, AuthorizedParties: []string{"https://app.example.com"}},
 		{Name: "satproxy", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://satellite2.example/__clerk",
 			Origin: "https://satellite2.example", Satellite: true, ProxyURL: "https://satellite2.example/__clerk", TrustProxy: true},
 	}
@@ -36,7 +36,13 @@ func instances2() (insts []*instance, parties map[string][]string) {
 		in.suffix = cookieSuffix(in.PK)
 	}
 	insts = append(insts, extra...)
-	return insts, map[string][]string{"azp": {"https://app.example.com"}}
+	parties = map[string][]string{}
+	for _, in := range insts {
+		if len(in.AuthorizedParties) > 0 {
+			parties[in.Name] = in.AuthorizedParties
+		}
+	}
+	return insts, parties
 }
 
 // gen2 makes the second corpus.

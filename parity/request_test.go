@@ -286,11 +286,13 @@ func TestRequestParityWithClerk(t *testing.T) {
 	}
 }
 
-// parityGate is a Gate configured as Clerk is for the instance.
+// parityGate is a Gate configured as Clerk is for the instance: both
+// corpora build theirs here, so that the Gate and Clerk (runClerkRequests,
+// which passes the same fields of the instance) are configured alike.
 func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy,
+		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: in.AuthorizedParties,
 		Pages: clerkgate.PagesConfig{
 			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
 			SatelliteOrigins: in.SatelliteOrigins, SatelliteAutoSync: in.SatelliteAutoSync,
@@ -299,7 +301,7 @@ func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *cler
 		Clock:  func() time.Time { return time.Unix(now, 0) },
 		Logger: slog.New(slog.DiscardHandler),
 	})
-	require.NoError(t, err)
+	require.NoError(t, err, "instance %s", in.Name)
 	return gate
 }
 
@@ -609,6 +611,7 @@ type nodeInstance struct {
 	SatelliteAutoSync bool     `json:"satellite_auto_sync"`
 	OrgPatterns       []string `json:"organization_patterns"`
 	PersonalPatterns  []string `json:"personal_account_patterns"`
+	AuthorizedParties []string `json:"authorized_parties,omitempty"`
 }
 
 type nodeRequestResult struct {
@@ -641,7 +644,8 @@ func runClerkRequests(t *testing.T, node, dir, pem, apiURL string, now int64, in
 	for _, i := range insts {
 		ni[i.Name] = nodeInstance{PublishableKey: i.PK, SecretKey: i.SK, Issuer: i.Issuer, IsSatellite: i.Satellite,
 			Domain: i.Domain, ProxyURL: i.ProxyURL, SignInURL: i.SignInURL,
-			SatelliteAutoSync: i.SatelliteAutoSync, OrgPatterns: i.OrgPatterns, PersonalPatterns: i.PersonalPatterns}
+			SatelliteAutoSync: i.SatelliteAutoSync, OrgPatterns: i.OrgPatterns, PersonalPatterns: i.PersonalPatterns,
+			AuthorizedParties: i.AuthorizedParties}
 	}
 	in["instances"] = ni
 	tmp := t.TempDir()
