@@ -50,16 +50,6 @@ var pendingFixes = []pendingFix{
 		func(c *reqCase, clerk, gate outcome) bool {
 			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
 		}},
-	{"url-spelling", "STRICTER (never signs in where Clerk does not), fix for the protocol. Clerk builds the page URL with " +
-		"new URL(proto + \"://\" + host) from Host or X-Forwarded-Host/-Proto: host lower-cased, the scheme's default " +
-		"port dropped, a trailing dot kept; a forwarded value new URL refuses (localhost:3000:443) falls back to the " +
-		"request's own URL; the proto is taken as sent (wss). The Gate keeps the spelling, so its handshake " +
-		"redirect_url and Location differ, and its cross-origin check (Origin against Host) refuses a same-origin POST " +
-		"(403) when Host is LOCALHOST:3000 or app.example.com:443. Rule: write the page's origin as WHATWG does (lower " +
-		"case, no default port) for redirect_url, the Referer check and the Origin check; ignore an X-Forwarded-Host " +
-		"that is not one host[:port]; keep ignoring a proto other than http/https (document that: a wss:// redirect_url " +
-		"is no page)",
-		quirk(tagURLSpelling)},
 }
 
 // noted is a difference that applies to requests whose notes contain one

@@ -56,6 +56,15 @@ var requestDifferences = map[string]requestDifference{
 	},
 	"forwarded-untrusted": quirk("forwarded-untrusted"),
 	"forwarded-chain":     quirk("forwarded-chain"),
+	// A trusted proxy's X-Forwarded-Proto other than http or https: Clerk
+	// writes the page's URL with it, the Gate takes the connection's
+	// scheme. The Gate never serves another session than Clerk; where
+	// Clerk's page origin (wss://…) makes a same-origin Referer look
+	// cross-origin, Clerk goes through the handshake the Gate skips.
+	"forwarded-proto-other": func(c *reqCase, clerk, gate outcome) bool {
+		return oddForwardedProto(c) && (notLenient(clerk, gate) ||
+			clerk.Status == "handshake" && clerk.Reason == "primary-domain-cross-origin-sync")
+	},
 	"cross-origin-unsafe": func(c *reqCase, _, gate outcome) bool {
 		return slices.Contains(c.quirks, "cross-origin-unsafe") && gate.Code == http.StatusForbidden
 	},
@@ -157,6 +166,22 @@ func oddClerkCookie(c *reqCase) bool {
 			if strings.ContainsFunc(strings.TrimRight(v, " \t"), func(r rune) bool {
 				return r <= 0x20 || r >= 0x7f || strings.ContainsRune("\",;\\%", r)
 			}) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// oddForwardedProto reports whether c carries an X-Forwarded-Proto with a
+// value other than http or https (in any case).
+func oddForwardedProto(c *reqCase) bool {
+	for _, h := range c.Headers {
+		if !strings.EqualFold(h[0], "X-Forwarded-Proto") {
+			continue
+		}
+		for _, v := range strings.Split(h[1], ",") {
+			if v = strings.ToLower(strings.TrimSpace(v)); v != "http" && v != "https" {
 				return true
 			}
 		}
