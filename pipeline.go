@@ -361,6 +361,10 @@ func (g *Gate) refreshHeaderToken(q *parsedRequest, token string, old *Claims) (
 // and reports the Backend API's refusal; the Gate makes no call.
 var errUnverifiedCookie = errors.New("clerkgate: the session cookie's token, which a refresh would send, does not verify")
 
+// errRefreshedPending: a refresh succeeded, but its new token is a
+// pending session's.
+var errRefreshedPending = errors.New("clerkgate: the refreshed session token is a pending session's")
+
 // refreshUnverifiedCookie is the Gate's own name for why no refresh was
 // made (errUnverifiedCookie), in x-clerk-auth-reason: Clerk has none.
 const refreshUnverifiedCookie = "unverified-session-cookie"
@@ -415,6 +419,16 @@ func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixe
 		Origin: scheme + "://" + host, ClientIP: g.proxies.ClientIP(q.r), Headers: refresh.ForwardedHeaders(q.r.Header),
 	})
 	g.observeRefresh(q.ctx, rerr)
+	if rerr == nil && res.Pending {
+		// The refresh succeeded, but for a pending session: its cookies
+		// are set (the browser keeps the new token, as Clerk's does), and
+		// the request is decided as a pending session's, signed out.
+		h := q.w.Header()
+		for _, c := range res.Cookies {
+			h.Add("Set-Cookie", c)
+		}
+		return nil, newAuthError(ReasonSessionPending, true, errRefreshedPending), ""
+	}
 	if rerr != nil {
 		g.log.Debug("clerkgate: session refresh failed", "session_id", old.SessionID, "err", rerr)
 		ae := newAuthError(ReasonRefreshFailed, true, rerr)

@@ -34,13 +34,6 @@ type pendingFix struct {
 // request pipeline (browser.go, cookie.go, middleware.go, origin.go,
 // refresh*.go).
 var pendingFixes = []pendingFix{
-	{"refresh-pending-session", "STRICTER (neither side serves), fix for the protocol. A refresh whose new token is a " +
-		"pending session's: Clerk sets the new cookies and returns signed-in, which toAuth makes signed out, with no auth " +
-		"headers; the Gate refuses the new token (session-token-expired-refresh-invalid-session-token, a handshake on " +
-		"page loads) and sets no cookies, so the browser keeps its expired token. Rule: a refreshed token refused only " +
-		"for session_pending is a successful refresh: set its cookies, no x-clerk-auth-* headers, then decide it as a " +
-		"pending session",
-		noted(rt2Pending)},
 	{"pending-cross-origin", "STRICTER (neither side serves), fix for the protocol. A primary's document GET from another " +
 		"origin (not a known Clerk referrer, redirect count 0) whose cookie token is a pending session's: Clerk runs " +
 		"verifyToken (sts unchecked), then the cross-origin referrer check, and only then toAuth, so it handshakes " +
@@ -52,12 +45,7 @@ var pendingFixes = []pendingFix{
 		}},
 }
 
-// noted is a difference that applies to requests whose notes contain one
-// of the substrings.
-func noted(subs ...string) requestDifference {
-	return func(c *reqCase, _, _ outcome) bool { return hasNote(c, subs...) }
-}
-
+// hasNote reports whether one of c's notes contains one of the substrings.
 func hasNote(c *reqCase, subs ...string) bool {
 	for _, n := range c.notes {
 		for _, s := range subs {
