@@ -3,6 +3,9 @@ package clerkgate_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +94,66 @@ func TestRefreshToPendingSessionIsCheckedLikeAnyOther(t *testing.T) {
 		require.Equal(t, string(clerkgate.ReasonRefreshFailed), rep.reason, name)
 		_, ok := setCookieValue(rep.header, "__session_"+sfx)
 		require.False(t, ok, "%s: nothing of a refused answer is set", name)
+	}
+}
+
+// TestPendingSessionFromAnotherSiteSyncsThroughTheHandshake: a page load
+// arriving from another site (the Referer's origin is not the page's) with
+// a pending session's cookie goes through the handshake, as Clerk's does
+// (primary-domain-cross-origin-sync: the token verifies for Clerk, and the
+// cross-origin check follows); it is never served. From the app's own
+// pages it is refused without a handshake.
+func TestPendingSessionFromAnotherSiteSyncsThroughTheHandshake(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	b := s.browser(t)
+	require.Equal(t, "Dashboard of user_7", b.signIn(s, "user_7", s.url+"/dashboard").body)
+	app, err := url.Parse(s.url)
+	require.NoError(t, err)
+	pending := s.fake.Token(s.fake.CreateSession("user_7").ID, clerktest.Pending())
+	var jar []*http.Cookie
+	for _, c := range b.c.Jar.Cookies(app) {
+		switch c.Name {
+		case "__session", "__session_" + s.fake.CookieSuffix():
+			c = &http.Cookie{Name: c.Name, Value: pending}
+		case "__clerk_redirect_count":
+			continue
+		}
+		jar = append(jar, c)
+	}
+	require.True(t, slices.ContainsFunc(jar, func(c *http.Cookie) bool { return c.Value == pending }))
+
+	for _, path := range []string{"/", "/dashboard"} {
+		resp := rawGet(t, s.url+path, func(r *http.Request) {
+			withCookies(jar...)(r)
+			r.Header.Set("Referer", "https://www.google.com/")
+		})
+		require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode, path)
+		require.Equal(t, "handshake", resp.Header.Get("X-Clerk-Auth-Status"), path)
+		require.Equal(t, "primary-domain-cross-origin-sync", resp.Header.Get("X-Clerk-Auth-Reason"), path)
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		require.NoError(t, err)
+		require.Equal(t, s.fake.FrontendURL()+"/v1/client/handshake", loc.Scheme+"://"+loc.Host+loc.Path, path)
+
+		// From the app's own page, or once the loop guard has counted a
+		// handshake: refused, no handshake, never served.
+		for _, mod := range []func(*http.Request){
+			func(r *http.Request) { r.Header.Set("Referer", s.url+"/other") },
+			func(r *http.Request) {
+				r.Header.Set("Referer", "https://www.google.com/")
+				r.AddCookie(&http.Cookie{Name: "__clerk_redirect_count", Value: "1"})
+			},
+		} {
+			resp := rawGet(t, s.url+path, func(r *http.Request) { withCookies(jar...)(r); mod(r) })
+			require.Empty(t, resp.Header.Get("X-Clerk-Auth-Status"), path)
+			if path == "/" {
+				require.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
+				require.Empty(t, resp.Header.Get("Location"), path)
+				continue
+			}
+			// A protected page sends a signed-out browser to sign in.
+			require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode, path)
+			require.True(t, strings.HasPrefix(resp.Header.Get("Location"), s.fake.SignInURL()), resp.Header.Get("Location"))
+		}
 	}
 }

@@ -536,7 +536,17 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 		return nil, false, signedOut(w, d.Reason, d.Message, refusal)
 	case refusal.Reason == ReasonSessionPending:
 		// Clerk's state is signed in, its auth object signed out: no
-		// auth status headers.
+		// auth status headers. A token that was pending before any
+		// refresh verifies for Clerk (verifyToken does not read sts), so
+		// Clerk first makes the checks that follow a sign-in (a
+		// cross-origin Referer, organization sync) and may send the
+		// browser through the handshake; a pending session counts there
+		// as signed out, as its auth object does.
+		if errors.As(err, &ve) && ve.Reason == ReasonSessionPending {
+			if after := handshake.AfterSignIn(req, g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
+				return nil, false, redirect(w, after)
+			}
+		}
 		return nil, false, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)

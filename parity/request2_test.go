@@ -33,17 +33,7 @@ type pendingFix struct {
 // instead), and the rule to implement. All of them live in the root's
 // request pipeline (browser.go, cookie.go, middleware.go, origin.go,
 // refresh*.go).
-var pendingFixes = []pendingFix{
-	{"pending-cross-origin", "STRICTER (neither side serves), fix for the protocol. A primary's document GET from another " +
-		"origin (not a known Clerk referrer, redirect count 0) whose cookie token is a pending session's: Clerk runs " +
-		"verifyToken (sts unchecked), then the cross-origin referrer check, and only then toAuth, so it handshakes " +
-		"(primary-domain-cross-origin-sync); the Gate refuses the pending session at verification (401). Rule: for a " +
-		"cookie token, treat session_pending as verified when deciding handshake.AfterSignIn; refuse the pending " +
-		"session only if AfterSignIn signs in",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
-		}},
-}
+var pendingFixes = []pendingFix{}
 
 // hasNote reports whether one of c's notes contains one of the substrings.
 func hasNote(c *reqCase, subs ...string) bool {
