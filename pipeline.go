@@ -102,11 +102,17 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	var found [len(names)]cookies.Found
 	cookies.Find(r.Header["Cookie"], names[:n], found[:n])
 	// An unusable session cookie is malformed; an unusable __client_uat
-	// is present (it counts in Clerk's choice of cookie pair, as Clerk
-	// reads one) but reads as 0: a client signed out.
+	// is Unreadable: present, its time 0 (a client signed out), and what
+	// Clerk reads of it unknown to Clerk's choice of cookie pair.
 	orMalformed := func(c cookies.Found) string {
 		if c.Unusable {
 			return malformed
+		}
+		return c.Value
+	}
+	orUnreadable := func(c cookies.Found) string {
+		if c.Unusable {
+			return handshake.Unreadable
 		}
 		return c.Value
 	}
@@ -119,8 +125,8 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		Cookies: handshake.Cookies{
 			Session:            orMalformed(found[0]),
 			SessionSuffixed:    orMalformed(found[1]),
-			ClientUAT:          orMalformed(found[2]),
-			ClientUATSuffixed:  orMalformed(found[3]),
+			ClientUAT:          orUnreadable(found[2]),
+			ClientUATSuffixed:  orUnreadable(found[3]),
 			DevBrowser:         found[4].Value,
 			DevBrowserSuffixed: found[5].Value,
 			Refresh:            found[6].Value,
