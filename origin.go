@@ -77,12 +77,15 @@ func (g *Gate) crossOriginRefusal(r *http.Request) *AuthError {
 }
 
 // checkCrossOrigin is CrossOriginProtection.Check, with the host the
-// browser asked for: behind a trusted proxy that rewrites Host, a browser
-// without Sec-Fetch-Site sends an Origin that matches X-Forwarded-Host
-// instead.
+// browser asked for, as the browser writes it in Origin: behind a trusted
+// proxy that rewrites Host, a browser without Sec-Fetch-Site sends an
+// Origin that matches X-Forwarded-Host instead; and a Host of
+// APP.EXAMPLE.COM or app.example.com:443 (over https) is the origin
+// https://app.example.com. The second check compares Origin with that one
+// host exactly, so an Origin of any other host is still refused.
 func (g *Gate) checkCrossOrigin(r *http.Request) error {
 	err := g.crossOrigin.Check(r)
-	if err == nil || !g.proxies.Headers() || r.Header.Get("Sec-Fetch-Site") != "" {
+	if err == nil || r.Header.Get("Sec-Fetch-Site") != "" {
 		return err
 	}
 	_, host := g.proxies.OriginParts(r)

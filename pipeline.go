@@ -102,11 +102,17 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	var found [len(names)]cookies.Found
 	cookies.Find(r.Header["Cookie"], names[:n], found[:n])
 	// An unusable session cookie is malformed; an unusable __client_uat
-	// is present (it counts in Clerk's choice of cookie pair, as Clerk
-	// reads one) but reads as 0: a client signed out.
+	// is Unreadable: present, its time 0 (a client signed out), and what
+	// Clerk reads of it unknown to Clerk's choice of cookie pair.
 	orMalformed := func(c cookies.Found) string {
 		if c.Unusable {
 			return malformed
+		}
+		return c.Value
+	}
+	orUnreadable := func(c cookies.Found) string {
+		if c.Unusable {
+			return handshake.Unreadable
 		}
 		return c.Value
 	}
@@ -119,8 +125,8 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		Cookies: handshake.Cookies{
 			Session:            orMalformed(found[0]),
 			SessionSuffixed:    orMalformed(found[1]),
-			ClientUAT:          orMalformed(found[2]),
-			ClientUATSuffixed:  orMalformed(found[3]),
+			ClientUAT:          orUnreadable(found[2]),
+			ClientUATSuffixed:  orUnreadable(found[3]),
 			DevBrowser:         found[4].Value,
 			DevBrowserSuffixed: found[5].Value,
 			Refresh:            found[6].Value,
@@ -361,6 +367,10 @@ func (g *Gate) refreshHeaderToken(q *parsedRequest, token string, old *Claims) (
 // and reports the Backend API's refusal; the Gate makes no call.
 var errUnverifiedCookie = errors.New("clerkgate: the session cookie's token, which a refresh would send, does not verify")
 
+// errRefreshedPending: a refresh succeeded, but its new token is a
+// pending session's.
+var errRefreshedPending = errors.New("clerkgate: the refreshed session token is a pending session's")
+
 // refreshUnverifiedCookie is the Gate's own name for why no refresh was
 // made (errUnverifiedCookie), in x-clerk-auth-reason: Clerk has none.
 const refreshUnverifiedCookie = "unverified-session-cookie"
@@ -415,6 +425,16 @@ func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixe
 		Origin: scheme + "://" + host, ClientIP: g.proxies.ClientIP(q.r), Headers: refresh.ForwardedHeaders(q.r.Header),
 	})
 	g.observeRefresh(q.ctx, rerr)
+	if rerr == nil && res.Pending {
+		// The refresh succeeded, but for a pending session: its cookies
+		// are set (the browser keeps the new token, as Clerk's does), and
+		// the request is decided as a pending session's, signed out.
+		h := q.w.Header()
+		for _, c := range res.Cookies {
+			h.Add("Set-Cookie", c)
+		}
+		return nil, newAuthError(ReasonSessionPending, true, errRefreshedPending), ""
+	}
 	if rerr != nil {
 		g.log.Debug("clerkgate: session refresh failed", "session_id", old.SessionID, "err", rerr)
 		ae := newAuthError(ReasonRefreshFailed, true, rerr)
@@ -522,7 +542,17 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 		return nil, false, signedOut(w, d.Reason, d.Message, refusal)
 	case refusal.Reason == ReasonSessionPending:
 		// Clerk's state is signed in, its auth object signed out: no
-		// auth status headers.
+		// auth status headers. A token that was pending before any
+		// refresh verifies for Clerk (verifyToken does not read sts), so
+		// Clerk first makes the checks that follow a sign-in (a
+		// cross-origin Referer, organization sync) and may send the
+		// browser through the handshake; a pending session counts there
+		// as signed out, as its auth object does.
+		if errors.As(err, &ve) && ve.Reason == ReasonSessionPending {
+			if after := handshake.AfterSignIn(req, g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
+				return nil, false, redirect(w, after)
+			}
+		}
 		return nil, false, refusal
 	}
 	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)

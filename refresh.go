@@ -2,6 +2,7 @@ package clerkgate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/clerkgate/clerkgate/internal/refresh"
@@ -56,6 +57,13 @@ func newRefresher(cfg Config, g *Gate) (*refresh.Refresher, error) {
 		Log:           g.log,
 		Accept: func(ctx context.Context, token string) (*verifier.Claims, error) {
 			c, err := g.verifier.Verify(ctx, token)
+			var ve *verifier.Error
+			if errors.As(err, &ve) && ve.Reason == ReasonSessionPending && ve.Claims != nil {
+				// A pending session's token is held to the same lifetime.
+				if lerr := g.checkLifetime((*Claims)(ve.Claims)); lerr != nil {
+					return nil, lerr
+				}
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -47,15 +47,59 @@ func peek(token string) (peeked, bool) {
 	return peekFast(token)
 }
 
+// Unreadable is the value of a __client_uat (Cookies.ClientUAT or
+// ClientUATSuffixed) that the request carries but the caller cannot read
+// as Clerk does: sent twice with different values, or a value two cookie
+// parsers read otherwise (quoted, padded, percent-encoded). Clerk may read
+// it as "", "0" or a number; its time reads as 0.
+const Unreadable = "."
+
+// uatReadings are the classes of value Clerk's choice of cookie pair
+// tells apart in a __client_uat: absent, "0", anything else.
+var uatReadings = [...]string{"", "0", "1"}
+
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.
-func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked) bool {
+// With an Unreadable __client_uat, the choice is the one Clerk makes
+// whatever it read there; when that depends on what it read, ambiguous is
+// true (the caller then reads no session cookie: either pair could be
+// the one Clerk serves).
+func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked) (suffixed, ambiguous bool) {
+	uat, suffixedUAT := req.Cookies.ClientUAT, req.Cookies.ClientUATSuffixed
+	if uat != Unreadable && suffixedUAT != Unreadable {
+		return choosePair(req, cfg, ps, sessionOK, pss, uat, suffixedUAT), false
+	}
+	first := true
+	for _, u := range readingsOf(uat) {
+		for _, su := range readingsOf(suffixedUAT) {
+			s := choosePair(req, cfg, ps, sessionOK, pss, u, su)
+			if first {
+				suffixed, first = s, false
+			} else if s != suffixed {
+				return false, true
+			}
+		}
+	}
+	return suffixed, false
+}
+
+// readingsOf is what Clerk may have read of a __client_uat: the value, or
+// each class of value when it is Unreadable.
+func readingsOf(v string) []string {
+	if v == Unreadable {
+		return uatReadings[:]
+	}
+	return []string{v}
+}
+
+// choosePair is Clerk's usesSuffixedCookies with the two __client_uat
+// values as read.
+func choosePair(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, uat, suffixedUAT string) bool {
 	c := req.Cookies
 	if cfg.CookieSuffix == "" {
 		return false
 	}
-	uat, suffixedUAT := c.ClientUAT, c.ClientUATSuffixed
 	session, suffixedSession := c.Session, c.SessionSuffixed
 	if session != "" && (!sessionOK || !ps.hasIss) {
 		return false // 1

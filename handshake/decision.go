@@ -173,10 +173,16 @@ func Decide(req Request, cfg Config) Decision {
 	if c.SessionSuffixed != c.Session {
 		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
 	}
-	suffixed := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
+	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
+	}
+	if ambiguous {
+		// Which session cookie Clerk reads depends on how it reads an
+		// Unreadable __client_uat: the Gate reads neither, so that it
+		// never serves a session Clerk does not.
+		token, p, ok = "", peeked{}, false
 	}
 	uat := parseUAT(uatRaw)
 	q := query(req.URL)

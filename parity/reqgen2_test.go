@@ -28,7 +28,7 @@ func instances2() (insts []*instance, parties map[string][]string) {
 	prodPK := publishableKey(true, "clerk.example.com")
 	extra := []*instance{
 		{Name: "azp", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://clerk.example.com",
-			Origin: "https://app.example.com", TrustProxy: true},
+			Origin: "https://app.example.com", TrustProxy: true, AuthorizedParties: []string{"https://app.example.com"}},
 		{Name: "satproxy", PK: prodPK, SK: "sk_live_parityparityparityparityparity", Issuer: "https://satellite2.example/__clerk",
 			Origin: "https://satellite2.example", Satellite: true, ProxyURL: "https://satellite2.example/__clerk", TrustProxy: true},
 	}
@@ -36,7 +36,13 @@ func instances2() (insts []*instance, parties map[string][]string) {
 		in.suffix = cookieSuffix(in.PK)
 	}
 	insts = append(insts, extra...)
-	return insts, map[string][]string{"azp": {"https://app.example.com"}}
+	parties = map[string][]string{}
+	for _, in := range insts {
+		if len(in.AuthorizedParties) > 0 {
+			parties[in.Name] = in.AuthorizedParties
+		}
+	}
+	return insts, parties
 }
 
 // gen2 makes the second corpus.
@@ -433,6 +439,12 @@ func (g *gen2) request(c *reqCase) {
 		c.note("host %s", h)
 		c.quirk(tagURLSpelling)
 		host = h
+		if strings.HasSuffix(h, ".") && sameOriginPost(c, in, len(j.pairs) > 0) {
+			// The page at app.example.com. is another origin than
+			// app.example.com (new URL keeps the dot, and so does the
+			// browser's Origin header): the request is cross-origin.
+			c.quirk("cross-origin-unsafe")
+		}
 	}
 	c.header("Host", host)
 	if len(j.pairs) > 0 {
@@ -441,6 +453,24 @@ func (g *gen2) request(c *reqCase) {
 	u, _ := url.Parse(in.Origin + path)
 	u.RawQuery = q.Encode()
 	c.URL = u.String()
+}
+
+// sameOriginPost reports an unsafe request with cookies, without
+// Sec-Fetch-Site, whose Origin is the instance's own origin.
+func sameOriginPost(c *reqCase, in *instance, hasCookies bool) bool {
+	if c.Method == "GET" || c.Method == "HEAD" || c.Method == "OPTIONS" || !hasCookies {
+		return false
+	}
+	origin := ""
+	for _, h := range c.Headers {
+		switch h[0] {
+		case "Sec-Fetch-Site":
+			return false
+		case "Origin":
+			origin = h[1]
+		}
+	}
+	return origin == in.Origin
 }
 
 // Tags of the features behind the disagreements pendingFixes names.

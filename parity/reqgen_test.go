@@ -29,6 +29,7 @@ type instance struct {
 	SatelliteAutoSync bool
 	OrgPatterns       []string
 	PersonalPatterns  []string
+	AuthorizedParties []string // Clerk's authorizedParties and the Gate's
 	suffix            string
 	// binding is the Gate's handshake binding cookie ("name=value"), as
 	// the 307 that starts a handshake sets it: a genuine return from the

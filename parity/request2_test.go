@@ -1,23 +1,15 @@
 package parity_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/clerkgate/clerkgate"
 )
 
 // reqCorpus2Size is how many requests the second corpus generates.
@@ -41,41 +33,9 @@ type pendingFix struct {
 // instead), and the rule to implement. All of them live in the root's
 // request pipeline (browser.go, cookie.go, middleware.go, origin.go,
 // refresh*.go).
-var pendingFixes = []pendingFix{
-	{"refresh-pending-session", "STRICTER (neither side serves), fix for the protocol. A refresh whose new token is a " +
-		"pending session's: Clerk sets the new cookies and returns signed-in, which toAuth makes signed out, with no auth " +
-		"headers; the Gate refuses the new token (session-token-expired-refresh-invalid-session-token, a handshake on " +
-		"page loads) and sets no cookies, so the browser keeps its expired token. Rule: a refreshed token refused only " +
-		"for session_pending is a successful refresh: set its cookies, no x-clerk-auth-* headers, then decide it as a " +
-		"pending session",
-		noted(rt2Pending)},
-	{"pending-cross-origin", "STRICTER (neither side serves), fix for the protocol. A primary's document GET from another " +
-		"origin (not a known Clerk referrer, redirect count 0) whose cookie token is a pending session's: Clerk runs " +
-		"verifyToken (sts unchecked), then the cross-origin referrer check, and only then toAuth, so it handshakes " +
-		"(primary-domain-cross-origin-sync); the Gate refuses the pending session at verification (401). Rule: for a " +
-		"cookie token, treat session_pending as verified when deciding handshake.AfterSignIn; refuse the pending " +
-		"session only if AfterSignIn signs in",
-		func(c *reqCase, clerk, gate outcome) bool {
-			return hasNote(c, "state:pending") && clerk.Reason == "primary-domain-cross-origin-sync"
-		}},
-	{"url-spelling", "STRICTER (never signs in where Clerk does not), fix for the protocol. Clerk builds the page URL with " +
-		"new URL(proto + \"://\" + host) from Host or X-Forwarded-Host/-Proto: host lower-cased, the scheme's default " +
-		"port dropped, a trailing dot kept; a forwarded value new URL refuses (localhost:3000:443) falls back to the " +
-		"request's own URL; the proto is taken as sent (wss). The Gate keeps the spelling, so its handshake " +
-		"redirect_url and Location differ, and its cross-origin check (Origin against Host) refuses a same-origin POST " +
-		"(403) when Host is LOCALHOST:3000 or app.example.com:443. Rule: write the page's origin as WHATWG does (lower " +
-		"case, no default port) for redirect_url, the Referer check and the Origin check; ignore an X-Forwarded-Host " +
-		"that is not one host[:port]; keep ignoring a proto other than http/https (document that: a wss:// redirect_url " +
-		"is no page)",
-		quirk(tagURLSpelling)},
-}
+var pendingFixes = []pendingFix{}
 
-// noted is a difference that applies to requests whose notes contain one
-// of the substrings.
-func noted(subs ...string) requestDifference {
-	return func(c *reqCase, _, _ outcome) bool { return hasNote(c, subs...) }
-}
-
+// hasNote reports whether one of c's notes contains one of the substrings.
 func hasNote(c *reqCase, subs ...string) bool {
 	for _, n := range c.notes {
 		for _, s := range subs {
@@ -112,14 +72,16 @@ func TestRequestParityWithClerkSecondCorpus(t *testing.T) {
 		require.Contains(t, documented, name, "difference %q is not documented in %s", name, differencesDoc)
 	}
 
-	clerk := runClerkRequests2(t, node, nodeDir, vec.PublicKeyPEM, f2.srv.URL, m.now, insts, parties, g.cases)
+	// Both sides are configured by the first corpus's code, from the same
+	// instances (runClerkRequests for Clerk, parityGate for the Gate).
+	clerk := runClerkRequests(t, node, nodeDir, vec.PublicKeyPEM, f2.srv.URL, m.now, insts, g.cases)
 	t.Logf("Clerk decided %d requests in %v", len(g.cases), time.Since(start).Round(time.Millisecond))
 
 	var s summary2
 	for i, c := range g.cases {
 		r := clerk[i]
 		require.Equal(t, c.ID, r.ID)
-		s.add(c, r.outcome(), judgeRequest2(t, c, vec.PublicKeyPEM, f2.srv.URL, m.now, parties[c.inst.Name]))
+		s.add(c, r.outcome(), judgeRequest(t, c, vec.PublicKeyPEM, f2.srv.URL, m.now))
 	}
 	t.Logf("Gate decided them too in %v", time.Since(start).Round(time.Millisecond))
 	t.Log(s.line())
@@ -133,66 +95,6 @@ func TestRequestParityWithClerkSecondCorpus(t *testing.T) {
 		t.Errorf("%d requests decided otherwise than Clerk decides them, without a documented difference or a pending fix:\n%s",
 			len(s.failures), s.failureList(testing.Verbose()))
 	}
-}
-
-// judgeRequest2 is judgeRequest with the instance's authorized parties.
-func judgeRequest2(t *testing.T, c *reqCase, pem, apiURL string, now int64, parties []string) outcome {
-	in := c.inst
-	gate, err := clerkgate.New(clerkgate.Config{
-		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: parties,
-		Pages: clerkgate.PagesConfig{
-			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
-			SatelliteOrigins: in.SatelliteOrigins,
-		},
-		Clock:  func() time.Time { return time.Unix(now, 0) },
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err, "instance %s", in.Name)
-	defer gate.Close()
-	return judgeWith(gate, c)
-}
-
-// nodeInstance2 adds authorized parties to what request.mjs reads of an
-// instance.
-type nodeInstance2 struct {
-	nodeInstance
-	AuthorizedParties []string `json:"authorized_parties,omitempty"`
-}
-
-func runClerkRequests2(t *testing.T, node, dir, pem, apiURL string, now int64, insts []*instance, parties map[string][]string, cases []*reqCase) []nodeRequestResult {
-	t.Helper()
-	ni := map[string]nodeInstance2{}
-	for _, i := range insts {
-		ni[i.Name] = nodeInstance2{nodeInstance{PublishableKey: i.PK, SecretKey: i.SK, Issuer: i.Issuer, IsSatellite: i.Satellite,
-			Domain: i.Domain, ProxyURL: i.ProxyURL, SignInURL: i.SignInURL}, parties[i.Name]}
-	}
-	in := map[string]any{"now": now, "jwt_key": pem, "api_url": apiURL, "requests": cases, "instances": ni}
-	tmp := t.TempDir()
-	inPath, outPath := filepath.Join(tmp, "in.json"), filepath.Join(tmp, "out.json")
-	b, err := json.Marshal(in)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(inPath, b, 0o600))
-
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "request.mjs"), inPath, outPath)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node request.mjs: %v\n%s", err, stderr.String())
-	}
-	out, err := os.ReadFile(outPath)
-	require.NoError(t, err)
-	var res struct {
-		Version string              `json:"clerk_backend"`
-		Results []nodeRequestResult `json:"results"`
-	}
-	require.NoError(t, json.Unmarshal(out, &res))
-	require.Equal(t, clerkBackendVersion, res.Version, "node/node_modules holds another @clerk/backend: run npm ci in parity/node")
-	require.Len(t, res.Results, len(cases))
-	return res.Results
 }
 
 // summary2 tallies the second corpus: agreements, documented differences,

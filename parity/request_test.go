@@ -56,6 +56,15 @@ var requestDifferences = map[string]requestDifference{
 	},
 	"forwarded-untrusted": quirk("forwarded-untrusted"),
 	"forwarded-chain":     quirk("forwarded-chain"),
+	// A trusted proxy's X-Forwarded-Proto other than http or https: Clerk
+	// writes the page's URL with it, the Gate takes the connection's
+	// scheme. The Gate never serves another session than Clerk; where
+	// Clerk's page origin (wss://…) makes a same-origin Referer look
+	// cross-origin, Clerk goes through the handshake the Gate skips.
+	"forwarded-proto-other": func(c *reqCase, clerk, gate outcome) bool {
+		return oddForwardedProto(c) && (notLenient(clerk, gate) ||
+			clerk.Status == "handshake" && clerk.Reason == "primary-domain-cross-origin-sync")
+	},
 	"cross-origin-unsafe": func(c *reqCase, _, gate outcome) bool {
 		return slices.Contains(c.quirks, "cross-origin-unsafe") && gate.Code == http.StatusForbidden
 	},
@@ -157,6 +166,22 @@ func oddClerkCookie(c *reqCase) bool {
 			if strings.ContainsFunc(strings.TrimRight(v, " \t"), func(r rune) bool {
 				return r <= 0x20 || r >= 0x7f || strings.ContainsRune("\",;\\%", r)
 			}) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// oddForwardedProto reports whether c carries an X-Forwarded-Proto with a
+// value other than http or https (in any case).
+func oddForwardedProto(c *reqCase) bool {
+	for _, h := range c.Headers {
+		if !strings.EqualFold(h[0], "X-Forwarded-Proto") {
+			continue
+		}
+		for _, v := range strings.Split(h[1], ",") {
+			if v = strings.ToLower(strings.TrimSpace(v)); v != "http" && v != "https" {
 				return true
 			}
 		}
@@ -286,11 +311,13 @@ func TestRequestParityWithClerk(t *testing.T) {
 	}
 }
 
-// parityGate is a Gate configured as Clerk is for the instance.
+// parityGate is a Gate configured as Clerk is for the instance: both
+// corpora build theirs here, so that the Gate and Clerk (runClerkRequests,
+// which passes the same fields of the instance) are configured alike.
 func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy,
+		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: in.AuthorizedParties,
 		Pages: clerkgate.PagesConfig{
 			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
 			SatelliteOrigins: in.SatelliteOrigins, SatelliteAutoSync: in.SatelliteAutoSync,
@@ -299,7 +326,7 @@ func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *cler
 		Clock:  func() time.Time { return time.Unix(now, 0) },
 		Logger: slog.New(slog.DiscardHandler),
 	})
-	require.NoError(t, err)
+	require.NoError(t, err, "instance %s", in.Name)
 	return gate
 }
 
@@ -609,6 +636,7 @@ type nodeInstance struct {
 	SatelliteAutoSync bool     `json:"satellite_auto_sync"`
 	OrgPatterns       []string `json:"organization_patterns"`
 	PersonalPatterns  []string `json:"personal_account_patterns"`
+	AuthorizedParties []string `json:"authorized_parties,omitempty"`
 }
 
 type nodeRequestResult struct {
@@ -641,7 +669,8 @@ func runClerkRequests(t *testing.T, node, dir, pem, apiURL string, now int64, in
 	for _, i := range insts {
 		ni[i.Name] = nodeInstance{PublishableKey: i.PK, SecretKey: i.SK, Issuer: i.Issuer, IsSatellite: i.Satellite,
 			Domain: i.Domain, ProxyURL: i.ProxyURL, SignInURL: i.SignInURL,
-			SatelliteAutoSync: i.SatelliteAutoSync, OrgPatterns: i.OrgPatterns, PersonalPatterns: i.PersonalPatterns}
+			SatelliteAutoSync: i.SatelliteAutoSync, OrgPatterns: i.OrgPatterns, PersonalPatterns: i.PersonalPatterns,
+			AuthorizedParties: i.AuthorizedParties}
 	}
 	in["instances"] = ni
 	tmp := t.TempDir()

@@ -73,10 +73,11 @@ type Error struct {
 	Detail string
 	// Err is the underlying cause, such as a key source error.
 	Err error
-	// Claims is set only for ReasonTokenExpired, when every other check
-	// passed: the signature is good, so the claims are authentic, just too
-	// old. Callers use them to refresh the session; they must not treat the
-	// request as authenticated.
+	// Claims is set only for ReasonTokenExpired and ReasonSessionPending,
+	// when every other check passed: the signature is good, so the claims
+	// are authentic, just too old or a pending session's. Callers use them
+	// to refresh the session, or to decide a pending one as Clerk does;
+	// they must not treat the request as authenticated.
 	Claims *Claims
 }
 

@@ -203,7 +203,9 @@ func (v *Verifier) check(ctx context.Context, token string, skew int64) (*Claims
 		// Last, as Clerk's verifyToken does not look at sts: a token
 		// refused for this reason alone is otherwise valid (a handshake
 		// that gave it still resolves, as a pending session).
-		return nil, "", key, fail(ReasonSessionPending, "session %s has pending tasks", c.SessionID)
+		err := fail(ReasonSessionPending, "session %s has pending tasks", c.SessionID)
+		err.Claims = c
+		return nil, "", key, err
 	}
 	return c, p.header.Kid, key, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/clerkgate/clerkgate/internal/fairshare"
@@ -56,10 +57,13 @@ func (t Trust) Origin(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-// OriginParts is the scheme and host the browser used. The X-Forwarded-*
-// headers count only when a trusted proxy sent the request, and then
-// their rightmost values: the ones that proxy wrote, whatever the client
-// put before them.
+// OriginParts is the scheme and host the browser used, the host written
+// as a browser writes an origin's (WebHost): APP.EXAMPLE.COM:443 over
+// https is app.example.com, as in the Origin header the browser sends and
+// in Clerk's page URL (new URL). The X-Forwarded-* headers count only
+// when a trusted proxy sent the request, and then their rightmost values:
+// the ones that proxy wrote, whatever the client put before them; an
+// X-Forwarded-Host that is not one host[:port] is ignored.
 func (t Trust) OriginParts(r *http.Request) (scheme, host string) {
 	scheme, host = "http", r.Host
 	if r.TLS != nil {
@@ -75,7 +79,47 @@ func (t Trust) OriginParts(r *http.Request) (scheme, host string) {
 			host = h.value
 		}
 	}
-	return scheme, host
+	return scheme, WebHost(scheme, host)
+}
+
+// WebHost writes host[:port] as the WHATWG URL standard writes the host
+// of an http or https origin: ASCII letters in lower case, the port
+// without leading zeros, and no port at all when it is the scheme's
+// default. A host it cannot read as one host[:port] is returned as it
+// is. It allocates only when it changes something.
+func WebHost(scheme, host string) string {
+	name, port, ok := splitPlausible(host)
+	if !ok {
+		return host
+	}
+	if port != "" {
+		n, _ := strconv.ParseUint(port, 10, 32) // splitPlausible checked it
+		port = strconv.FormatUint(n, 10)
+		if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+			port = ""
+		}
+	}
+	lower := true
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			lower = false
+			break
+		}
+	}
+	n := len(name)
+	if port != "" {
+		n += 1 + len(port)
+	}
+	if lower && n == len(host) {
+		return host // already so written: only shortening or case could change it
+	}
+	if !lower {
+		name = strings.ToLower(name)
+	}
+	if port == "" {
+		return name
+	}
+	return name + ":" + port
 }
 
 // ClientIP is the user's IP address as the app can know it, or "" when it
@@ -193,19 +237,63 @@ func nextHop(values []string) (hop, bool) {
 	return hop{}, false
 }
 
-// plausibleHost accepts host[:port] names and addresses, nothing that
-// could change the origin's meaning (paths, credentials, spaces).
+// plausibleHost accepts one host[:port]: a name or IPv4 address of
+// letters, digits, '.' and '-', or a bracketed IPv6 address, and a port of
+// at most 65535; nothing that could change the origin's meaning (paths,
+// credentials, spaces, a list, a second port).
 func plausibleHost(h string) bool {
+	_, _, ok := splitPlausible(h)
+	return ok
+}
+
+// splitPlausible splits h into its name and port ("" when none, or when
+// h ends in a bare ':', which new URL ignores too), and reports whether h
+// is one host[:port] (see plausibleHost).
+func splitPlausible(h string) (name, port string, ok bool) {
 	if h == "" || len(h) > 255 {
-		return false
+		return "", "", false
 	}
-	for _, c := range []byte(h) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']':
+	name, port = h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", "", false
+		}
+		name = h[:end+1]
+		switch rest := h[end+1:]; {
+		case rest == "":
+		case rest[0] == ':':
+			port = rest[1:]
 		default:
-			return false
+			return "", "", false
+		}
+		for _, c := range []byte(name[1:end]) {
+			if !(isHex(c) || c == ':' || c == '.') {
+				return "", "", false
+			}
+		}
+	} else {
+		if i := strings.IndexByte(h, ':'); i >= 0 {
+			name, port = h[:i], h[i+1:]
+		}
+		if name == "" {
+			return "", "", false
+		}
+		for _, c := range []byte(name) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+				return "", "", false
+			}
 		}
 	}
-	return true
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 32)
+		if err != nil || n > 65535 {
+			return "", "", false
+		}
+	}
+	return name, port, true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -45,8 +45,34 @@ func TestPlausibleHost(t *testing.T) {
 	for _, h := range []string{"app.example.com", "app.example.com:8443", "[::1]:80", "127.0.0.1"} {
 		require.True(t, plausibleHost(h), h)
 	}
-	for _, h := range []string{"", "a b", "evil.example/path", "user@evil.example", "evil.example?x", "evil.example#x", "é.example", string(make([]byte, 256))} {
+	for _, h := range []string{"", "a b", "evil.example/path", "user@evil.example", "evil.example?x", "evil.example#x", "é.example", string(make([]byte, 256)),
+		// Not one host[:port]: new URL refuses these (Clerk then falls
+		// back to the request's own URL), or they are a list.
+		"localhost:3000:443", "app.example.com:65536", "app.example.com:x", ":443", "[::1", "[::1]x", "[::1]:80:80", "[evil.example]", "a,b"} {
 		require.False(t, plausibleHost(h), "%q", h)
+	}
+}
+
+// WebHost writes a host as the browser writes it in the Origin header
+// and Clerk's page URL (new URL) does.
+func TestWebHost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ scheme, host, want string }{
+		{"https", "app.example.com", "app.example.com"},
+		{"https", "APP.Example.COM", "app.example.com"},
+		{"https", "app.example.com:443", "app.example.com"},
+		{"https", "app.example.com:0443", "app.example.com"},
+		{"https", "app.example.com:", "app.example.com"},
+		{"https", "app.example.com:80", "app.example.com:80"},
+		{"http", "LOCALHOST:3000", "localhost:3000"},
+		{"http", "localhost:80", "localhost"},
+		{"http", "localhost:443", "localhost:443"},
+		{"https", "app.example.com.", "app.example.com."}, // new URL keeps the dot
+		{"https", "[::1]:443", "[::1]"},
+		{"http", "localhost:3000:443", "localhost:3000:443"}, // not read: left as it is
+		{"https", "", ""},
+	} {
+		require.Equal(t, tc.want, WebHost(tc.scheme, tc.host), "%s %q", tc.scheme, tc.host)
 	}
 }
 

@@ -143,6 +143,11 @@ type Request struct {
 type Result struct {
 	Cookies []string
 	Claims  *verifier.Claims
+	// Pending reports a new token that is valid but for its session's
+	// pending tasks (Accept refused it with verifier.ReasonSessionPending
+	// alone): the refresh succeeded, as Clerk's does, and its cookies go on
+	// the response, but Claims must not sign the request in.
+	Pending bool
 }
 
 // failedOutcomeTTL is how long a shared store keeps the outcome of a
@@ -232,14 +237,22 @@ func (f *Refresher) acceptAnswer(ctx context.Context, cookies []string, old *ver
 		return nil, &newTokenError{errors.New("refresh: the answer sets no session cookie")}
 	}
 	claims, err := f.accept(ctx, token)
+	pending := false
 	if err != nil {
-		return nil, &newTokenError{fmt.Errorf("refresh: new session token: %w", err)}
+		// A pending session's token is otherwise valid: Clerk's
+		// verifyToken does not read sts, so its refresh succeeds (and its
+		// auth object then signs the request out).
+		var ve *verifier.Error
+		if !errors.As(err, &ve) || ve.Reason != verifier.ReasonSessionPending || ve.Claims == nil {
+			return nil, &newTokenError{fmt.Errorf("refresh: new session token: %w", err)}
+		}
+		claims, pending = ve.Claims, true
 	}
 	if claims.SessionID != old.SessionID || claims.Subject != old.Subject {
 		return nil, &newTokenError{fmt.Errorf("refresh: new token is for session %s of %s, want %s of %s",
 			claims.SessionID, claims.Subject, old.SessionID, old.Subject)}
 	}
-	return &Result{Cookies: cookies, Claims: claims}, nil
+	return &Result{Cookies: cookies, Claims: claims, Pending: pending}, nil
 }
 
 // newTokenError is a refresh whose answer gave no session token this Gate
