@@ -203,7 +203,7 @@ func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 		c.Features = "o:everything"
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/tamper", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/tamper", g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		tamper(c)
 	})))

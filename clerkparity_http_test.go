@@ -36,7 +36,7 @@ func TestSatelliteCookiesAreItsOwn(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+	srv := serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami))
 
 	token := fake.Token(fake.CreateSession("user_sat").ID, clerktest.WithIssuer(issuer))
 	rep := get(t, srv.URL, func(r *http.Request) {

@@ -168,8 +168,7 @@ type Config struct {
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)
 
 	// AcceptTokens is the token types Gate.Accept() accepts when a route
-	// names none; nil means session tokens only. RequireSession and
-	// OptionalSession always accept session tokens only.
+	// names none; nil means session tokens only.
 	AcceptTokens []TokenType
 
 	// Machine configures machine credentials: M2M tokens, API keys and
@@ -270,8 +269,8 @@ type PagesConfig struct {
 	DisableHandshake bool
 
 	// SignInURL is the app's sign-in page (absolute, e.g.
-	// "https://accounts.example.com/sign-in"). RequireSession, Require
-	// and the Require of a Policy that takes sessions send a page load
+	// "https://accounts.example.com/sign-in"). The Require of a
+	// Policy that takes sessions sends a page load
 	// that ends signed out there, with redirect_url set to the page,
 	// instead of answering 401; API calls still get the 401. A satellite
 	// syncs through it in development.

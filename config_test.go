@@ -42,7 +42,7 @@ func newFromEnv(t *testing.T, mod func(*clerkgate.Config)) (*clerkgate.Gate, err
 // status is what a request with token gets from g, over HTTP.
 func status(t *testing.T, g *clerkgate.Gate, token string) reply {
 	t.Helper()
-	return get(t, serve(t, g.RequireSession(whoami)).URL, bearer(token))
+	return get(t, serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL, bearer(token))
 }
 
 // Tokens from Sessions().CreateToken, and a load generator's, outlive

@@ -87,7 +87,7 @@ func newFaultRig(t *testing.T, apiURL string, opts ...clerktest.Option) *faultRi
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { r.gate.Close() })
-	r.srv = httptest.NewServer(r.gate.RequireSession(whoami))
+	r.srv = httptest.NewServer(r.gate.Accept(clerkgate.SessionToken).Require(whoami))
 	t.Cleanup(r.srv.Close)
 	r.client = &http.Client{Transport: &http.Transport{}, Timeout: 4 * faultBound}
 	t.Cleanup(r.client.CloseIdleConnections)

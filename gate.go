@@ -12,7 +12,8 @@
 //		log.Fatal(err)
 //	}
 //	defer gate.Close()
-//	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//	sessions := gate.Accept(clerkgate.SessionToken)
+//	mux.Handle("GET /me", sessions.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 //		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 //		fmt.Fprintln(w, "hello", claims.Subject)
 //	})))

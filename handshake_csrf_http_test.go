@@ -122,7 +122,7 @@ func TestProductionHandshakeOnlyFromTheCookie(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+	srv := serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami))
 
 	// The 307 that starts a handshake binds it.
 	start := rawGet(t, srv.URL+"/", withCookies(&http.Cookie{Name: "__client_uat", Value: "1"}))

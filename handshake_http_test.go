@@ -57,14 +57,14 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 	t.Cleanup(func() { g.Close() })
 	s.gate = g
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /{$}", g.Accept(clerkgate.SessionToken).Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
 			fmt.Fprint(w, "Signed in as "+claims.Subject)
 			return
 		}
 		fmt.Fprint(w, "Signed out")
 	})))
-	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /dashboard", g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		fmt.Fprint(w, "Dashboard of "+claims.Subject)
 	})))
@@ -564,7 +564,7 @@ func TestPageLoadConfig(t *testing.T) {
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+	srv := serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami))
 	resp := rawGet(t, srv.URL+"/?__clerk_synced=false", nil)
 	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://clerk.sat.example/v1/client/handshake?"), resp.Header.Get("Location"))
@@ -580,7 +580,7 @@ func TestPageLoadConfig(t *testing.T) {
 	off, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { off.Close() })
-	resp = rawGet(t, serve(t, off.RequireSession(whoami)).URL+"/", nil)
+	resp = rawGet(t, serve(t, off.Accept(clerkgate.SessionToken).Require(whoami)).URL+"/", nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Empty(t, resp.Header.Get("X-Clerk-Auth-Status"))
 }

@@ -53,7 +53,7 @@ func newMachineRig(t *testing.T, mod func(*clerkgate.Config)) *machineRig {
 	mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(whoamiCaller))
 	mux.Handle("/keys", gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
 	mux.Handle("/oauth", gate.Accept(clerkgate.OAuthToken).Require(whoamiCaller))
-	mux.Handle("/session", gate.RequireSession(whoamiCaller))
+	mux.Handle("/session", gate.Accept(clerkgate.SessionToken).Require(whoamiCaller))
 	rig.url = serve(t, mux).URL
 	return rig
 }

@@ -23,8 +23,8 @@ import (
 // wrap its Transport to trace them.
 type Observer struct {
 	// Decided is called once for each request a Gate or a Policy
-	// authenticates (RequireSession, OptionalSession, a Policy's Require,
-	// Optional and Authenticate, and the framework adapters), and once for
+	// authenticates (a Policy's Require, Optional and Authenticate, and
+	// the framework adapters), and once for
 	// each bare token (Policy.AuthenticateToken and so the gRPC
 	// interceptors, once per call or stream), with the outcome. A bare
 	// token is reported exactly as a request whose Authorization header

@@ -37,7 +37,7 @@ func pageLoads(tb testing.TB) (h http.Handler, signedIn, hostile *http.Request) 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { gate.Close() })
-	h = gate.OptionalSession(benchHandler)
+	h = gate.Accept(clerkgate.SessionToken).Optional(benchHandler)
 
 	page := func(target string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, target, nil)

@@ -37,13 +37,13 @@ func TestFreshSessionCookiesAreNeverCacheable(t *testing.T) {
 		w.(http.Flusher).Flush() // the handler's Flusher survives
 	})
 	for name, h := range map[string]http.Handler{
-		"RequireSession":    g.RequireSession(publicPage),
-		"OptionalSession":   g.OptionalSession(publicPage),
+		"RequireSession":    g.Accept(clerkgate.SessionToken).Require(publicPage),
+		"OptionalSession":   g.Accept(clerkgate.SessionToken).Optional(publicPage),
 		"Require":           g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(publicPage),
 		"Accept().Require":  g.Accept(clerkgate.SessionToken, clerkgate.APIKey).Require(publicPage),
 		"Accept().Optional": g.Accept().Optional(publicPage),
-		"streaming":         g.RequireSession(streaming),
-		"explicit WriteHeader": g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		"streaming":         g.Accept(clerkgate.SessionToken).Require(streaming),
+		"explicit WriteHeader": g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "public")
 			w.WriteHeader(http.StatusAccepted)
 		})),

@@ -37,7 +37,7 @@ func newBackend(t *testing.T, mod func(*clerkgate.Config)) *backend {
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
+	return &backend{fake: fake, gate: g, srv: serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL}
 }
 
 func (b *backend) refreshCookie(s clerktest.Session) func(*http.Request) {
@@ -259,7 +259,7 @@ func TestNoRefreshWithoutBothKeys(t *testing.T) {
 	g, err := clerkgate.New(clerkgate.Config{JWTKey: fake.PublicKeyPEM(), PublishableKey: fake.PublishableKey()})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	rep := get(t, serve(t, g.RequireSession(whoami)).URL, both(cookie("__session", expired), cookie("__refresh_"+fake.CookieSuffix(), s.RefreshToken)))
+	rep := get(t, serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL, both(cookie("__session", expired), cookie("__refresh_"+fake.CookieSuffix(), s.RefreshToken)))
 	require.Equal(t, "token_expired", rep.reason)
 	require.Zero(t, fake.Requests(clerktest.RouteRefresh))
 }
@@ -343,7 +343,7 @@ func TestParallelRefreshesHandOutClaimsOfTheirOwn(t *testing.T) {
 
 	var mu sync.Mutex
 	seen := map[*clerkgate.Claims]bool{}
-	srv := serve(t, b.gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serve(t, b.gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		mu.Lock()
 		defer mu.Unlock()

@@ -669,7 +669,7 @@ func TestReviewFreshCookiesStayPrivate(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := serve(t, b.gate.RequireSession(h))
+			srv := serve(t, b.gate.Accept(clerkgate.SessionToken).Require(h))
 			s := b.fake.CreateSession("user_1")
 			rep := get(t, srv.URL, both(b.sessionCookie(b.fake.Token(s.ID, clerktest.Expired())), b.refreshCookie(s)))
 			require.Equal(t, http.StatusOK, rep.status, rep.body)
@@ -689,7 +689,7 @@ func TestReviewFreshCookiesStayPrivate(t *testing.T) {
 func TestReviewHandshakeCookiesStayPrivate(t *testing.T) {
 	s := newSite(t, nil, clerktest.WithHandshakeFormat("token"))
 	mux := http.NewServeMux()
-	mux.Handle("/", s.gate.OptionalSession(publicPage))
+	mux.Handle("/", s.gate.Accept(clerkgate.SessionToken).Optional(publicPage))
 	srv := serve(t, mux)
 	b := s.browser(t)
 	require.Equal(t, "Signed out", b.open(s.url+"/").body)

@@ -49,7 +49,7 @@ func clockedBackend(t *testing.T, clock *fakeClock, mod func(*clerkgate.Config))
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	return &backend{fake: fake, gate: g, srv: serve(t, g.RequireSession(whoami)).URL}
+	return &backend{fake: fake, gate: g, srv: serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL}
 }
 
 func createToken(t *testing.T, b *backend, sessionID string, lifetime time.Duration) string {

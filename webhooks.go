@@ -46,7 +46,7 @@ func newWebhookVerifier(cfg Config, now func() time.Time) (*webhooks.Verifier, e
 }
 
 // Webhooks returns the handler for the endpoint Clerk delivers webhooks to
-// (mount it at POST /webhooks/clerk, say, outside RequireSession). For
+// (mount it at POST /webhooks/clerk, say, outside any policy). For
 // each delivery it:
 //
 //   - answers 405 to anything but POST, 413 to a body over 1 MiB and 400

@@ -55,7 +55,7 @@ func newHookApp(t *testing.T, mod func(*clerkgate.Config)) *hookApp {
 		a.events = append(a.events, e)
 		return nil
 	}))
-	mux.Handle("/", g.RequireSession(whoami))
+	mux.Handle("/", g.Accept(clerkgate.SessionToken).Require(whoami))
 	a.url = serve(t, mux).URL
 	// The fake's own Close waits for its deliveries; stop them first.
 	t.Cleanup(func() { fake.SendWebhooksTo("") })

@@ -340,7 +340,7 @@ func TestDevRevokeReachesTheAppAsAWebhook(t *testing.T) {
 	a := &App{Gate: gate, dev: fake, webhooks: true, log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+WebhookPath, a.Webhooks())
-	mux.Handle("/me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	mux.Handle("/me", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	defer a.Close() // before the server closes: the fake's deliveries end first
