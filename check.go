@@ -117,6 +117,13 @@ func validate(cfg Config) error {
 			return fmt.Errorf("clerkgate: %s is %v: a limit must be positive, or 0 for the default", l.field, l.value)
 		}
 	}
+	switch {
+	case cfg.Refresh.CacheSize < 0:
+		return fmt.Errorf("clerkgate: Refresh.CacheSize is %d: a size must be positive, or 0 for the default", cfg.Refresh.CacheSize)
+	case cfg.Refresh.CacheSize != 0 && cfg.Store != nil:
+		// Silently unused, it would read as a bound the app does not have.
+		return errors.New("clerkgate: Refresh.CacheSize sizes the default store, and Store is set: size that Store in its own options")
+	}
 	return nil
 }
 

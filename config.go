@@ -100,8 +100,8 @@ type Config struct {
 	MaxTokenLifetime time.Duration
 
 	// Store is where refresh outcomes and revoked sessions are kept. Nil
-	// means a MemoryStore of the Gate's own, which is right for a single
-	// process. An app running several replicas behind a load balancer
+	// means an in-memory store of the Gate's own (sized by
+	// Refresh.CacheSize), which is right for a single process. An app running several replicas behind a load balancer
 	// gives each replica a shared store, such as the Redis one in
 	// github.com/clerkgate/clerkgate/stores/redis, so that a browser's
 	// parallel requests make one refresh call across replicas and a
@@ -250,6 +250,14 @@ type RefreshConfig struct {
 	// while the tab is open, so only a tab that slept longer sends an old
 	// one, and it renews the token itself on waking. Default 5 min.
 	MaxExpiredTokenAge time.Duration
+
+	// CacheSize bounds the default Store (the one a Gate makes when
+	// Config.Store is nil): how many refresh outcomes it remembers for
+	// requests that carry an already refreshed token, and how many
+	// sessions' failed refreshes. Default 10,000. A Store given in
+	// Config.Store is sized by its own options, and setting both is a
+	// configuration error.
+	CacheSize int
 }
 
 // PagesConfig configures server-rendered pages. A browser that navigates

@@ -61,7 +61,7 @@ func (g *Gate) checkLifetime(c *Claims) error {
 
 // forgetSession marks a session revoked, through the Store: at once in this
 // process, and in the other replicas as soon as the Store tells them (with
-// the default MemoryStore, never: they learn of it only when the session's
+// the default in-memory store, never: they learn of it only when the session's
 // current token expires, within MaxTokenLifetime).
 func (g *Gate) forgetSession(sessionID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.refreshAfter)
