@@ -85,3 +85,36 @@ func TestAPIMatchesTheDoc(t *testing.T) {
 		require.Contains(t, api, m[1], "docs/API.md names clerkgate.%s, which the package does not export", m[1])
 	}
 }
+
+// TestConfigFromEnvDocNamesEveryVariable: the environment variables are
+// not exported, so ConfigFromEnv's doc is where a reader finds them; it
+// lists every CLERK_* name the package reads (a string constant in
+// config.go), and no other.
+func TestConfigFromEnvDocNamesEveryVariable(t *testing.T) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "config.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	var read, documented []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ValueSpec:
+			for _, v := range n.Values {
+				if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING && strings.HasPrefix(lit.Value, `"CLERK_`) {
+					read = append(read, strings.Trim(lit.Value, `"`))
+				}
+			}
+		case *ast.FuncDecl:
+			if n.Name.Name == "ConfigFromEnv" {
+				for _, line := range strings.Split(n.Doc.Text(), "\n") {
+					// The table: an indented line that starts with the name.
+					if fields := strings.Fields(line); strings.HasPrefix(line, "\t") && len(fields) > 1 && strings.HasPrefix(fields[0], "CLERK_") {
+						documented = append(documented, fields[0])
+					}
+				}
+			}
+		}
+		return true
+	})
+	require.NotEmpty(t, read)
+	require.ElementsMatch(t, read, documented, "ConfigFromEnv's doc lists the variables it reads")
+}

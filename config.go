@@ -346,24 +346,37 @@ type OrganizationSync struct {
 	PersonalAccountPatterns []string
 }
 
-// Environment variables ConfigFromEnv reads.
+// The environment variables ConfigFromEnv reads, each listed in its doc.
 const (
-	EnvSecretKey         = "CLERK_SECRET_KEY"
-	EnvPublishableKey    = "CLERK_PUBLISHABLE_KEY"
-	EnvAPIURL            = "CLERK_API_URL"
-	EnvJWTKey            = "CLERK_JWT_KEY"
-	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
-	EnvMaxTokenLifetime  = "CLERK_MAX_TOKEN_LIFETIME"
-	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
-	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
-	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
-	EnvTrustedProxies       = "CLERK_TRUSTED_PROXIES"
-	// EnvProxyURL is read into Config.ProxyURL, as Clerk's SDKs read it.
-	EnvProxyURL = "CLERK_PROXY_URL"
+	envSecretKey            = "CLERK_SECRET_KEY"
+	envPublishableKey       = "CLERK_PUBLISHABLE_KEY"
+	envAPIURL               = "CLERK_API_URL"
+	envJWTKey               = "CLERK_JWT_KEY"
+	envAuthorizedParties    = "CLERK_AUTHORIZED_PARTIES"
+	envMaxTokenLifetime     = "CLERK_MAX_TOKEN_LIFETIME"
+	envMachineSecretKey     = "CLERK_MACHINE_SECRET_KEY"
+	envWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
+	envTrustedProxies       = "CLERK_TRUSTED_PROXIES"
+	envProxyURL             = "CLERK_PROXY_URL"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
-// Adjust the result (Logger, timeouts, …) before passing it to New.
+// Adjust the result (Logger, timeouts, …) before passing it to New. It
+// reads these, and no others:
+//
+//	CLERK_SECRET_KEY              SecretKey
+//	CLERK_PUBLISHABLE_KEY         PublishableKey
+//	CLERK_API_URL                 APIURL
+//	CLERK_JWT_KEY                 JWTKey (a PEM public key, kept as it is)
+//	CLERK_AUTHORIZED_PARTIES      AuthorizedParties (comma-separated origins)
+//	CLERK_TRUSTED_PROXIES         TrustedProxies (comma-separated addresses or prefixes)
+//	CLERK_MAX_TOKEN_LIFETIME      MaxTokenLifetime (a Go duration)
+//	CLERK_MACHINE_SECRET_KEY      Machine.SecretKey
+//	CLERK_WEBHOOK_SIGNING_SECRET  WebhookSigningSecret
+//	CLERK_PROXY_URL               ProxyURL
+//
+// Surrounding spaces are trimmed (from every value but CLERK_JWT_KEY), and
+// an unset or empty variable leaves its field zero, except as said below.
 //
 // CLERK_TRUSTED_PROXIES sets TrustedProxies; an item that is neither an
 // address nor a prefix makes New fail, naming the variable, unless
@@ -381,26 +394,26 @@ const (
 // its failures blamed on the network.
 func ConfigFromEnv() Config {
 	var parties []string
-	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
+	for _, p := range strings.Split(os.Getenv(envAuthorizedParties), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			parties = append(parties, p)
 		}
 	}
 	cfg := Config{
-		SecretKey:         strings.TrimSpace(os.Getenv(EnvSecretKey)),
-		PublishableKey:    strings.TrimSpace(os.Getenv(EnvPublishableKey)),
-		APIURL:            strings.TrimSpace(os.Getenv(EnvAPIURL)),
-		JWTKey:            os.Getenv(EnvJWTKey),
+		SecretKey:         strings.TrimSpace(os.Getenv(envSecretKey)),
+		PublishableKey:    strings.TrimSpace(os.Getenv(envPublishableKey)),
+		APIURL:            strings.TrimSpace(os.Getenv(envAPIURL)),
+		JWTKey:            os.Getenv(envJWTKey),
 		AuthorizedParties: parties,
-		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
+		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(envMachineSecretKey))},
 	}
-	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(EnvWebhookSigningSecret))
-	cfg.TrustedProxies, cfg.badTrustedProxy = proxiesFromEnv(os.Getenv(EnvTrustedProxies))
-	if v, ok := os.LookupEnv(EnvSecretKey); ok && strings.TrimSpace(v) == "" {
+	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(envWebhookSigningSecret))
+	cfg.TrustedProxies, cfg.badTrustedProxy = proxiesFromEnv(os.Getenv(envTrustedProxies))
+	if v, ok := os.LookupEnv(envSecretKey); ok && strings.TrimSpace(v) == "" {
 		cfg.emptySecretKey = true
 	}
-	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
-	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
+	cfg.ProxyURL = strings.TrimSpace(os.Getenv(envProxyURL))
+	if v := strings.TrimSpace(os.Getenv(envMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d
 		} else {

@@ -18,9 +18,9 @@ func envInstance(t *testing.T) *clerktest.Server {
 	t.Helper()
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
 	return fake
 }
 
@@ -54,7 +54,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	minute := fake.Token(fake.CreateSession("user_2").ID)
 
 	for _, unset := range []string{"", "  "} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, unset)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", unset)
 		cfg := clerkgate.ConfigFromEnv()
 		require.Zero(t, cfg.MaxTokenLifetime, "%q", unset)
 		g, err := newFromEnv(t, nil)
@@ -66,10 +66,10 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	}
 
 	for value, want := range map[string]time.Duration{"3h": 3 * time.Hour, " 90m\t": 90 * time.Minute, "2h30m": 150 * time.Minute} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", value)
 		require.Equal(t, want, clerkgate.ConfigFromEnv().MaxTokenLifetime, "%q", value)
 	}
-	t.Setenv(clerkgate.EnvMaxTokenLifetime, "3h")
+	t.Setenv("CLERK_MAX_TOKEN_LIFETIME", "3h")
 	g, err := newFromEnv(t, nil)
 	require.NoError(t, err)
 	rep := status(t, g, twoHours)
@@ -104,11 +104,11 @@ func TestMaxTokenLifetimeFromTheEnvironmentRefusesNonsense(t *testing.T) {
 		"99999999h": "CLERK_MAX_TOKEN_LIFETIME=3h", // overflows a Duration
 		"3h\nevil":  "CLERK_MAX_TOKEN_LIFETIME=3h",
 	} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", value)
 		g, err := newFromEnv(t, nil)
 		require.Nil(t, g, "%q", value)
 		require.ErrorIs(t, err, clerkgate.ErrConfig, "%q", value)
-		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime, "%q", value)
+		require.ErrorContains(t, err, "CLERK_MAX_TOKEN_LIFETIME", "%q", value)
 		require.ErrorContains(t, err, fix, "%q", value)
 		require.NotContains(t, err.Error(), "\n", "the value is quoted, not printed raw")
 		require.NotContains(t, err.Error(), fake.SecretKey()[len("sk_test_"):])
@@ -141,7 +141,7 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 		"set: only tokens granted to this machine":        {" " + here.SecretKey + " ", true, true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(clerkgate.EnvMachineSecretKey, tc.env)
+			t.Setenv("CLERK_MACHINE_SECRET_KEY", tc.env)
 			g, err := newFromEnv(t, nil)
 			require.NoError(t, err)
 			url := serve(t, g.Accept(clerkgate.M2MToken).Require(whoamiCaller)).URL
@@ -154,7 +154,7 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 		})
 	}
 
-	t.Setenv(clerkgate.EnvMachineSecretKey, `"`+here.SecretKey+`"`)
+	t.Setenv("CLERK_MACHINE_SECRET_KEY", `"`+here.SecretKey+`"`)
 	_, err := newFromEnv(t, nil)
 	require.ErrorIs(t, err, clerkgate.ErrConfig)
 	require.ErrorContains(t, err, "CLERK_MACHINE_SECRET_KEY")
@@ -171,15 +171,15 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 	for _, c := range []struct {
 		name, secret, pub, want string
 	}{
-		{"empty secret key", "", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
-		{"blank secret key", " \t", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
-		{"publishable key as secret key", fake.PublishableKey(), fake.PublishableKey(), "SecretKey (" + clerkgate.EnvSecretKey + ") is a publishable key"},
-		{"publishable key that is not base64", fake.SecretKey(), "pk_test_%%%%", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
-		{"publishable key without a host", fake.SecretKey(), "pk_test_aGVsbG8", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
+		{"empty secret key", "", fake.PublishableKey(), "CLERK_SECRET_KEY is set but empty"},
+		{"blank secret key", " \t", fake.PublishableKey(), "CLERK_SECRET_KEY is set but empty"},
+		{"publishable key as secret key", fake.PublishableKey(), fake.PublishableKey(), "SecretKey (CLERK_SECRET_KEY) is a publishable key"},
+		{"publishable key that is not base64", fake.SecretKey(), "pk_test_%%%%", "PublishableKey (CLERK_PUBLISHABLE_KEY)"},
+		{"publishable key without a host", fake.SecretKey(), "pk_test_aGVsbG8", "PublishableKey (CLERK_PUBLISHABLE_KEY)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(clerkgate.EnvSecretKey, c.secret)
-			t.Setenv(clerkgate.EnvPublishableKey, c.pub)
+			t.Setenv("CLERK_SECRET_KEY", c.secret)
+			t.Setenv("CLERK_PUBLISHABLE_KEY", c.pub)
 			g, err := clerkgate.New(clerkgate.ConfigFromEnv())
 			require.Nil(t, g)
 			require.ErrorIs(t, err, clerkgate.ErrConfig)
@@ -191,7 +191,7 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 
 	// A secret key set in code after ConfigFromEnv wins over the empty
 	// variable.
-	t.Setenv(clerkgate.EnvSecretKey, "")
+	t.Setenv("CLERK_SECRET_KEY", "")
 	g, err := newFromEnv(t, func(c *clerkgate.Config) { c.SecretKey = fake.SecretKey() })
 	require.NoError(t, err)
 	require.NoError(t, g.Check(t.Context()))
@@ -204,17 +204,17 @@ func TestProxyURLFromTheEnvironment(t *testing.T) {
 	const proxy = "https://app.example.com/__clerk"
 	fake := clerktest.New(clerktest.WithProxyURL(proxy))
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
 	token := fake.Token(fake.CreateSession("user_1").ID)
 
-	t.Setenv(clerkgate.EnvProxyURL, "")
+	t.Setenv("CLERK_PROXY_URL", "")
 	g, err := newFromEnv(t, nil)
 	require.NoError(t, err)
 	require.Equal(t, string(clerkgate.ReasonIssuerInvalid), status(t, g, token).reason)
 
-	t.Setenv(clerkgate.EnvProxyURL, " "+proxy+"\n")
+	t.Setenv("CLERK_PROXY_URL", " "+proxy+"\n")
 	require.Equal(t, proxy, clerkgate.ConfigFromEnv().ProxyURL)
 	g, err = newFromEnv(t, nil)
 	require.NoError(t, err)

@@ -106,7 +106,7 @@ func New(cfg Config) (*Gate, error) {
 	}
 	g.logSetup(cfg)
 	if len(cfg.AuthorizedParties) == 0 {
-		g.log.Warn("clerkgate: no AuthorizedParties (" + EnvAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
+		g.log.Warn("clerkgate: no AuthorizedParties (" + envAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
 	}
 	return g, nil
 }

@@ -16,7 +16,7 @@ import (
 // MachineConfig configures machine credentials (Config.Machine). Its zero
 // value is right for most apps.
 type MachineConfig struct {
-	// SecretKey is a machine secret key (EnvMachineSecretKey,
+	// SecretKey is a machine secret key (envMachineSecretKey,
 	// CLERK_MACHINE_SECRET_KEY, read by ConfigFromEnv).
 	// When set, opaque M2M tokens are verified with it instead of the
 	// instance's secret key, so only tokens granted to that machine pass;

@@ -25,7 +25,7 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 		if trusted {
 			proxies = "127.0.0.1, ::1"
 		}
-		t.Setenv(clerkgate.EnvTrustedProxies, proxies)
+		t.Setenv("CLERK_TRUSTED_PROXIES", proxies)
 		logger, logs := captureLogs()
 		s := newSite(t, func(c *clerkgate.Config) {
 			c.TrustedProxies = clerkgate.ConfigFromEnv().TrustedProxies
@@ -56,7 +56,7 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 		} else {
 			require.Equal(t, 3, handshakes, "each click went through Clerk")
 			require.Equal(t, 1, hints, "the hint is logged once: %s", logs)
-			require.Contains(t, logs.String(), clerkgate.EnvTrustedProxies)
+			require.Contains(t, logs.String(), "CLERK_TRUSTED_PROXIES")
 		}
 	}
 }
@@ -65,15 +65,15 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 // anything else stops New, naming the variable, unless set in code.
 func TestTrustedProxiesFromTheEnvironment(t *testing.T) {
 	envInstance(t)
-	t.Setenv(clerkgate.EnvTrustedProxies, " 10.0.0.0/8,127.0.0.1 ,::1")
+	t.Setenv("CLERK_TRUSTED_PROXIES", " 10.0.0.0/8,127.0.0.1 ,::1")
 	require.Equal(t, []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128"),
 	}, clerkgate.ConfigFromEnv().TrustedProxies)
 	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.1;rm"} {
-		t.Setenv(clerkgate.EnvTrustedProxies, bad)
+		t.Setenv("CLERK_TRUSTED_PROXIES", bad)
 		g, err := newFromEnv(t, nil)
 		require.Nil(t, g, bad)
 		require.ErrorIs(t, err, clerkgate.ErrConfig)
-		require.ErrorContains(t, err, clerkgate.EnvTrustedProxies)
+		require.ErrorContains(t, err, "CLERK_TRUSTED_PROXIES")
 	}
 }

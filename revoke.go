@@ -40,7 +40,7 @@ func (g *Gate) setMaxLifetime(d time.Duration) error {
 		// Every revocation is kept this long: past a year it protects
 		// nothing, and near the largest Duration the term overflows.
 		return fmt.Errorf("clerkgate: MaxTokenLifetime (%s) is %s: at most %s (a revocation is kept as long as the longest token lives)",
-			EnvMaxTokenLifetime, d, maxMaxTokenLifetime)
+			envMaxTokenLifetime, d, maxMaxTokenLifetime)
 	}
 	g.maxLifetime = orDefault(d, DefaultMaxTokenLifetime)
 	return nil

@@ -40,7 +40,7 @@ func newWebhookVerifier(cfg Config, now func() time.Time) (*webhooks.Verifier, e
 	}
 	v, err := webhooks.NewVerifier(cfg.WebhookSigningSecret, webhooks.Options{Clock: now})
 	if err != nil {
-		return nil, fmt.Errorf("clerkgate: WebhookSigningSecret (%s): %w", EnvWebhookSigningSecret, err)
+		return nil, fmt.Errorf("clerkgate: WebhookSigningSecret (%s): %w", envWebhookSigningSecret, err)
 	}
 	return v, nil
 }
@@ -80,7 +80,7 @@ func (g *Gate) serveWebhook(w http.ResponseWriter, r *http.Request, handler Webh
 		return
 	}
 	if g.webhooks == nil {
-		g.log.Error("clerkgate: a Clerk webhook arrived, but no signing secret is set (" + EnvWebhookSigningSecret + "); refusing it, Clerk will retry")
+		g.log.Error("clerkgate: a Clerk webhook arrived, but no signing secret is set (" + envWebhookSigningSecret + "); refusing it, Clerk will retry")
 		writeWebhook(w, http.StatusInternalServerError, "webhook_not_configured", "this endpoint has no signing secret")
 		return
 	}

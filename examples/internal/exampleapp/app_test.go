@@ -127,10 +127,10 @@ func TestClusterReplicaBanner(t *testing.T) {
 func TestRedisFromTheEnvironment(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	const url, seeds = "redis://127.0.0.1:6379/0", "127.0.0.1:7000, 127.0.0.1:7001"
 	var opened []string
 	var last *startedStore
@@ -264,17 +264,17 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	const wrong = "sk_test_Zq9WvK3xTmB7pLr2YhN8cD4fGs6J"
-	t.Setenv(clerkgate.EnvSecretKey, wrong)
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", wrong)
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	a, err := New("test")
 	require.Nil(t, a)
 	require.ErrorIs(t, err, clerkgate.ErrConfig)
 	require.ErrorContains(t, err, "CLERK_SECRET_KEY")
 	require.NotContains(t, err.Error(), wrong[len("sk_test_"):])
 
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
 	a, err = New("test")
 	require.NoError(t, err, "the right key starts")
 	a.Close()
@@ -287,10 +287,10 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	fake := clerktest.New(clerktest.WithTokenLifetime(time.Hour))
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	token := fake.Token(fake.CreateSession("user_1").ID, clerktest.WithAuthorizedParty("http://127.0.0.1:8080"))
 
 	a, err := New("test")
@@ -301,7 +301,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, refusal.Reason)
 	a.Close()
 
-	t.Setenv(clerkgate.EnvMaxTokenLifetime, "2h")
+	t.Setenv("CLERK_MAX_TOKEN_LIFETIME", "2h")
 	a, err = New("test")
 	require.NoError(t, err)
 	caller, err := a.Gate.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
@@ -310,11 +310,11 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	a.Close()
 
 	for _, bad := range []string{"2 hours", "-1h", "0s"} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, bad)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", bad)
 		a, err = New("test")
 		require.Nil(t, a)
 		require.ErrorIs(t, err, clerkgate.ErrConfig)
-		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime)
+		require.ErrorContains(t, err, "CLERK_MAX_TOKEN_LIFETIME")
 	}
 }
 
