@@ -82,7 +82,7 @@ type Config struct {
 	// TokenCacheSize is how many verified tokens to remember, so a token
 	// seen again skips the RSA check (the clock and the key are rechecked on
 	// every hit). Default 10,000, about 20 MiB with Clerk-sized tokens;
-	// negative disables it. Gate.Verifier().CacheStats() reports hits.
+	// negative disables it. Gate.Stats().Tokens reports hits.
 	TokenCacheSize int
 
 	// MaxTokenLifetime is the longest lifetime (exp − iat) of a session

@@ -265,8 +265,8 @@ func (m *machineAuth) forget(id string) {
 	}
 }
 
-// MachineStats reports the opaque credential cache's counters.
-func (g *Gate) MachineStats() machine.Stats {
+// machineStats reports the opaque credential cache's counters.
+func (g *Gate) machineStats() machine.Stats {
 	if g.machines.cache == nil {
 		return machine.Stats{}
 	}

@@ -43,7 +43,7 @@ type Observer struct {
 	// Refreshed is called after each attempt to refresh an expired
 	// session, whether it called Clerk, shared another request's call, or
 	// was refused by the refresh limits. Tokens too old to refresh are
-	// refused without an attempt (RefreshStats.TooOld counts them).
+	// refused without an attempt (Stats.Refresh.TooOld counts them).
 	Refreshed func(context.Context, RefreshAttempt)
 
 	// HandshakeResolved is called when a page load comes back from the
