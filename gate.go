@@ -285,10 +285,6 @@ func (g *Gate) Close() error {
 // that session's tokens at once.
 func (g *Gate) Sessions() *session.Client { return g.sessions }
 
-// Verifier returns the Gate's token verifier, for tokens that do not come
-// from an HTTP request (a WebSocket handshake message, a queue job).
-func (g *Gate) Verifier() *verifier.Verifier { return g.verifier }
-
 // ReasonHandshake is the Reason of an AuthError that is not a refusal but
 // a redirect (AuthError.Location): the browser goes through the Frontend
 // API's handshake, or on to its page once it is resolved.

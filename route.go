@@ -147,8 +147,9 @@ func (p *Policy) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // request's is. A refusal is always an *AuthError (errors.As finds it);
 // an accepted token gives a nil error.
 //
-// Prefer it to Verifier().Verify, which knows nothing of revocation or of
-// the lifetime cap.
+// It is the one way to authenticate a token outside a request: package
+// verifier's Verifier checks the token alone, and knows nothing of
+// revocation or of the lifetime cap.
 func (p *Policy) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
 	c, err := p.authenticateBare(ctx, token)
 	if err != nil {
