@@ -159,7 +159,7 @@ func badMaxLifetime(v string) error {
 			envMaxTokenLifetime, v, fix)
 	}
 	return fmt.Errorf("clerkgate: %[1]s=%[2]q is not a positive Go duration: write it as in %[1]s=3h (units h, m, s; no spaces), or unset it for the default, %[3]s",
-		envMaxTokenLifetime, v, DefaultMaxTokenLifetime)
+		envMaxTokenLifetime, v, defaultMaxTokenLifetime)
 }
 
 func quoted(v string) bool {

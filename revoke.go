@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// DefaultMaxTokenLifetime is how long a Clerk session token lives: the
+// defaultMaxTokenLifetime is how long a Clerk session token lives: the
 // default Config.MaxTokenLifetime.
-const DefaultMaxTokenLifetime = 60 * time.Second
+const defaultMaxTokenLifetime = 60 * time.Second
 
 // A revoked session must stay refused for as long as any token of it
 // passes every other check. Clerk mints no token for a revoked session, so
@@ -42,7 +42,7 @@ func (g *Gate) setMaxLifetime(d time.Duration) error {
 		return fmt.Errorf("clerkgate: MaxTokenLifetime (%s) is %s: at most %s (a revocation is kept as long as the longest token lives)",
 			envMaxTokenLifetime, d, maxMaxTokenLifetime)
 	}
-	g.maxLifetime = orDefault(d, DefaultMaxTokenLifetime)
+	g.maxLifetime = orDefault(d, defaultMaxTokenLifetime)
 	return nil
 }
 

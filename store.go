@@ -199,7 +199,7 @@ func newMemoryStore(refreshCacheSize int) *memoryStore {
 	s.outcomes = expiring.New[string, []byte](orDefault(refreshCacheSize, defaultCacheSize), s.clock)
 	s.failures = expiring.New[string, struct{}](orDefault(refreshCacheSize, defaultCacheSize), s.clock)
 	s.marks = expiring.New[string, struct{}](defaultCacheSize, s.clock)
-	s.revoked.Store(revoked.New(s.clock, DefaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
+	s.revoked.Store(revoked.New(s.clock, defaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
 	return s
 }
 
