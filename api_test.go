@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,16 +63,24 @@ func exportedAPI(t *testing.T) []string {
 	return names
 }
 
+// maxExported caps the root package's exported identifiers (issue 22: 132
+// before the cuts). Raising it is a deliberate edit, here and on the line
+// of docs/API.md that states it.
+const maxExported = 103
+
 // TestAPIMatchesTheDoc keeps docs/API.md, the page that gives each task
 // its one call, in step with the code: every exported name of the root
 // package is on it (a method as .Method, e.g. gate.Check), and every
 // clerkgate.Name it shows exists. A new export has to find its place on
-// the page, so that a second way of doing a job is seen when it is added.
+// the page, so that a second way of doing a job is seen when it is added,
+// and the count may not pass maxExported.
 func TestAPIMatchesTheDoc(t *testing.T) {
 	page, err := os.ReadFile("docs/API.md")
 	require.NoError(t, err)
 	text := string(page)
 	api := exportedAPI(t)
+	require.LessOrEqual(t, len(api), maxExported, "the root package exports %d identifiers; is each new one the only way to do its job? %v", len(api), api)
+	require.Contains(t, text, "exports "+strconv.Itoa(maxExported)+" identifiers", "docs/API.md states the cap")
 	for _, name := range api {
 		pattern := `\b` + name + `\b`
 		if _, method, ok := strings.Cut(name, "."); ok {

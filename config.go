@@ -57,9 +57,12 @@ type Config struct {
 	// CLERK_PROXY_URL). Tokens then carry it as their issuer.
 	ProxyURL string
 
-	// AllowPendingSessions accepts sessions that still have tasks (sts
-	// "pending"). Clerk treats them as signed out by default.
-	AllowPendingSessions bool
+	// InsecureAllowPendingSessions accepts sessions that still have tasks
+	// (sts "pending"), which Clerk treats as signed out: a user who has
+	// yet to choose an organization, or to set up a second factor or reset
+	// a password the instance requires, is then let in. Set it only when
+	// the app enforces the tasks itself (Claims.Pending tells them).
+	InsecureAllowPendingSessions bool
 
 	// ClockSkew is the leeway for exp/nbf/iat. Zero means 5 s; negative
 	// means none; New refuses more than an hour.
@@ -101,8 +104,9 @@ type Config struct {
 
 	// Store is where refresh outcomes and revoked sessions are kept. Nil
 	// means an in-memory store of the Gate's own (sized by
-	// Refresh.CacheSize), which is right for a single process. An app running several replicas behind a load balancer
-	// gives each replica a shared store, such as the Redis one in
+	// Refresh.CacheSize), which is right for a single process. An app
+	// running several replicas behind a load balancer gives each replica
+	// a shared store, such as the Redis one in
 	// github.com/clerkgate/clerkgate/stores/redis, so that a browser's
 	// parallel requests make one refresh call across replicas and a
 	// session revoked on one replica is refused by all within a second.
@@ -117,11 +121,16 @@ type Config struct {
 	// every delivery. See docs/webhooks.md.
 	WebhookSigningSecret string
 
-	// TrustProxyHeaders makes refresh take the request's origin from
-	// X-Forwarded-Proto and X-Forwarded-Host, and the user's IP address
-	// from X-Forwarded-For, when the request comes from a trusted proxy.
-	// Set it only behind a proxy that sets those headers; otherwise
-	// clients can forge them.
+	// InsecureTrustProxyHeaders trusts the X-Forwarded-* headers of every
+	// peer, whatever its address, as TrustedProxies trusts those of the
+	// proxies it lists: the request's origin comes from X-Forwarded-Proto
+	// and X-Forwarded-Host, and the user's IP address is the rightmost
+	// X-Forwarded-For hop. Set it only behind a proxy that overwrites
+	// those headers and that every request goes through; otherwise
+	// clients forge them, to shape the URL a browser is sent back to and
+	// to pass as other clients in the per-client limits. Prefer
+	// TrustedProxies, which names the proxies; with it set, this field
+	// changes nothing.
 	//
 	// Behind a proxy that terminates TLS (a load balancer, an ingress),
 	// set TrustedProxies (env CLERK_TRUSTED_PROXIES) to its addresses.
@@ -131,17 +140,15 @@ type Config struct {
 	// redirect through Clerk's Frontend API) and a Backend API call. The
 	// Gate logs a hint, once, when it sees X-Forwarded-Proto it does not
 	// trust on a page load.
-	TrustProxyHeaders bool
+	InsecureTrustProxyHeaders bool
 
 	// TrustedProxies are the addresses of the proxies in front of the app
 	// whose X-Forwarded-* headers count (env CLERK_TRUSTED_PROXIES,
-	// comma-separated addresses or prefixes, e.g. "10.0.0.0/8,127.0.0.1");
-	// setting it turns TrustProxyHeaders on. Headers of a request whose peer is not one of
-	// them are ignored, and the user's IP address is the rightmost
-	// X-Forwarded-For hop that is not one of them: every hop to its right
-	// was appended by a proxy you trust, every hop to its left was written
-	// by the client. Empty (with TrustProxyHeaders) means one proxy, the
-	// peer, whatever its address: the user is the rightmost hop.
+	// comma-separated addresses or prefixes, e.g. "10.0.0.0/8,127.0.0.1").
+	// Headers of a request whose peer is not one of them are ignored, and
+	// the user's IP address is the rightmost X-Forwarded-For hop that is
+	// not one of them: every hop to its right was appended by a proxy you
+	// trust, every hop to its left was written by the client.
 	TrustedProxies []netip.Prefix
 
 	// Pages configures server-rendered pages: the handshake, sign-in

@@ -73,7 +73,7 @@ type Gate struct {
 	refreshAfter time.Duration // Refresh.Timeout
 	maxLifetime  time.Duration // MaxTokenLifetime
 
-	proxies proxytrust.Trust // TrustedProxies, TrustProxyHeaders
+	proxies proxytrust.Trust // TrustedProxies, InsecureTrustProxyHeaders
 
 	browser *browserAuth // page loads; nil with the handshake off
 	signIn  *url.URL     // Pages.SignInURL, parsed once; nil without one
@@ -130,7 +130,7 @@ func newGate(cfg Config) (*Gate, error) {
 		g.log = slog.Default()
 	}
 	var err error
-	if g.proxies, err = proxytrust.New(cfg.TrustProxyHeaders, cfg.TrustedProxies); err != nil {
+	if g.proxies, err = proxytrust.New(cfg.InsecureTrustProxyHeaders, cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("clerkgate: TrustedProxies: %w", err)
 	}
 	switch g.skew = cfg.ClockSkew; {
@@ -176,7 +176,7 @@ func newGate(cfg Config) (*Gate, error) {
 		Keys:              keys,
 		Issuer:            issuer,
 		AuthorizedParties: cfg.AuthorizedParties,
-		AllowPending:      cfg.AllowPendingSessions,
+		AllowPending:      cfg.InsecureAllowPendingSessions,
 		ClockSkew:         cfg.ClockSkew,
 		Clock:             g.now,
 		CacheSize:         cfg.TokenCacheSize,

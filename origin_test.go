@@ -356,7 +356,7 @@ func TestCrossOriginCheckBehindTrustedProxy(t *testing.T) {
 		r.Header.Set("X-Forwarded-Host", "api.example.com")
 		r.Header.Set("X-Forwarded-Proto", "https")
 	}
-	trusting := newCrossOriginApp(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true }, requireSession)
+	trusting := newCrossOriginApp(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true }, requireSession)
 	got := send(t, http.MethodPost, trusting.srv.URL, trusting.sessionCookie("user_1"), viaProxy, fetchFrom("", "https://api.example.com"))
 	require.Equal(t, http.StatusOK, got.status, got.body)
 	requireCrossOriginRefusal(t, send(t, http.MethodPost, trusting.srv.URL, trusting.sessionCookie("user_1"), viaProxy, fetchFrom("", "https://evil.example")))

@@ -532,7 +532,7 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 }
 
 // handshakeSession is what the handshake's decision reads of a verified
-// session: a pending one (AllowPendingSessions) is not synced, as Clerk's
+// session: a pending one (InsecureAllowPendingSessions) is not synced, as Clerk's
 // auth object treats it as signed out.
 func handshakeSession(c *Claims) handshake.Session {
 	if c.Pending() {

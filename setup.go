@@ -52,7 +52,7 @@ func (g *Gate) logSetup(cfg Config) {
 	case g.proxies.Proxies() > 0:
 		proxy = fmt.Sprintf("trusted from %d TrustedProxies", g.proxies.Proxies())
 	case g.proxies.Headers():
-		proxy = "trusted from any peer (TrustProxyHeaders without TrustedProxies)"
+		proxy = "trusted from any peer (InsecureTrustProxyHeaders without TrustedProxies)"
 	}
 
 	store := "in memory, this process only"

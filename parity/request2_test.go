@@ -140,7 +140,7 @@ func judgeRequest2(t *testing.T, c *reqCase, pem, apiURL string, now int64, part
 	in := c.inst
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: parties,
+		ProxyURL: in.ProxyURL, InsecureTrustProxyHeaders: in.TrustProxy, AuthorizedParties: parties,
 		Pages: clerkgate.PagesConfig{
 			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
 			SatelliteOrigins: in.SatelliteOrigins,

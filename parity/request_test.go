@@ -290,7 +290,7 @@ func TestRequestParityWithClerk(t *testing.T) {
 func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy,
+		ProxyURL: in.ProxyURL, InsecureTrustProxyHeaders: in.TrustProxy,
 		Pages: clerkgate.PagesConfig{
 			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
 			SatelliteOrigins: in.SatelliteOrigins, SatelliteAutoSync: in.SatelliteAutoSync,
