@@ -92,7 +92,7 @@ func BenchmarkBareHandler(b *testing.B) {
 // token the Gate has verified before.
 func BenchmarkMiddlewareWarm(b *testing.B) {
 	gate, req := benchRequest(b)
-	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+	serveBench(b, gate.Accept(clerkgate.SessionToken).Require(benchHandler), req, http.StatusNoContent)
 }
 
 // BenchmarkPageLoadWarm is a signed-in browser's page load: the same
@@ -102,7 +102,7 @@ func BenchmarkMiddlewareWarm(b *testing.B) {
 func BenchmarkPageLoadWarm(b *testing.B) {
 	gate, req := benchRequest(b)
 	signedInPageLoad(req)
-	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+	serveBench(b, gate.Accept(clerkgate.SessionToken).Require(benchHandler), req, http.StatusNoContent)
 }
 
 // signedInPageLoad turns benchRequest's request into BenchmarkPageLoadWarm's.
@@ -136,7 +136,7 @@ func BenchmarkPageLoadWorst(b *testing.B) {
 	gate, req, fake := benchInstance(b)
 	ref := req.Clone(req.Context())
 	signedInPageLoad(ref)
-	h := gate.RequireSession(benchHandler)
+	h := gate.Accept(clerkgate.SessionToken).Require(benchHandler)
 	worstPageLoad(b, req, fake.CookieSuffix())
 
 	rec := httptest.NewRecorder()
@@ -222,7 +222,7 @@ func BenchmarkCookiePost(b *testing.B) {
 			req.Header.Set("Sec-Fetch-Site", c.site)
 			req.Header.Set("Origin", "https://evil.example")
 			req.AddCookie(&http.Cookie{Name: "__session", Value: token})
-			serveBench(b, gate.RequireSession(benchHandler), req, c.want)
+			serveBench(b, gate.Accept(clerkgate.SessionToken).Require(benchHandler), req, c.want)
 		})
 	}
 }
@@ -241,5 +241,5 @@ func BenchmarkCookieWarm(b *testing.B) {
 	req.AddCookie(&http.Cookie{Name: "__session", Value: token})
 	req.AddCookie(&http.Cookie{Name: "__clerk_db_jwt", Value: "dvb_bench"})
 	req.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
-	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+	serveBench(b, gate.Accept(clerkgate.SessionToken).Require(benchHandler), req, http.StatusNoContent)
 }

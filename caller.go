@@ -111,7 +111,7 @@ func ContextWithCaller(ctx context.Context, c *Caller) context.Context {
 }
 
 // CallerFromContext returns who is calling, and false for an anonymous
-// request. It works behind RequireSession too, where the caller is always
+// request. Behind a policy of session tokens alone, the caller is always
 // a session.
 func CallerFromContext(ctx context.Context) (*Caller, bool) {
 	if c, ok := ctx.Value(callerKey{}).(*Caller); ok && c != nil {

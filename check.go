@@ -50,7 +50,7 @@ func (g *Gate) Check(ctx context.Context) error {
 		return nil
 	case errors.Is(err, jwks.ErrUnauthorized) && g.sessions != nil:
 		return fmt.Errorf("%w: the Backend API refused SecretKey (%s): use this instance's secret key from the Clerk dashboard, and check APIURL (%s): %w",
-			ErrConfig, EnvSecretKey, EnvAPIURL, err)
+			ErrConfig, envSecretKey, envAPIURL, err)
 	case errors.Is(err, jwks.ErrUnauthorized):
 		return fmt.Errorf("%w: the key endpoint refused the fetch: %w", ErrConfig, err)
 	}
@@ -68,11 +68,11 @@ func validate(cfg Config) error {
 		field, env, value string
 		show              func(string) string // the value as an error may print it
 	}{
-		{"SecretKey", EnvSecretKey, cfg.SecretKey, publishable.Redact},
-		{"PublishableKey", EnvPublishableKey, cfg.PublishableKey, publishable.Redact},
-		{"APIURL", EnvAPIURL, cfg.APIURL, redact.URL},
-		{"JWTKey", EnvJWTKey, cfg.JWTKey, pem},
-		{"Machine.SecretKey", EnvMachineSecretKey, cfg.Machine.SecretKey, publishable.Redact},
+		{"SecretKey", envSecretKey, cfg.SecretKey, publishable.Redact},
+		{"PublishableKey", envPublishableKey, cfg.PublishableKey, publishable.Redact},
+		{"APIURL", envAPIURL, cfg.APIURL, redact.URL},
+		{"JWTKey", envJWTKey, cfg.JWTKey, pem},
+		{"Machine.SecretKey", envMachineSecretKey, cfg.Machine.SecretKey, publishable.Redact},
 	} {
 		if quoted(v.value) {
 			return fmt.Errorf("clerkgate: %s (%s) is wrapped in quotes (%s): remove them; an env file or a container's environment passes quotes on as part of the value",
@@ -84,7 +84,7 @@ func validate(cfg Config) error {
 	}
 	if cfg.badTrustedProxy != "" && cfg.TrustedProxies == nil {
 		return fmt.Errorf("clerkgate: %s: %q is neither an IP address nor a prefix: list the proxies' addresses, e.g. %s=10.0.0.0/8,127.0.0.1",
-			EnvTrustedProxies, cfg.badTrustedProxy, EnvTrustedProxies)
+			envTrustedProxies, cfg.badTrustedProxy, envTrustedProxies)
 	}
 	if err := checkKeys(cfg); err != nil {
 		return err
@@ -117,6 +117,13 @@ func validate(cfg Config) error {
 			return fmt.Errorf("clerkgate: %s is %v: a limit must be positive, or 0 for the default", l.field, l.value)
 		}
 	}
+	switch {
+	case cfg.Refresh.CacheSize < 0:
+		return fmt.Errorf("clerkgate: Refresh.CacheSize is %d: a size must be positive, or 0 for the default", cfg.Refresh.CacheSize)
+	case cfg.Refresh.CacheSize != 0 && cfg.Store != nil:
+		// Silently unused, it would read as a bound the app does not have.
+		return errors.New("clerkgate: Refresh.CacheSize sizes the default store, and Store is set: size that Store in its own options")
+	}
 	return nil
 }
 
@@ -126,16 +133,16 @@ func validate(cfg Config) error {
 // a key source that is silently off shows later only as a network failure.
 func checkKeys(cfg Config) error {
 	if cfg.emptySecretKey && cfg.SecretKey == "" {
-		return fmt.Errorf("clerkgate: %s is set but empty: give it the instance's secret key (sk_test_… or sk_live_…, from the API keys page of the Clerk dashboard), or unset it", EnvSecretKey)
+		return fmt.Errorf("clerkgate: %s is set but empty: give it the instance's secret key (sk_test_… or sk_live_…, from the API keys page of the Clerk dashboard), or unset it", envSecretKey)
 	}
 	if cfg.PublishableKey != "" {
 		if _, err := publishable.Parse(cfg.PublishableKey); err != nil {
-			return fmt.Errorf("clerkgate: PublishableKey (%s): %w: copy it from the API keys page of the Clerk dashboard", EnvPublishableKey, err)
+			return fmt.Errorf("clerkgate: PublishableKey (%s): %w: copy it from the API keys page of the Clerk dashboard", envPublishableKey, err)
 		}
 	}
 	if strings.HasPrefix(cfg.SecretKey, "pk_") {
 		return fmt.Errorf("clerkgate: SecretKey (%s) is a publishable key (%s): use the instance's secret key, sk_test_… or sk_live_…; the publishable key goes in PublishableKey (%s)",
-			EnvSecretKey, publishable.Redact(cfg.SecretKey), EnvPublishableKey)
+			envSecretKey, publishable.Redact(cfg.SecretKey), envPublishableKey)
 	}
 	return nil
 }
@@ -149,10 +156,10 @@ func badMaxLifetime(v string) error {
 			fix = "3h"
 		}
 		return fmt.Errorf("clerkgate: %[1]s is wrapped in quotes (%[2]s): remove them, as in %[1]s=%[3]s; an env file or a container's environment passes quotes on as part of the value",
-			EnvMaxTokenLifetime, v, fix)
+			envMaxTokenLifetime, v, fix)
 	}
 	return fmt.Errorf("clerkgate: %[1]s=%[2]q is not a positive Go duration: write it as in %[1]s=3h (units h, m, s; no spaces), or unset it for the default, %[3]s",
-		EnvMaxTokenLifetime, v, DefaultMaxTokenLifetime)
+		envMaxTokenLifetime, v, defaultMaxTokenLifetime)
 }
 
 func quoted(v string) bool {
@@ -193,7 +200,7 @@ func sameMode(secret, pub string) error {
 	}
 	mode := map[bool]string{false: "a development", true: "a production"}
 	return fmt.Errorf("clerkgate: SecretKey (%s) is %s key (%s) but PublishableKey (%s) is %s key (%s): take both from the same instance's API keys page in the Clerk dashboard",
-		EnvSecretKey, mode[sLive], publishable.Redact(secret), EnvPublishableKey, mode[pLive], publishable.Redact(pub))
+		envSecretKey, mode[sLive], publishable.Redact(secret), envPublishableKey, mode[pLive], publishable.Redact(pub))
 }
 
 // checkAPIURLTransport refuses a plain-http Backend API URL to a host
@@ -207,7 +214,7 @@ func checkAPIURLTransport(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("clerkgate: APIURL (%s) %q is plain http to a host that is not this machine, so the secret key would travel in clear: use https:// (plain http is for a local fake such as clerktest)",
-		EnvAPIURL, redact.URL(raw))
+		envAPIURL, redact.URL(raw))
 }
 
 func loopback(host string) bool {
@@ -223,10 +230,10 @@ func loopback(host string) bool {
 // path or a default port.
 func checkOrigin(p string) error {
 	if p == "" {
-		return fmt.Errorf("clerkgate: AuthorizedParties (%s): empty authorized party: list origins such as https://app.example.com", EnvAuthorizedParties)
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): empty authorized party: list origins such as https://app.example.com", envAuthorizedParties)
 	}
 	if quoted(p) {
-		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %s is wrapped in quotes: remove them", EnvAuthorizedParties, p)
+		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %s is wrapped in quotes: remove them", envAuthorizedParties, p)
 	}
 	u, err := url.Parse(strings.TrimSuffix(p, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
@@ -239,7 +246,7 @@ func checkOrigin(p string) error {
 			hint = fmt.Sprintf(" (did you mean %q?)", scheme+p)
 		}
 		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %q is not an origin%s: write scheme://host[:port], e.g. https://app.example.com",
-			EnvAuthorizedParties, p, hint)
+			envAuthorizedParties, p, hint)
 	}
 	origin := strings.ToLower(u.Scheme + "://" + u.Host)
 	if port := u.Port(); port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
@@ -247,7 +254,7 @@ func checkOrigin(p string) error {
 	}
 	if origin != strings.TrimSuffix(p, "/") {
 		return fmt.Errorf("clerkgate: AuthorizedParties (%s): %q can never match, as browsers send origins without path, query, credentials or default port, in lower case: write %q",
-			EnvAuthorizedParties, p, origin)
+			envAuthorizedParties, p, origin)
 	}
 	return nil
 }

@@ -208,7 +208,7 @@ func TestCheckReportsARefusedSecretKey(t *testing.T) {
 	requireNoSecret(t, logs.String())
 
 	sess := fake.CreateSession("user_1")
-	srv := httptest.NewServer(g.RequireSession(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	srv := httptest.NewServer(g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		t.Error("a request got through without keys")
 	})))
 	t.Cleanup(srv.Close)

@@ -205,7 +205,7 @@ func TestHandlersCannotChangeAnotherRequestsClaims(t *testing.T) {
 		c.Features = "o:everything"
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/tamper", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/tamper", g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		tamper(c)
 	})))
@@ -295,7 +295,7 @@ func TestNilClaimsAnswerAsNoSession(t *testing.T) {
 func TestREADMEPatternBehindOptionalSession(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t, nil)
-	srv := serve(t, b.gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serve(t, b.gate.Accept(clerkgate.SessionToken).Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		fmt.Fprintf(w, "user %q admin %v", caller.Subject(), claims.HasRole("org:admin"))

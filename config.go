@@ -57,9 +57,12 @@ type Config struct {
 	// CLERK_PROXY_URL). Tokens then carry it as their issuer.
 	ProxyURL string
 
-	// AllowPendingSessions accepts sessions that still have tasks (sts
-	// "pending"). Clerk treats them as signed out by default.
-	AllowPendingSessions bool
+	// InsecureAllowPendingSessions accepts sessions that still have tasks
+	// (sts "pending"), which Clerk treats as signed out: a user who has
+	// yet to choose an organization, or to set up a second factor or reset
+	// a password the instance requires, is then let in. Set it only when
+	// the app enforces the tasks itself (Claims.Pending tells them).
+	InsecureAllowPendingSessions bool
 
 	// ClockSkew is the leeway for exp/nbf/iat. Zero means 5 s; negative
 	// means none; New refuses more than an hour.
@@ -82,7 +85,7 @@ type Config struct {
 	// TokenCacheSize is how many verified tokens to remember, so a token
 	// seen again skips the RSA check (the clock and the key are rechecked on
 	// every hit). Default 10,000, about 20 MiB with Clerk-sized tokens;
-	// negative disables it. Gate.Verifier().CacheStats() reports hits.
+	// negative disables it. Gate.Stats().Tokens reports hits.
 	TokenCacheSize int
 
 	// MaxTokenLifetime is the longest lifetime (exp − iat) of a session
@@ -100,9 +103,10 @@ type Config struct {
 	MaxTokenLifetime time.Duration
 
 	// Store is where refresh outcomes and revoked sessions are kept. Nil
-	// means a MemoryStore of the Gate's own, which is right for a single
-	// process. An app running several replicas behind a load balancer
-	// gives each replica a shared store, such as the Redis one in
+	// means an in-memory store of the Gate's own (sized by
+	// Refresh.CacheSize), which is right for a single process. An app
+	// running several replicas behind a load balancer gives each replica
+	// a shared store, such as the Redis one in
 	// github.com/clerkgate/clerkgate/stores/redis, so that a browser's
 	// parallel requests make one refresh call across replicas and a
 	// session revoked on one replica is refused by all within a second.
@@ -117,11 +121,16 @@ type Config struct {
 	// every delivery. See docs/webhooks.md.
 	WebhookSigningSecret string
 
-	// TrustProxyHeaders makes refresh take the request's origin from
-	// X-Forwarded-Proto and X-Forwarded-Host, and the user's IP address
-	// from X-Forwarded-For, when the request comes from a trusted proxy.
-	// Set it only behind a proxy that sets those headers; otherwise
-	// clients can forge them.
+	// InsecureTrustProxyHeaders trusts the X-Forwarded-* headers of every
+	// peer, whatever its address, as TrustedProxies trusts those of the
+	// proxies it lists: the request's origin comes from X-Forwarded-Proto
+	// and X-Forwarded-Host, and the user's IP address is the rightmost
+	// X-Forwarded-For hop. Set it only behind a proxy that overwrites
+	// those headers and that every request goes through; otherwise
+	// clients forge them, to shape the URL a browser is sent back to and
+	// to pass as other clients in the per-client limits. Prefer
+	// TrustedProxies, which names the proxies; with it set, this field
+	// changes nothing.
 	//
 	// Behind a proxy that terminates TLS (a load balancer, an ingress),
 	// set TrustedProxies (env CLERK_TRUSTED_PROXIES) to its addresses.
@@ -131,17 +140,15 @@ type Config struct {
 	// redirect through Clerk's Frontend API) and a Backend API call. The
 	// Gate logs a hint, once, when it sees X-Forwarded-Proto it does not
 	// trust on a page load.
-	TrustProxyHeaders bool
+	InsecureTrustProxyHeaders bool
 
 	// TrustedProxies are the addresses of the proxies in front of the app
 	// whose X-Forwarded-* headers count (env CLERK_TRUSTED_PROXIES,
-	// comma-separated addresses or prefixes, e.g. "10.0.0.0/8,127.0.0.1");
-	// setting it turns TrustProxyHeaders on. Headers of a request whose peer is not one of
-	// them are ignored, and the user's IP address is the rightmost
-	// X-Forwarded-For hop that is not one of them: every hop to its right
-	// was appended by a proxy you trust, every hop to its left was written
-	// by the client. Empty (with TrustProxyHeaders) means one proxy, the
-	// peer, whatever its address: the user is the rightmost hop.
+	// comma-separated addresses or prefixes, e.g. "10.0.0.0/8,127.0.0.1").
+	// Headers of a request whose peer is not one of them are ignored, and
+	// the user's IP address is the rightmost X-Forwarded-For hop that is
+	// not one of them: every hop to its right was appended by a proxy you
+	// trust, every hop to its left was written by the client.
 	TrustedProxies []netip.Prefix
 
 	// Pages configures server-rendered pages: the handshake, sign-in
@@ -168,8 +175,7 @@ type Config struct {
 	ErrorHandler func(http.ResponseWriter, *http.Request, *AuthError)
 
 	// AcceptTokens is the token types Gate.Accept() accepts when a route
-	// names none; nil means session tokens only. RequireSession and
-	// OptionalSession always accept session tokens only.
+	// names none; nil means session tokens only.
 	AcceptTokens []TokenType
 
 	// Machine configures machine credentials: M2M tokens, API keys and
@@ -251,6 +257,14 @@ type RefreshConfig struct {
 	// while the tab is open, so only a tab that slept longer sends an old
 	// one, and it renews the token itself on waking. Default 5 min.
 	MaxExpiredTokenAge time.Duration
+
+	// CacheSize bounds the default Store (the one a Gate makes when
+	// Config.Store is nil): how many refresh outcomes it remembers for
+	// requests that carry an already refreshed token, and how many
+	// sessions' failed refreshes. Default 10,000. A Store given in
+	// Config.Store is sized by its own options, and setting both is a
+	// configuration error.
+	CacheSize int
 }
 
 // PagesConfig configures server-rendered pages. A browser that navigates
@@ -270,8 +284,8 @@ type PagesConfig struct {
 	DisableHandshake bool
 
 	// SignInURL is the app's sign-in page (absolute, e.g.
-	// "https://accounts.example.com/sign-in"). RequireSession, Require
-	// and the Require of a Policy that takes sessions send a page load
+	// "https://accounts.example.com/sign-in"). The Require of a
+	// Policy that takes sessions sends a page load
 	// that ends signed out there, with redirect_url set to the page,
 	// instead of answering 401; API calls still get the 401. A satellite
 	// syncs through it in development.
@@ -339,24 +353,37 @@ type OrganizationSync struct {
 	PersonalAccountPatterns []string
 }
 
-// Environment variables ConfigFromEnv reads.
+// The environment variables ConfigFromEnv reads, each listed in its doc.
 const (
-	EnvSecretKey         = "CLERK_SECRET_KEY"
-	EnvPublishableKey    = "CLERK_PUBLISHABLE_KEY"
-	EnvAPIURL            = "CLERK_API_URL"
-	EnvJWTKey            = "CLERK_JWT_KEY"
-	EnvAuthorizedParties = "CLERK_AUTHORIZED_PARTIES"
-	EnvMaxTokenLifetime  = "CLERK_MAX_TOKEN_LIFETIME"
-	EnvMachineSecretKey  = "CLERK_MACHINE_SECRET_KEY"
-	// EnvWebhookSigningSecret is read into Config.WebhookSigningSecret.
-	EnvWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
-	EnvTrustedProxies       = "CLERK_TRUSTED_PROXIES"
-	// EnvProxyURL is read into Config.ProxyURL, as Clerk's SDKs read it.
-	EnvProxyURL = "CLERK_PROXY_URL"
+	envSecretKey            = "CLERK_SECRET_KEY"
+	envPublishableKey       = "CLERK_PUBLISHABLE_KEY"
+	envAPIURL               = "CLERK_API_URL"
+	envJWTKey               = "CLERK_JWT_KEY"
+	envAuthorizedParties    = "CLERK_AUTHORIZED_PARTIES"
+	envMaxTokenLifetime     = "CLERK_MAX_TOKEN_LIFETIME"
+	envMachineSecretKey     = "CLERK_MACHINE_SECRET_KEY"
+	envWebhookSigningSecret = "CLERK_WEBHOOK_SIGNING_SECRET"
+	envTrustedProxies       = "CLERK_TRUSTED_PROXIES"
+	envProxyURL             = "CLERK_PROXY_URL"
 )
 
 // ConfigFromEnv reads the CLERK_* environment variables into a Config.
-// Adjust the result (Logger, timeouts, …) before passing it to New.
+// Adjust the result (Logger, timeouts, …) before passing it to New. It
+// reads these, and no others:
+//
+//	CLERK_SECRET_KEY              SecretKey
+//	CLERK_PUBLISHABLE_KEY         PublishableKey
+//	CLERK_API_URL                 APIURL
+//	CLERK_JWT_KEY                 JWTKey (a PEM public key, kept as it is)
+//	CLERK_AUTHORIZED_PARTIES      AuthorizedParties (comma-separated origins)
+//	CLERK_TRUSTED_PROXIES         TrustedProxies (comma-separated addresses or prefixes)
+//	CLERK_MAX_TOKEN_LIFETIME      MaxTokenLifetime (a Go duration)
+//	CLERK_MACHINE_SECRET_KEY      Machine.SecretKey
+//	CLERK_WEBHOOK_SIGNING_SECRET  WebhookSigningSecret
+//	CLERK_PROXY_URL               ProxyURL
+//
+// Surrounding spaces are trimmed (from every value but CLERK_JWT_KEY), and
+// an unset or empty variable leaves its field zero, except as said below.
 //
 // CLERK_TRUSTED_PROXIES sets TrustedProxies; an item that is neither an
 // address nor a prefix makes New fail, naming the variable, unless
@@ -374,26 +401,26 @@ const (
 // its failures blamed on the network.
 func ConfigFromEnv() Config {
 	var parties []string
-	for _, p := range strings.Split(os.Getenv(EnvAuthorizedParties), ",") {
+	for _, p := range strings.Split(os.Getenv(envAuthorizedParties), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			parties = append(parties, p)
 		}
 	}
 	cfg := Config{
-		SecretKey:         strings.TrimSpace(os.Getenv(EnvSecretKey)),
-		PublishableKey:    strings.TrimSpace(os.Getenv(EnvPublishableKey)),
-		APIURL:            strings.TrimSpace(os.Getenv(EnvAPIURL)),
-		JWTKey:            os.Getenv(EnvJWTKey),
+		SecretKey:         strings.TrimSpace(os.Getenv(envSecretKey)),
+		PublishableKey:    strings.TrimSpace(os.Getenv(envPublishableKey)),
+		APIURL:            strings.TrimSpace(os.Getenv(envAPIURL)),
+		JWTKey:            os.Getenv(envJWTKey),
 		AuthorizedParties: parties,
-		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(EnvMachineSecretKey))},
+		Machine:           MachineConfig{SecretKey: strings.TrimSpace(os.Getenv(envMachineSecretKey))},
 	}
-	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(EnvWebhookSigningSecret))
-	cfg.TrustedProxies, cfg.badTrustedProxy = proxiesFromEnv(os.Getenv(EnvTrustedProxies))
-	if v, ok := os.LookupEnv(EnvSecretKey); ok && strings.TrimSpace(v) == "" {
+	cfg.WebhookSigningSecret = strings.TrimSpace(os.Getenv(envWebhookSigningSecret))
+	cfg.TrustedProxies, cfg.badTrustedProxy = proxiesFromEnv(os.Getenv(envTrustedProxies))
+	if v, ok := os.LookupEnv(envSecretKey); ok && strings.TrimSpace(v) == "" {
 		cfg.emptySecretKey = true
 	}
-	cfg.ProxyURL = strings.TrimSpace(os.Getenv(EnvProxyURL))
-	if v := strings.TrimSpace(os.Getenv(EnvMaxTokenLifetime)); v != "" {
+	cfg.ProxyURL = strings.TrimSpace(os.Getenv(envProxyURL))
+	if v := strings.TrimSpace(os.Getenv(envMaxTokenLifetime)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			cfg.MaxTokenLifetime = d
 		} else {

@@ -21,9 +21,9 @@ func envInstance(t *testing.T) *clerktest.Server {
 	t.Helper()
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
 	return fake
 }
 
@@ -45,7 +45,7 @@ func newFromEnv(t *testing.T, mod func(*clerkgate.Config)) (*clerkgate.Gate, err
 // status is what a request with token gets from g, over HTTP.
 func status(t *testing.T, g *clerkgate.Gate, token string) reply {
 	t.Helper()
-	return get(t, serve(t, g.RequireSession(whoami)).URL, bearer(token))
+	return get(t, serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL, bearer(token))
 }
 
 // Tokens from Sessions().CreateToken, and a load generator's, outlive
@@ -57,7 +57,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	minute := fake.Token(fake.CreateSession("user_2").ID)
 
 	for _, unset := range []string{"", "  "} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, unset)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", unset)
 		cfg := clerkgate.ConfigFromEnv()
 		require.Zero(t, cfg.MaxTokenLifetime, "%q", unset)
 		g, err := newFromEnv(t, nil)
@@ -69,10 +69,10 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	}
 
 	for value, want := range map[string]time.Duration{"3h": 3 * time.Hour, " 90m\t": 90 * time.Minute, "2h30m": 150 * time.Minute} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", value)
 		require.Equal(t, want, clerkgate.ConfigFromEnv().MaxTokenLifetime, "%q", value)
 	}
-	t.Setenv(clerkgate.EnvMaxTokenLifetime, "3h")
+	t.Setenv("CLERK_MAX_TOKEN_LIFETIME", "3h")
 	g, err := newFromEnv(t, nil)
 	require.NoError(t, err)
 	rep := status(t, g, twoHours)
@@ -107,11 +107,11 @@ func TestMaxTokenLifetimeFromTheEnvironmentRefusesNonsense(t *testing.T) {
 		"99999999h": "CLERK_MAX_TOKEN_LIFETIME=3h", // overflows a Duration
 		"3h\nevil":  "CLERK_MAX_TOKEN_LIFETIME=3h",
 	} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, value)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", value)
 		g, err := newFromEnv(t, nil)
 		require.Nil(t, g, "%q", value)
 		require.ErrorIs(t, err, clerkgate.ErrConfig, "%q", value)
-		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime, "%q", value)
+		require.ErrorContains(t, err, "CLERK_MAX_TOKEN_LIFETIME", "%q", value)
 		require.ErrorContains(t, err, fix, "%q", value)
 		require.NotContains(t, err.Error(), "\n", "the value is quoted, not printed raw")
 		require.NotContains(t, err.Error(), fake.SecretKey()[len("sk_test_"):])
@@ -144,7 +144,7 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 		"set: only tokens granted to this machine":        {" " + here.SecretKey + " ", true, true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(clerkgate.EnvMachineSecretKey, tc.env)
+			t.Setenv("CLERK_MACHINE_SECRET_KEY", tc.env)
 			g, err := newFromEnv(t, nil)
 			require.NoError(t, err)
 			url := serve(t, g.Accept(clerkgate.M2MToken).Require(whoamiCaller)).URL
@@ -157,7 +157,7 @@ func TestMachineSecretKeyFromTheEnvironment(t *testing.T) {
 		})
 	}
 
-	t.Setenv(clerkgate.EnvMachineSecretKey, `"`+here.SecretKey+`"`)
+	t.Setenv("CLERK_MACHINE_SECRET_KEY", `"`+here.SecretKey+`"`)
 	_, err := newFromEnv(t, nil)
 	require.ErrorIs(t, err, clerkgate.ErrConfig)
 	require.ErrorContains(t, err, "CLERK_MACHINE_SECRET_KEY")
@@ -174,15 +174,15 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 	for _, c := range []struct {
 		name, secret, pub, want string
 	}{
-		{"empty secret key", "", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
-		{"blank secret key", " \t", fake.PublishableKey(), clerkgate.EnvSecretKey + " is set but empty"},
-		{"publishable key as secret key", fake.PublishableKey(), fake.PublishableKey(), "SecretKey (" + clerkgate.EnvSecretKey + ") is a publishable key"},
-		{"publishable key that is not base64", fake.SecretKey(), "pk_test_%%%%", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
-		{"publishable key without a host", fake.SecretKey(), "pk_test_aGVsbG8", "PublishableKey (" + clerkgate.EnvPublishableKey + ")"},
+		{"empty secret key", "", fake.PublishableKey(), "CLERK_SECRET_KEY is set but empty"},
+		{"blank secret key", " \t", fake.PublishableKey(), "CLERK_SECRET_KEY is set but empty"},
+		{"publishable key as secret key", fake.PublishableKey(), fake.PublishableKey(), "SecretKey (CLERK_SECRET_KEY) is a publishable key"},
+		{"publishable key that is not base64", fake.SecretKey(), "pk_test_%%%%", "PublishableKey (CLERK_PUBLISHABLE_KEY)"},
+		{"publishable key without a host", fake.SecretKey(), "pk_test_aGVsbG8", "PublishableKey (CLERK_PUBLISHABLE_KEY)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(clerkgate.EnvSecretKey, c.secret)
-			t.Setenv(clerkgate.EnvPublishableKey, c.pub)
+			t.Setenv("CLERK_SECRET_KEY", c.secret)
+			t.Setenv("CLERK_PUBLISHABLE_KEY", c.pub)
 			g, err := clerkgate.New(clerkgate.ConfigFromEnv())
 			require.Nil(t, g)
 			require.ErrorIs(t, err, clerkgate.ErrConfig)
@@ -194,7 +194,7 @@ func TestKeyMistakesNameTheirVariable(t *testing.T) {
 
 	// A secret key set in code after ConfigFromEnv wins over the empty
 	// variable.
-	t.Setenv(clerkgate.EnvSecretKey, "")
+	t.Setenv("CLERK_SECRET_KEY", "")
 	g, err := newFromEnv(t, func(c *clerkgate.Config) { c.SecretKey = fake.SecretKey() })
 	require.NoError(t, err)
 	require.NoError(t, g.Check(t.Context()))
@@ -207,17 +207,17 @@ func TestProxyURLFromTheEnvironment(t *testing.T) {
 	const proxy = "https://app.example.com/__clerk"
 	fake := clerktest.New(clerktest.WithProxyURL(proxy))
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
 	token := fake.Token(fake.CreateSession("user_1").ID)
 
-	t.Setenv(clerkgate.EnvProxyURL, "")
+	t.Setenv("CLERK_PROXY_URL", "")
 	g, err := newFromEnv(t, nil)
 	require.NoError(t, err)
 	require.Equal(t, string(clerkgate.ReasonIssuerInvalid), status(t, g, token).reason)
 
-	t.Setenv(clerkgate.EnvProxyURL, " "+proxy+"\n")
+	t.Setenv("CLERK_PROXY_URL", " "+proxy+"\n")
 	require.Equal(t, proxy, clerkgate.ConfigFromEnv().ProxyURL)
 	g, err = newFromEnv(t, nil)
 	require.NoError(t, err)
@@ -238,7 +238,7 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 		if trusted {
 			proxies = "127.0.0.1, ::1"
 		}
-		t.Setenv(clerkgate.EnvTrustedProxies, proxies)
+		t.Setenv("CLERK_TRUSTED_PROXIES", proxies)
 		logger, logs := captureLogs()
 		s := newSite(t, func(c *clerkgate.Config) {
 			c.TrustedProxies = clerkgate.ConfigFromEnv().TrustedProxies
@@ -269,7 +269,7 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 		} else {
 			require.Equal(t, 3, handshakes, "each click went through Clerk")
 			require.Equal(t, 1, hints, "the hint is logged once: %s", logs)
-			require.Contains(t, logs.String(), clerkgate.EnvTrustedProxies)
+			require.Contains(t, logs.String(), "CLERK_TRUSTED_PROXIES")
 		}
 	}
 }
@@ -278,16 +278,16 @@ func TestTLSProxyNeedsTrustedProxies(t *testing.T) {
 // anything else stops New, naming the variable, unless set in code.
 func TestTrustedProxiesFromTheEnvironment(t *testing.T) {
 	envInstance(t)
-	t.Setenv(clerkgate.EnvTrustedProxies, " 10.0.0.0/8,127.0.0.1 ,::1")
+	t.Setenv("CLERK_TRUSTED_PROXIES", " 10.0.0.0/8,127.0.0.1 ,::1")
 	require.Equal(t, []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128"),
 	}, clerkgate.ConfigFromEnv().TrustedProxies)
 	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.1;rm"} {
-		t.Setenv(clerkgate.EnvTrustedProxies, bad)
+		t.Setenv("CLERK_TRUSTED_PROXIES", bad)
 		g, err := newFromEnv(t, nil)
 		require.Nil(t, g, bad)
 		require.ErrorIs(t, err, clerkgate.ErrConfig)
-		require.ErrorContains(t, err, clerkgate.EnvTrustedProxies)
+		require.ErrorContains(t, err, "CLERK_TRUSTED_PROXIES")
 	}
 }
 

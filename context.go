@@ -32,8 +32,8 @@ import (
 // has role "org:admin", and Decode reads the known fields.
 //
 // Every method answers on nil Claims as for no session (no role, no
-// permission, zero times, nothing to decode), so a handler behind
-// OptionalSession may call claims.HasRole on what ClaimsFromContext gave
+// permission, zero times, nothing to decode), so a handler behind a
+// policy's Optional may call claims.HasRole on what ClaimsFromContext gave
 // an anonymous request. Fields are another matter: read the user's id
 // with Caller.Subject, which is "" when anonymous.
 type Claims verifier.Claims
@@ -58,7 +58,7 @@ func contextWithClaims(ctx context.Context, c *Claims) context.Context {
 }
 
 // ClaimsFromContext returns the verified claims the middleware attached,
-// and false for an anonymous request (OptionalSession without a token).
+// and false for an anonymous request (a policy's Optional without a token).
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok && c != nil

@@ -28,7 +28,7 @@ func TestMessagesSayWhatIsWrong(t *testing.T) {
 		return func(r *http.Request) { r.Header["Authorization"] = values }
 	}
 	routes := map[string]string{
-		"session": serve(t, g.RequireSession(whoami)).URL,
+		"session": serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL,
 		"machine": serve(t, g.Accept(clerkgate.M2MToken, clerkgate.APIKey).Require(whoami)).URL,
 		"any":     serve(t, g.Accept(clerkgate.AnyToken).Require(whoami)).URL,
 	}

@@ -13,7 +13,7 @@ import (
 
 // A protected route. The fake Clerk backend stands in for Clerk here; in
 // production the same Config comes from ConfigFromEnv.
-func ExampleGate_RequireSession() {
+func ExamplePolicy_Require() {
 	fake := clerktest.New()
 	defer fake.Close()
 
@@ -31,7 +31,7 @@ func ExampleGate_RequireSession() {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		fmt.Fprintf(w, "hello %s", claims.Subject)
 	})
-	srv := httptest.NewServer(gate.RequireSession(me))
+	srv := httptest.NewServer(gate.Accept(clerkgate.SessionToken).Require(me))
 	defer srv.Close()
 
 	token := fake.Token(fake.CreateSession("user_42").ID)
@@ -53,7 +53,7 @@ func ExampleGate_RequireSession() {
 	// 401 {"error":"token_missing","message":"no session token in the Authorization header or the session cookie"}
 }
 
-// Handlers of OptionalSession routes tell signed-in users from anonymous
+// Handlers behind a policy's Optional tell signed-in users from anonymous
 // ones by whether claims are present.
 func ExampleClaimsFromContext() {
 	handler := func(w http.ResponseWriter, r *http.Request) {

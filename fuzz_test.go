@@ -281,7 +281,7 @@ func FuzzMiddleware(f *testing.F) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	required, optional := g.RequireSession(handler), g.OptionalSession(handler)
+	required, optional := g.Accept(SessionToken).Require(handler), g.Accept(SessionToken).Optional(handler)
 
 	valid := b.sign(b.claims())
 	expired := b.sign(testkit.With(b.claims(), "exp", b.vec.Now-120, "iat", b.vec.Now-180, "nbf", b.vec.Now-190))

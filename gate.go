@@ -12,7 +12,8 @@
 //		log.Fatal(err)
 //	}
 //	defer gate.Close()
-//	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//	sessions := gate.Accept(clerkgate.SessionToken)
+//	mux.Handle("GET /me", sessions.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 //		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 //		fmt.Fprintln(w, "hello", claims.Subject)
 //	})))
@@ -72,7 +73,7 @@ type Gate struct {
 	refreshAfter time.Duration // Refresh.Timeout
 	maxLifetime  time.Duration // MaxTokenLifetime
 
-	proxies proxytrust.Trust // TrustedProxies, TrustProxyHeaders
+	proxies proxytrust.Trust // TrustedProxies, InsecureTrustProxyHeaders
 
 	browser *browserAuth // page loads; nil with the handshake off
 	signIn  *url.URL     // Pages.SignInURL, parsed once; nil without one
@@ -105,7 +106,7 @@ func New(cfg Config) (*Gate, error) {
 	}
 	g.logSetup(cfg)
 	if len(cfg.AuthorizedParties) == 0 {
-		g.log.Warn("clerkgate: no AuthorizedParties (" + EnvAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
+		g.log.Warn("clerkgate: no AuthorizedParties (" + envAuthorizedParties + "): session tokens from cookies are accepted whatever origin they were issued to; set the app's origins, e.g. https://app.example.com")
 	}
 	return g, nil
 }
@@ -129,7 +130,7 @@ func newGate(cfg Config) (*Gate, error) {
 		g.log = slog.Default()
 	}
 	var err error
-	if g.proxies, err = proxytrust.New(cfg.TrustProxyHeaders, cfg.TrustedProxies); err != nil {
+	if g.proxies, err = proxytrust.New(cfg.InsecureTrustProxyHeaders, cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("clerkgate: TrustedProxies: %w", err)
 	}
 	switch g.skew = cfg.ClockSkew; {
@@ -175,7 +176,7 @@ func newGate(cfg Config) (*Gate, error) {
 		Keys:              keys,
 		Issuer:            issuer,
 		AuthorizedParties: cfg.AuthorizedParties,
-		AllowPending:      cfg.AllowPendingSessions,
+		AllowPending:      cfg.InsecureAllowPendingSessions,
 		ClockSkew:         cfg.ClockSkew,
 		Clock:             g.now,
 		CacheSize:         cfg.TokenCacheSize,
@@ -283,10 +284,6 @@ func (g *Gate) Close() error {
 // has no secret key. Revoking a session through it makes this Gate refuse
 // that session's tokens at once.
 func (g *Gate) Sessions() *session.Client { return g.sessions }
-
-// Verifier returns the Gate's token verifier, for tokens that do not come
-// from an HTTP request (a WebSocket handshake message, a queue job).
-func (g *Gate) Verifier() *verifier.Verifier { return g.verifier }
 
 // ReasonHandshake is the Reason of an AuthError that is not a refusal but
 // a redirect (AuthError.Location): the browser goes through the Frontend

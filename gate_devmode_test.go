@@ -28,7 +28,7 @@ func TestDevModeNeedsNoCertificate(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
 	mux := http.NewServeMux()
-	mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /dashboard", g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		fmt.Fprint(w, "Dashboard of "+caller.Subject())
 	})))

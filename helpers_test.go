@@ -117,7 +117,7 @@ func newRig(t testing.TB, opts ...rigOption) *rig {
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
 	r.gate = g
-	h := g.RequireSession(whoami)
+	h := g.Accept(clerkgate.SessionToken).Require(whoami)
 	if s.handler != nil {
 		h = s.handler(g)
 	}
@@ -348,7 +348,7 @@ func newMachineRig(t *testing.T, mod func(*clerkgate.Config)) *machineRig {
 			mux.Handle("/m2m", gate.Accept(clerkgate.M2MToken).Require(whoamiCaller))
 			mux.Handle("/keys", gate.Accept(clerkgate.APIKey).Require(whoamiCaller))
 			mux.Handle("/oauth", gate.Accept(clerkgate.OAuthToken).Require(whoamiCaller))
-			mux.Handle("/session", gate.RequireSession(whoamiCaller))
+			mux.Handle("/session", gate.Accept(clerkgate.SessionToken).Require(whoamiCaller))
 			return mux
 		}))
 	return m
@@ -404,14 +404,14 @@ func newSite(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option
 		withConfig(mod),
 		withHandler(func(g *clerkgate.Gate) http.Handler {
 			mux := http.NewServeMux()
-			mux.Handle("GET /{$}", g.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mux.Handle("GET /{$}", g.Accept(clerkgate.SessionToken).Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
 					fmt.Fprint(w, "Signed in as "+claims.Subject)
 					return
 				}
 				fmt.Fprint(w, "Signed out")
 			})))
-			mux.Handle("GET /dashboard", g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mux.Handle("GET /dashboard", g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				claims, _ := clerkgate.ClaimsFromContext(r.Context())
 				fmt.Fprint(w, "Dashboard of "+claims.Subject)
 			})))
@@ -568,7 +568,7 @@ func newHookApp(t *testing.T, mod func(*clerkgate.Config)) *hookApp {
 				a.events = append(a.events, e)
 				return nil
 			}))
-			mux.Handle("/", g.RequireSession(whoami))
+			mux.Handle("/", g.Accept(clerkgate.SessionToken).Require(whoami))
 			return mux
 		}))
 	// The fake's own Close waits for its deliveries; stop them first.
@@ -714,7 +714,7 @@ func pageLoads(tb testing.TB) (h http.Handler, signedIn, hostile *http.Request) 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { gate.Close() })
-	h = gate.OptionalSession(benchHandler)
+	h = gate.Accept(clerkgate.SessionToken).Optional(benchHandler)
 
 	page := func(target string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, target, nil)

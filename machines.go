@@ -16,8 +16,7 @@ import (
 // MachineConfig configures machine credentials (Config.Machine). Its zero
 // value is right for most apps.
 type MachineConfig struct {
-	// SecretKey is a machine secret key (EnvMachineSecretKey,
-	// CLERK_MACHINE_SECRET_KEY, read by ConfigFromEnv).
+	// SecretKey is a machine secret key (env CLERK_MACHINE_SECRET_KEY).
 	// When set, opaque M2M tokens are verified with it instead of the
 	// instance's secret key, so only tokens granted to that machine pass;
 	// M2M JWTs pass only when granted to a machine Audience names, so set
@@ -265,8 +264,8 @@ func (m *machineAuth) forget(id string) {
 	}
 }
 
-// MachineStats reports the opaque credential cache's counters.
-func (g *Gate) MachineStats() machine.Stats {
+// machineStats reports the opaque credential cache's counters.
+func (g *Gate) machineStats() machine.Stats {
 	if g.machines.cache == nil {
 		return machine.Stats{}
 	}

@@ -23,8 +23,8 @@ import (
 // wrap its Transport to trace them.
 type Observer struct {
 	// Decided is called once for each request a Gate or a Policy
-	// authenticates (RequireSession, OptionalSession, a Policy's Require,
-	// Optional and Authenticate, and the framework adapters), and once for
+	// authenticates (a Policy's Require, Optional and Authenticate, and
+	// the framework adapters), and once for
 	// each bare token (Policy.AuthenticateToken and so the gRPC
 	// interceptors, once per call or stream), with the outcome. A bare
 	// token is reported exactly as a request whose Authorization header
@@ -43,7 +43,7 @@ type Observer struct {
 	// Refreshed is called after each attempt to refresh an expired
 	// session, whether it called Clerk, shared another request's call, or
 	// was refused by the refresh limits. Tokens too old to refresh are
-	// refused without an attempt (RefreshStats.TooOld counts them).
+	// refused without an attempt (Stats.Refresh.TooOld counts them).
 	Refreshed func(context.Context, RefreshAttempt)
 
 	// HandshakeResolved is called when a page load comes back from the

@@ -189,7 +189,7 @@ func TestObserverHearsBareTokens(t *testing.T) {
 		"/writers": rig.gate.Accept(clerkgate.APIKey, clerkgate.SessionToken).With(authz.Scope("write")),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/gate", rig.gate.RequireSession(ok))
+	mux.Handle("/gate", rig.gate.Accept(clerkgate.SessionToken).Require(ok))
 	for path, rt := range routes {
 		mux.Handle(path, rt.Require(ok))
 	}
@@ -261,7 +261,7 @@ func BenchmarkMiddlewareWarmObserved(b *testing.B) {
 	gate, req := benchRequest(b, func(c *clerkgate.Config) {
 		c.Observer = &clerkgate.Observer{Decided: func(context.Context, clerkgate.Decision) {}}
 	})
-	serveBench(b, gate.RequireSession(benchHandler), req, http.StatusNoContent)
+	serveBench(b, gate.Accept(clerkgate.SessionToken).Require(benchHandler), req, http.StatusNoContent)
 }
 
 // meanAllocs is the mean number of allocations per call of f over n calls,
@@ -305,7 +305,9 @@ func TestObserverAddsNoAllocation(t *testing.T) {
 	}
 	ctx := context.Background()
 	paths := map[string]func(*clerkgate.Gate) func(){
-		"request": func(g *clerkgate.Gate) func() { return serveHTTP(g.RequireSession(whoami), token) },
+		"request": func(g *clerkgate.Gate) func() {
+			return serveHTTP(g.Accept(clerkgate.SessionToken).Require(whoami), token)
+		},
 		"request on Require": func(g *clerkgate.Gate) func() {
 			return serveHTTP(g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(whoami), token)
 		},

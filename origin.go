@@ -110,6 +110,6 @@ func (g *Gate) hintUntrustedProxy(r *http.Request) {
 	if g.proxyHinted.CompareAndSwap(false, true) {
 		g.log.Warn("clerkgate: a page load came with X-Forwarded-Proto from a proxy the Gate does not trust, so it is taken as plain http: " +
 			"behind a proxy that terminates TLS every signed-in click then looks cross-site and costs a handshake through Clerk. " +
-			"Set TrustedProxies (" + EnvTrustedProxies + ") to the proxy's addresses, e.g. " + EnvTrustedProxies + "=10.0.0.0/8")
+			"Set TrustedProxies (" + envTrustedProxies + ") to the proxy's addresses, e.g. " + envTrustedProxies + "=10.0.0.0/8")
 	}
 }

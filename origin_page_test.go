@@ -52,7 +52,7 @@ func TestHandshakeRedirectURLIsTheWebOrigin(t *testing.T) {
 // request's own URL then.
 func TestHandshakeRedirectURLBehindTrustedProxy(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true })
+	s := newSite(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true })
 	for _, tc := range []struct{ fwdHost, fwdProto, want string }{
 		{"APP.EXAMPLE.COM:443", "https", "https://app.example.com"},
 		{"app.example.com:0443", "HTTPS", "https://app.example.com"},
@@ -117,7 +117,7 @@ func TestCrossOriginCheckReadsHostAsTheBrowserWritesIt(t *testing.T) {
 // host[:port] is ignored, so an Origin that only it names is refused.
 func TestCrossOriginCheckBehindTrustedProxyReadsForwardedHost(t *testing.T) {
 	t.Parallel()
-	a := newCrossOriginApp(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true }, sessionsOnly)
+	a := newCrossOriginApp(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true }, sessionsOnly)
 	via := func(host string) func(*http.Request) {
 		return func(r *http.Request) {
 			r.Header.Set("X-Forwarded-Host", host)

@@ -57,7 +57,9 @@ func newCrossOriginApp(t *testing.T, mod func(*clerkgate.Config), wrap func(*cle
 	return a
 }
 
-func requireSession(g *clerkgate.Gate, h http.Handler) http.Handler { return g.RequireSession(h) }
+func requireSession(g *clerkgate.Gate, h http.Handler) http.Handler {
+	return g.Accept(clerkgate.SessionToken).Require(h)
+}
 
 // sessionCookie is the instance's suffixed session cookie with a token for
 // a new session of user.
@@ -217,7 +219,9 @@ func TestCrossOriginCheckIsForCookiesOnUnsafeMethods(t *testing.T) {
 // Anonymous and Bearer requests pass as before.
 func TestOptionalSessionRefusesCrossOriginCookies(t *testing.T) {
 	t.Parallel()
-	a := newCrossOriginApp(t, nil, func(g *clerkgate.Gate, h http.Handler) http.Handler { return g.OptionalSession(h) })
+	a := newCrossOriginApp(t, nil, func(g *clerkgate.Gate, h http.Handler) http.Handler {
+		return g.Accept(clerkgate.SessionToken).Optional(h)
+	})
 	evil := fetchFrom("cross-site", "https://evil.example")
 
 	requireCrossOriginRefusal(t, send(t, http.MethodPost, a.srv.URL, a.sessionCookie("user_victim"), evil))
@@ -322,7 +326,7 @@ func TestCrossOriginCheckBehindTrustedProxy(t *testing.T) {
 		r.Header.Set("X-Forwarded-Host", "api.example.com")
 		r.Header.Set("X-Forwarded-Proto", "https")
 	}
-	trusting := newCrossOriginApp(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true }, requireSession)
+	trusting := newCrossOriginApp(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true }, requireSession)
 	got := send(t, http.MethodPost, trusting.srv.URL, trusting.sessionCookie("user_1"), viaProxy, fetchFrom("", "https://api.example.com"))
 	require.Equal(t, http.StatusOK, got.status, got.body)
 	requireCrossOriginRefusal(t, send(t, http.MethodPost, trusting.srv.URL, trusting.sessionCookie("user_1"), viaProxy, fetchFrom("", "https://evil.example")))

@@ -15,10 +15,9 @@ import (
 	"github.com/clerkgate/clerkgate/verifier"
 )
 
-// The request pipeline. Every entry point (RequireSession,
-// OptionalSession, Require, Authenticate, AuthenticateToken and the
-// Routes of Accept, which the adapters and the gRPC interceptors use)
-// runs Gate.run: decide, then carry the decision out, top to bottom in
+// The request pipeline. Every entry point (a Policy's Require,
+// Optional, Authenticate and AuthenticateToken, which the adapters and
+// the gRPC interceptors use) runs Gate.run: decide, then carry the decision out, top to bottom in
 // the order Clerk's authenticateRequest decides a request:
 //
 //  1. the Authorization header: a machine credential of an accepted type
@@ -563,7 +562,7 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 }
 
 // handshakeSession is what the handshake's decision reads of a verified
-// session: a pending one (AllowPendingSessions) is not synced, as Clerk's
+// session: a pending one (InsecureAllowPendingSessions) is not synced, as Clerk's
 // auth object treats it as signed out.
 func handshakeSession(c *Claims) handshake.Session {
 	if c.Pending() {

@@ -46,7 +46,7 @@ func TestWarmBearerRequestAllocates(t *testing.T) {
 		t.Errorf("Authenticate: %v allocations per warm Bearer request, want 2", n)
 	}
 	served := 0
-	h := gate.RequireSession(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }))
+	h := gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }))
 	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); n > 3 {
 		t.Errorf("RequireSession: %v allocations per warm Bearer request, want at most 3", n)
 	}

@@ -151,7 +151,7 @@ func TestReviewForgedForwardedForPicksNoBucket(t *testing.T) {
 	}
 }
 
-// TrustProxyHeaders on an app that no proxy stands in front of is the
+// InsecureTrustProxyHeaders on an app that no proxy stands in front of is the
 // misconfiguration SECURITY.md warns of: the client writes the hop the
 // Gate takes for its address, so it picks a new bucket per request. The
 // global bucket still caps the Backend API calls (100 at once, 50/s), and
@@ -161,7 +161,7 @@ func TestReviewMisconfiguredProxyTrustIsStillCapped(t *testing.T) {
 		t.Skip("floods for several seconds")
 	}
 	needLoopback(t, "127.0.0.2")
-	s := newSite(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true })
+	s := newSite(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true })
 	start := time.Now()
 	stop := nonceFlood(s, "127.0.0.1", 8, 400, func(i int) string { return fmt.Sprintf("203.0.%d.%d", i/250, 1+i%250) })
 	t0 := time.Now()

@@ -190,7 +190,7 @@ func TestJunkTokenFlood(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { gate.Close() })
-	handler := gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("junk reached the handler: %q %q", r.Header.Get("Authorization"), r.Header.Get("Cookie"))
 	}))
 
@@ -199,7 +199,7 @@ func TestJunkTokenFlood(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Bearer "+fake.Token(sess.ID))
-	gate.RequireSession(whoami).ServeHTTP(rec, req)
+	gate.Accept(clerkgate.SessionToken).Require(whoami).ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
 	junk := newFloodJunk(fake)

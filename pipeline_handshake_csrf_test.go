@@ -90,7 +90,7 @@ func TestProductionHandshakeOnlyFromTheCookie(t *testing.T) {
 		c.SecretKey = "sk_live_" + strings.TrimPrefix(fake.SecretKey(), "sk_test_")
 		c.PublishableKey = "pk_live_" + strings.TrimPrefix(fake.PublishableKey(), "pk_test_")
 		c.Logger = slog.New(slog.DiscardHandler)
-	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.OptionalSession(whoami) }))
+	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.Accept(clerkgate.SessionToken).Optional(whoami) }))
 	fake, srv := r.fake, r.server
 
 	// The 307 that starts a handshake binds it.

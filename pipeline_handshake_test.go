@@ -383,7 +383,7 @@ func TestPageLoadConfig(t *testing.T) {
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	srv := serve(t, g.OptionalSession(whoami))
+	srv := serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami))
 	resp := rawGet(t, srv.URL+"/?__clerk_synced=false", nil)
 	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "https://clerk.sat.example/v1/client/handshake?"), resp.Header.Get("Location"))
@@ -399,7 +399,7 @@ func TestPageLoadConfig(t *testing.T) {
 	off, err := clerkgate.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { off.Close() })
-	resp = rawGet(t, serve(t, off.RequireSession(whoami)).URL+"/", nil)
+	resp = rawGet(t, serve(t, off.Accept(clerkgate.SessionToken).Require(whoami)).URL+"/", nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Empty(t, resp.Header.Get("X-Clerk-Auth-Status"))
 }

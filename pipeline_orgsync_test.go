@@ -33,7 +33,7 @@ func TestOrganizationSyncFromTheURL(t *testing.T) {
 			Pages: clerkgate.PagesConfig{OrganizationSync: sync}, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		t.Cleanup(func() { g.Close() })
-		return serve(t, g.OptionalSession(whoami)).URL
+		return serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami)).URL
 	}
 	app := newGate(clerkgate.OrganizationSync{
 		OrganizationPatterns:    []string{"/orgs/:slug", "/orgs/:slug/(.*)"},
@@ -92,7 +92,7 @@ func TestSatelliteAutoSync(t *testing.T) {
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { g.Close() })
-		resp := rawGet(t, serve(t, g.OptionalSession(whoami)).URL+"/", nil)
+		resp := rawGet(t, serve(t, g.Accept(clerkgate.SessionToken).Optional(whoami)).URL+"/", nil)
 		if !auto {
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			require.Equal(t, "session-token-and-uat-missing", resp.Header.Get("X-Clerk-Auth-Reason"))

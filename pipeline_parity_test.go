@@ -33,7 +33,7 @@ func TestSatelliteCookiesAreItsOwn(t *testing.T) {
 			JWTKey:         fake.PublicKeyPEM(), APIURL: fake.URL(), Issuer: issuer,
 			Pages: clerkgate.PagesConfig{IsSatellite: true, SatelliteDomain: "satellite.example"},
 		}
-	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.OptionalSession(whoami) }))
+	}), withHandler(func(g *clerkgate.Gate) http.Handler { return g.Accept(clerkgate.SessionToken).Optional(whoami) }))
 	fake, srv := r.fake, r.server
 
 	token := fake.Token(fake.CreateSession("user_sat").ID, clerktest.WithIssuer(issuer))

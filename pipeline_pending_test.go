@@ -20,7 +20,7 @@ import (
 // its verifyToken does not read sts, so a pending session's token verifies
 // and goes on through the rest of the decision (refresh, the checks after
 // a sign-in); only Clerk's auth object then signs the request out. The
-// Gate never serves a pending session (without AllowPendingSessions).
+// Gate never serves a pending session (without InsecureAllowPendingSessions).
 
 // refreshAnswer is a cookie-format refresh answer setting the suffixed
 // session cookie to token, as the Backend API answers one.

@@ -32,13 +32,13 @@ func TestFreshSessionCookiesAreNeverCacheable(t *testing.T) {
 		w.(http.Flusher).Flush() // the handler's Flusher survives
 	})
 	for name, h := range map[string]http.Handler{
-		"RequireSession":    g.RequireSession(publicPage),
-		"OptionalSession":   g.OptionalSession(publicPage),
+		"RequireSession":    g.Accept(clerkgate.SessionToken).Require(publicPage),
+		"OptionalSession":   g.Accept(clerkgate.SessionToken).Optional(publicPage),
 		"Require":           g.Accept(clerkgate.SessionToken).With(authz.Func(func(*verifier.Claims) bool { return true })).Require(publicPage),
 		"Accept().Require":  g.Accept(clerkgate.SessionToken, clerkgate.APIKey).Require(publicPage),
 		"Accept().Optional": g.Accept().Optional(publicPage),
-		"streaming":         g.RequireSession(streaming),
-		"explicit WriteHeader": g.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		"streaming":         g.Accept(clerkgate.SessionToken).Require(streaming),
+		"explicit WriteHeader": g.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "public")
 			w.WriteHeader(http.StatusAccepted)
 		})),
@@ -112,7 +112,7 @@ func TestReviewFreshCookiesStayPrivate(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := serve(t, b.gate.RequireSession(h))
+			srv := serve(t, b.gate.Accept(clerkgate.SessionToken).Require(h))
 			s := b.fake.CreateSession("user_1")
 			rep := get(t, srv.URL, both(b.sessionCookie(b.fake.Token(s.ID, clerktest.Expired())), b.refreshCookie(s)))
 			require.Equal(t, http.StatusOK, rep.status, rep.body)
@@ -132,7 +132,7 @@ func TestReviewFreshCookiesStayPrivate(t *testing.T) {
 func TestReviewHandshakeCookiesStayPrivate(t *testing.T) {
 	s := newSite(t, nil, clerktest.WithHandshakeFormat("token"))
 	mux := http.NewServeMux()
-	mux.Handle("/", s.gate.OptionalSession(publicPage))
+	mux.Handle("/", s.gate.Accept(clerkgate.SessionToken).Optional(publicPage))
 	srv := serve(t, mux)
 	b := s.browser(t)
 	require.Equal(t, "Signed out", b.open(s.url+"/").body)

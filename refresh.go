@@ -14,7 +14,7 @@ import (
 // refresher its Store, its verifier and its limits, and reports its
 // counters.
 
-// RefreshStats counts what expired-session refreshes cost, for metrics:
+// RefreshStats counts what expired-session refreshes cost (Stats.Refresh):
 // Backend API calls, and requests refused without one, by cause.
 type RefreshStats struct {
 	// Calls is how many refresh calls the Gate made to the Backend API, and
@@ -34,8 +34,8 @@ type RefreshStats struct {
 	InFlight int
 }
 
-// RefreshStats reports the Gate's refresh counters.
-func (g *Gate) RefreshStats() RefreshStats {
+// refreshStats reports the Gate's refresh counters.
+func (g *Gate) refreshStats() RefreshStats {
 	if g.refresher == nil {
 		return RefreshStats{}
 	}

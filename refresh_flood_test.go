@@ -46,7 +46,7 @@ func TestRefreshFloodSequential(t *testing.T) {
 	t.Logf("%d sequential requests with one genuine expired token and junk refresh cookies: %d refresh calls",
 		floodRefreshRequests, b.refreshCalls())
 	require.Equal(t, 1, b.refreshCalls(), "one call per session and failure window")
-	require.Equal(t, clerkgate.RefreshStats{Calls: 1, Failed: 1, RecentFailure: floodRefreshRequests - 1}, b.gate.RefreshStats())
+	require.Equal(t, clerkgate.RefreshStats{Calls: 1, Failed: 1, RecentFailure: floodRefreshRequests - 1}, b.gate.Stats().Refresh)
 }
 
 func TestRefreshFloodParallel(t *testing.T) {
@@ -72,7 +72,7 @@ func TestRefreshFloodParallel(t *testing.T) {
 	var watch sync.WaitGroup
 	watch.Go(func() {
 		for {
-			peak = max(peak, b.gate.RefreshStats().InFlight)
+			peak = max(peak, b.gate.Stats().Refresh.InFlight)
 			select {
 			case <-done:
 				return
@@ -91,7 +91,7 @@ func TestRefreshFloodParallel(t *testing.T) {
 	t.Logf("%d parallel requests with one genuine expired token and junk refresh cookies: %d refresh calls",
 		floodRefreshRequests, b.refreshCalls())
 	require.Equal(t, 1, b.refreshCalls(), "one call per session and failure window")
-	require.Equal(t, clerkgate.RefreshStats{Calls: 1, Failed: 1, RecentFailure: floodRefreshRequests - 1}, b.gate.RefreshStats())
+	require.Equal(t, clerkgate.RefreshStats{Calls: 1, Failed: 1, RecentFailure: floodRefreshRequests - 1}, b.gate.Stats().Refresh)
 }
 
 // A flood on one session holds back no other session's refresh: it holds
@@ -126,7 +126,7 @@ func TestRefreshFloodSparesOtherSessions(t *testing.T) {
 		requireRefreshRefused(t, rep, fmt.Sprint("junk pair ", i))
 	}
 	require.Equal(t, 2, b.refreshCalls(), "the attacker's one call and the browser's")
-	stats := b.gate.RefreshStats()
+	stats := b.gate.Stats().Refresh
 	require.Equal(t, uint64(2), stats.Calls)
 	require.Zero(t, stats.Busy, "the flood never filled the bound")
 	t.Logf("%d parallel junk pairs for one session and a genuine refresh of another: %d refresh calls; %+v", n, b.refreshCalls(), stats)
@@ -157,7 +157,7 @@ func TestRefreshBoundOnCallsInFlight(t *testing.T) {
 
 	requireRefreshRefused(t, get(t, b.srv, third), "third session while two calls are in flight")
 	require.Equal(t, 2, b.refreshCalls())
-	require.Equal(t, uint64(1), b.gate.RefreshStats().Busy)
+	require.Equal(t, uint64(1), b.gate.Stats().Refresh.Busy)
 	wg.Wait()
 	require.Equal(t, http.StatusOK, r1.status, r1.body)
 	require.Equal(t, http.StatusOK, r2.status, r2.body)
@@ -181,7 +181,7 @@ func TestRefreshOfLongExpiredTokenMakesNoCall(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
 	require.Equal(t, "token_expired", rep.reason)
 	require.Zero(t, b.refreshCalls())
-	require.Equal(t, uint64(1), b.gate.RefreshStats().TooOld)
+	require.Equal(t, uint64(1), b.gate.Stats().Refresh.TooOld)
 
 	recent := b.fake.Token(s.ID, clerktest.IssuedAt(time.Now().Add(-5*time.Minute))) // expired 4 min ago
 	rep = get(t, b.srv, both(b.sessionCookie(recent), b.refreshCookie(s)))
@@ -219,7 +219,7 @@ func TestRefreshOfAnotherPairWaitsThenCalls(t *testing.T) {
 	require.Equal(t, http.StatusOK, r2.status, r2.body)
 	require.NotEqual(t, r1.header.Values("Set-Cookie"), r2.header.Values("Set-Cookie"), "each pair gets the cookies of its own call")
 	require.Equal(t, 2, b.refreshCalls())
-	require.Equal(t, clerkgate.RefreshStats{Calls: 2}, b.gate.RefreshStats())
+	require.Equal(t, clerkgate.RefreshStats{Calls: 2}, b.gate.Stats().Refresh)
 }
 
 func TestNewRefusesBadRefreshLimits(t *testing.T) {

@@ -41,7 +41,7 @@ func TestRefreshForwardsOnlyAllowListedHeaders(t *testing.T) {
 	t.Parallel()
 	// The request looks like a page load (Accept: text/html); without
 	// the handshake, its expired token is refreshed as an API call's is.
-	b := newBackend(t, func(c *clerkgate.Config) { c.TrustProxyHeaders = true; c.Pages.DisableHandshake = true })
+	b := newBackend(t, func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true; c.Pages.DisableHandshake = true })
 	body := b.refreshWith(t, func(r *http.Request) {
 		for k, v := range map[string]string{
 			// Forwarded.
@@ -122,7 +122,7 @@ func TestRefreshClientIPAndOrigin(t *testing.T) {
 		},
 		{
 			name:    "one proxy: the rightmost hop, not the client's leftmost",
-			cfg:     func(c *clerkgate.Config) { c.TrustProxyHeaders = true },
+			cfg:     func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true },
 			headers: map[string]string{"X-Forwarded-For": "6.6.6.6, 203.0.113.7"},
 			ip:      "203.0.113.7",
 		},
@@ -146,23 +146,23 @@ func TestRefreshClientIPAndOrigin(t *testing.T) {
 		},
 		{
 			name:    "nonsense where a proxy writes: no IP rather than a guess",
-			cfg:     func(c *clerkgate.Config) { c.TrustProxyHeaders = true },
+			cfg:     func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true },
 			headers: map[string]string{"X-Forwarded-For": "203.0.113.7, not-an-ip"},
 		},
 		{
 			name: "a trusted proxy naming no client: no IP, not the proxy's",
-			cfg:  func(c *clerkgate.Config) { c.TrustProxyHeaders = true },
+			cfg:  func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true },
 		},
 		{
 			name:    "origin from the proxy's rightmost values",
-			cfg:     func(c *clerkgate.Config) { c.TrustProxyHeaders = true },
+			cfg:     func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true },
 			headers: map[string]string{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "evil.example, app.example.com", "X-Forwarded-Proto": "http, HTTPS"},
 			ip:      "203.0.113.7",
 			origin:  "https://app.example.com",
 		},
 		{
 			name:    "an implausible forwarded host is ignored",
-			cfg:     func(c *clerkgate.Config) { c.TrustProxyHeaders = true },
+			cfg:     func(c *clerkgate.Config) { c.InsecureTrustProxyHeaders = true },
 			headers: map[string]string{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "user:pw@evil.example/path"},
 			ip:      "203.0.113.7",
 		},

@@ -298,7 +298,7 @@ func TestParallelRefreshesHandOutClaimsOfTheirOwn(t *testing.T) {
 
 	var mu sync.Mutex
 	seen := map[*clerkgate.Claims]bool{}
-	srv := serve(t, b.gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serve(t, b.gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		mu.Lock()
 		defer mu.Unlock()

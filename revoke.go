@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// DefaultMaxTokenLifetime is how long a Clerk session token lives: the
+// defaultMaxTokenLifetime is how long a Clerk session token lives: the
 // default Config.MaxTokenLifetime.
-const DefaultMaxTokenLifetime = 60 * time.Second
+const defaultMaxTokenLifetime = 60 * time.Second
 
 // A revoked session must stay refused for as long as any token of it
 // passes every other check. Clerk mints no token for a revoked session, so
@@ -40,9 +40,9 @@ func (g *Gate) setMaxLifetime(d time.Duration) error {
 		// Every revocation is kept this long: past a year it protects
 		// nothing, and near the largest Duration the term overflows.
 		return fmt.Errorf("clerkgate: MaxTokenLifetime (%s) is %s: at most %s (a revocation is kept as long as the longest token lives)",
-			EnvMaxTokenLifetime, d, maxMaxTokenLifetime)
+			envMaxTokenLifetime, d, maxMaxTokenLifetime)
 	}
-	g.maxLifetime = orDefault(d, DefaultMaxTokenLifetime)
+	g.maxLifetime = orDefault(d, defaultMaxTokenLifetime)
 	return nil
 }
 
@@ -61,7 +61,7 @@ func (g *Gate) checkLifetime(c *Claims) error {
 
 // forgetSession marks a session revoked, through the Store: at once in this
 // process, and in the other replicas as soon as the Store tells them (with
-// the default MemoryStore, never: they learn of it only when the session's
+// the default in-memory store, never: they learn of it only when the session's
 // current token expires, within MaxTokenLifetime).
 func (g *Gate) forgetSession(sessionID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.refreshAfter)

@@ -146,8 +146,7 @@ func TestRefreshRefusesALongLivedNewToken(t *testing.T) {
 func TestMemoryStoreKeepsEveryRevocationForItsTerm(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	m, err := clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{})
-	require.NoError(t, err)
+	m := clerkgate.NewMemoryStore()
 	require.NoError(t, m.Start(clerkgate.StoreOptions{Instance: "test", Clock: clock.Now, RevocationTerm: 70 * time.Second}))
 	ctx := context.Background()
 	for i := range 10_001 {

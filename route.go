@@ -9,8 +9,7 @@ import (
 )
 
 // The entry points. Each one runs the pipeline (pipeline.go) through a
-// Policy: the Gate's session entry points through its session policy,
-// which accepts session tokens alone.
+// Policy; gate.Accept(SessionToken) is the policy of signed-in users.
 
 // Policy is a credential policy: the token types a route accepts and the
 // checks they must pass. It serves handlers (Require, Optional) and
@@ -20,14 +19,20 @@ type Policy struct {
 	g      *Gate
 	accept acceptSet
 	checks []authz.Check // see With
-	// claimsOnly: the Gate's session entry points put a session's claims
-	// alone in the context, as they always have (CallerFromContext finds
-	// the caller by them); Routes put the Caller itself.
+	// claimsOnly: a policy of session tokens alone puts the session's
+	// claims alone in the context (CallerFromContext finds the caller by
+	// them), one allocation fewer on the commonest request; a policy that
+	// may admit a machine puts the Caller itself.
 	claimsOnly bool
 }
 
 // Accept returns middleware for routes that accept the given token types,
-// in Go's idiom for Clerk's acceptsToken:
+// in Go's idiom for Clerk's acceptsToken. Signed-in users are the session
+// policy's:
+//
+//	sessions := gate.Accept(clerkgate.SessionToken)
+//	mux.Handle("GET /me", sessions.Require(me))
+//	mux.Handle("GET /{$}", sessions.Optional(home))
 //
 //	api := gate.Accept(clerkgate.M2MToken, clerkgate.APIKey)
 //	mux.Handle("POST /api/jobs", api.Require(jobs))
@@ -40,32 +45,14 @@ type Policy struct {
 // credential, nor the reverse. Accept panics on an unknown type, as
 // http.ServeMux does on a bad pattern: it is a bug in the program.
 func (g *Gate) Accept(types ...TokenType) *Policy {
-	if len(types) == 0 {
-		return &Policy{g: g, accept: g.machines.accept}
+	a := g.machines.accept
+	if len(types) > 0 {
+		var err error
+		if a, err = newAcceptSet(types); err != nil {
+			panic(err)
+		}
 	}
-	a, err := newAcceptSet(types)
-	if err != nil {
-		panic(err)
-	}
-	return &Policy{g: g, accept: a}
-}
-
-// sessionPolicy is the policy of the Gate's session entry points: session
-// tokens alone.
-func (g *Gate) sessionPolicy() *Policy {
-	return &Policy{g: g, accept: acceptSet{session: true}, claimsOnly: true}
-}
-
-// RequireSession lets a request through only with a valid session, and
-// puts the session's claims in its context (see ClaimsFromContext).
-func (g *Gate) RequireSession(next http.Handler) http.Handler { return g.sessionPolicy().Require(next) }
-
-// OptionalSession lets anonymous requests through without claims, and
-// attaches claims when a valid token is present. A token that is present
-// but invalid is still refused: an attacker must not be able to turn a
-// bad token into an anonymous request by accident of the app's logic.
-func (g *Gate) OptionalSession(next http.Handler) http.Handler {
-	return g.sessionPolicy().Optional(next)
+	return &Policy{g: g, accept: a, claimsOnly: a == acceptSet{session: true}}
 }
 
 // With returns a copy of the policy that also requires every check, each
@@ -94,11 +81,14 @@ func (p *Policy) With(checks ...authz.Check) *Policy {
 }
 
 // Require lets a request through only with a valid credential of an
-// accepted type, and puts the Caller in its context (CallerFromContext).
+// accepted type, and puts the Caller in its context (CallerFromContext;
+// ClaimsFromContext for a session's claims).
 func (p *Policy) Require(next http.Handler) http.Handler { return p.middleware(next, true) }
 
-// Optional lets anonymous requests through without a Caller; a credential
-// that is present but refused is still refused.
+// Optional lets anonymous requests through without a Caller. A credential
+// that is present but refused is still refused: an attacker must not be
+// able to turn a bad token into an anonymous request by accident of the
+// app's logic.
 func (p *Policy) Optional(next http.Handler) http.Handler { return p.middleware(next, false) }
 
 func (p *Policy) middleware(next http.Handler, required bool) http.Handler {
@@ -157,8 +147,9 @@ func (p *Policy) Authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 // request's is. A refusal is always an *AuthError (errors.As finds it);
 // an accepted token gives a nil error.
 //
-// Prefer it to Verifier().Verify, which knows nothing of revocation or of
-// the lifetime cap.
+// It is the one way to authenticate a token outside a request: package
+// verifier's Verifier checks the token alone, and knows nothing of
+// revocation or of the lifetime cap.
 func (p *Policy) AuthenticateToken(ctx context.Context, token string) (*Caller, error) {
 	c, err := p.authenticateBare(ctx, token)
 	if err != nil {
@@ -234,7 +225,7 @@ func (p *Policy) WriteRedirect(w http.ResponseWriter, r *http.Request, err *Auth
 	return false
 }
 
-// signInRedirect sends a page load that RequireSession refused to the
+// signInRedirect sends a page load that Require refused to the
 // sign-in page, with the page as redirect_url.
 func (g *Gate) signInRedirect(w http.ResponseWriter, r *http.Request) bool {
 	if g.signIn == nil || hasBearer(r) || !pageLoad(r) || len(r.URL.Path)+len(r.URL.RawQuery) > handshake.MaxURL {

@@ -128,7 +128,7 @@ func TestAttacksOverHTTP(t *testing.T) {
 	in := newInstance(t)
 	var contacted atomic.Int32
 	evil := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { contacted.Add(1) }))
-	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+	srv := serve(t, in.gate(t, nil).Accept(clerkgate.SessionToken).Require(whoami))
 
 	attacks := testkit.Attacks(t, testkit.AttackSetup{
 		Trusted: in.key, Kid: in.kid, RS512Kid: rs512Kid, ECKid: ecKid, Foreign: in.foreign,
@@ -165,7 +165,7 @@ func TestAttacksOverHTTP(t *testing.T) {
 func TestTokenSources(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t)
-	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+	srv := serve(t, in.gate(t, nil).Accept(clerkgate.SessionToken).Require(whoami))
 	good := in.token(t, in.claims())
 	forged := testkit.SignRS(t, in.foreign, crypto.SHA256, in.header(), testkit.With(in.claims(), "sub", "user_admin"))
 	sfx := in.vec.CookieSuffix["pk_test"]
@@ -216,7 +216,7 @@ func TestTokenSources(t *testing.T) {
 func TestMissingTokenChallenge(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t)
-	rep := get(t, serve(t, in.gate(t, nil).RequireSession(whoami)).URL, nil)
+	rep := get(t, serve(t, in.gate(t, nil).Accept(clerkgate.SessionToken).Require(whoami)).URL, nil)
 	require.Equal(t, http.StatusUnauthorized, rep.status)
 	require.Equal(t, "Bearer", rep.header.Get("WWW-Authenticate"), "no invalid_token without a token")
 	require.Equal(t, "token_missing", rep.reason)
@@ -225,7 +225,7 @@ func TestMissingTokenChallenge(t *testing.T) {
 func TestOptionalSession(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t)
-	srv := serve(t, in.gate(t, nil).OptionalSession(whoami))
+	srv := serve(t, in.gate(t, nil).Accept(clerkgate.SessionToken).Optional(whoami))
 
 	require.Equal(t, reply{status: 200, body: "anonymous"}, stripHeader(get(t, srv.URL, nil)))
 	require.Equal(t, "user_1", get(t, srv.URL, bearer(in.token(t, in.claims()))).body)
@@ -248,7 +248,7 @@ func TestJWKSUnavailableIs503(t *testing.T) {
 	}))
 	t.Cleanup(down.Close)
 	g := in.gate(t, func(c *clerkgate.Config) { c.APIURL = down.URL; c.Keys.FetchTimeout = time.Second })
-	rep := get(t, serve(t, g.RequireSession(whoami)).URL, bearer(in.token(t, in.claims())))
+	rep := get(t, serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL, bearer(in.token(t, in.claims())))
 	require.Equal(t, http.StatusServiceUnavailable, rep.status)
 	require.Equal(t, "jwks_unavailable", rep.reason)
 	require.NotEmpty(t, rep.header.Get("Retry-After"))
@@ -257,7 +257,7 @@ func TestJWKSUnavailableIs503(t *testing.T) {
 func TestExpiredWithoutRefreshCookieIs401(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t)
-	srv := serve(t, in.gate(t, nil).RequireSession(whoami))
+	srv := serve(t, in.gate(t, nil).Accept(clerkgate.SessionToken).Require(whoami))
 	rep := get(t, srv.URL, cookie("__session", in.token(t, testkit.With(in.claims(), "exp", in.vec.Now-60))))
 	require.Equal(t, http.StatusUnauthorized, rep.status)
 	require.Equal(t, "token_expired", rep.reason)
@@ -271,7 +271,7 @@ func TestCustomErrorHandler(t *testing.T) {
 			http.Redirect(w, r, "/sign-in?reason="+string(e.Reason), http.StatusFound)
 		}
 	})
-	srv := serve(t, g.RequireSession(whoami))
+	srv := serve(t, g.Accept(clerkgate.SessionToken).Require(whoami))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Get(srv.URL)
 	require.NoError(t, err)
@@ -287,7 +287,7 @@ func TestInstancesShareNothing(t *testing.T) {
 	a, b := newInstance(t), newInstance(t)
 	b.key = b.foreign // instance B signs with its own key under the same kid
 	gateA := a.gate(t, nil)
-	srvA := serve(t, gateA.RequireSession(whoami))
+	srvA := serve(t, gateA.Accept(clerkgate.SessionToken).Require(whoami))
 	require.Equal(t, 200, get(t, srvA.URL, bearer(a.token(t, a.claims()))).status)
 	rep := get(t, srvA.URL, bearer(b.token(t, b.claims())))
 	require.Equal(t, "signature_invalid", rep.reason)
@@ -304,7 +304,7 @@ func TestStaticKeyNeedsNoNetwork(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
-	rep := get(t, serve(t, g.RequireSession(whoami)).URL, bearer(in.vec.Token("valid")))
+	rep := get(t, serve(t, g.Accept(clerkgate.SessionToken).Require(whoami)).URL, bearer(in.vec.Token("valid")))
 	require.Equal(t, 200, rep.status, rep.body)
 	require.Equal(t, "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr", rep.body)
 	require.Zero(t, in.fetches.Load())
@@ -321,7 +321,7 @@ func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
 	bob := rig.fake.Token(rig.fake.CreateSession("user_bob").ID)
 	_, key := rig.fake.CreateAPIKey("user_alice", "ci")
 	mux := http.NewServeMux()
-	mux.Handle("/me", rig.gate.RequireSession(whoami))
+	mux.Handle("/me", rig.gate.Accept(clerkgate.SessionToken).Require(whoami))
 	mux.Handle("/any", rig.gate.Accept(clerkgate.AnyToken).Require(whoamiCaller))
 	url := serve(t, mux).URL
 	for name, values := range map[string][]string{

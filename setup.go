@@ -12,15 +12,15 @@ import (
 // refreshed, a page load that gets a 401 instead of a handshake).
 func (g *Gate) logSetup(cfg Config) {
 	level := slog.LevelInfo
-	noPublishable := "off: no PublishableKey (" + EnvPublishableKey + "), which names the instance's cookies and Frontend API"
-	noSecret := "off: no SecretKey (" + EnvSecretKey + ")"
+	noPublishable := "off: no PublishableKey (" + envPublishableKey + "), which names the instance's cookies and Frontend API"
+	noSecret := "off: no SecretKey (" + envSecretKey + ")"
 
-	keys := "Backend API (" + EnvSecretKey + ")"
+	keys := "Backend API (" + envSecretKey + ")"
 	switch {
 	case cfg.JWTKey != "":
-		keys = "PEM key (" + EnvJWTKey + "), no network"
+		keys = "PEM key (" + envJWTKey + "), no network"
 	case cfg.SecretKey == "":
-		keys = "Frontend API (" + EnvPublishableKey + ")"
+		keys = "Frontend API (" + envPublishableKey + ")"
 	}
 
 	refresh := "on"
@@ -44,15 +44,15 @@ func (g *Gate) logSetup(cfg Config) {
 
 	machines := "on"
 	if g.machines.cache == nil {
-		machines = "off: no SecretKey (" + EnvSecretKey + ") or Machine.SecretKey (" + EnvMachineSecretKey + ")"
+		machines = "off: no SecretKey (" + envSecretKey + ") or Machine.SecretKey (" + envMachineSecretKey + ")"
 	}
 
-	proxy := "ignored: TrustedProxies (" + EnvTrustedProxies + ") unset"
+	proxy := "ignored: TrustedProxies (" + envTrustedProxies + ") unset"
 	switch {
 	case g.proxies.Proxies() > 0:
 		proxy = fmt.Sprintf("trusted from %d TrustedProxies", g.proxies.Proxies())
 	case g.proxies.Headers():
-		proxy = "trusted from any peer (TrustProxyHeaders without TrustedProxies)"
+		proxy = "trusted from any peer (InsecureTrustProxyHeaders without TrustedProxies)"
 	}
 
 	store := "in memory, this process only"

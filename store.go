@@ -25,8 +25,9 @@ import (
 // it and the others must reuse its outcome; a session whose refresh failed
 // must not be refreshed again by another replica at once (anyone can pair
 // their expired token with made-up refresh cookies); and a session revoked
-// on one replica must be refused by all. The default Store, a MemoryStore, keeps
-// both in the process, which is all one replica needs. Several replicas
+// on one replica must be refused by all. The default Store, which a Gate
+// makes when Config.Store is nil, keeps them in the process, which is all
+// one replica needs. Several replicas
 // share a Store backed by a distributed one, such as the Redis store in
 // the module github.com/clerkgate/clerkgate/stores/redis.
 //
@@ -153,32 +154,19 @@ type RefreshOutcome struct {
 	TTL time.Duration
 }
 
-// MemoryStoreConfig sizes a MemoryStore. Zero values mean the defaults.
-type MemoryStoreConfig struct {
-	// RefreshCacheSize bounds how many refresh outcomes are remembered for
-	// requests that carry an already refreshed token, and how many
-	// sessions' failed refreshes. Default 10,000.
-	RefreshCacheSize int
-	// A MemoryStore has no revocation size: it hears no revocations from
-	// other replicas, and keeps those made through its Gate each for its
-	// whole term, whatever their number (each is a successful Backend API
-	// call or a verified webhook, so Clerk bounds them).
-
-	// MarkCacheSize bounds how many keys MarkOnce remembers (webhook
-	// message ids). Default 10,000. Past it the oldest are forgotten
-	// early: a message delivered again after that many others is applied
-	// again, which revocations bear (applying one twice changes nothing).
-	MarkCacheSize int
-}
-
-// MemoryStore is the default Store: it keeps refresh outcomes and failed
-// refreshes in bounded LRU caches and revoked sessions until their term,
-// in this process
-// only. Parallel requests
-// of one process share one refresh, and later requests with the same
-// expired token reuse its outcome until the new token expires; other
-// processes learn nothing from it. It starts no goroutine.
-type MemoryStore struct {
+// memoryStore is the default Store, which a Gate whose Config.Store is
+// nil makes for itself: it keeps refresh outcomes and failed refreshes in
+// bounded LRU caches and revoked sessions until their term, in this
+// process only. Parallel requests of one process share one refresh, and
+// later requests with the same expired token reuse its outcome until the
+// new token expires; other processes learn nothing from it. It starts no
+// goroutine.
+//
+// It has no revocation size: it hears no revocations from other
+// replicas, and keeps those made through its Gate each for its whole
+// term, whatever their number (each is a successful Backend API call or a
+// verified webhook, so Clerk bounds them).
+type memoryStore struct {
 	mu      sync.Mutex // guards started
 	started bool
 	// now is set once by Start, which New calls before the Gate is used.
@@ -187,35 +175,40 @@ type MemoryStore struct {
 	outcomes *expiring.Cache[string, []byte]
 	failures *expiring.Cache[string, struct{}]
 	markMu   sync.Mutex // makes MarkOnce's look and add one step
-	marks    *expiring.Cache[string, struct{}]
-	// revoked is replaced by Start, which gives the term; until then, and
-	// for a MemoryStore used without a Gate, the default term holds.
+	// marks bounds the keys MarkOnce remembers (webhook message ids) at
+	// defaultCacheSize: past it the oldest are forgotten early, and a
+	// message delivered again after that many others is applied again,
+	// which revocations bear (applying one twice changes nothing).
+	marks *expiring.Cache[string, struct{}]
+	// revoked is replaced by Start, which gives the term; until then the
+	// default term holds.
 	revoked atomic.Pointer[revoked.Set]
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ Store = (*memoryStore)(nil)
 
-// NewMemoryStore returns an empty MemoryStore. A Gate whose Config.Store
-// is nil makes its own with the default sizes; to size it, give the Gate
-// one: Config.Store = NewMemoryStore(MemoryStoreConfig{…}).
-func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
-	if cfg.RefreshCacheSize < 0 || cfg.MarkCacheSize < 0 {
-		return nil, errors.New("clerkgate: RefreshCacheSize and MarkCacheSize must not be negative")
-	}
-	s := &MemoryStore{now: time.Now}
-	s.outcomes = expiring.New[string, []byte](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
-	s.failures = expiring.New[string, struct{}](orDefault(cfg.RefreshCacheSize, 10_000), s.clock)
-	s.marks = expiring.New[string, struct{}](orDefault(cfg.MarkCacheSize, 10_000), s.clock)
-	s.revoked.Store(revoked.New(s.clock, DefaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
-	return s, nil
+// defaultCacheSize is the default of Config.Refresh.CacheSize, and the
+// memoryStore's bound on webhook message ids.
+const defaultCacheSize = 10_000
+
+// newMemoryStore returns an empty memoryStore that remembers at most
+// refreshCacheSize refresh outcomes and as many sessions' failed
+// refreshes (Config.Refresh.CacheSize; 0 means the default).
+func newMemoryStore(refreshCacheSize int) *memoryStore {
+	s := &memoryStore{now: time.Now}
+	s.outcomes = expiring.New[string, []byte](orDefault(refreshCacheSize, defaultCacheSize), s.clock)
+	s.failures = expiring.New[string, struct{}](orDefault(refreshCacheSize, defaultCacheSize), s.clock)
+	s.marks = expiring.New[string, struct{}](defaultCacheSize, s.clock)
+	s.revoked.Store(revoked.New(s.clock, defaultMaxTokenLifetime+2*verifier.DefaultClockSkew, 0))
+	return s
 }
 
-// Start adopts the Gate's clock. A MemoryStore serves one Gate.
-func (s *MemoryStore) Start(scope StoreOptions) error {
+// Start adopts the Gate's clock. A memoryStore serves one Gate.
+func (s *memoryStore) Start(scope StoreOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
-		return errors.New("clerkgate: the MemoryStore already serves a Gate; give each Gate its own store")
+		return errors.New("clerkgate: the store already serves a Gate; give each Gate its own store")
 	}
 	s.started = true
 	if scope.Clock != nil {
@@ -230,7 +223,7 @@ func (s *MemoryStore) Start(scope StoreOptions) error {
 // ClaimRefresh returns a remembered outcome, or the claim. There is no one
 // to wait for: the Gate already shares one refresh among the parallel
 // requests of its process.
-func (s *MemoryStore) ClaimRefresh(_ context.Context, key string, _ time.Duration) ([]byte, bool, error) {
+func (s *memoryStore) ClaimRefresh(_ context.Context, key string, _ time.Duration) ([]byte, bool, error) {
 	if sealed, ok := s.outcomes.Get(key); ok {
 		return sealed, false, nil
 	}
@@ -240,7 +233,7 @@ func (s *MemoryStore) ClaimRefresh(_ context.Context, key string, _ time.Duratio
 // PublishRefresh remembers a successful outcome for its TTL. A failure is
 // not remembered: the requests that shared the failed refresh already
 // have it, and a later request may try again.
-func (s *MemoryStore) PublishRefresh(_ context.Context, key string, out RefreshOutcome) error {
+func (s *memoryStore) PublishRefresh(_ context.Context, key string, out RefreshOutcome) error {
 	if !out.Failed && out.TTL > 0 {
 		s.outcomes.Add(key, out.Sealed, s.clock().Add(out.TTL))
 	}
@@ -248,46 +241,46 @@ func (s *MemoryStore) PublishRefresh(_ context.Context, key string, out RefreshO
 }
 
 // FailRefresh remembers the session's failed refresh for window.
-func (s *MemoryStore) FailRefresh(_ context.Context, key string, window time.Duration) error {
+func (s *memoryStore) FailRefresh(_ context.Context, key string, window time.Duration) error {
 	s.failures.Add(key, struct{}{}, s.clock().Add(window))
 	return nil
 }
 
 // RefreshFailed reports whether the session's refresh failed less than
 // its window ago.
-func (s *MemoryStore) RefreshFailed(_ context.Context, key string, _ time.Duration) (bool, error) {
+func (s *memoryStore) RefreshFailed(_ context.Context, key string, _ time.Duration) (bool, error) {
 	_, ok := s.failures.Get(key)
 	return ok, nil
 }
 
 // RevokeSession remembers the session as revoked for ttl, capped at the
 // scope's RevocationTerm. Nothing pushes it out before then.
-func (s *MemoryStore) RevokeSession(_ context.Context, sessionID string, ttl time.Duration) error {
+func (s *memoryStore) RevokeSession(_ context.Context, sessionID string, ttl time.Duration) error {
 	s.revoked.Load().AddOwn(sessionID, ttl)
 	return nil
 }
 
 // SessionRevoked reports whether the session was revoked less than its
 // ttl ago.
-func (s *MemoryStore) SessionRevoked(sessionID string) bool {
+func (s *memoryStore) SessionRevoked(sessionID string) bool {
 	return s.revoked.Load().Has(sessionID)
 }
 
 // RevokeUser refuses the user's tokens issued at or before cutoff, for
 // ttl capped at the scope's RevocationTerm.
-func (s *MemoryStore) RevokeUser(_ context.Context, userID string, cutoff time.Time, ttl time.Duration) error {
+func (s *memoryStore) RevokeUser(_ context.Context, userID string, cutoff time.Time, ttl time.Duration) error {
 	s.revoked.Load().AddOwnCutoff(userID, cutoff.Unix(), ttl)
 	return nil
 }
 
 // UserRevoked reports whether a token of the user issued at issuedAt is
 // refused.
-func (s *MemoryStore) UserRevoked(userID string, issuedAt time.Time) bool {
+func (s *memoryStore) UserRevoked(userID string, issuedAt time.Time) bool {
 	return s.revoked.Load().Refuses(userID, issuedAt.Unix())
 }
 
 // MarkOnce records key for ttl unless it is recorded.
-func (s *MemoryStore) MarkOnce(_ context.Context, key string, ttl time.Duration) (bool, error) {
+func (s *memoryStore) MarkOnce(_ context.Context, key string, ttl time.Duration) (bool, error) {
 	s.markMu.Lock()
 	defer s.markMu.Unlock()
 	if _, ok := s.marks.Get(key); ok {
@@ -298,15 +291,15 @@ func (s *MemoryStore) MarkOnce(_ context.Context, key string, ttl time.Duration)
 }
 
 // Unmark forgets key.
-func (s *MemoryStore) Unmark(_ context.Context, key string) error {
+func (s *memoryStore) Unmark(_ context.Context, key string) error {
 	s.marks.Remove(key)
 	return nil
 }
 
-// Close does nothing: a MemoryStore holds nothing but memory.
-func (s *MemoryStore) Close() error { return nil }
+// Close does nothing: a memoryStore holds nothing but memory.
+func (s *memoryStore) Close() error { return nil }
 
-func (s *MemoryStore) clock() time.Time { return s.now() }
+func (s *memoryStore) clock() time.Time { return s.now() }
 
 // startStore starts the Store the Gate will use, the default one unless
 // cfg names one, and has Close close it. When it fails, a Store from cfg
@@ -314,11 +307,7 @@ func (s *MemoryStore) clock() time.Time { return s.now() }
 func (g *Gate) startStore(cfg Config, issuer string) error {
 	store := cfg.Store
 	if store == nil {
-		m, err := NewMemoryStore(MemoryStoreConfig{})
-		if err != nil {
-			return err
-		}
-		store = m
+		store = newMemoryStore(cfg.Refresh.CacheSize)
 	}
 	scope := StoreOptions{Instance: instanceName(issuer, cfg), Logger: g.log, Clock: g.now, RevocationTerm: g.revocationTerm()}
 	if err := store.Start(scope); err != nil {

@@ -17,11 +17,11 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
-// watchedStore is a MemoryStore with a log of what the Gate handed it, and
+// watchedStore is the default store with a log of what the Gate handed it, and
 // switches to make it fail or alter what it keeps: the Gate's side of the
 // Store contract, seen from the store.
 type watchedStore struct {
-	*clerkgate.MemoryStore
+	clerkgate.Store
 
 	mu         sync.Mutex
 	scope      clerkgate.StoreOptions
@@ -34,16 +34,15 @@ type watchedStore struct {
 }
 
 func newWatchedStore(t *testing.T) *watchedStore {
-	m, err := clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{})
-	require.NoError(t, err)
-	return &watchedStore{MemoryStore: m, revoked: map[string]time.Duration{}}
+	t.Helper()
+	return &watchedStore{Store: clerkgate.NewMemoryStore(), revoked: map[string]time.Duration{}}
 }
 
 func (s *watchedStore) Start(scope clerkgate.StoreOptions) error {
 	s.mu.Lock()
 	s.scope = scope
 	s.mu.Unlock()
-	return s.MemoryStore.Start(scope)
+	return s.Store.Start(scope)
 }
 
 func (s *watchedStore) ClaimRefresh(ctx context.Context, key string, hold time.Duration) ([]byte, bool, error) {
@@ -54,7 +53,7 @@ func (s *watchedStore) ClaimRefresh(ctx context.Context, key string, hold time.D
 	if fail {
 		return nil, false, errors.New("store unreachable")
 	}
-	sealed, claimed, err := s.MemoryStore.ClaimRefresh(ctx, key, hold)
+	sealed, claimed, err := s.Store.ClaimRefresh(ctx, key, hold)
 	if tamper && len(sealed) > 0 {
 		sealed = bytes.Clone(sealed)
 		sealed[len(sealed)-1] ^= 1
@@ -67,21 +66,21 @@ func (s *watchedStore) PublishRefresh(ctx context.Context, key string, out clerk
 	s.keys = append(s.keys, key)
 	s.published = append(s.published, out)
 	s.mu.Unlock()
-	return s.MemoryStore.PublishRefresh(ctx, key, out)
+	return s.Store.PublishRefresh(ctx, key, out)
 }
 
 func (s *watchedStore) RevokeSession(ctx context.Context, id string, ttl time.Duration) error {
 	s.mu.Lock()
 	s.revoked[id] = ttl
 	s.mu.Unlock()
-	return s.MemoryStore.RevokeSession(ctx, id, ttl)
+	return s.Store.RevokeSession(ctx, id, ttl)
 }
 
 func (s *watchedStore) Close() error {
 	s.mu.Lock()
 	s.closes++
 	s.mu.Unlock()
-	return s.MemoryStore.Close()
+	return s.Store.Close()
 }
 
 func (s *watchedStore) set(f func(*watchedStore)) {
@@ -308,6 +307,30 @@ func TestStoreOwnership(t *testing.T) {
 	t.Cleanup(func() { g3.Close() })
 	require.NotEqual(t, store.scope.Instance, third.scope.Instance)
 
-	_, err = clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{RefreshCacheSize: -1})
-	require.ErrorContains(t, err, "must not be negative")
+}
+
+// The default store's only setting, Refresh.CacheSize: a negative size is
+// a configuration error, and so is a size for a Store the app gives (it
+// would bound nothing). The size itself is tested inside the package
+// (TestRefreshCacheSizeBoundsTheDefaultStore).
+func TestRefreshCacheSizeIsChecked(t *testing.T) {
+	t.Parallel()
+	fake := clerktest.New()
+	t.Cleanup(fake.Close)
+	cfg := clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL()}
+	cfg.Refresh.CacheSize = -1
+	_, err := clerkgate.New(cfg)
+	require.ErrorIs(t, err, clerkgate.ErrConfig)
+	require.ErrorContains(t, err, "Refresh.CacheSize is -1")
+
+	cfg.Refresh.CacheSize = 5
+	cfg.Store = newWatchedStore(t)
+	_, err = clerkgate.New(cfg)
+	require.ErrorIs(t, err, clerkgate.ErrConfig)
+	require.ErrorContains(t, err, "Refresh.CacheSize sizes the default store")
+
+	cfg.Store = nil
+	g, err := clerkgate.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
 }

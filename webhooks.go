@@ -40,13 +40,13 @@ func newWebhookVerifier(cfg Config, now func() time.Time) (*webhooks.Verifier, e
 	}
 	v, err := webhooks.NewVerifier(cfg.WebhookSigningSecret, webhooks.Options{Clock: now})
 	if err != nil {
-		return nil, fmt.Errorf("clerkgate: WebhookSigningSecret (%s): %w", EnvWebhookSigningSecret, err)
+		return nil, fmt.Errorf("clerkgate: WebhookSigningSecret (%s): %w", envWebhookSigningSecret, err)
 	}
 	return v, nil
 }
 
 // Webhooks returns the handler for the endpoint Clerk delivers webhooks to
-// (mount it at POST /webhooks/clerk, say, outside RequireSession). For
+// (mount it at POST /webhooks/clerk, say, outside any policy). For
 // each delivery it:
 //
 //   - answers 405 to anything but POST, 413 to a body over 1 MiB and 400
@@ -80,7 +80,7 @@ func (g *Gate) serveWebhook(w http.ResponseWriter, r *http.Request, handler Webh
 		return
 	}
 	if g.webhooks == nil {
-		g.log.Error("clerkgate: a Clerk webhook arrived, but no signing secret is set (" + EnvWebhookSigningSecret + "); refusing it, Clerk will retry")
+		g.log.Error("clerkgate: a Clerk webhook arrived, but no signing secret is set (" + envWebhookSigningSecret + "); refusing it, Clerk will retry")
 		writeWebhook(w, http.StatusInternalServerError, "webhook_not_configured", "this endpoint has no signing secret")
 		return
 	}

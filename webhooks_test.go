@@ -196,6 +196,6 @@ func TestWebhooksNeedTheSecret(t *testing.T) {
 }
 
 func TestWebhookSecretFromEnv(t *testing.T) {
-	t.Setenv(clerkgate.EnvWebhookSigningSecret, " whsec_abc ")
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", " whsec_abc ")
 	require.Equal(t, "whsec_abc", clerkgate.ConfigFromEnv().WebhookSigningSecret)
 }

@@ -22,8 +22,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/jwks"
+	"github.com/clerkgate/clerkgate/verifier"
 )
 
 // Every peer verifies the same token: a Clerk session token in Clerk's
@@ -110,23 +111,29 @@ var peers = []peer{
 	{"auth0-validator", auth0Verifier},
 }
 
-// clerkgateVerifier is a Gate's verifier, configured as an application
-// configures clerkgate, with its keys fetched from the fake's Backend API
-// before the first timed call. cacheSize -1 disables the verified-token
+// clerkgateVerifier is package verifier's Verifier as a Gate builds it
+// (the Gate's own is not exported: a policy's AuthenticateToken adds the
+// lifetime and revocation checks, which no peer makes), with its keys
+// fetched from the fake's Backend API before the first timed call and the
+// instance's issuer required. cacheSize -1 disables the verified-token
 // cache, so every call is the cold path; 0 keeps the default cache.
 func clerkgateVerifier(tb testing.TB, f *fixture, cacheSize int) verifyFunc {
-	gate, err := clerkgate.New(clerkgate.Config{
-		SecretKey:      f.fake.SecretKey(),
-		PublishableKey: f.fake.PublishableKey(),
-		APIURL:         f.fake.URL(),
-		TokenCacheSize: cacheSize,
-		Logger:         slog.New(slog.DiscardHandler), // the INFO lines would sit among the results
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, err := jwks.NewBackendAPI(context.Background(), f.fake.URL(), f.fake.SecretKey(), jwks.RemoteConfig{
+		Logger: slog.New(slog.DiscardHandler), // the INFO lines would sit among the results
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { gate.Close() })
-	v := gate.Verifier()
+	tb.Cleanup(func() { keys.Close() })
+	if err := keys.Check(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Config{Keys: keys, Issuer: f.fake.Issuer(), CacheSize: cacheSize})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return func(ctx context.Context, token string) (string, error) {
 		c, err := v.Verify(ctx, token)
 		if err != nil {

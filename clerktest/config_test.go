@@ -22,7 +22,7 @@ func TestHandlerWithFakeConfig(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { gate.Close() })
 
-	srv := httptest.NewServer(gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		io.WriteString(w, "hello "+caller.Subject())
 	})))

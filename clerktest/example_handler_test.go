@@ -35,7 +35,7 @@ func Example_handlerTest() {
 		log.Fatal(err)
 	}
 	defer gate.Close()
-	handler := gate.RequireSession(http.HandlerFunc(whoami))
+	handler := gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(whoami))
 
 	admin := fake.CreateSession("user_admin")
 	member := fake.CreateSession("user_member")

@@ -92,7 +92,7 @@ type Cookies struct {
 type Request struct {
 	Method string
 	// URL is the page as the browser asked for it: scheme and host as the
-	// Gate trusts them (see TrustProxyHeaders), path and query.
+	// Gate trusts them (see InsecureTrustProxyHeaders), path and query.
 	URL          *url.URL
 	SecFetchDest string
 	Accept       string

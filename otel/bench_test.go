@@ -52,7 +52,7 @@ func benchGate(b *testing.B, instrument bool) (http.Handler, *http.Request) {
 	})
 	req := httptest.NewRequest(http.MethodGet, "/me", nil)
 	req.Header.Set("Authorization", "Bearer "+fake.Token(fake.CreateSession("user_bench").ID, clerktest.ExpiresIn(time.Hour)))
-	return g.RequireSession(whoami), req
+	return g.Accept(clerkgate.SessionToken).Require(whoami), req
 }
 
 func runWarm(b *testing.B, h http.Handler, req *http.Request) {

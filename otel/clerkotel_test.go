@@ -68,7 +68,7 @@ func newApp(t *testing.T, mod func(*clerkgate.Config), opts ...clerktest.Option)
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /me", a.gate.RequireSession(whoami))
+	mux.Handle("GET /me", a.gate.Accept(clerkgate.SessionToken).Require(whoami))
 	mux.Handle("GET /api", a.gate.Accept(clerkgate.APIKey).Require(whoami))
 	mux.Handle("GET /admin", a.gate.Accept(clerkgate.SessionToken).With(authz.Role("org:admin")).Require(whoami))
 	mux.Handle("GET /writers", a.gate.Accept(clerkgate.APIKey).With(authz.Scope("write")).Require(whoami))

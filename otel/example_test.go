@@ -40,7 +40,7 @@ func Example() {
 
 	req := httptest.NewRequest(http.MethodGet, "/me", nil)
 	req.Header.Set("Authorization", "Bearer "+fake.Token(fake.CreateSession("user_1").ID))
-	gate.RequireSession(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), req)
+	gate.Accept(clerkgate.SessionToken).Require(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), req)
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/clerkgate/clerkgate"
 )
 
-// ObserveGate registers counters read from g's own statistics when
-// metrics are collected, so that they cost the requests nothing:
+// ObserveGate registers counters read from g's own statistics
+// (Gate.Stats) when metrics are collected, so that they cost the requests nothing:
 //
 //   - clerkgate.token_cache.lookups {lookup}: verified-token cache lookups,
 //     by clerkgate.cache.result (hit, miss);
@@ -46,18 +46,19 @@ func (t *Telemetry) ObserveGate(g *clerkgate.Gate) (metric.Registration, error) 
 	old := metric.WithAttributes(CauseKey.String("too_old"))
 
 	return t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		cs := g.Verifier().CacheStats()
+		s := g.Stats()
+		cs := s.Tokens
 		o.ObserveInt64(cache, int64(cs.Hits), hit)
 		o.ObserveInt64(cache, int64(cs.Misses), miss)
 
-		rs := g.RefreshStats()
+		rs := s.Refresh
 		o.ObserveInt64(calls, int64(rs.Calls-rs.Failed), success)
 		o.ObserveInt64(calls, int64(rs.Failed), failure)
 		o.ObserveInt64(refused, int64(rs.RecentFailure), recent)
 		o.ObserveInt64(refused, int64(rs.Busy), full)
 		o.ObserveInt64(refused, int64(rs.TooOld), old)
 
-		ms := g.MachineStats()
+		ms := s.Machine
 		o.ObserveInt64(machines, int64(ms.Hits), hit)
 		o.ObserveInt64(machines, int64(ms.Calls), call)
 		o.ObserveInt64(machines, int64(ms.Busy), busy)

@@ -22,7 +22,7 @@ type instance struct {
 	ProxyURL         string
 	SignInURL        string
 	SatelliteOrigins []string // the Gate's only (Clerk follows any)
-	TrustProxy       bool     // the Gate's TrustProxyHeaders (Clerk always trusts)
+	TrustProxy       bool     // the Gate's InsecureTrustProxyHeaders (Clerk always trusts)
 	Dev              bool
 	// SatelliteAutoSync, OrgPatterns and PersonalPatterns are Clerk's
 	// satelliteAutoSync and organizationSyncOptions.

@@ -317,7 +317,7 @@ func TestRequestParityWithClerk(t *testing.T) {
 func parityGate(t *testing.T, in *instance, pem, apiURL string, now int64) *clerkgate.Gate {
 	gate, err := clerkgate.New(clerkgate.Config{
 		SecretKey: in.SK, PublishableKey: in.PK, JWTKey: pem, APIURL: apiURL, Issuer: in.Issuer,
-		ProxyURL: in.ProxyURL, TrustProxyHeaders: in.TrustProxy, AuthorizedParties: in.AuthorizedParties,
+		ProxyURL: in.ProxyURL, InsecureTrustProxyHeaders: in.TrustProxy, AuthorizedParties: in.AuthorizedParties,
 		Pages: clerkgate.PagesConfig{
 			IsSatellite: in.Satellite, SatelliteDomain: in.Domain, SignInURL: in.SignInURL,
 			SatelliteOrigins: in.SatelliteOrigins, SatelliteAutoSync: in.SatelliteAutoSync,
@@ -341,7 +341,7 @@ func mintBindings(t *testing.T, insts []*instance, pem, apiURL string, now int64
 		req.Header.Set("Sec-Fetch-Dest", "document")
 		req.Header.Set("Cookie", "__session=x")
 		rec := httptest.NewRecorder()
-		gate.OptionalSession(http.NotFoundHandler()).ServeHTTP(rec, req)
+		gate.Accept(clerkgate.SessionToken).Optional(http.NotFoundHandler()).ServeHTTP(rec, req)
 		gate.Close()
 		require.Equal(t, http.StatusTemporaryRedirect, rec.Code, in.Name)
 		for _, pair := range cookiePairs(rec.Result().Header.Values("Set-Cookie")) {
@@ -365,7 +365,7 @@ func judgeRequest(t *testing.T, c *reqCase, pem, apiURL string, now int64) outco
 // judgeWith sends c through gate under OptionalSession: a request it
 // serves with claims is signed in.
 func judgeWith(gate *clerkgate.Gate, c *reqCase) outcome {
-	h := gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := gate.Accept(clerkgate.SessionToken).Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if claims, ok := clerkgate.ClaimsFromContext(r.Context()); ok {
 			w.Header().Set("X-Parity-Sid", claims.SessionID)
 			w.Header().Set("X-Parity-Sub", claims.Subject)

@@ -101,7 +101,7 @@ func RequireSession(gate *clerkgate.Gate) echo.MiddlewareFunc {
 // OptionalSession returns echo middleware that lets anonymous requests
 // through without claims and attaches claims when a valid token is
 // present. A token that is present but invalid is still refused, as with
-// clerkgate's OptionalSession.
+// the session policy's Optional (gate.Accept(clerkgate.SessionToken)).
 func OptionalSession(gate *clerkgate.Gate) echo.MiddlewareFunc {
 	return OptionalSessionWithConfig(Config{Gate: gate})
 }
@@ -219,8 +219,8 @@ type authenticator struct {
 	redirected func(w http.ResponseWriter, r *http.Request, err *clerkgate.AuthError, required bool) bool
 }
 
-// sessions authenticates as Gate.RequireSession does: through the session
-// policy.
+// sessions authenticates through the session policy,
+// gate.Accept(clerkgate.SessionToken).
 func sessions(gate *clerkgate.Gate) authenticator {
 	mustHaveGate(gate)
 	return callers(gate.Accept(clerkgate.SessionToken))

@@ -61,7 +61,7 @@ func BenchmarkRequireSession(b *testing.B) {
 
 func BenchmarkNetHTTPRequireSession(b *testing.B) {
 	f := adaptertest.New(b)
-	h := f.Gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := f.Gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		_, _ = w.Write([]byte(claims.Subject))
 	}))

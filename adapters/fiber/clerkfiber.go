@@ -67,16 +67,16 @@ import (
 // handler runs. It panics if gate is nil.
 func RequireSession(gate *clerkgate.Gate) fiber.Handler {
 	mustHave(gate)
-	return adapt(gate.RequireSession)
+	return adapt(gate.Accept(clerkgate.SessionToken).Require)
 }
 
 // OptionalSession returns Fiber middleware that lets anonymous requests
 // through without claims and attaches claims when a valid token is
 // present. A token that is present but invalid is still refused, as with
-// clerkgate's OptionalSession. It panics if gate is nil.
+// the session policy's Optional (gate.Accept(clerkgate.SessionToken)). It panics if gate is nil.
 func OptionalSession(gate *clerkgate.Gate) fiber.Handler {
 	mustHave(gate)
-	return adapt(gate.OptionalSession)
+	return adapt(gate.Accept(clerkgate.SessionToken).Optional)
 }
 
 // Require returns Fiber middleware that lets a request through only with a

@@ -359,7 +359,7 @@ func TestRawRequestsAnswerAsNetHTTP(t *testing.T) {
 	t.Parallel()
 	f := adaptertest.New(t)
 	other := f.Fake.Token(f.Fake.CreateSession("user_other").ID)
-	ref := httptest.NewServer(f.Gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ref := httptest.NewServer(f.Gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		_, _ = w.Write([]byte(caller.Subject()))
 	})))

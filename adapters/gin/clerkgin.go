@@ -3,8 +3,8 @@
 // It is a thin skin over the root package: each middleware runs the Gate's
 // own net/http middleware, so verification, refresh on expiry, revocation,
 // Config.ErrorHandler and the failure contract (401/503, a JSON body and a
-// WWW-Authenticate challenge) are exactly those of clerkgate.RequireSession
-// and clerkgate.OptionalSession, byte for byte. On a refusal the response
+// WWW-Authenticate challenge) are exactly those of the session policy's
+// Require and Optional (gate.Accept(clerkgate.SessionToken)), byte for byte. On a refusal the response
 // is already written and the gin chain is aborted.
 //
 //	gate, err := clerkgate.New(clerkgate.ConfigFromEnv())
@@ -50,17 +50,17 @@ import (
 // is aborted: no later handler runs. It panics if gate is nil.
 func RequireSession(gate *clerkgate.Gate) gin.HandlerFunc {
 	mustHave(gate)
-	return adapt(gate.RequireSession)
+	return adapt(gate.Accept(clerkgate.SessionToken).Require)
 }
 
 // OptionalSession returns gin middleware that lets anonymous requests
 // through without claims and attaches claims when a valid token is
 // present. A token that is present but invalid is still refused, and the
-// chain aborted, as with clerkgate's OptionalSession. It panics if gate is
+// chain aborted, as with the session policy's Optional. It panics if gate is
 // nil.
 func OptionalSession(gate *clerkgate.Gate) gin.HandlerFunc {
 	mustHave(gate)
-	return adapt(gate.OptionalSession)
+	return adapt(gate.Accept(clerkgate.SessionToken).Optional)
 }
 
 // Require returns gin middleware that lets a request through only with a

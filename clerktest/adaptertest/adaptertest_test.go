@@ -31,8 +31,8 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 // app is the contract's app on clerkgate's own middleware.
 func app(gate *clerkgate.Gate) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/me", gate.RequireSession(http.HandlerFunc(whoami)))
-	mux.Handle("/maybe", gate.OptionalSession(http.HandlerFunc(whoami)))
+	mux.Handle("/me", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(whoami)))
+	mux.Handle("/maybe", gate.Accept(clerkgate.SessionToken).Optional(http.HandlerFunc(whoami)))
 	mux.HandleFunc("/open", whoami)
 	return mux
 }

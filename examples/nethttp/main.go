@@ -25,8 +25,9 @@ func main() {
 
 func routes(app *exampleapp.App) http.Handler {
 	mux := http.NewServeMux()
-	protect := app.Gate.RequireSession
-	mux.Handle("GET /{$}", app.Gate.OptionalSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sessions := app.Gate.Accept(clerkgate.SessionToken)
+	protect := sessions.Require // signed-in users only
+	mux.Handle("GET /{$}", sessions.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkgate.ClaimsFromContext(r.Context())
 		exampleapp.WritePage(w, app.Home(claims))
 	})))

@@ -52,7 +52,7 @@ const (
 )
 
 // Stats counts what refreshes cost: Backend API calls, and refreshes
-// refused without one, by cause (see clerkgate.RefreshStats).
+// refused without one, by cause (see clerkgate.Stats.Refresh).
 type Stats struct {
 	Calls, Failed, RecentFailure, Busy, TooOld uint64
 	InFlight                                   int

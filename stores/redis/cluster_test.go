@@ -278,7 +278,7 @@ func TestOpenCluster(t *testing.T) {
 		require.NoError(t, err)
 		g, err := clerkgate.New(clerkgate.Config{SecretKey: fake.SecretKey(), PublishableKey: fake.PublishableKey(), APIURL: fake.URL(), Store: store})
 		require.NoError(t, err)
-		srv := httptest.NewServer(g.RequireSession(whoami))
+		srv := httptest.NewServer(g.Accept(clerkgate.SessionToken).Require(whoami))
 		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+fake.Token(fake.CreateSession("user_1").ID))

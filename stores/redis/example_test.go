@@ -27,7 +27,7 @@ func ExampleOpen() {
 	defer gate.Close() // closes the store too
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /me", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		w.Write([]byte(caller.Subject()))
 	})))
@@ -52,5 +52,5 @@ func ExampleOpenCluster() {
 		log.Fatal(err)
 	}
 	defer gate.Close()
-	log.Fatal(http.ListenAndServe(":8080", gate.RequireSession(http.NotFoundHandler())))
+	log.Fatal(http.ListenAndServe(":8080", gate.Accept(clerkgate.SessionToken).Require(http.NotFoundHandler())))
 }

@@ -399,7 +399,7 @@ func (c *app) addReplicaOn(name string, open func(redisstore.Options) (*redissto
 	cfg.Store = store
 	g, err := clerkgate.New(cfg)
 	require.NoError(t, err)
-	srv := httptest.NewServer(g.RequireSession(whoami))
+	srv := httptest.NewServer(g.Accept(clerkgate.SessionToken).Require(whoami))
 	t.Cleanup(func() {
 		srv.Close()
 		require.NoError(t, g.Close())

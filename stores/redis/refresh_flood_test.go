@@ -74,7 +74,7 @@ func TestReplicasShareAFailureWindow(t *testing.T) {
 			c.requireRefused(c.get(c.replicas[i%2], c.sessionCookie(expired), c.junkRefreshCookie(i)), fmt.Sprint("junk pair ", i))
 		}
 		require.Equal(t, 1, c.refreshCalls(), "the other replica learned of the failure")
-		require.Equal(t, uint64(1), a.gate.RefreshStats().Calls+b.gate.RefreshStats().Calls)
+		require.Equal(t, uint64(1), a.gate.Stats().Refresh.Calls+b.gate.Stats().Refresh.Calls)
 
 		rdb := c.redis.client(c.t)
 		key := c.failedKey(s.ID)

@@ -396,7 +396,9 @@ func (s *Store) Start(scope clerkgate.StoreOptions) error {
 	s.refreshCh = s.opts.Prefix + ":{" + scope.Instance + "}:refreshed"
 	s.term = scope.RevocationTerm
 	if s.term <= 0 {
-		s.term = clerkgate.DefaultMaxTokenLifetime + 2*verifier.DefaultClockSkew
+		// A Gate's default term: Clerk's 60 s session token lifetime
+		// (Config.MaxTokenLifetime) plus twice the clock skew.
+		s.term = 60*time.Second + 2*verifier.DefaultClockSkew
 	}
 	s.revoked = revoked.New(s.now, s.term, s.opts.RevocationCacheSize)
 	s.outcomes = expiring.New[string, []byte](s.opts.RefreshCacheSize, s.now)

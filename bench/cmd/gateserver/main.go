@@ -1,7 +1,7 @@
 // Command gateserver isolates what clerkgate's middleware costs over HTTP.
-// Its GET /me is RequireSession over a handler that does the same work as
-// its GET /healthz (encode a one-entry JSON object), so the ratio of the
-// two routes' requests per second is the middleware's share alone.
+// Its GET /me is the session policy's Require over a handler that does
+// the same work as its GET /healthz (encode a one-entry JSON object), so
+// the ratio of the two routes' requests per second is the middleware's share alone.
 // examples/nethttp's /me, by contrast, decodes and re-encodes every claim
 // of the token, which costs more than the authentication does.
 //
@@ -56,7 +56,7 @@ func routes(gate *clerkgate.Gate) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		write(w, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /me", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		write(w, map[string]string{"user_id": caller.Subject()})
 	})))
@@ -70,7 +70,7 @@ func routes(gate *clerkgate.Gate) http.Handler {
 	// do: the ids and every claim of the token. It is what cmd/load
 	// compares with clerk-sdk-go over HTTP/2 and TLS, which the example
 	// does not serve.
-	mux.Handle("GET /claims", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /claims", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := clerkgate.ClaimsFromContext(r.Context())
 		write(w, claimsBody{UserID: c.Subject, SessionID: c.SessionID, Claims: c.RawJSON()})
 	})))

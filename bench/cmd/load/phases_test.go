@@ -14,7 +14,7 @@ import (
 	"github.com/clerkgate/clerkgate/clerktest"
 )
 
-// gateOver is clerkgate's RequireSession, refresh included, over a
+// gateOver is clerkgate's session policy (Require), refresh included, over a
 // handler that answers with the user id, on a loopback server whose
 // address the generator drives. With tls, it serves HTTPS and HTTP/2.
 func gateOver(t *testing.T, fake *clerktest.Server, tls *tlsSetup) string {
@@ -24,7 +24,7 @@ func gateOver(t *testing.T, fake *clerktest.Server, tls *tlsSetup) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { gate.Close() })
-	h := gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := clerkgate.CallerFromContext(r.Context())
 		w.Write([]byte(caller.Subject()))
 	}))

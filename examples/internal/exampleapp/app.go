@@ -105,8 +105,8 @@ func WithRedisCluster(open func(seeds string) (clerkgate.Store, error)) Option {
 const EnvSignInURL = "CLERK_SIGN_IN_URL"
 
 // EnvFrontendAPIURL names the Frontend API the example's proxy forwards
-// to when not Clerk's (a test's fake). With clerkgate.EnvProxyURL
-// (CLERK_PROXY_URL, which ConfigFromEnv reads into Config.ProxyURL) set,
+// to when not Clerk's (a test's fake). With CLERK_PROXY_URL (which
+// ConfigFromEnv reads into Config.ProxyURL) set,
 // the example serves Clerk's Frontend API at that URL's path through
 // fapiproxy.
 const EnvFrontendAPIURL = "CLERK_FAPI_URL"
@@ -302,7 +302,7 @@ func (a *App) startProxy(cfg clerkgate.Config) error {
 		Logger:         a.log,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", clerkgate.EnvProxyURL, err)
+		return fmt.Errorf("CLERK_PROXY_URL: %w", err)
 	}
 	u, _ := url.Parse(cfg.ProxyURL) // fapiproxy.New parsed it
 	a.proxy, a.proxyPath = p, strings.TrimRight(u.EscapedPath(), "/")
@@ -655,9 +655,8 @@ func (a *App) writeReplicaEnv() error {
 		return fmt.Errorf("dev mode with %s: %w", a.redisEnv, err)
 	}
 	a.replicaEnv = f.Name()
-	_, err = fmt.Fprintf(f, "%s=%s\n%s=%s\n%s=%s\n%s=%s\n",
-		clerkgate.EnvSecretKey, a.dev.SecretKey(), clerkgate.EnvPublishableKey, a.dev.PublishableKey(),
-		clerkgate.EnvAPIURL, a.dev.URL(), a.redisEnv, a.redisURL)
+	_, err = fmt.Fprintf(f, "CLERK_SECRET_KEY=%s\nCLERK_PUBLISHABLE_KEY=%s\nCLERK_API_URL=%s\n%s=%s\n",
+		a.dev.SecretKey(), a.dev.PublishableKey(), a.dev.URL(), a.redisEnv, a.redisURL)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

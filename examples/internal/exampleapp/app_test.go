@@ -127,22 +127,21 @@ func TestClusterReplicaBanner(t *testing.T) {
 func TestRedisFromTheEnvironment(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	const url, seeds = "redis://127.0.0.1:6379/0", "127.0.0.1:7000, 127.0.0.1:7001"
 	var opened []string
-	var last *clerkgate.MemoryStore
+	var last *startedStore
 	opener := func(kind string, open error) func(string) (clerkgate.Store, error) {
 		return func(v string) (clerkgate.Store, error) {
 			opened = append(opened, kind+" "+v)
 			if open != nil {
 				return nil, open
 			}
-			var err error
-			last, err = clerkgate.NewMemoryStore(clerkgate.MemoryStoreConfig{})
-			return last, err
+			last = &startedStore{}
+			return last, nil
 		}
 	}
 	single, cluster := WithRedis(opener("single", nil)), WithRedisCluster(opener("cluster", nil))
@@ -182,7 +181,7 @@ func TestRedisFromTheEnvironment(t *testing.T) {
 		var out bytes.Buffer
 		a.banner(&out, "http://127.0.0.1:1")
 		require.Contains(t, out.String(), "shared with the other replicas through "+strings.TrimPrefix(strings.TrimPrefix(tc.want, "single "), "cluster "))
-		require.ErrorContains(t, last.Start(clerkgate.StoreOptions{}), "already serves a Gate", "the store opened is the Gate's")
+		require.Equal(t, 1, last.starts, "the store opened is the Gate's")
 		a.Close()
 	}
 
@@ -193,6 +192,17 @@ func TestRedisFromTheEnvironment(t *testing.T) {
 	require.ErrorContains(t, err, "REDIS_CLUSTER_ADDRS: redisstore: Redis Cluster seed")
 	require.Equal(t, []string{"cluster " + seeds}, opened)
 }
+
+// startedStore is a Store that counts the Gate's Start calls. The test
+// makes no request, so the Gate calls nothing else before Close; any other
+// call would hit the nil Store and fail the test.
+type startedStore struct {
+	clerkgate.Store
+	starts int
+}
+
+func (s *startedStore) Start(clerkgate.StoreOptions) error { s.starts++; return nil }
+func (s *startedStore) Close() error                       { return nil }
 
 // GET /dev/credential issues every type in dev mode, refuses what it
 // cannot issue with a 4xx, and exists only in dev mode.
@@ -254,17 +264,17 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 	fake := clerktest.New()
 	t.Cleanup(fake.Close)
 	const wrong = "sk_test_Zq9WvK3xTmB7pLr2YhN8cD4fGs6J"
-	t.Setenv(clerkgate.EnvSecretKey, wrong)
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", wrong)
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	a, err := New("test")
 	require.Nil(t, a)
 	require.ErrorIs(t, err, clerkgate.ErrConfig)
 	require.ErrorContains(t, err, "CLERK_SECRET_KEY")
 	require.NotContains(t, err.Error(), wrong[len("sk_test_"):])
 
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
 	a, err = New("test")
 	require.NoError(t, err, "the right key starts")
 	a.Close()
@@ -277,10 +287,10 @@ func TestStartupStopsOnARefusedSecretKey(t *testing.T) {
 func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	fake := clerktest.New(clerktest.WithTokenLifetime(time.Hour))
 	t.Cleanup(fake.Close)
-	t.Setenv(clerkgate.EnvSecretKey, fake.SecretKey())
-	t.Setenv(clerkgate.EnvPublishableKey, fake.PublishableKey())
-	t.Setenv(clerkgate.EnvAPIURL, fake.URL())
-	t.Setenv(clerkgate.EnvAuthorizedParties, "http://127.0.0.1:8080")
+	t.Setenv("CLERK_SECRET_KEY", fake.SecretKey())
+	t.Setenv("CLERK_PUBLISHABLE_KEY", fake.PublishableKey())
+	t.Setenv("CLERK_API_URL", fake.URL())
+	t.Setenv("CLERK_AUTHORIZED_PARTIES", "http://127.0.0.1:8080")
 	token := fake.Token(fake.CreateSession("user_1").ID, clerktest.WithAuthorizedParty("http://127.0.0.1:8080"))
 
 	a, err := New("test")
@@ -291,7 +301,7 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	require.Equal(t, clerkgate.ReasonTokenLifetimeInvalid, refusal.Reason)
 	a.Close()
 
-	t.Setenv(clerkgate.EnvMaxTokenLifetime, "2h")
+	t.Setenv("CLERK_MAX_TOKEN_LIFETIME", "2h")
 	a, err = New("test")
 	require.NoError(t, err)
 	caller, err := a.Gate.Accept(clerkgate.SessionToken).AuthenticateToken(t.Context(), token)
@@ -300,11 +310,11 @@ func TestMaxTokenLifetimeFromTheEnvironment(t *testing.T) {
 	a.Close()
 
 	for _, bad := range []string{"2 hours", "-1h", "0s"} {
-		t.Setenv(clerkgate.EnvMaxTokenLifetime, bad)
+		t.Setenv("CLERK_MAX_TOKEN_LIFETIME", bad)
 		a, err = New("test")
 		require.Nil(t, a)
 		require.ErrorIs(t, err, clerkgate.ErrConfig)
-		require.ErrorContains(t, err, clerkgate.EnvMaxTokenLifetime)
+		require.ErrorContains(t, err, "CLERK_MAX_TOKEN_LIFETIME")
 	}
 }
 
@@ -340,7 +350,7 @@ func TestDevRevokeReachesTheAppAsAWebhook(t *testing.T) {
 	a := &App{Gate: gate, dev: fake, webhooks: true, log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+WebhookPath, a.Webhooks())
-	mux.Handle("/me", gate.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	mux.Handle("/me", gate.Accept(clerkgate.SessionToken).Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	defer a.Close() // before the server closes: the fake's deliveries end first
