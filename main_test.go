@@ -42,8 +42,9 @@ func skipSlowUnderShort(t *testing.T) {
 // (pipeline.go's tests in pipeline_test.go, or pipeline_<topic>_test.go
 // when they are many), or is one of the few that test no one file: the
 // rig and shared helpers (helpers_test.go), this one, the API's check
-// (api_test.go), the fuzzers (fuzz_test.go), examples (example*_test.go)
-// and benchmarks (bench*_test.go). A test file whose source file was
+// (api_test.go), the fuzzers (fuzz_test.go), examples (example*_test.go),
+// benchmarks (bench*_test.go), and export_test.go, Go's usual place for
+// what the external tests may reach of the package's internals. A test file whose source file was
 // renamed or removed fails here until it follows.
 func TestTestFilesAreNamedAfterTheirSource(t *testing.T) {
 	t.Parallel()
@@ -65,7 +66,7 @@ func TestTestFilesAreNamedAfterTheirSource(t *testing.T) {
 	require.NotEmpty(t, tests)
 	named := func(base string) bool {
 		switch base {
-		case "helpers", "main", "api", "fuzz":
+		case "helpers", "main", "api", "fuzz", "export":
 			return true
 		}
 		for _, prefix := range []string{"example", "bench"} {
