@@ -15,10 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// exportedAPI lists the root package's exported identifiers as go doc
-// shows them: types, functions, constants and variables by name, methods
-// as Type.Method.
-func exportedAPI(t *testing.T) []string {
+// rootPackageDoc reads the root package's non-test sources as go doc
+// does.
+func rootPackageDoc(t *testing.T) *doc.Package {
 	t.Helper()
 	fset := token.NewFileSet()
 	files, err := os.ReadDir(".")
@@ -37,6 +36,58 @@ func exportedAPI(t *testing.T) []string {
 	}
 	pkg, err := doc.NewFromFiles(fset, syntax, "github.com/clerkgate/clerkgate")
 	require.NoError(t, err)
+	return pkg
+}
+
+// TestEveryExportedNameHasADocComment: go doc is the reference, so every
+// exported type, function and method says what it is for, and every
+// constant or variable has a comment of its own or its group's.
+func TestEveryExportedNameHasADocComment(t *testing.T) {
+	pkg := rootPackageDoc(t)
+	undocumented := func(name, text string) {
+		if strings.TrimSpace(text) == "" {
+			t.Errorf("%s has no doc comment", name)
+		}
+	}
+	values := func(vs []*doc.Value) {
+		for _, v := range vs {
+			if strings.TrimSpace(v.Doc) != "" {
+				continue
+			}
+			for _, spec := range v.Decl.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for _, n := range vs.Names {
+					if n.IsExported() && vs.Doc.Text() == "" && vs.Comment.Text() == "" {
+						t.Errorf("%s has no doc comment (nor its group)", n.Name)
+					}
+				}
+			}
+		}
+	}
+	values(pkg.Consts)
+	values(pkg.Vars)
+	for _, f := range pkg.Funcs {
+		undocumented(f.Name, f.Doc)
+	}
+	for _, ty := range pkg.Types {
+		undocumented(ty.Name, ty.Doc)
+		values(ty.Consts)
+		values(ty.Vars)
+		for _, f := range ty.Funcs {
+			undocumented(f.Name, f.Doc)
+		}
+		for _, m := range ty.Methods {
+			undocumented(ty.Name+"."+m.Name, m.Doc)
+		}
+	}
+}
+
+// exportedAPI lists the root package's exported identifiers as go doc
+// shows them: types, functions, constants and variables by name, methods
+// as Type.Method.
+func exportedAPI(t *testing.T) []string {
+	t.Helper()
+	pkg := rootPackageDoc(t)
 	var names []string
 	values := func(vs []*doc.Value) {
 		for _, v := range vs {

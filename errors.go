@@ -148,6 +148,9 @@ type AuthError struct {
 	Location string
 }
 
+// Error is the refusal's message, with the reason and, when one caused
+// it, the underlying error: for logs, never for the client (WriteError
+// writes what the client may read).
 func (e *AuthError) Error() string {
 	msg := "clerkgate: " + string(e.Reason)
 	if e.Err != nil {
@@ -162,6 +165,8 @@ func (e *AuthError) Is(target error) bool {
 	return ok && r == e.Reason
 }
 
+// Unwrap returns the error that caused the refusal (a verification or a
+// Backend API error), or nil, for errors.Is and errors.As.
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // asError is how an exported function returns a refusal: as an error

@@ -1,6 +1,7 @@
 package clerkgate_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/authz"
 	"github.com/clerkgate/clerkgate/clerktest"
+	"github.com/clerkgate/clerkgate/verifier"
 )
 
 // Routes for organization admins, and a step-up route that Clerk's
@@ -53,4 +55,22 @@ func ExamplePolicy_With() {
 	//
 	// 403 {"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}
 	// 200 done
+}
+
+// Checks on a caller in code of the app's own, as a policy's With applies
+// them to a route: a refusal is an *AuthError naming the failed check.
+func ExampleAuthorize() {
+	member := &clerkgate.Caller{Type: clerkgate.SessionToken, Session: &clerkgate.Claims{
+		Subject: "user_1",
+	}}
+	err := clerkgate.Authorize(member, authz.Role("org:admin"))
+	var refused *clerkgate.AuthError
+	if errors.As(err, &refused) {
+		fmt.Println(refused.Status, string(refused.Reason))
+	}
+	owner := authz.Func(func(c *verifier.Claims) bool { return c.Subject == "user_1" })
+	fmt.Println(clerkgate.Authorize(member, owner))
+	// Output:
+	// 403 role_required
+	// <nil>
 }
