@@ -63,7 +63,8 @@ type Gate struct {
 	closers  []func() error
 	sessions *session.Client // nil without a secret key
 
-	cookieSuffix string // the instance's cookie name suffix, "" without a publishable key
+	cookieSuffix string      // the instance's cookie name suffix, "" without a publishable key
+	pageCookies  pageCookies // the cookie names of a decision, with cookieSuffix (see cookieNames)
 
 	now          func() time.Time
 	skew         time.Duration
@@ -159,6 +160,7 @@ func newGate(cfg Config) (*Gate, error) {
 			issuer = pk.Issuer()
 		}
 	}
+	g.pageCookies = newPageCookies(g.cookieSuffix)
 	if issuer == "" {
 		issuer = cfg.ProxyURL
 	}

@@ -426,7 +426,9 @@ func oversized(u *url.URL) bool {
 // query is u's query parameters, or none when u is oversized: a query is
 // split on every "&", so its length is what it costs.
 func query(u *url.URL) url.Values {
-	if oversized(u) {
+	if oversized(u) || u.RawQuery == "" {
+		// No query, no parameters, and no map to read them from (a
+		// signed-in page load most often has none).
 		return nil
 	}
 	return u.Query()
