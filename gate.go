@@ -359,6 +359,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			SatelliteAutoSync: cfg.Pages.SatelliteAutoSync,
 			BindingKey:        handshake.BindingKey(cfg.SecretKey),
 			OrganizationSync:  orgSync,
+			Peek:              newPeekMemo().peek,
 		},
 		nonces: nonce.New(nonce.Config{
 			API: sessions,

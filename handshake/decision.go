@@ -72,6 +72,10 @@ type Config struct {
 	// OrganizationSync, when set, activates the organization a page's URL
 	// names (Clerk's organizationSyncOptions).
 	OrganizationSync *OrganizationSync
+	// Peek, when set, is PeekToken, perhaps remembered: it must answer
+	// what PeekToken answers for the same token. Nil peeks at every
+	// token.
+	Peek func(token string) TokenPeek
 }
 
 // Cookies are the request's Clerk cookies ("" when absent, or when sent
@@ -168,10 +172,10 @@ func Decide(req Request, cfg Config) Decision {
 	c := req.Cookies
 	// Each session cookie is peeked at once (a browser often holds the
 	// same token under both names).
-	plain, plainOK := peek(c.Session)
+	plain, plainOK := cfg.peek(c.Session)
 	suffixedPeek, suffixedOK := plain, plainOK
 	if c.SessionSuffixed != c.Session {
-		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
+		suffixedPeek, suffixedOK = cfg.peek(c.SessionSuffixed)
 	}
 	suffixed := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
@@ -424,14 +428,55 @@ func oversized(u *url.URL) bool {
 }
 
 // query is u's query parameters, or none when u is oversized: a query is
-// split on every "&", so its length is what it costs.
-func query(u *url.URL) url.Values {
-	if oversized(u) || u.RawQuery == "" {
-		// No query, no parameters, and no map to read them from (a
-		// signed-in page load most often has none).
-		return nil
+// read pair by pair, so its length is what it costs.
+func query(u *url.URL) queryValues {
+	if oversized(u) {
+		return ""
 	}
-	return u.Query()
+	return queryValues(u.RawQuery)
+}
+
+// queryValues is a raw query read as u.Query() reads it (url.ParseQuery:
+// pairs split on "&", a pair with ";" or an escape that does not decode
+// skipped, the first value of a name wins), one name at a time: a
+// decision looks up a few names, and building the map cost a signed-in
+// page load with a query three allocations. (ParseQuery's limit on the
+// number of pairs, 10,000 unless GODEBUG lowers it, is past what MaxURL
+// lets through.)
+type queryValues string
+
+// Get is the first value of name, or "".
+func (q queryValues) Get(name string) string {
+	v, _ := q.lookup(name)
+	return v
+}
+
+// Has reports whether name is in the query.
+func (q queryValues) Has(name string) bool {
+	_, ok := q.lookup(name)
+	return ok
+}
+
+func (q queryValues) lookup(name string) (string, bool) {
+	for raw := string(q); raw != ""; {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if !strings.ContainsAny(k, "%+") {
+			if k != name { // unescaping would change nothing
+				continue
+			}
+		} else if key, err := url.QueryUnescape(k); err != nil || key != name {
+			continue
+		}
+		if value, err := url.QueryUnescape(v); err == nil {
+			return value, true
+		}
+	}
+	return "", false
 }
 
 // Eligible reports whether a request may be redirected to a handshake: a
