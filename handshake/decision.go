@@ -503,7 +503,12 @@ func (s state) handshakeURL(reason string) string {
 	if s.cfg.TokenFormat {
 		format = "token"
 	}
+	page := withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String()
 	var b strings.Builder
+	// Room for all of it at once: the escaped page, the session token and
+	// the dev browser token are most of it, and growing the buffer as it
+	// fills cost a redirect several allocations.
+	b.Grow(len(base) + 3*len(page) + len(s.token) + len(s.devBrowser) + 256)
 	b.WriteString(strings.TrimRight(base, "/"))
 	b.WriteString("/v1/client/handshake")
 	add := func(sep, k, v string) {
@@ -515,7 +520,7 @@ func (s state) handshakeURL(reason string) string {
 	// A handshake the request carried and that was not resolved (not
 	// bound to this browser, or in the query in production) is not sent
 	// round again: it would come back first in the query.
-	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String())
+	add("?", "redirect_url", page)
 	add("&", "__clerk_api_version", APIVersion)
 	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
 	add("&", "__clerk_hs_reason", reason)
@@ -595,8 +600,8 @@ func or(a, b string) string {
 // their order and spelling.
 func withoutParams(u *url.URL, names ...string) *url.URL {
 	out := *u
-	if u.RawQuery == "" {
-		return &out
+	if u.RawQuery == "" || !hasParam(u.RawQuery, names) {
+		return &out // as most pages are: nothing to drop, nothing to copy
 	}
 	var kept []string
 	for _, pair := range strings.Split(u.RawQuery, "&") {
@@ -608,6 +613,22 @@ func withoutParams(u *url.URL, names ...string) *url.URL {
 	}
 	out.RawQuery = strings.Join(kept, "&")
 	return &out
+}
+
+// hasParam reports whether the raw query has a pair that withoutParams
+// would drop for names.
+func hasParam(raw string, names []string) bool {
+	for rest := raw; ; {
+		pair, more, found := strings.Cut(rest, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil && contains(names, k) {
+			return true
+		}
+		if !found {
+			return false
+		}
+		rest = more
+	}
 }
 
 func contains(list []string, s string) bool {
