@@ -64,7 +64,8 @@ type Gate struct {
 	closers  []func() error
 	sessions *session.Client // nil without a secret key
 
-	cookieSuffix string // the instance's cookie name suffix, "" without a publishable key
+	cookieSuffix string      // the instance's cookie name suffix, "" without a publishable key
+	pageCookies  pageCookies // the cookie names of a decision, with cookieSuffix (see cookieNames)
 
 	now          func() time.Time
 	skew         time.Duration
@@ -160,6 +161,7 @@ func newGate(cfg Config) (*Gate, error) {
 			issuer = pk.Issuer()
 		}
 	}
+	g.pageCookies = newPageCookies(g.cookieSuffix)
 	if issuer == "" {
 		issuer = cfg.ProxyURL
 	}
@@ -354,6 +356,7 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			SatelliteAutoSync: cfg.Pages.SatelliteAutoSync,
 			BindingKey:        handshake.BindingKey(cfg.SecretKey),
 			OrganizationSync:  orgSync,
+			Peek:              newPeekMemo().peek,
 		},
 		nonces: nonce.New(nonce.Config{
 			API: sessions,

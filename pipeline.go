@@ -85,21 +85,13 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 	}
 	q.parsed = true
 	r := q.r
-	sfx := "_" + g.cookieSuffix
-	names := [...]string{
-		handshake.CookieSession, handshake.CookieSession + sfx,
-		handshake.CookieClientUAT, handshake.CookieClientUAT + sfx,
-		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
-		handshake.CookieRefresh + sfx,
-		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
-		handshake.CookieBinding, handshake.CookieBindingSecure,
-	}
-	n := len(names)
+	names := g.pageCookies[:]
 	if g.cookieSuffix == "" {
-		n = 1 // no instance, no suffixed names: the plain session cookie alone
+		// No instance, no suffixed names: the plain session cookie alone.
+		names = []string{handshake.CookieSession}
 	}
-	var found [len(names)]cookies.Found
-	cookies.Find(r.Header["Cookie"], names[:n], found[:n])
+	var found [len(pageCookies{})]cookies.Found
+	cookies.Find(r.Header["Cookie"], names, found[:len(names)])
 	// An unusable session cookie is malformed; an unusable __client_uat
 	// is Unreadable: present, its time 0 (a client signed out), and what
 	// Clerk reads of it unknown to Clerk's choice of cookie pair.
@@ -145,6 +137,23 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		q.page.URL = &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	}
 	return &q.page
+}
+
+// pageCookies are the names of the cookies a decision reads, in the
+// order Gate.cookies reads them, with the instance's suffix: spelt once,
+// in New (spelling them on every page load cost seven concatenations).
+type pageCookies [12]string
+
+func newPageCookies(suffix string) pageCookies {
+	sfx := "_" + suffix
+	return pageCookies{
+		handshake.CookieSession, handshake.CookieSession + sfx,
+		handshake.CookieClientUAT, handshake.CookieClientUAT + sfx,
+		handshake.CookieDevBrowser, handshake.CookieDevBrowser + sfx,
+		handshake.CookieRefresh + sfx,
+		handshake.CookieHandshake, handshake.CookieHandshakeNonce, handshake.CookieRedirectCount,
+		handshake.CookieBinding, handshake.CookieBindingSecure,
+	}
 }
 
 // handshakeNonce is the nonce of a request whose handshake cookie or

@@ -58,6 +58,36 @@ const Unreadable = "."
 // tells apart in a __client_uat: absent, "0", anything else.
 var uatReadings = [...]string{"", "0", "1"}
 
+// TokenPeek is what a session token says about itself before
+// verification, as Decide reads it: PeekToken's answer, for a caller
+// that remembers it (Config.Peek).
+type TokenPeek struct {
+	p  peeked
+	ok bool
+}
+
+// PeekToken reads token as Decide does. The answer depends on token
+// alone, so that a caller may remember it for the token (Config.Peek):
+// a browser sends the same token on every page load for a minute, and
+// reading it is most of what deciding a signed-in page load costs.
+func PeekToken(token string) TokenPeek {
+	p, ok := peek(token)
+	return TokenPeek{p: p, ok: ok}
+}
+
+// Sure reports whether the token reads as a JWT as Clerk mints them
+// (see peek): an answer worth remembering.
+func (t TokenPeek) Sure() bool { return t.ok }
+
+// peek is PeekToken(token), remembered or not (Config.Peek).
+func (cfg Config) peek(token string) (peeked, bool) {
+	if cfg.Peek == nil || token == "" {
+		return peek(token)
+	}
+	t := cfg.Peek(token)
+	return t.p, t.ok
+}
+
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.

@@ -72,6 +72,10 @@ type Config struct {
 	// OrganizationSync, when set, activates the organization a page's URL
 	// names (Clerk's organizationSyncOptions).
 	OrganizationSync *OrganizationSync
+	// Peek, when set, is PeekToken, perhaps remembered: it must answer
+	// what PeekToken answers for the same token. Nil peeks at every
+	// token.
+	Peek func(token string) TokenPeek
 }
 
 // Cookies are the request's Clerk cookies ("" when absent, or when sent
@@ -168,10 +172,10 @@ func Decide(req Request, cfg Config) Decision {
 	c := req.Cookies
 	// Each session cookie is peeked at once (a browser often holds the
 	// same token under both names).
-	plain, plainOK := peek(c.Session)
+	plain, plainOK := cfg.peek(c.Session)
 	suffixedPeek, suffixedOK := plain, plainOK
 	if c.SessionSuffixed != c.Session {
-		suffixedPeek, suffixedOK = peek(c.SessionSuffixed)
+		suffixedPeek, suffixedOK = cfg.peek(c.SessionSuffixed)
 	}
 	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
@@ -430,12 +434,55 @@ func oversized(u *url.URL) bool {
 }
 
 // query is u's query parameters, or none when u is oversized: a query is
-// split on every "&", so its length is what it costs.
-func query(u *url.URL) url.Values {
+// read pair by pair, so its length is what it costs.
+func query(u *url.URL) queryValues {
 	if oversized(u) {
-		return nil
+		return ""
 	}
-	return u.Query()
+	return queryValues(u.RawQuery)
+}
+
+// queryValues is a raw query read as u.Query() reads it (url.ParseQuery:
+// pairs split on "&", a pair with ";" or an escape that does not decode
+// skipped, the first value of a name wins), one name at a time: a
+// decision looks up a few names, and building the map cost a signed-in
+// page load with a query three allocations. (ParseQuery's limit on the
+// number of pairs, 10,000 unless GODEBUG lowers it, is past what MaxURL
+// lets through.)
+type queryValues string
+
+// Get is the first value of name, or "".
+func (q queryValues) Get(name string) string {
+	v, _ := q.lookup(name)
+	return v
+}
+
+// Has reports whether name is in the query.
+func (q queryValues) Has(name string) bool {
+	_, ok := q.lookup(name)
+	return ok
+}
+
+func (q queryValues) lookup(name string) (string, bool) {
+	for raw := string(q); raw != ""; {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if !strings.ContainsAny(k, "%+") {
+			if k != name { // unescaping would change nothing
+				continue
+			}
+		} else if key, err := url.QueryUnescape(k); err != nil || key != name {
+			continue
+		}
+		if value, err := url.QueryUnescape(v); err == nil {
+			return value, true
+		}
+	}
+	return "", false
 }
 
 // Eligible reports whether a request may be redirected to a handshake: a
@@ -462,7 +509,12 @@ func (s state) handshakeURL(reason string) string {
 	if s.cfg.TokenFormat {
 		format = "token"
 	}
+	page := withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String()
 	var b strings.Builder
+	// Room for all of it at once: the escaped page, the session token and
+	// the dev browser token are most of it, and growing the buffer as it
+	// fills cost a redirect several allocations.
+	b.Grow(len(base) + 3*len(page) + len(s.token) + len(s.devBrowser) + 256)
 	b.WriteString(strings.TrimRight(base, "/"))
 	b.WriteString("/v1/client/handshake")
 	add := func(sep, k, v string) {
@@ -474,7 +526,7 @@ func (s state) handshakeURL(reason string) string {
 	// A handshake the request carried and that was not resolved (not
 	// bound to this browser, or in the query in production) is not sent
 	// round again: it would come back first in the query.
-	add("?", "redirect_url", withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String())
+	add("?", "redirect_url", page)
 	add("&", "__clerk_api_version", APIVersion)
 	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
 	add("&", "__clerk_hs_reason", reason)
@@ -554,8 +606,8 @@ func or(a, b string) string {
 // their order and spelling.
 func withoutParams(u *url.URL, names ...string) *url.URL {
 	out := *u
-	if u.RawQuery == "" {
-		return &out
+	if u.RawQuery == "" || !hasParam(u.RawQuery, names) {
+		return &out // as most pages are: nothing to drop, nothing to copy
 	}
 	var kept []string
 	for _, pair := range strings.Split(u.RawQuery, "&") {
@@ -567,6 +619,22 @@ func withoutParams(u *url.URL, names ...string) *url.URL {
 	}
 	out.RawQuery = strings.Join(kept, "&")
 	return &out
+}
+
+// hasParam reports whether the raw query has a pair that withoutParams
+// would drop for names.
+func hasParam(raw string, names []string) bool {
+	for rest := raw; ; {
+		pair, more, found := strings.Cut(rest, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil && contains(names, k) {
+			return true
+		}
+		if !found {
+			return false
+		}
+		rest = more
+	}
 }
 
 func contains(list []string, s string) bool {

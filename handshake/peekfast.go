@@ -2,7 +2,6 @@ package handshake
 
 import (
 	"encoding/base64"
-	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -170,7 +169,7 @@ func nameIndex(names []string, name string) int {
 // names only ignoring case (names are ASCII, as is name here).
 func foldsToAny(name string, names []string) bool {
 	for _, n := range names {
-		if strings.EqualFold(n, name) {
+		if len(n) == len(name) && strings.EqualFold(n, name) { // ASCII: folding keeps the length
 			return true
 		}
 	}
@@ -178,14 +177,13 @@ func foldsToAny(name string, names []string) bool {
 }
 
 func (r *fastReader) space() {
-	for r.i < len(r.s) {
-		switch r.s[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return
-		}
+	// The loops of this reader work on locals: through r, each byte would
+	// cost loads and a store of r.i.
+	s, i := r.s, r.i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
 	}
+	r.i = i
 }
 
 // eat consumes c after white space, if it is there.
@@ -205,34 +203,48 @@ func (r *fastReader) plainString() string {
 		r.bad = true
 		return ""
 	}
-	start := r.i
-	for ; r.i < len(r.s); r.i++ {
-		switch c := r.s[r.i]; {
-		case c == '"':
-			r.i++
-			return r.s[start : r.i-1]
-		case c < 0x20 || c > 0x7e || c == '\\':
-			r.bad = true
-			return ""
-		}
+	// One table lookup a byte (plainStop), as the names and values
+	// Clerk writes are a few dozen bytes each and every one is read.
+	s, start := r.s, r.i
+	i := start
+	for i < len(s) && plainStop[s[i]] == 0 {
+		i++
 	}
-	r.bad = true
-	return ""
+	if i == len(s) || s[i] != '"' {
+		r.bad = true
+		return ""
+	}
+	r.i = i + 1
+	return s[start:i]
 }
+
+// plainStop is 1 at the bytes where plainString stops: '"', and what it
+// gives up on (an escape, a control character, a byte outside printable
+// ASCII); 32 bytes to a line.
+const plainStop = "" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
 
 // integer reads a non-negative integer of at most 18 digits, written as
 // JSON writes numbers (no leading zero).
 func (r *fastReader) integer() int64 {
-	start := r.i
-	for r.i < len(r.s) && '0' <= r.s[r.i] && r.s[r.i] <= '9' {
-		r.i++
+	s, i := r.s, r.i
+	var n int64
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9' && i-r.i < 19; i++ {
+		n = n*10 + int64(s[i]-'0') // at most 18 digits: no overflow
 	}
-	digits := r.s[start:r.i]
+	digits := s[r.i:i]
+	r.i = i
 	if digits == "" || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
 		r.bad = true
 		return 0
 	}
-	n, _ := strconv.ParseInt(digits, 10, 64)
 	return n
 }
 
@@ -304,6 +316,13 @@ func (r *fastReader) skipString() {
 		return
 	}
 	for r.i++; r.i < len(r.s); r.i++ {
+		s, i := r.s, r.i
+		for i < len(s) && stringStop[s[i]] == 0 {
+			i++ // the bytes of a string that need no look (stringStop)
+		}
+		if r.i = i; i == len(s) {
+			break
+		}
 		switch c := r.s[r.i]; {
 		case c == '"':
 			r.i++
@@ -333,6 +352,19 @@ func (r *fastReader) skipString() {
 	}
 	r.bad = true
 }
+
+// stringStop is 1 at the bytes where skipString stops to look: '"', an
+// escape's '\\' and the control characters JSON refuses in a string; 32
+// bytes to a line.
+const stringStop = "" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

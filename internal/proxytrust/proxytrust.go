@@ -69,6 +69,11 @@ func (t Trust) OriginParts(r *http.Request) (scheme, host string) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	// Without trusted headers (the default) the peer's address is not
+	// even parsed: every page load asks for its origin.
+	if !t.headers {
+		return scheme, WebHost(scheme, host)
+	}
 	if peer, ok := peerAddr(r); ok && t.trustsPeer(peer) {
 		if p, ok := nextHop(r.Header.Values("X-Forwarded-Proto")); ok {
 			if v := strings.ToLower(p.value); v == "http" || v == "https" {

@@ -1,0 +1,73 @@
+package clerkgate
+
+import (
+	"encoding/base64"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/clerkgate/clerkgate/handshake"
+)
+
+// peekToken is a JWT as Clerk mints one (for peeking: the signature is
+// not read), for the user sub issued at iat.
+func peekToken(sub string, iat int) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256","cat":"cl_B7d4PD111AAA","kid":"ins_1","typ":"JWT"}`)) + "." +
+		enc([]byte(fmt.Sprintf(`{"exp":%d,"iat":%d,"iss":"https://clerk.example.com","sub":%q}`, iat+60, iat, sub))) + ".c2ln"
+}
+
+// TestPeekMemoAnswersAsPeekToken: the memo answers what PeekToken answers
+// for every token, the first time and again, when another token took its
+// slot in between, and for a token it does not remember (junk, which
+// takes no slot).
+func TestPeekMemoAnswersAsPeekToken(t *testing.T) {
+	t.Parallel()
+	m := newPeekMemo()
+	slot := func(token string) uint64 { return maphash.String(m.seed, token) % peekSlots }
+	a := peekToken("user_a", 1800000000)
+	// Another user's token in the same slot, which must not be taken
+	// for a's.
+	var b string
+	for i := 0; b == ""; i++ {
+		if c := peekToken(fmt.Sprint("user_", i), 1800000000+i); slot(c) == slot(a) && c != a {
+			b = c
+		}
+	}
+	junk := strings.Repeat("x", 40) + ".e30.c2ln"
+	for _, token := range []string{a, a, b, a, b, b, junk, junk, "", "not.a.jwt"} {
+		want := handshake.PeekToken(token)
+		if got := m.peek(token); got != want {
+			t.Fatalf("%q: memo %+v, PeekToken %+v", token, got, want)
+		}
+	}
+	if e := m.slots[slot(b)].Load(); e == nil || e.token != b {
+		t.Fatalf("b's slot holds %+v, want b, the last token peeked there", e)
+	}
+	if e := m.slots[slot(junk)].Load(); e != nil && e.token == junk {
+		t.Fatal("a token that is no JWT was remembered")
+	}
+	if handshake.PeekToken(a) == handshake.PeekToken(b) {
+		t.Fatal("two users' tokens peek alike: the test proves nothing")
+	}
+}
+
+// TestPeekMemoKeepsNoRequestMemory: an entry holds a copy of the token,
+// never the request's Cookie header it was cut from.
+func TestPeekMemoKeepsNoRequestMemory(t *testing.T) {
+	t.Parallel()
+	m := newPeekMemo()
+	token := peekToken("user_a", 1800000000)
+	header := "theme=dark; __session=" + token + "; x=y"
+	cut := header[len("theme=dark; __session=") : len(header)-len("; x=y")]
+	m.peek(cut)
+	e := m.slots[maphash.String(m.seed, token)%peekSlots].Load()
+	if e == nil || e.token != token {
+		t.Fatal("the token was not remembered")
+	}
+	if unsafe.StringData(e.token) == unsafe.StringData(cut) {
+		t.Fatal("the entry keeps the Cookie header alive")
+	}
+}
