@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"math"
 	"strings"
 )
 
@@ -18,6 +19,7 @@ type peeked struct {
 	hasIss   bool
 	iat, exp int64
 	hasIat   bool // Clerk compares a missing iat with nothing
+	hasExp   bool // and finds a token without exp not expired
 	sub      string
 	cat, typ string
 }
@@ -47,37 +49,90 @@ func peek(token string) (peeked, bool) {
 	return peekFast(token)
 }
 
-// Unreadable is the value of a __client_uat (Cookies.ClientUAT or
-// ClientUATSuffixed) that the request carries but the caller cannot read
-// as Clerk does: sent twice with different values, or a value two cookie
-// parsers read otherwise (quoted, padded, percent-encoded). Clerk may read
-// it as "", "0" or a number; its time reads as 0.
+// Unreadable is the value of a Clerk cookie that the request carries but
+// the caller cannot read as Clerk does: sent twice with different values,
+// longer than a browser keeps, or a value two cookie parsers read
+// otherwise (quoted, padded, percent-encoded). In __client_uat
+// (Cookies.ClientUAT or ClientUATSuffixed) Clerk may read it as "", "0"
+// or a number; its time reads as 0. In __session (Cookies.Session or
+// SessionSuffixed) Clerk may read nothing, something that is not a JWT,
+// or any JWT; the Gate reads no token there.
 const Unreadable = "."
 
 // uatReadings are the classes of value Clerk's choice of cookie pair
 // tells apart in a __client_uat: absent, "0", anything else.
 var uatReadings = [...]string{"", "0", "1"}
 
+// sessionReading is what Clerk's choice of cookie pair looks at in a
+// session cookie: whether it is empty, and what decodeJwt makes of it.
+type sessionReading struct {
+	empty bool
+	p     peeked
+	ok    bool
+}
+
+// sessionReadings are the classes of value Clerk's choice of cookie pair
+// tells apart in a session cookie it may have read as anything: nothing,
+// no JWT, a JWT of another issuer, and a JWT of the instance that is the
+// oldest or the newest there is, expired or not (its iat is compared
+// with the other cookie's, its exp with the clock). instance is
+// Config.InstanceHost, other any other issuer.
+func sessionReadings(instance, other string) [7]sessionReading {
+	jwt := func(iss string, iat, exp int64) sessionReading {
+		return sessionReading{p: peeked{iss: iss, hasIss: true, iat: iat, hasIat: true, exp: exp, hasExp: true}, ok: true}
+	}
+	const never = math.MaxInt64
+	return [7]sessionReading{
+		{empty: true},
+		{},
+		jwt(other, 0, 0),
+		jwt(instance, 0, 0),
+		jwt(instance, 0, never),
+		jwt(instance, never, 0),
+		jwt(instance, never, never),
+	}
+}
+
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.
-// With an Unreadable __client_uat, the choice is the one Clerk makes
-// whatever it read there; when that depends on what it read, ambiguous is
-// true (the caller then reads no session cookie: either pair could be
-// the one Clerk serves).
-func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked) (suffixed, ambiguous bool) {
-	uat, suffixedUAT := req.Cookies.ClientUAT, req.Cookies.ClientUATSuffixed
-	if uat != Unreadable && suffixedUAT != Unreadable {
-		return choosePair(req, cfg, ps, sessionOK, pss, uat, suffixedUAT), false
+// With an Unreadable cookie among the four, the choice is the one Clerk
+// makes whatever it read there; when that depends on what it read,
+// ambiguous is true (the caller then reads no session cookie: either pair
+// could be the one Clerk serves). An unusable session cookie must not tip
+// the choice either: read as the oldest token there is, a planted or
+// padded __session_<suffix> made the Gate serve the plain session where
+// Clerk, reading a newer token there, chose the suffixed pair.
+func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
+	c := req.Cookies
+	plain := sessionReading{empty: c.Session == "", p: ps, ok: sessionOK}
+	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss, ok: suffixedOK}
+	if c.ClientUAT != Unreadable && c.ClientUATSuffixed != Unreadable && c.Session != Unreadable && c.SessionSuffixed != Unreadable {
+		return choosePair(req, cfg, plain, suffixedSession, c.ClientUAT, c.ClientUATSuffixed), false
+	}
+	var anyReading [7]sessionReading
+	if c.Session == Unreadable || c.SessionSuffixed == Unreadable {
+		anyReading = sessionReadings(cfg.InstanceHost, "\x00"+cfg.InstanceHost)
+	}
+	plains, suffixeds := []sessionReading{plain}, []sessionReading{suffixedSession}
+	if c.Session == Unreadable {
+		plains = anyReading[:]
+	}
+	if c.SessionSuffixed == Unreadable {
+		suffixeds = anyReading[:]
 	}
 	first := true
-	for _, u := range readingsOf(uat) {
-		for _, su := range readingsOf(suffixedUAT) {
-			s := choosePair(req, cfg, ps, sessionOK, pss, u, su)
-			if first {
-				suffixed, first = s, false
-			} else if s != suffixed {
-				return false, true
+	for _, u := range readingsOf(c.ClientUAT) {
+		for _, su := range readingsOf(c.ClientUATSuffixed) {
+			for _, s := range plains {
+				for _, ss := range suffixeds {
+					choice := choosePair(req, cfg, s, ss, u, su)
+					if first {
+						suffixed, first = choice, false
+					} else if choice != suffixed {
+						return false, true
+					}
+				}
 			}
 		}
 	}
@@ -93,21 +148,20 @@ func readingsOf(v string) []string {
 	return []string{v}
 }
 
-// choosePair is Clerk's usesSuffixedCookies with the two __client_uat
-// values as read.
-func choosePair(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, uat, suffixedUAT string) bool {
-	c := req.Cookies
+// choosePair is Clerk's usesSuffixedCookies with the four cookies as
+// read.
+func choosePair(req Request, cfg Config, session, suffixedSession sessionReading, uat, suffixedUAT string) bool {
 	if cfg.CookieSuffix == "" {
 		return false
 	}
-	session, suffixedSession := c.Session, c.SessionSuffixed
-	if session != "" && (!sessionOK || !ps.hasIss) {
+	ps, pss := session.p, suffixedSession.p
+	if !session.empty && (!session.ok || !ps.hasIss) {
 		return false // 1
 	}
-	if session != "" && trimScheme(ps.iss) != cfg.InstanceHost {
+	if !session.empty && trimScheme(ps.iss) != cfg.InstanceHost {
 		return true // 2
 	}
-	if suffixedUAT == "" && suffixedSession == "" {
+	if suffixedUAT == "" && suffixedSession.empty {
 		return false // 3
 	}
 	if suffixedUAT != "0" && uat != "0" && ps.iat > pss.iat {
@@ -116,10 +170,13 @@ func choosePair(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, 
 	if suffixedUAT == "0" && uat != "0" {
 		return false // 5
 	}
-	if !cfg.Production && suffixedUAT != "0" && uat == "0" && suffixedSession != "" && pss.exp <= req.Now.Unix() {
+	// Clerk's sessionExpired: a cookie that is no JWT, or a JWT without
+	// exp, is not expired.
+	expired := suffixedSession.ok && pss.hasExp && pss.exp <= req.Now.Unix()
+	if !cfg.Production && suffixedUAT != "0" && uat == "0" && expired {
 		return false // 6
 	}
-	if suffixedUAT == "" && suffixedSession != "" {
+	if suffixedUAT == "" && !suffixedSession.empty {
 		return false // 7
 	}
 	return true // 8
