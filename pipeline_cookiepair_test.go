@@ -121,3 +121,31 @@ func TestSuffixedSessionWithoutExpIsNotExpired(t *testing.T) {
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, "user_1", rep.body)
 }
+
+// TestHandMadeSuffixedTokenTipsNoPair: a __session_<suffix> whose token
+// the Gate's strict peek gives up on (here a float iat) but Clerk's
+// decodeJwt reads was taken for no JWT, the oldest token there is: the
+// Gate served the plain pair's older session where Clerk, reading the
+// newer token, chose the suffixed pair. The Gate now reads neither.
+func TestHandMadeSuffixedTokenTipsNoPair(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, nil)
+	sfx := b.fake.CookieSuffix()
+	now := time.Now()
+	older := b.fake.Token(b.fake.CreateSession("user_1").ID, clerktest.IssuedAt(now.Add(-30*time.Second)))
+	session2 := b.fake.CreateSession("user_2").ID
+	send := func(suffixed string) reply {
+		return get(t, b.srv, func(r *http.Request) {
+			r.Header.Set("Cookie", "__session="+older+"; __client_uat=1; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
+				"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test")
+		})
+	}
+	float := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)),
+		clerktest.WithClaims(map[string]any{"iat": float64(now.Unix()) - 4.5}))
+	rep := send(float)
+	require.Equal(t, http.StatusUnauthorized, rep.status, rep.body)
+	// Garbage Clerk cannot decode either is no JWT: the plain pair.
+	rep = send("not.a-jwt")
+	require.Equal(t, http.StatusOK, rep.status, rep.body)
+	require.Equal(t, "user_1", rep.body)
+}

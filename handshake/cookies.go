@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"encoding/base64"
 	"math"
 	"strings"
 )
@@ -71,72 +72,111 @@ type sessionReading struct {
 	ok    bool
 }
 
-// sessionReadings are the classes of value Clerk's choice of cookie pair
-// tells apart in a session cookie it may have read as anything: nothing,
-// no JWT, a JWT of another issuer, and a JWT of the instance that is the
-// oldest or the newest there is, expired or not (its iat is compared
-// with the other cookie's, its exp with the clock). instance is
-// Config.InstanceHost, other any other issuer.
-func sessionReadings(instance, other string) [7]sessionReading {
-	jwt := func(iss string, iat, exp int64) sessionReading {
-		return sessionReading{p: peeked{iss: iss, hasIss: true, iat: iat, hasIat: true, exp: exp, hasExp: true}, ok: true}
+// suffixedReadings are the classes of value Clerk's choice of cookie
+// pair tells apart in a __session_<suffix> it may have read as anything:
+// nothing, no JWT, and a JWT that is the oldest or the newest there is,
+// expired or not (its iat is compared with the plain token's, its exp
+// with the clock). Its issuer is not looked at.
+var suffixedReadings = func() [6]sessionReading {
+	jwt := func(iat, exp int64) sessionReading {
+		return sessionReading{p: peeked{iat: iat, hasIat: true, exp: exp, hasExp: true}, ok: true}
 	}
 	const never = math.MaxInt64
-	return [7]sessionReading{
-		{empty: true},
-		{},
-		jwt(other, 0, 0),
-		jwt(instance, 0, 0),
-		jwt(instance, 0, never),
-		jwt(instance, never, 0),
-		jwt(instance, never, never),
-	}
-}
+	return [6]sessionReading{{empty: true}, {}, jwt(0, 0), jwt(0, never), jwt(never, 0), jwt(never, never)}
+}()
 
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.
-// With an Unreadable cookie among the four, the choice is the one Clerk
-// makes whatever it read there; when that depends on what it read,
-// ambiguous is true (the caller then reads no session cookie: either pair
-// could be the one Clerk serves). An unusable session cookie must not tip
-// the choice either: read as the oldest token there is, a planted or
-// padded __session_<suffix> made the Gate serve the plain session where
-// Clerk, reading a newer token there, chose the suffixed pair.
+// With an Unreadable __client_uat, or a __session_<suffix> Clerk may read
+// otherwise (unsure), the choice is the one Clerk makes whatever it read
+// there; when that depends on what it read, ambiguous is true (the caller
+// then reads no session cookie: either pair could be the one Clerk
+// serves). Read as the oldest token there is, a planted or padded
+// __session_<suffix> made the Gate serve the plain session where Clerk,
+// reading a newer token there, chose the suffixed pair. (A plain
+// __session peek cannot read chooses the plain pair, rule 1, whose token
+// is then refused: it serves no session.)
 func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
 	c := req.Cookies
 	plain := sessionReading{empty: c.Session == "", p: ps, ok: sessionOK}
 	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss, ok: suffixedOK}
-	if c.ClientUAT != Unreadable && c.ClientUATSuffixed != Unreadable && c.Session != Unreadable && c.SessionSuffixed != Unreadable {
+	suffixedAny := unsure(c.SessionSuffixed, suffixedOK)
+	if c.ClientUAT != Unreadable && c.ClientUATSuffixed != Unreadable && !suffixedAny {
 		return choosePair(req, cfg, plain, suffixedSession, c.ClientUAT, c.ClientUATSuffixed), false
 	}
-	var anyReading [7]sessionReading
-	if c.Session == Unreadable || c.SessionSuffixed == Unreadable {
-		anyReading = sessionReadings(cfg.InstanceHost, "\x00"+cfg.InstanceHost)
-	}
-	plains, suffixeds := []sessionReading{plain}, []sessionReading{suffixedSession}
-	if c.Session == Unreadable {
-		plains = anyReading[:]
-	}
-	if c.SessionSuffixed == Unreadable {
-		suffixeds = anyReading[:]
+	suffixeds := []sessionReading{suffixedSession}
+	if suffixedAny {
+		suffixeds = suffixedReadings[:]
 	}
 	first := true
 	for _, u := range readingsOf(c.ClientUAT) {
 		for _, su := range readingsOf(c.ClientUATSuffixed) {
-			for _, s := range plains {
-				for _, ss := range suffixeds {
-					choice := choosePair(req, cfg, s, ss, u, su)
-					if first {
-						suffixed, first = choice, false
-					} else if choice != suffixed {
-						return false, true
-					}
+			for _, ss := range suffixeds {
+				choice := choosePair(req, cfg, plain, ss, u, su)
+				if first {
+					suffixed, first = choice, false
+				} else if choice != suffixed {
+					return false, true
 				}
 			}
 		}
 	}
 	return suffixed, false
+}
+
+// unsure reports a session cookie whose token Clerk may read otherwise
+// than peek did: Unreadable, or one peek gave up on (it reads only what
+// it reads exactly, as Clerk's tokens are written) that Clerk's decodeJwt
+// may still decode: three parts, the first two base64 of what may be a
+// JSON object. A hand-made token there (a float iat, an escaped claim)
+// must not be read as no JWT, the oldest there is.
+func unsure(v string, peeked bool) bool {
+	if v == Unreadable {
+		return true
+	}
+	if peeked || v == "" || strings.Count(v, ".") != 2 {
+		return false
+	}
+	h, rest, _ := strings.Cut(v, ".")
+	p, _, _ := strings.Cut(rest, ".")
+	return mayBeObject(h) && mayBeObject(p)
+}
+
+// mayBeObject reports whether a JWT segment, read as Clerk's loose
+// base64url reads it (either alphabet, padding or not), may decode to a
+// JSON object: its first byte other than JSON white space is "{", or the
+// first bytes are all white space.
+func mayBeObject(seg string) bool {
+	var in [4]byte
+	n := 0
+	for i := 0; i < len(seg) && n < len(in); i++ {
+		switch b := seg[i]; {
+		case b == '-':
+			in[n], n = '+', n+1
+		case b == '_':
+			in[n], n = '/', n+1
+		case b == '=':
+			i = len(seg)
+		default:
+			in[n], n = b, n+1
+		}
+	}
+	var out [3]byte
+	m, err := base64.RawStdEncoding.Decode(out[:], in[:n])
+	if err != nil || m == 0 {
+		return false
+	}
+	for _, b := range out[:m] {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // readingsOf is what Clerk may have read of a __client_uat: the value, or

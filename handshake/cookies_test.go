@@ -44,8 +44,8 @@ func TestUnreadableClientUATChoosesNoAmbiguousPair(t *testing.T) {
 // pair also reads both session cookies (the plain one's issuer, both
 // tokens' iat, the suffixed one's exp). An Unreadable session cookie
 // (padded, sent twice, over 4 KiB: Clerk may have read any token there)
-// lets the decision read a session cookie only if Clerk would choose its
-// pair whatever it read.
+// lets the decision read the other session cookie only if Clerk would
+// choose its pair whatever it read.
 func TestUnreadableSessionCookieChoosesNoAmbiguousPair(t *testing.T) {
 	t.Parallel()
 	plain, suffixed := session(now.Unix()-30), session(now.Unix()-5, map[string]any{"sid": "sess_2"})
@@ -57,6 +57,8 @@ func TestUnreadableSessionCookieChoosesNoAmbiguousPair(t *testing.T) {
 		// Clerk takes the newer token's pair: the Gate cannot tell which,
 		// and reads the unusable token (malformed) rather than either.
 		{"unreadable suffixed session", handshake.Cookies{Session: plain, ClientUAT: "1", SessionSuffixed: handshake.Unreadable, ClientUATSuffixed: "1"}, handshake.Unreadable},
+		// An unreadable plain session cookie keeps the plain pair (rule
+		// 1), whose unusable token serves no session, never the other.
 		{"unreadable plain session", handshake.Cookies{Session: handshake.Unreadable, ClientUAT: "1", SessionSuffixed: suffixed, ClientUATSuffixed: "1"}, handshake.Unreadable},
 		// Without a suffixed __client_uat, a suffixed session cookie is
 		// never chosen (rules 3 and 7): the plain one is read.
@@ -65,9 +67,6 @@ func TestUnreadableSessionCookieChoosesNoAmbiguousPair(t *testing.T) {
 		// the plain pair, whatever the session cookies hold (rule 5),
 		// unless the plain token is another instance's.
 		{"suffixed uat 0", handshake.Cookies{Session: plain, ClientUAT: "1", SessionSuffixed: handshake.Unreadable, ClientUATSuffixed: "0"}, plain},
-		// Alone, an unreadable plain session cookie is Clerk's, unless it
-		// read another instance's token there (then the suffixed pair,
-		// empty): the unusable token, never a session.
 		{"unreadable plain session alone", handshake.Cookies{Session: handshake.Unreadable, ClientUAT: "1"}, handshake.Unreadable},
 	} {
 		d := handshake.Decide(page(api, func(r *handshake.Request) { r.Cookies = tc.cookies }), prodConfig())
@@ -95,5 +94,30 @@ func TestSuffixedSessionExpiredAsClerkFindsIt(t *testing.T) {
 			r.Cookies = handshake.Cookies{Session: plain, ClientUAT: "0", SessionSuffixed: tc.suffixed, ClientUATSuffixed: "1", DevBrowser: "dvb_1", DevBrowserSuffixed: "dvb_1"}
 		}), devConfig())
 		require.Equal(t, tc.token, d.Token, "%.30s", tc.suffixed)
+	}
+}
+
+// TestUnsureSessionTokenChoosesNoAmbiguousPair: a session cookie peek
+// gives up on but Clerk's decodeJwt may read (a float iat, an escaped
+// iss) may hold a newer token than the other cookie: Clerk's choice
+// cannot be known, so neither is read. What is no JWT to Clerk either
+// (not three parts, not base64 of an object) is read as no JWT.
+func TestUnsureSessionTokenChoosesNoAmbiguousPair(t *testing.T) {
+	t.Parallel()
+	plain := session(now.Unix() - 30)
+	float := jwt(map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{"iss": "https://" + fapi, "sid": "sess_2", "iat": float64(now.Unix()) - 4.5, "exp": now.Unix() + 55})
+	newer := session(now.Unix()-5, map[string]any{"sid": "sess_2"})
+	for _, tc := range []struct {
+		name, suffixed, token string
+	}{
+		{"float iat", float, handshake.Unreadable},
+		{"readable newer token", newer, newer},
+		{"not three parts", "not.a-jwt", plain},
+		{"three parts, no object", "a.b.c", plain},
+	} {
+		d := handshake.Decide(page(api, func(r *handshake.Request) {
+			r.Cookies = handshake.Cookies{Session: plain, ClientUAT: "1", SessionSuffixed: tc.suffixed, ClientUATSuffixed: "1"}
+		}), prodConfig())
+		require.Equal(t, tc.token, d.Token, tc.name)
 	}
 }

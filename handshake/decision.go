@@ -185,7 +185,7 @@ func Decide(req Request, cfg Config) Decision {
 		// the Unreadable one, the request carries a token it cannot use
 		// (malformed, as when that cookie's pair is chosen), not none.
 		token, p, ok = "", peeked{}, false
-		if c.Session == Unreadable || c.SessionSuffixed == Unreadable {
+		if c.Session == Unreadable || unsure(c.SessionSuffixed, suffixedOK) {
 			token = Unreadable
 		}
 	}
