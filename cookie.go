@@ -3,6 +3,8 @@ package clerkgate
 import (
 	"net/http"
 	"strings"
+
+	"github.com/clerkgate/clerkgate/handshake"
 )
 
 // Cookie names Clerk sets on the app's domain.
@@ -69,4 +71,8 @@ func hasBearer(r *http.Request) bool {
 // set one: a sibling subdomain can plant a cookie for the parent domain
 // with a longer Path, which browsers send first. Clerk's SDKs take the
 // first; taking either would sign the victim in as whoever planted it.
-const malformed = "."
+//
+// It is handshake.Unreadable: in a session cookie, Clerk may have read
+// any token there, and its choice of cookie pair must not be guessed
+// from it.
+const malformed = handshake.Unreadable

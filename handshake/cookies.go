@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"encoding/base64"
+	"math"
 	"strings"
 )
 
@@ -18,6 +20,7 @@ type peeked struct {
 	hasIss   bool
 	iat, exp int64
 	hasIat   bool // Clerk compares a missing iat with nothing
+	hasExp   bool // and finds a token without exp not expired
 	sub      string
 	cat, typ string
 }
@@ -47,11 +50,14 @@ func peek(token string) (peeked, bool) {
 	return peekFast(token)
 }
 
-// Unreadable is the value of a __client_uat (Cookies.ClientUAT or
-// ClientUATSuffixed) that the request carries but the caller cannot read
-// as Clerk does: sent twice with different values, or a value two cookie
-// parsers read otherwise (quoted, padded, percent-encoded). Clerk may read
-// it as "", "0" or a number; its time reads as 0.
+// Unreadable is the value of a Clerk cookie that the request carries but
+// the caller cannot read as Clerk does: sent twice with different values,
+// longer than a browser keeps, or a value two cookie parsers read
+// otherwise (quoted, padded, percent-encoded). In __client_uat
+// (Cookies.ClientUAT or ClientUATSuffixed) Clerk may read it as "", "0"
+// or a number; its time reads as 0. In __session (Cookies.Session or
+// SessionSuffixed) Clerk may read nothing, something that is not a JWT,
+// or any JWT; the Gate reads no token there.
 const Unreadable = "."
 
 // uatReadings are the classes of value Clerk's choice of cookie pair
@@ -88,30 +94,119 @@ func (cfg Config) peek(token string) (peeked, bool) {
 	return t.p, t.ok
 }
 
+// sessionReading is what Clerk's choice of cookie pair looks at in a
+// session cookie: whether it is empty, and what decodeJwt makes of it.
+type sessionReading struct {
+	empty bool
+	p     peeked
+	ok    bool
+}
+
+// suffixedReadings are the classes of value Clerk's choice of cookie
+// pair tells apart in a __session_<suffix> it may have read as anything:
+// nothing, no JWT, and a JWT that is the oldest or the newest there is,
+// expired or not (its iat is compared with the plain token's, its exp
+// with the clock). Its issuer is not looked at.
+var suffixedReadings = func() [6]sessionReading {
+	jwt := func(iat, exp int64) sessionReading {
+		return sessionReading{p: peeked{iat: iat, hasIat: true, exp: exp, hasExp: true}, ok: true}
+	}
+	const never = math.MaxInt64
+	return [6]sessionReading{{empty: true}, {}, jwt(0, 0), jwt(0, never), jwt(never, 0), jwt(never, never)}
+}()
+
 // usesSuffixedCookies chooses between __session/__client_uat and their
 // suffixed twins exactly as Clerk does (clerk-browser-auth.md §3): a
 // browser may hold both, from clerk-js versions before and after suffixes.
-// With an Unreadable __client_uat, the choice is the one Clerk makes
-// whatever it read there; when that depends on what it read, ambiguous is
-// true (the caller then reads no session cookie: either pair could be
-// the one Clerk serves).
-func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked) (suffixed, ambiguous bool) {
-	uat, suffixedUAT := req.Cookies.ClientUAT, req.Cookies.ClientUATSuffixed
-	if uat != Unreadable && suffixedUAT != Unreadable {
-		return choosePair(req, cfg, ps, sessionOK, pss, uat, suffixedUAT), false
+// With an Unreadable __client_uat, or a __session_<suffix> Clerk may read
+// otherwise (unsure), the choice is the one Clerk makes whatever it read
+// there; when that depends on what it read, ambiguous is true (the caller
+// then reads no session cookie: either pair could be the one Clerk
+// serves). Read as the oldest token there is, a planted or padded
+// __session_<suffix> made the Gate serve the plain session where Clerk,
+// reading a newer token there, chose the suffixed pair. (A plain
+// __session peek cannot read chooses the plain pair, rule 1, whose token
+// is then refused: it serves no session.)
+func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
+	c := req.Cookies
+	plain := sessionReading{empty: c.Session == "", p: ps, ok: sessionOK}
+	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss, ok: suffixedOK}
+	suffixedAny := unsure(c.SessionSuffixed, suffixedOK)
+	if c.ClientUAT != Unreadable && c.ClientUATSuffixed != Unreadable && !suffixedAny {
+		return choosePair(req, cfg, plain, suffixedSession, c.ClientUAT, c.ClientUATSuffixed), false
+	}
+	suffixeds := []sessionReading{suffixedSession}
+	if suffixedAny {
+		suffixeds = suffixedReadings[:]
 	}
 	first := true
-	for _, u := range readingsOf(uat) {
-		for _, su := range readingsOf(suffixedUAT) {
-			s := choosePair(req, cfg, ps, sessionOK, pss, u, su)
-			if first {
-				suffixed, first = s, false
-			} else if s != suffixed {
-				return false, true
+	for _, u := range readingsOf(c.ClientUAT) {
+		for _, su := range readingsOf(c.ClientUATSuffixed) {
+			for _, ss := range suffixeds {
+				choice := choosePair(req, cfg, plain, ss, u, su)
+				if first {
+					suffixed, first = choice, false
+				} else if choice != suffixed {
+					return false, true
+				}
 			}
 		}
 	}
 	return suffixed, false
+}
+
+// unsure reports a session cookie whose token Clerk may read otherwise
+// than peek did: Unreadable, or one peek gave up on (it reads only what
+// it reads exactly, as Clerk's tokens are written) that Clerk's decodeJwt
+// may still decode: three parts, the first two base64 of what may be a
+// JSON object. A hand-made token there (a float iat, an escaped claim)
+// must not be read as no JWT, the oldest there is.
+func unsure(v string, peeked bool) bool {
+	if v == Unreadable {
+		return true
+	}
+	if peeked || v == "" || strings.Count(v, ".") != 2 {
+		return false
+	}
+	h, rest, _ := strings.Cut(v, ".")
+	p, _, _ := strings.Cut(rest, ".")
+	return mayBeObject(h) && mayBeObject(p)
+}
+
+// mayBeObject reports whether a JWT segment, read as Clerk's loose
+// base64url reads it (either alphabet, padding or not), may decode to a
+// JSON object: its first byte other than JSON white space is "{", or the
+// first bytes are all white space.
+func mayBeObject(seg string) bool {
+	var in [4]byte
+	n := 0
+	for i := 0; i < len(seg) && n < len(in); i++ {
+		switch b := seg[i]; {
+		case b == '-':
+			in[n], n = '+', n+1
+		case b == '_':
+			in[n], n = '/', n+1
+		case b == '=':
+			i = len(seg)
+		default:
+			in[n], n = b, n+1
+		}
+	}
+	var out [3]byte
+	m, err := base64.RawStdEncoding.Decode(out[:], in[:n])
+	if err != nil || m == 0 {
+		return false
+	}
+	for _, b := range out[:m] {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // readingsOf is what Clerk may have read of a __client_uat: the value, or
@@ -123,21 +218,20 @@ func readingsOf(v string) []string {
 	return []string{v}
 }
 
-// choosePair is Clerk's usesSuffixedCookies with the two __client_uat
-// values as read.
-func choosePair(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, uat, suffixedUAT string) bool {
-	c := req.Cookies
+// choosePair is Clerk's usesSuffixedCookies with the four cookies as
+// read.
+func choosePair(req Request, cfg Config, session, suffixedSession sessionReading, uat, suffixedUAT string) bool {
 	if cfg.CookieSuffix == "" {
 		return false
 	}
-	session, suffixedSession := c.Session, c.SessionSuffixed
-	if session != "" && (!sessionOK || !ps.hasIss) {
+	ps, pss := session.p, suffixedSession.p
+	if !session.empty && (!session.ok || !ps.hasIss) {
 		return false // 1
 	}
-	if session != "" && trimScheme(ps.iss) != cfg.InstanceHost {
+	if !session.empty && trimScheme(ps.iss) != cfg.InstanceHost {
 		return true // 2
 	}
-	if suffixedUAT == "" && suffixedSession == "" {
+	if suffixedUAT == "" && suffixedSession.empty {
 		return false // 3
 	}
 	if suffixedUAT != "0" && uat != "0" && ps.iat > pss.iat {
@@ -146,10 +240,13 @@ func choosePair(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, 
 	if suffixedUAT == "0" && uat != "0" {
 		return false // 5
 	}
-	if !cfg.Production && suffixedUAT != "0" && uat == "0" && suffixedSession != "" && pss.exp <= req.Now.Unix() {
+	// Clerk's sessionExpired: a cookie that is no JWT, or a JWT without
+	// exp, is not expired.
+	expired := suffixedSession.ok && pss.hasExp && pss.exp <= req.Now.Unix()
+	if !cfg.Production && suffixedUAT != "0" && uat == "0" && expired {
 		return false // 6
 	}
-	if suffixedUAT == "" && suffixedSession != "" {
+	if suffixedUAT == "" && !suffixedSession.empty {
 		return false // 7
 	}
 	return true // 8

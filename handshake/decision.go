@@ -177,16 +177,21 @@ func Decide(req Request, cfg Config) Decision {
 	if c.SessionSuffixed != c.Session {
 		suffixedPeek, suffixedOK = cfg.peek(c.SessionSuffixed)
 	}
-	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek)
+	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek, suffixedOK)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
 	}
 	if ambiguous {
 		// Which session cookie Clerk reads depends on how it reads an
-		// Unreadable __client_uat: the Gate reads neither, so that it
-		// never serves a session Clerk does not.
+		// Unreadable cookie: the Gate reads neither, so that it never
+		// serves a session Clerk does not. Where a session cookie is
+		// the Unreadable one, the request carries a token it cannot use
+		// (malformed, as when that cookie's pair is chosen), not none.
 		token, p, ok = "", peeked{}, false
+		if c.Session == Unreadable || unsure(c.SessionSuffixed, suffixedOK) {
+			token = Unreadable
+		}
 	}
 	uat := parseUAT(uatRaw)
 	q := query(req.URL)

@@ -78,7 +78,7 @@ func TestPeekFastReadsClerkTokens(t *testing.T) {
 	if !sure {
 		t.Fatal("peekFast gave up on a Clerk session token")
 	}
-	want := peeked{iss: "https://clerk.example.com", hasIss: true, iat: 1800000000, hasIat: true, exp: 1800000060, sub: "user_1", cat: "cl_B7d4PD111AAA", typ: "JWT"}
+	want := peeked{iss: "https://clerk.example.com", hasIss: true, iat: 1800000000, hasIat: true, exp: 1800000060, hasExp: true, sub: "user_1", cat: "cl_B7d4PD111AAA", typ: "JWT"}
 	if p != want {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}
@@ -146,7 +146,7 @@ func peekJSON(token string) (peeked, bool) {
 		p.hasIss = iss != nil && iss != "" && iss != false
 	}
 	p.iat, p.hasIat = number(c.Iat), c.Iat != ""
-	p.exp = number(c.Exp)
+	p.exp, p.hasExp = number(c.Exp), c.Exp != ""
 	return p, true
 }
 

@@ -62,7 +62,7 @@ func peekFast(token string) (p peeked, sure bool) {
 		case 1:
 			p.iat, p.hasIat = c.integer(), true
 		case 2:
-			p.exp = c.integer()
+			p.exp, p.hasExp = c.integer(), true
 		case 3:
 			sub = c.plainString()
 		}

@@ -66,6 +66,7 @@ const (
 	focusURL          = "url-spelling"
 	focusReferer      = "referer-odd"
 	focusLifetime     = "lifetime"
+	focusCookieMix    = "cookie-mix"
 )
 
 func (g *gen2) pick(options ...string) string { return options[g.rng.IntN(len(options))] }
@@ -231,7 +232,7 @@ func (g *gen2) request(c *reqCase) {
 	var j jar
 	g.focus = ""
 	if g.chance(0.45) {
-		g.focus = []string{focusCookieSyntax, focusCookieOdd, focusAuth, focusURL, focusReferer, focusLifetime}[g.rng.IntN(6)]
+		g.focus = []string{focusCookieSyntax, focusCookieOdd, focusAuth, focusURL, focusReferer, focusLifetime, focusCookieMix}[g.rng.IntN(7)]
 		if g.focus == focusAuth && c.kind != "bearer" {
 			g.focus = ""
 		}
@@ -475,13 +476,14 @@ func sameOriginPost(c *reqCase, in *instance, hasCookies bool) bool {
 
 // Tags of the features behind the disagreements pendingFixes names.
 const (
-	tagCookieSyntax = "cookie-syntax" // a quoted, percent-encoded, padded or comma'd cookie value
-	tagCookieTwice  = "cookie-twice"  // a cookie sent twice with different values
-	tagReferer      = "referer-odd"   // a Referer with userinfo, upper case, a default port, another scheme
-	tagLongLived    = "long-lived"    // a session token living longer than 60 s
-	tagExpiredLong  = "expired-long"  // a session token expired more than 5 min ago
-	tagAuthSpelling = "auth-spelling" // Authorization with two spaces, a tab, a trailing word, twice
-	tagURLSpelling  = "url-spelling"  // Host or X-Forwarded-* with a port, upper case, a trailing dot, an odd proto
+	tagCookieSyntax   = "cookie-syntax"   // a quoted, percent-encoded, padded or comma'd cookie value
+	tagCookieTwice    = "cookie-twice"    // a cookie sent twice with different values
+	tagReferer        = "referer-odd"     // a Referer with userinfo, upper case, a default port, another scheme
+	tagLongLived      = "long-lived"      // a session token living longer than 60 s
+	tagExpiredLong    = "expired-long"    // a session token expired more than 5 min ago
+	tagAuthSpelling   = "auth-spelling"   // Authorization with two spaces, a tab, a trailing word, twice
+	tagURLSpelling    = "url-spelling"    // Host or X-Forwarded-* with a port, upper case, a trailing dot, an odd proto
+	tagCookieOversize = "cookie-oversize" // a Clerk cookie whose value passes 4 KiB
 )
 
 func hostOf(origin string) string {
@@ -760,6 +762,10 @@ func (g *gen2) handshakeReturn(c *reqCase, j *jar, q url.Values) {
 
 // mutateCookies spells the cookie header as other clients and proxies do.
 func (g *gen2) mutateCookies(c *reqCase, j *jar) {
+	if g.focus == focusCookieMix {
+		g.cookieMix(c, j)
+		return
+	}
 	if len(j.pairs) == 0 {
 		if g.chance(0.03) {
 			j.set("__session_"+c.inst.suffix+"x", g.token(c.inst, tok2{}))
@@ -1019,5 +1025,129 @@ func (g *gen2) forwarded(c *reqCase, in *instance) {
 	c.note("forwarded %q %q", fh, fp)
 	if fh != "" && fh != host || fp != "" && fp != proto {
 		c.quirk(tagURLSpelling)
+	}
+}
+
+// cookieMix makes one to three of the cookies that choose the session
+// (__session, __client_uat, __clerk_db_jwt, plain and suffixed)
+// unusable, each in its own way, adding the cookie first when the jar
+// lacks it: padded, sent twice, under a lookalike name, over 4 KiB, with
+// bytes that are not cookie-octets. Which pair Clerk chooses depends on
+// what it reads in each; the Gate must never serve a session it would not
+// (an unusable cookie must not tip the choice of pair). Each mutation is
+// noted "mix:"; the quirks are the documented rows' own.
+func (g *gen2) cookieMix(c *reqCase, j *jar) {
+	in := c.inst
+	sfx := "_" + in.suffix
+	names := []string{"__session", "__session" + sfx, "__client_uat", "__client_uat" + sfx}
+	if in.Dev {
+		names = append(names, "__clerk_db_jwt", "__clerk_db_jwt"+sfx)
+	}
+	now := g.mint.now
+	// fresh is a value the jar might have held under name: another
+	// session's token, newer or older than the request's, or a time.
+	fresh := func(name string) string {
+		switch {
+		case strings.HasPrefix(name, "__session"):
+			switch g.rng.IntN(4) {
+			case 0:
+				return g.token(in, tok2{sid: sessionB, sub: userB, iat: -2})
+			case 1:
+				return g.token(in, tok2{sid: sessionB, sub: userB, iat: -50})
+			case 2:
+				return g.token(in, tok2{sid: sessionB, sub: userB, iat: -70, exp: -10})
+			}
+			return g.token(g.otherInstance(in), tok2{sid: sessionB, sub: userB})
+		case strings.HasPrefix(name, "__client_uat"):
+			return g.pick("0", fmt.Sprint(now-5), fmt.Sprint(now-3600), fmt.Sprint(now+100))
+		}
+		return "dvb_2mixmixmixmixmixmixmixmix"
+	}
+	index := func(name string) int {
+		for k, p := range j.pairs {
+			if p[0] == name {
+				return k
+			}
+		}
+		return -1
+	}
+	for range 1 + g.rng.IntN(3) {
+		name := names[g.rng.IntN(len(names))]
+		i := index(name)
+		if i < 0 {
+			j.set(name, fresh(name))
+			i = len(j.pairs) - 1
+			c.note("mix: %s added", name)
+		}
+		v := j.pairs[i][1]
+		switch g.rng.IntN(9) {
+		case 0:
+			pad := g.pick(" "+v, v+" ", " "+v+" ", "\t"+v)
+			j.pairs[i][1] = pad
+			c.note("mix: %s padded", name)
+			if pad != v+" " {
+				c.quirk(tagCookieSyntax) // Clerk trims it; the Gate reads none
+			}
+		case 1:
+			other := fresh(name)
+			if g.chance(0.2) {
+				other = ""
+			}
+			if g.chance(0.5) {
+				j.pairs = append(j.pairs, [2]string{name, other})
+				c.note("mix: %s twice, second %.12q", name, other)
+			} else {
+				j.pairs = append([][2]string{{name, other}}, j.pairs...)
+				c.note("mix: %s twice, first %.12q", name, other)
+			}
+		case 2:
+			j.pairs = append(j.pairs, [2]string{name, v})
+			c.note("mix: %s twice, same", name)
+		case 3: // a lookalike beside it, or in its place
+			look := g.pick(name+"x", strings.ToUpper(name[:3])+name[3:], name+"_", "x"+name)
+			if g.chance(0.5) {
+				j.pairs[i][0] = look
+				c.note("mix: %s renamed %s", name, look)
+			} else {
+				j.set(look, fresh(name))
+				c.note("mix: lookalike %s", look)
+			}
+		case 4: // over 4 KiB: a real token padded with a claim, or junk
+			long := v + strings.Repeat("A", 4100)
+			if strings.HasPrefix(name, "__session") {
+				long = g.token(in, tok2{sid: sessionB, sub: userB, extraJSON: map[string]any{"pad": strings.Repeat("p", 3200)}})
+			}
+			j.pairs[i][1] = long
+			c.note("mix: %s over 4 KiB", name)
+			c.quirk(tagCookieOversize)
+		case 5:
+			j.pairs[i][1] = `"` + v + `"`
+			c.note("mix: %s quoted", name)
+			c.quirk(tagCookieSyntax)
+		case 6:
+			j.pairs[i][1] = v + g.pick(",x", "\\", "\u00e9")
+			c.note("mix: %s with a non-octet", name)
+			c.quirk(tagCookieSyntax)
+		case 7:
+			enc := strings.ReplaceAll(v, ".", "%2E")
+			if enc == v {
+				enc = "%3" + g.pick("0", "1") + v
+			}
+			j.pairs[i][1] = enc
+			c.note("mix: %s percent-encoded", name)
+			c.quirk(tagCookieSyntax)
+		default:
+			j.pairs[i][1] = ""
+			c.note("mix: %s empty", name)
+		}
+	}
+	// A later mutation may have changed one of two copies of a cookie.
+	first := map[string]string{}
+	for _, p := range j.pairs {
+		if v, ok := first[p[0]]; ok && v != p[1] {
+			c.quirk(tagCookieTwice)
+		} else if !ok {
+			first[p[0]] = p[1]
+		}
 	}
 }

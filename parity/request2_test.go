@@ -15,8 +15,13 @@ import (
 // reqCorpus2Size is how many requests the second corpus generates.
 const reqCorpus2Size = 4000
 
-// seed2 is the second corpus's seed, apart from the first's.
-const seed2 = 20260513
+// seed2 is the second corpus's seed, apart from the first's; seed2Extra
+// its second in CI, for more variety (PARITY_SEEDS explores others: see
+// corpusSeeds).
+const (
+	seed2      = 20260513
+	seed2Extra = 8
+)
 
 // A pendingFix is a disagreement the second corpus found that is a Gate
 // bug whose fix lives in the root's request pipeline: the test lets it
@@ -55,11 +60,21 @@ func hasNote(c *reqCase, subs ...string) bool {
 // docs/differences.md nor pendingFixes explains.
 func TestRequestParityWithClerkSecondCorpus(t *testing.T) {
 	node, nodeDir := clerkUnderNode(t)
+	documented := documentedDifferences(t)
+	for name := range requestDifferences {
+		require.Contains(t, documented, name, "difference %q is not documented in %s", name, differencesDoc)
+	}
+	for _, s := range corpusSeeds(t, seed2, seed2Extra) {
+		t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) { requestParity2(t, node, nodeDir, s) })
+	}
+}
+
+func requestParity2(t *testing.T, node, nodeDir string, s uint64) {
 	vec := loadVectors(t)
 	m := &minter{key: vec.SigningKey(t), kid: kid, now: vec.Now, cache: map[string]string{}}
 	insts, parties := instances2()
 	fake := newFakeAPI(t, m, insts)
-	g := &gen2{rng: rand.New(rand.NewPCG(seed2, 7)), mint: m, insts: insts, parties: parties}
+	g := &gen2{rng: rand.New(rand.NewPCG(s, 7)), mint: m, insts: insts, parties: parties}
 	f2 := newFake2(t, g, fake)
 	g.fake = fake
 	// The Gate's handshake binding cookie, as the first corpus gets it.
@@ -67,33 +82,28 @@ func TestRequestParityWithClerkSecondCorpus(t *testing.T) {
 	start := time.Now()
 	g.generate(reqCorpus2Size)
 
-	documented := documentedDifferences(t)
-	for name := range requestDifferences {
-		require.Contains(t, documented, name, "difference %q is not documented in %s", name, differencesDoc)
-	}
-
 	// Both sides are configured by the first corpus's code, from the same
 	// instances (runClerkRequests for Clerk, parityGate for the Gate).
 	clerk := runClerkRequests(t, node, nodeDir, vec.PublicKeyPEM, f2.srv.URL, m.now, insts, g.cases)
 	t.Logf("Clerk decided %d requests in %v", len(g.cases), time.Since(start).Round(time.Millisecond))
 
-	var s summary2
+	var sum summary2
 	for i, c := range g.cases {
 		r := clerk[i]
 		require.Equal(t, c.ID, r.ID)
-		s.add(c, r.outcome(), judgeRequest(t, c, vec.PublicKeyPEM, f2.srv.URL, m.now))
+		sum.add(c, r.outcome(), judgeRequest(t, c, vec.PublicKeyPEM, f2.srv.URL, m.now))
 	}
 	t.Logf("Gate decided them too in %v", time.Since(start).Round(time.Millisecond))
-	t.Log(s.line())
-	t.Log("\n" + s.table())
+	t.Log(sum.line())
+	t.Log("\n" + sum.table())
 	for _, p := range pendingFixes {
-		if s.pending[p.name] == 0 {
+		if sum.pending[p.name] == 0 {
 			t.Errorf("pending fix %q explained no request: remove it from pendingFixes", p.name)
 		}
 	}
-	if len(s.failures) > 0 {
-		t.Errorf("%d requests decided otherwise than Clerk decides them, without a documented difference or a pending fix:\n%s",
-			len(s.failures), s.failureList(testing.Verbose()))
+	if len(sum.failures) > 0 {
+		t.Errorf("seed %d: %d requests decided otherwise than Clerk decides them, without a documented difference or a pending fix:\n%s",
+			s, len(sum.failures), sum.failureList(testing.Verbose()))
 	}
 }
 
