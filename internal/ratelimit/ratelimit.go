@@ -37,12 +37,7 @@ func (b *Bucket) Take(now time.Time) bool {
 func (b *Bucket) Reserve(now time.Time, maxWait time.Duration) (time.Duration, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.last.IsZero() && now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	if b.last.IsZero() || now.After(b.last) {
-		b.last = now
-	}
+	b.refill(now)
 	if b.tokens >= 1 {
 		b.tokens--
 		return 0, true
@@ -56,6 +51,33 @@ func (b *Bucket) Reserve(now time.Time, maxWait time.Duration) (time.Duration, b
 	}
 	b.tokens--
 	return wait, true
+}
+
+// TakeAbove spends a token if more than floor are left at now, so that
+// at least floor stay, and reports whether it did. It never waits: a
+// caller kept above a floor must not reserve tokens ahead either, or its
+// reservations would queue in front of the callers the floor is kept
+// for.
+func (b *Bucket) TakeAbove(now time.Time, floor float64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(now)
+	if b.tokens < floor+1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// refill adds what the time since the last call earned, up to the burst.
+// A clock that steps back refills nothing and is not remembered.
+func (b *Bucket) refill(now time.Time) {
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	if b.last.IsZero() || now.After(b.last) {
+		b.last = now
+	}
 }
 
 // Return gives back a token that was taken or reserved and not spent on

@@ -77,3 +77,43 @@ func TestReserve(t *testing.T) {
 		t.Fatal("Return filled the bucket past its burst")
 	}
 }
+
+func TestTakeAbove(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	b := New(10, 5)
+	for i := range 3 {
+		if !b.TakeAbove(t0, 2) {
+			t.Fatalf("take %d of the 3 above a floor of 2 refused", i+1)
+		}
+	}
+	if b.TakeAbove(t0, 2) {
+		t.Fatal("a take above the floor spent into it")
+	}
+	// What the floor keeps is there for the others.
+	if !b.Take(t0) || !b.Take(t0) || b.Take(t0) {
+		t.Fatal("the floor of 2 was not left for Take")
+	}
+	// Refilled tokens go to the floor first: 0.25 s at 10/s is 2.5
+	// tokens, the floor and half a token above it.
+	if b.TakeAbove(t0.Add(250*time.Millisecond), 2) {
+		t.Fatal("a take above the floor passed before the floor was refilled")
+	}
+	if !b.TakeAbove(t0.Add(300*time.Millisecond), 2) {
+		t.Fatal("3 tokens refilled, yet the take above a floor of 2 was refused")
+	}
+	// Tokens reserved ahead are debts below any floor: none is taken
+	// above it until they are paid.
+	c := New(1, 1)
+	if _, ok := c.Reserve(t0, 0); !ok {
+		t.Fatal("the burst of 1 refused")
+	}
+	if _, ok := c.Reserve(t0, 2*time.Second); !ok {
+		t.Fatal("a reservation 1 s ahead refused")
+	}
+	if c.TakeAbove(t0.Add(time.Second), 0) {
+		t.Fatal("a take above the floor spent a token reserved ahead")
+	}
+	if !c.TakeAbove(t0.Add(2*time.Second), 0) {
+		t.Fatal("the debt paid and a token refilled, yet the take was refused")
+	}
+}
