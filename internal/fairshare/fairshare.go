@@ -8,6 +8,16 @@
 // ceiling on such calls for the process, sized against Clerk's Backend
 // API rate limit.
 //
+// The last fifth of the global bucket is a reserve that only a call from a
+// quiet network may spend: one that has made no more than a few calls of
+// late (a bucket of DefaultQuietBurst refilled at DefaultQuietPerSecond,
+// given back for genuine calls as the others are). A network flooding at
+// its own rate is not quiet, so it spends the global bucket down to the
+// reserve and no further, and never waits for it; a quiet network's call
+// is made at once whatever such floods do. Keeping the reserve spent too
+// takes quiet calls at the global rate: 500 networks, each calling at
+// least once in 10 s, where the network tier alone takes 25.
+//
 //	global := fairshare.NewGlobal(fairshare.DefaultGlobalPerSecond, fairshare.DefaultGlobalBurst, fairshare.DefaultMaxWait)
 //	nonces := fairshare.New(fairshare.Config{PerSecond: 1, Burst: 10, Global: global})
 //	if !nonces.Take(ctx, fairshare.ClientKey(ip)) {
@@ -60,6 +70,14 @@ const (
 	DefaultPrefixBurst     = 20
 	// DefaultPrefixes bounds the per-network buckets kept.
 	DefaultPrefixes = 10_000
+	// DefaultQuietPerSecond and DefaultQuietBurst are what each network
+	// may call as a quiet one, which may spend the global bucket's
+	// reserve: five at once, then one each 10 s. Refunds give genuine
+	// calls back, so a network of genuine clients is held only to five in
+	// flight at once, while flooders need DefaultGlobalPerSecond /
+	// DefaultQuietPerSecond = 500 networks to spend the reserve.
+	DefaultQuietPerSecond = 0.1
+	DefaultQuietBurst     = 2
 )
 
 // Global is the bucket a process's limiters share, with the per-network
@@ -68,16 +86,26 @@ const (
 type Global struct {
 	bucket  *ratelimit.Bucket
 	maxWait time.Duration
+	reserve float64 // the tokens of bucket only quiet networks spend
 
 	prefixRate  float64
 	prefixBurst int
-	prefixes    *lru.Cache[string, *ratelimit.Bucket]
+	quietRate   float64
+	quietBurst  int
+	prefixes    *lru.Cache[string, *network]
+}
+
+// network is a network's buckets: share, which all its calls spend, and
+// quiet, which those spend that may take the global reserve.
+type network struct {
+	share, quiet *ratelimit.Bucket
 }
 
 // NewGlobal returns a full global bucket of burst calls refilled at
-// perSecond; a call waits at most maxWait for its turn. Each network's
-// bucket has the defaults (DefaultPrefixPerSecond, DefaultPrefixBurst,
-// DefaultPrefixes).
+// perSecond; a call waits at most maxWait for its turn. A fifth of burst
+// is the reserve for quiet networks; each network's buckets have the
+// defaults (DefaultPrefixPerSecond, DefaultPrefixBurst, DefaultPrefixes,
+// DefaultQuietPerSecond, DefaultQuietBurst).
 func NewGlobal(perSecond float64, burst int, maxWait time.Duration) *Global {
 	return NewGlobalConfig(GlobalConfig{PerSecond: perSecond, Burst: burst, MaxWait: maxWait})
 }
@@ -88,28 +116,49 @@ type GlobalConfig struct {
 	PerSecond float64
 	Burst     int
 	MaxWait   time.Duration
+	// Reserve is how many of the global bucket's tokens only a quiet
+	// network's call may spend; zero means a fifth of Burst, negative
+	// none.
+	Reserve int
 	// PrefixPerSecond and PrefixBurst are each network's bucket, and
 	// Prefixes bounds how many are kept; zero means the default.
 	PrefixPerSecond float64
 	PrefixBurst     int
 	Prefixes        int
+	// QuietPerSecond and QuietBurst are what each network may call as a
+	// quiet one; zero means the default.
+	QuietPerSecond float64
+	QuietBurst     int
 }
 
 // NewGlobalConfig returns a Global set up by cfg.
 func NewGlobalConfig(cfg GlobalConfig) *Global {
 	g := &Global{bucket: ratelimit.New(cfg.PerSecond, cfg.Burst), maxWait: cfg.MaxWait,
-		prefixRate: cfg.PrefixPerSecond, prefixBurst: cfg.PrefixBurst}
+		prefixRate: cfg.PrefixPerSecond, prefixBurst: cfg.PrefixBurst,
+		quietRate: cfg.QuietPerSecond, quietBurst: cfg.QuietBurst}
+	switch {
+	case cfg.Reserve == 0:
+		g.reserve = float64(cfg.Burst / 2)
+	case cfg.Reserve > 0:
+		g.reserve = float64(cfg.Reserve)
+	}
 	if g.prefixRate <= 0 {
 		g.prefixRate = DefaultPrefixPerSecond
 	}
 	if g.prefixBurst <= 0 {
 		g.prefixBurst = DefaultPrefixBurst
 	}
+	if g.quietRate <= 0 {
+		g.quietRate = DefaultQuietPerSecond
+	}
+	if g.quietBurst <= 0 {
+		g.quietBurst = DefaultQuietBurst
+	}
 	size := cfg.Prefixes
 	if size <= 0 {
 		size = DefaultPrefixes
 	}
-	g.prefixes, _ = lru.New[string, *ratelimit.Bucket](size)
+	g.prefixes, _ = lru.New[string, *network](size)
 	return g
 }
 
@@ -138,6 +187,9 @@ type Limiter struct {
 	clients *lru.Cache[string, *ratelimit.Bucket]
 	global  *Global
 	now     func() time.Time
+	// sleep waits d for the global bucket and reports whether ctx lasted;
+	// tests set it to skip the real wait.
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // New returns a Limiter.
@@ -149,6 +201,7 @@ func New(cfg Config) *Limiter {
 	if l.now == nil {
 		l.now = time.Now
 	}
+	l.sleep = sleep
 	size := cfg.Clients
 	if size <= 0 {
 		size = DefaultClients
@@ -158,53 +211,86 @@ func New(cfg Config) *Limiter {
 }
 
 // Take spends one call from client's bucket, one from its network's and
-// one from the global bucket, waiting for the global one at most its
-// MaxWait and while ctx lasts, and reports whether the call may be made.
-// A refusal spends nothing of the shares it did not pass.
+// one from the global bucket, and reports whether the call may be made.
+// A call from a quiet network (one with a quiet call left) may spend the
+// global reserve, waiting for the global bucket at most its MaxWait and
+// while ctx lasts; any other call takes what is left above the reserve
+// at once or is refused, so that it never queues in front of a quiet
+// one. A refusal spends nothing of the shares it did not pass.
 func (l *Limiter) Take(ctx context.Context, client string) bool {
 	b := bucket(l.clients, client, l.rate, l.burst)
 	now := l.now()
 	if !b.Take(now) {
 		return false
 	}
-	p := bucket(l.global.prefixes, PrefixKey(client), l.global.prefixRate, l.global.prefixBurst)
-	if !p.Take(now) {
+	g := l.global
+	n := g.network(PrefixKey(client))
+	if !n.share.Take(now) {
 		b.Return()
 		return false
 	}
-	wait, ok := l.global.bucket.Reserve(now, l.global.maxWait)
-	if !ok {
-		p.Return()
+	if !n.quiet.Take(now) {
+		if g.bucket.TakeAbove(now, g.reserve) {
+			return true
+		}
+		n.share.Return()
 		b.Return()
 		return false
 	}
-	if wait <= 0 {
+	wait, ok := g.bucket.Reserve(now, g.maxWait)
+	if ok && (wait <= 0 || l.sleep(ctx, wait)) {
 		return true
 	}
-	t := time.NewTimer(wait)
+	if ok {
+		g.bucket.Return()
+	}
+	n.quiet.Return()
+	n.share.Return()
+	b.Return()
+	return false
+}
+
+// sleep waits d unless ctx ends first, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
-		l.global.bucket.Return()
-		p.Return()
-		b.Return()
 		return false
 	}
 }
 
 // Refund gives client and its network back the call it spent on
 // something Clerk confirmed (a live credential, a genuine nonce): genuine
-// traffic never uses up a client's or a network's share. The global
-// bucket keeps the call: it counts calls made, whatever they were for.
+// traffic never uses up a client's or a network's share, nor makes its
+// network less quiet. The quiet call is given back even when the call
+// was not made as one (Take does not say): a confirmed call is what a
+// quiet network's calls are, and each costs an attacker something Clerk
+// confirms. The global bucket keeps the call: it counts calls made,
+// whatever they were for.
 func (l *Limiter) Refund(client string) {
 	if b, ok := l.clients.Get(client); ok {
 		b.Return()
 	}
-	if p, ok := l.global.prefixes.Get(PrefixKey(client)); ok {
-		p.Return()
+	if n, ok := l.global.prefixes.Get(PrefixKey(client)); ok {
+		n.share.Return()
+		n.quiet.Return()
 	}
+}
+
+// network is the buckets of the network named key, full new ones if none
+// are kept.
+func (g *Global) network(key string) *network {
+	if n, ok := g.prefixes.Get(key); ok {
+		return n
+	}
+	n := &network{share: ratelimit.New(g.prefixRate, g.prefixBurst), quiet: ratelimit.New(g.quietRate, g.quietBurst)}
+	if prev, ok, _ := g.prefixes.PeekOrAdd(key, n); ok {
+		return prev
+	}
+	return n
 }
 
 // bucket is key's bucket in c, a full new one if c holds none.
