@@ -8,15 +8,20 @@
 // ceiling on such calls for the process, sized against Clerk's Backend
 // API rate limit.
 //
-// The last fifth of the global bucket is a reserve that only a call from a
+// The last half of the global bucket is a reserve that only a call from a
 // quiet network may spend: one that has made no more than a few calls of
 // late (a bucket of DefaultQuietBurst refilled at DefaultQuietPerSecond,
-// given back for genuine calls as the others are). A network flooding at
-// its own rate is not quiet, so it spends the global bucket down to the
-// reserve and no further, and never waits for it; a quiet network's call
-// is made at once whatever such floods do. Keeping the reserve spent too
-// takes quiet calls at the global rate: 500 networks, each calling at
-// least once in 10 s, where the network tier alone takes 25.
+// given back for genuine calls as the others are). Any other call takes
+// what is above the reserve at once or is refused: it never waits, since
+// a reservation ahead would queue in front of the quiet calls. So a
+// network flooding at its own rate spends the global bucket down to the
+// reserve and no further, and a quiet network's call is made at once
+// however many such networks flood. What a flood can still do with its
+// networks' own quiet calls: spend the reserve for good with quiet calls
+// at the global rate, 500 networks each calling once in 10 s (the network
+// tier alone took 25 networks at 2/s); or, saving each network's two and
+// making them at once, hold a genuine call about (2·n − 50)/50 s for n
+// networks, once each 20 s, refusing it only past MaxWait (n > 100).
 //
 //	global := fairshare.NewGlobal(fairshare.DefaultGlobalPerSecond, fairshare.DefaultGlobalBurst, fairshare.DefaultMaxWait)
 //	nonces := fairshare.New(fairshare.Config{PerSecond: 1, Burst: 10, Global: global})
@@ -72,10 +77,13 @@ const (
 	DefaultPrefixes = 10_000
 	// DefaultQuietPerSecond and DefaultQuietBurst are what each network
 	// may call as a quiet one, which may spend the global bucket's
-	// reserve: five at once, then one each 10 s. Refunds give genuine
-	// calls back, so a network of genuine clients is held only to five in
+	// reserve: two at once, then one each 10 s. Refunds give genuine
+	// calls back, so a network of genuine clients is held only to two in
 	// flight at once, while flooders need DefaultGlobalPerSecond /
-	// DefaultQuietPerSecond = 500 networks to spend the reserve.
+	// DefaultQuietPerSecond = 500 networks to keep the reserve spent. The
+	// burst is small because a flooder can save it on each network and
+	// spend all at once: the reserve (half the global burst, 50) absorbs
+	// 25 networks' at once.
 	DefaultQuietPerSecond = 0.1
 	DefaultQuietBurst     = 2
 )
@@ -102,8 +110,8 @@ type network struct {
 }
 
 // NewGlobal returns a full global bucket of burst calls refilled at
-// perSecond; a call waits at most maxWait for its turn. A fifth of burst
-// is the reserve for quiet networks; each network's buckets have the
+// perSecond; a call from a quiet network waits at most maxWait for its
+// turn. Half of burst is the reserve for quiet networks; each network's buckets have the
 // defaults (DefaultPrefixPerSecond, DefaultPrefixBurst, DefaultPrefixes,
 // DefaultQuietPerSecond, DefaultQuietBurst).
 func NewGlobal(perSecond float64, burst int, maxWait time.Duration) *Global {
@@ -117,7 +125,7 @@ type GlobalConfig struct {
 	Burst     int
 	MaxWait   time.Duration
 	// Reserve is how many of the global bucket's tokens only a quiet
-	// network's call may spend; zero means a fifth of Burst, negative
+	// network's call may spend; zero means half of Burst, negative
 	// none.
 	Reserve int
 	// PrefixPerSecond and PrefixBurst are each network's bucket, and
