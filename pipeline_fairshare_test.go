@@ -211,3 +211,42 @@ func TestBareTokensPerNetwork(t *testing.T) {
 	require.ErrorAs(t, err, &aerr, "a new client of the flooded /24 shares its spent share")
 	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
 }
+
+// Half the global bucket is kept for quiet networks: 20 /24s flooding
+// random keys, five times their network's burst each, spend the global
+// bucket down to that reserve (and their own quiet calls, two each),
+// and a new genuine key from a /24 that was quiet is then accepted at
+// once; one from a flooding /24 is refused. (Bare tokens with
+// ContextWithClientAddr: over loopback every address is its own network.
+// The clock stands still, so nothing refills.)
+func TestBareTokensQuietNetworkDuringFlood(t *testing.T) {
+	rig := newMachineRig(t, nil)
+	route := rig.gate.Accept(clerkgate.APIKey)
+	peerCtx := func(addr string) context.Context {
+		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
+	}
+	const nets = 20
+	for n := range nets {
+		for i := range 100 {
+			_, err := route.AuthenticateToken(peerCtx(fmt.Sprintf("10.0.%d.%d", n, 1+i%10)), "ak_"+randomHex(16))
+			require.Error(t, err)
+		}
+	}
+	calls := rig.fake.Requests(clerktest.RouteVerifyAPIKey)
+	reserve := fairshare.DefaultGlobalBurst / 2
+	t.Logf("%d /24s, 2,000 random keys: %d calls (bound: above the reserve %d, quiet %d)", nets, calls,
+		fairshare.DefaultGlobalBurst-reserve, nets*fairshare.DefaultQuietBurst)
+	require.LessOrEqual(t, calls, fairshare.DefaultGlobalBurst-reserve+nets*fairshare.DefaultQuietBurst)
+	require.GreaterOrEqual(t, calls, fairshare.DefaultGlobalBurst-reserve, "the flood spends all above the reserve")
+
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "quiet")
+	c, err := route.AuthenticateToken(peerCtx("198.51.100.7"), key)
+	require.NoError(t, err, "a new key from a quiet /24 is made from the reserve")
+	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
+
+	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "flooded")
+	_, err = route.AuthenticateToken(peerCtx("10.0.3.200"), other)
+	var aerr *clerkgate.AuthError
+	require.ErrorAs(t, err, &aerr, "a new client of a flooding /24 may not spend the reserve")
+	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+}
