@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"log"
 	"net/http"
 
@@ -83,9 +82,14 @@ func routes(app *exampleapp.App) http.Handler {
 }
 
 func write(w http.ResponseWriter, res exampleapp.Result) {
+	body, err := res.JSON()
+	if err != nil {
+		http.Error(w, `{"error":"internal","message":"the answer could not be written"}`, http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(res.Status)
-	json.NewEncoder(w).Encode(res.Body)
+	w.Write(body)
 }
 
 // openRedis lets replicas of this example share refreshes and revocations

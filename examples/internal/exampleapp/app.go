@@ -385,6 +385,29 @@ type Result struct {
 
 func ok(body any) Result { return Result{http.StatusOK, body} }
 
+// JSON is the body as encoding/json's Encoder writes it: JSON and a
+// newline. A /me body passes its claims through as they were verified
+// (valid JSON already), where encoding/json would scan them again to
+// check and compact them: a third of a /me request's cost in-process.
+func (r Result) JSON() ([]byte, error) {
+	if me, ok := r.Body.(meBody); ok {
+		user, err := json.Marshal(me.UserID)
+		if err != nil {
+			return nil, err
+		}
+		sess, err := json.Marshal(me.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, len(`{"user_id":,"session_id":,"claims":}`)+len(user)+len(sess)+len(me.Claims)+1)
+		b = append(append(append(b, `{"user_id":`...), user...), `,"session_id":`...)
+		b = append(append(append(b, sess...), `,"claims":`...), me.Claims...)
+		return append(b, "}\n"...), nil
+	}
+	b, err := json.Marshal(r.Body)
+	return append(b, '\n'), err
+}
+
 func failure(status int, reason, msg string) Result {
 	return Result{status, map[string]string{"error": reason, "message": msg}}
 }

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -376,4 +377,22 @@ func TestDevRevokeReachesTheAppAsAWebhook(t *testing.T) {
 	a.banner(&out, "http://127.0.0.1:1")
 	require.Contains(t, out.String(), `curl -X POST "http://127.0.0.1:1/dev/revoke?session_id=`)
 	require.Nil(t, (&App{}).Webhooks(), "no handler without a signing secret")
+}
+
+// TestResultJSONWritesWhatTheEncoderWrites: the /me body written by hand
+// (its claims passed through) is the JSON encoding/json's Encoder writes,
+// for ids that need escaping too; every other body is the Encoder's.
+func TestResultJSONWritesWhatTheEncoderWrites(t *testing.T) {
+	odd := `user_"<odd>\` + "\u2028\x01" // quotes, HTML, a backslash, U+2028, a control byte
+	for _, res := range []Result{
+		{http.StatusOK, meBody{UserID: odd, SessionID: "sess_1", Claims: []byte(`{"sub":"user_1","iat":1}`)}},
+		Health(),
+		failure(http.StatusNotFound, "not_found", `a "quoted" message`),
+	} {
+		got, err := res.JSON()
+		require.NoError(t, err)
+		var want bytes.Buffer
+		require.NoError(t, json.NewEncoder(&want).Encode(res.Body))
+		require.Equal(t, want.String(), string(got))
+	}
 }
