@@ -1,7 +1,6 @@
 package clerkgate_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -27,6 +26,7 @@ import (
 	"github.com/clerkgate/clerkgate"
 	"github.com/clerkgate/clerkgate/clerktest"
 	"github.com/clerkgate/clerkgate/handshake"
+	"github.com/clerkgate/clerkgate/internal/testkit"
 	"github.com/clerkgate/clerkgate/session"
 	"github.com/clerkgate/clerkgate/webhooks"
 )
@@ -605,22 +605,8 @@ func (a *hookApp) backendAPI(t *testing.T, method, path, body string) {
 	require.Equal(t, http.StatusOK, res.StatusCode, "%s %s", method, path)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects log lines written from concurrent goroutines.
+type syncBuffer = testkit.SyncBuffer
 
 // captureLogs collects a Gate's log lines.
 func captureLogs() (*slog.Logger, *syncBuffer) {

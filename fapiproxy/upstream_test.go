@@ -19,6 +19,7 @@ import (
 
 	"github.com/clerkgate/clerkgate/fapiproxy"
 	"github.com/clerkgate/clerkgate/internal/publishable"
+	"github.com/clerkgate/clerkgate/internal/testkit"
 )
 
 // The tests in this file put a Frontend API of their own behind the proxy,
@@ -77,22 +78,8 @@ func TestSecretKeyNeverComesBack(t *testing.T) {
 }
 
 // syncBuffer is a log the proxy writes from its handlers' goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects log lines written from concurrent goroutines.
+type syncBuffer = testkit.SyncBuffer
 
 // TestRedirectsAreNotFollowed: the proxy hands a redirect to the browser,
 // which goes there without the secret key; the proxy never goes itself.

@@ -1,7 +1,6 @@
 package jwks_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkgate/clerkgate/internal/jwktest"
+	"github.com/clerkgate/clerkgate/internal/testkit"
 	"github.com/clerkgate/clerkgate/jwks"
 )
 
@@ -169,22 +169,7 @@ func newRemote(t *testing.T, url string, cfg jwks.RemoteConfig) *jwks.Remote {
 }
 
 // logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testkit.SyncBuffer }
 
 func (b *logBuffer) linesContaining(s string) int {
 	n := 0
