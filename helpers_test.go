@@ -186,6 +186,12 @@ func cookie(name, value string) func(*http.Request) {
 	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: value}) }
 }
 
+// cookieHeader sends header as the request's whole Cookie header, as it
+// is: for cookies no http.Cookie writes (padded, quoted, sent twice).
+func cookieHeader(header string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Cookie", header) }
+}
+
 // clientUAT is the suffixed __client_uat a browser holds beside its
 // suffixed session cookie: Clerk reads __session_<suffix> only with it
 // (a lone suffixed session cookie is ignored for the plain pair). The

@@ -24,9 +24,7 @@ func TestUnreadableClientUATServesNoSession(t *testing.T) {
 	sfx := b.fake.CookieSuffix()
 	token := b.fake.Token(b.fake.CreateSession("user_1").ID)
 	send := func(uat string) reply {
-		return get(t, b.srv, func(r *http.Request) {
-			r.Header.Set("Cookie", "__session_"+sfx+"="+token+"; "+uat+"; __clerk_db_jwt_"+sfx+"=dvb_test")
-		})
+		return get(t, b.srv, cookieHeader("__session_"+sfx+"="+token+"; "+uat+"; __clerk_db_jwt_"+sfx+"=dvb_test"))
 	}
 	for _, uat := range []string{
 		"__client_uat_" + sfx + "= 0 ",
@@ -61,10 +59,8 @@ func TestUnusableSessionCookieTipsNoPair(t *testing.T) {
 	newer := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)))
 	huge := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)), clerktest.WithClaims(map[string]any{"pad": strings.Repeat("p", 4200)}))
 	send := func(suffixed string) reply {
-		return get(t, b.srv, func(r *http.Request) {
-			r.Header.Set("Cookie", "__session="+older+"; __client_uat=1; "+suffixed+"; __client_uat_"+sfx+"=1; "+
-				"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test")
-		})
+		return get(t, b.srv, cookieHeader("__session="+older+"; __client_uat=1; "+suffixed+"; __client_uat_"+sfx+"=1; "+
+			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
 	}
 	name := "__session_" + sfx
 	for _, suffixed := range []string{
@@ -101,10 +97,8 @@ func TestSuffixedSessionWithoutExpIsNotExpired(t *testing.T) {
 	plain := b.fake.Token(b.fake.CreateSession("user_1").ID)
 	session2 := b.fake.CreateSession("user_2").ID
 	send := func(suffixed string) reply {
-		return get(t, b.srv, func(r *http.Request) {
-			r.Header.Set("Cookie", "__session="+plain+"; __client_uat=0; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
-				"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test")
-		})
+		return get(t, b.srv, cookieHeader("__session="+plain+"; __client_uat=0; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
+			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
 	}
 	for _, suffixed := range []string{
 		"junk",
@@ -135,10 +129,8 @@ func TestHandMadeSuffixedTokenTipsNoPair(t *testing.T) {
 	older := b.fake.Token(b.fake.CreateSession("user_1").ID, clerktest.IssuedAt(now.Add(-30*time.Second)))
 	session2 := b.fake.CreateSession("user_2").ID
 	send := func(suffixed string) reply {
-		return get(t, b.srv, func(r *http.Request) {
-			r.Header.Set("Cookie", "__session="+older+"; __client_uat=1; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
-				"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test")
-		})
+		return get(t, b.srv, cookieHeader("__session="+older+"; __client_uat=1; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
+			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
 	}
 	float := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)),
 		clerktest.WithClaims(map[string]any{"iat": float64(now.Unix()) - 4.5}))

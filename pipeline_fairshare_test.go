@@ -156,15 +156,12 @@ func TestGenuineBurstAcceptedRandomKeysBounded(t *testing.T) {
 func TestBareTokensPerClient(t *testing.T) {
 	rig := newMachineRig(t, nil)
 	route := rig.gate.Accept(clerkgate.APIKey)
-	peerCtx := func(addr string) context.Context {
-		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
-	}
 	for range 40 {
-		_, err := route.AuthenticateToken(peerCtx("192.0.2.1"), "ak_"+randomHex(16))
+		_, err := route.AuthenticateToken(peerCtx(t, "192.0.2.1"), "ak_"+randomHex(16))
 		require.Error(t, err)
 	}
 	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
-	c, err := route.AuthenticateToken(peerCtx("192.0.2.2"), key)
+	c, err := route.AuthenticateToken(peerCtx(t, "192.0.2.2"), key)
 	require.NoError(t, err)
 	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
 
@@ -187,12 +184,9 @@ func TestBareTokensPerClient(t *testing.T) {
 func TestBareTokensPerNetwork(t *testing.T) {
 	rig := newMachineRig(t, nil)
 	route := rig.gate.Accept(clerkgate.APIKey)
-	peerCtx := func(addr string) context.Context {
-		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
-	}
 	for i := range 100 {
 		for range 5 {
-			_, err := route.AuthenticateToken(peerCtx(fmt.Sprintf("198.51.100.%d", 1+i)), "ak_"+randomHex(16))
+			_, err := route.AuthenticateToken(peerCtx(t, fmt.Sprintf("198.51.100.%d", 1+i)), "ak_"+randomHex(16))
 			require.Error(t, err)
 		}
 	}
@@ -201,12 +195,12 @@ func TestBareTokensPerNetwork(t *testing.T) {
 	require.LessOrEqual(t, calls, fairshare.DefaultPrefixBurst)
 
 	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
-	c, err := route.AuthenticateToken(peerCtx("198.51.101.1"), key)
+	c, err := route.AuthenticateToken(peerCtx(t, "198.51.101.1"), key)
 	require.NoError(t, err, "a client of another /24 keeps its share")
 	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
 
 	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
-	_, err = route.AuthenticateToken(peerCtx("198.51.100.250"), other)
+	_, err = route.AuthenticateToken(peerCtx(t, "198.51.100.250"), other)
 	var aerr *clerkgate.AuthError
 	require.ErrorAs(t, err, &aerr, "a new client of the flooded /24 shares its spent share")
 	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
@@ -222,13 +216,10 @@ func TestBareTokensPerNetwork(t *testing.T) {
 func TestBareTokensQuietNetworkDuringFlood(t *testing.T) {
 	rig := newMachineRig(t, nil)
 	route := rig.gate.Accept(clerkgate.APIKey)
-	peerCtx := func(addr string) context.Context {
-		return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
-	}
 	const nets = 20
 	for n := range nets {
 		for i := range 100 {
-			_, err := route.AuthenticateToken(peerCtx(fmt.Sprintf("10.0.%d.%d", n, 1+i%10)), "ak_"+randomHex(16))
+			_, err := route.AuthenticateToken(peerCtx(t, fmt.Sprintf("10.0.%d.%d", n, 1+i%10)), "ak_"+randomHex(16))
 			require.Error(t, err)
 		}
 	}
@@ -240,13 +231,19 @@ func TestBareTokensQuietNetworkDuringFlood(t *testing.T) {
 	require.GreaterOrEqual(t, calls, fairshare.DefaultGlobalBurst-reserve, "the flood spends all above the reserve")
 
 	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "quiet")
-	c, err := route.AuthenticateToken(peerCtx("198.51.100.7"), key)
+	c, err := route.AuthenticateToken(peerCtx(t, "198.51.100.7"), key)
 	require.NoError(t, err, "a new key from a quiet /24 is made from the reserve")
 	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
 
 	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "flooded")
-	_, err = route.AuthenticateToken(peerCtx("10.0.3.200"), other)
+	_, err = route.AuthenticateToken(peerCtx(t, "10.0.3.200"), other)
 	var aerr *clerkgate.AuthError
 	require.ErrorAs(t, err, &aerr, "a new client of a flooding /24 may not spend the reserve")
 	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+}
+
+// peerCtx is a bare token's context from the client at addr
+// (ContextWithClientAddr), as a WebSocket or queue handler would give it.
+func peerCtx(t *testing.T, addr string) context.Context {
+	return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
 }
