@@ -302,6 +302,7 @@ const (
 // browserAuth is what a Gate with the handshake on knows.
 type browserAuth struct {
 	cfg    handshake.Config
+	peeks  *peekMemo // what recent session tokens say (Cookies.SessionPeek), which also vouches for their octets
 	nonces *nonce.Trader
 }
 
@@ -344,7 +345,9 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 	if cfg.ProxyURL != "" {
 		fapi = cfg.ProxyURL
 	}
+	peeks := newPeekMemo()
 	return &browserAuth{
+		peeks: peeks,
 		cfg: handshake.Config{
 			FrontendAPI:       fapi,
 			InstanceHost:      instance,
@@ -356,7 +359,6 @@ func browserConfig(cfg Config, pk *publishable.Key, sessions *session.Client, no
 			SatelliteAutoSync: cfg.Pages.SatelliteAutoSync,
 			BindingKey:        handshake.BindingKey(cfg.SecretKey),
 			OrganizationSync:  orgSync,
-			Peek:              newPeekMemo().peek,
 		},
 		nonces: nonce.New(nonce.Config{
 			API: sessions,

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -39,7 +40,7 @@ func TestPeekMemoAnswersAsPeekToken(t *testing.T) {
 	junk := strings.Repeat("x", 40) + ".e30.c2ln"
 	for _, token := range []string{a, a, b, a, b, b, junk, junk, "", "not.a.jwt"} {
 		want := handshake.PeekToken(token)
-		if got := m.peek(token); got != want {
+		if got := m.peek(token); !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: memo %+v, PeekToken %+v", token, got, want)
 		}
 	}
@@ -49,7 +50,7 @@ func TestPeekMemoAnswersAsPeekToken(t *testing.T) {
 	if e := m.slots[slot(junk)].Load(); e != nil && e.token == junk {
 		t.Fatal("a token that is no JWT was remembered")
 	}
-	if handshake.PeekToken(a) == handshake.PeekToken(b) {
+	if reflect.DeepEqual(handshake.PeekToken(a), handshake.PeekToken(b)) {
 		t.Fatal("two users' tokens peek alike: the test proves nothing")
 	}
 }
@@ -69,5 +70,35 @@ func TestPeekMemoKeepsNoRequestMemory(t *testing.T) {
 	}
 	if unsafe.StringData(e.token) == unsafe.StringData(cut) {
 		t.Fatal("the entry keeps the Cookie header alive")
+	}
+}
+
+// TestPeekMemoVouchesOnlyForCookieOctets: a remembered token skips
+// cookies.Find's octet check (peekReader.known), so the memo must never
+// remember one that check refuses, however well it reads as a JWT: a
+// '%' in its signature, which Clerk would percent-decode, would otherwise
+// be read as the token on its second page load and malformed on its first.
+func TestPeekMemoVouchesOnlyForCookieOctets(t *testing.T) {
+	t.Parallel()
+	m := newPeekMemo()
+	good := peekToken("user_a", 1800000000)
+	for _, bad := range []string{good + "%41", good + ",", good + "\\", `"` + good + `"`} {
+		if !handshake.PeekToken(bad).Sure() && !strings.HasPrefix(bad, `"`) {
+			t.Fatalf("%q: PeekToken gives up on it, so this case proves nothing", bad)
+		}
+		m.peek(bad)
+		m.peek(bad)
+		if m.lookup(bad) != nil {
+			t.Errorf("%q was remembered", bad)
+		}
+		r := peekReader{memo: m}
+		if r.known(bad) {
+			t.Errorf("%q is vouched for", bad)
+		}
+	}
+	m.peek(good)
+	r := peekReader{memo: m}
+	if !r.known(good) || !reflect.DeepEqual(r.of(good), handshake.PeekToken(good)) {
+		t.Fatal("a token peeked before is not vouched for, or not answered as PeekToken answers")
 	}
 }

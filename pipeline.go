@@ -90,8 +90,14 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		// No instance, no suffixed names: the plain session cookie alone.
 		names = []string{handshake.CookieSession}
 	}
+	var known func(string) bool
+	var peeks peekReader
+	if g.browser != nil {
+		peeks.memo = g.browser.peeks
+		known = peeks.known
+	}
 	var found [len(pageCookies{})]cookies.Found
-	cookies.Find(r.Header["Cookie"], names, found[:len(names)])
+	cookies.Find(r.Header["Cookie"], names, found[:len(names)], known)
 	// An unusable session cookie is malformed; an unusable __client_uat
 	// is Unreadable: present, its time 0 (a client signed out), and what
 	// Clerk reads of it unknown to Clerk's choice of cookie pair.
@@ -129,12 +135,14 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		},
 	}
 	if g.browser != nil {
+		q.page.Cookies.SessionPeek = peeks.of(q.page.Cookies.Session)
+		q.page.Cookies.SessionSuffixedPeek = peeks.of(q.page.Cookies.SessionSuffixed)
 		g.hintUntrustedProxy(r)
 		// The page as the browser asked for it (net/http has checked the
 		// Host header's syntax; X-Forwarded-Host counts only when
 		// plausible).
 		scheme, host := g.proxies.OriginParts(r)
-		q.page.URL = &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		q.page.URL = url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	}
 	return &q.page
 }
@@ -465,8 +473,8 @@ func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixe
 // refresh.
 func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 	cfg := g.browser.cfg
-	req := *g.cookies(q)
-	d := handshake.Decide(req, cfg)
+	req := g.cookies(q)
+	d := handshake.Decide(*req, cfg)
 	if d.Action == handshake.Resolve {
 		claims, aerr, resolved, decided := g.resolveHandshake(q, req, d)
 		g.observeHandshake(q.r, d.Nonce != "", resolved)
@@ -476,7 +484,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 		// Clerk goes on as if there had been no handshake; the loop
 		// counter stops a browser that keeps coming back with a bad one.
 		req.Resolved = true
-		d = handshake.Decide(req, cfg)
+		d = handshake.Decide(*req, cfg)
 	}
 	switch d.Action {
 	case handshake.Redirect:
@@ -494,7 +502,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 		// A refreshed session is signed in as it is, as Clerk's is.
 		return claims, aerr
 	}
-	if after := handshake.AfterSignIn(req, cfg, d, handshakeSession(claims)); after.Action == handshake.Redirect {
+	if after := handshake.AfterSignIn(*req, cfg, d, handshakeSession(claims)); after.Action == handshake.Redirect {
 		return nil, redirect(q.w, after)
 	}
 	return claims, nil
@@ -503,7 +511,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 // pageToken verifies the session cookie; an expired one is refreshed when
 // Clerk's rule allows, and otherwise (or when the refresh fails) the
 // browser goes through the handshake.
-func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.Decision) (_ *Claims, refreshed bool, _ *AuthError) {
+func (g *Gate) pageToken(q *parsedRequest, req *handshake.Request, d handshake.Decision) (_ *Claims, refreshed bool, _ *AuthError) {
 	w := q.w
 	claims, err := g.verify(q.ctx, d.Token)
 	if err == nil {
@@ -519,7 +527,7 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 			// for an expired one, if a token issued now would pass (not
 			// for a deleted user, whose every token is refused).
 			if !g.store.UserRevoked(claims.Subject, g.now()) {
-				after := handshake.AfterVerify(req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
+				after := handshake.AfterVerify(*req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
 				if after.Action == handshake.Redirect {
 					return nil, false, redirect(w, after)
 				}
@@ -557,13 +565,13 @@ func (g *Gate) pageToken(q *parsedRequest, req handshake.Request, d handshake.De
 		// browser through the handshake; a pending session counts there
 		// as signed out, as its auth object does.
 		if errors.As(err, &ve) && ve.Reason == ReasonSessionPending {
-			if after := handshake.AfterSignIn(req, g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
+			if after := handshake.AfterSignIn(*req, g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
 				return nil, false, redirect(w, after)
 			}
 		}
 		return nil, false, refusal
 	}
-	after := handshake.AfterVerify(req, g.browser.cfg, d, failure)
+	after := handshake.AfterVerify(*req, g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
 		return nil, false, redirect(w, after)
 	}
@@ -594,7 +602,7 @@ func handshakeSession(c *Claims) handshake.Session {
 // request to be decided without the handshake (decided is false), with
 // nothing it carried set. resolved reports whether the handshake gave
 // cookies.
-func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
+func (g *Gate) resolveHandshake(q *parsedRequest, req *handshake.Request, d handshake.Decision) (claims *Claims, aerr *AuthError, resolved, decided bool) {
 	var directives []string
 	var pending *AuthError // the new token is a pending session's
 	if d.Nonce != "" {
@@ -610,7 +618,7 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req handshake.Request, d hands
 			return nil, nil, false, false
 		}
 	}
-	res := handshake.Resolved(req, g.browser.cfg, directives)
+	res := handshake.Resolved(*req, g.browser.cfg, directives)
 	if res.Refused > 0 {
 		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
 	}

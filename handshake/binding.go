@@ -44,7 +44,7 @@ func BindingKey(secretKey string) []byte {
 }
 
 // bindingName is the binding cookie's name for the page's scheme.
-func bindingName(req Request) string {
+func bindingName(req *Request) string {
 	if req.URL.Scheme == "https" {
 		return CookieBindingSecure
 	}
@@ -53,7 +53,7 @@ func bindingName(req Request) string {
 
 // bindingCookie is the Set-Cookie of the binding cookie for a handshake
 // that starts now.
-func bindingCookie(req Request, cfg Config) string {
+func bindingCookie(req *Request, cfg *Config) string {
 	exp := strconv.FormatInt(req.Now.Add(BindingLifetime).Unix(), 10)
 	return bindingName(req) + "=" + exp + "." + bindingMAC(cfg.BindingKey, exp) +
 		"; Path=/; Max-Age=" + strconv.Itoa(int(BindingLifetime/time.Second)) + bindingAttrs(req)
@@ -61,11 +61,11 @@ func bindingCookie(req Request, cfg Config) string {
 
 // unbindCookie is the Set-Cookie that removes the binding cookie once its
 // handshake is resolved: each one serves once.
-func unbindCookie(req Request) string {
+func unbindCookie(req *Request) string {
 	return bindingName(req) + "=; Path=/; Max-Age=0" + bindingAttrs(req)
 }
 
-func bindingAttrs(req Request) string {
+func bindingAttrs(req *Request) string {
 	if req.URL.Scheme == "https" {
 		return "; HttpOnly; Secure; SameSite=Lax"
 	}
@@ -81,7 +81,7 @@ func bindingMAC(key []byte, exp string) string {
 // bound reports whether the request carries a binding cookie of this
 // instance that has not expired, under the name its scheme calls for.
 // Without a BindingKey every request is bound, as with Clerk.
-func bound(req Request, cfg Config) bool {
+func bound(req *Request, cfg *Config) bool {
 	if cfg.BindingKey == nil {
 		return true
 	}

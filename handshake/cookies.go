@@ -17,6 +17,7 @@ const maxPeekSize = 4 << 10
 // token. None of it is trusted beyond that; the token is verified later.
 type peeked struct {
 	iss      string
+	issHost  string // iss without its schemes (trimScheme), read once with the token
 	hasIss   bool
 	iat, exp int64
 	hasIat   bool // Clerk compares a missing iat with nothing
@@ -47,7 +48,11 @@ func (p peeked) otherClass() bool {
 // reads only the members the decision needs, and allocates one buffer,
 // whatever the token holds.
 func peek(token string) (peeked, bool) {
-	return peekFast(token)
+	p, ok := peekFast(token)
+	if ok && p.hasIss {
+		p.issHost = trimScheme(p.iss)
+	}
+	return p, ok
 }
 
 // Unreadable is the value of a Clerk cookie that the request carries but
@@ -66,32 +71,32 @@ var uatReadings = [...]string{"", "0", "1"}
 
 // TokenPeek is what a session token says about itself before
 // verification, as Decide reads it: PeekToken's answer, for a caller
-// that remembers it (Config.Peek).
+// that remembers it (Cookies.SessionPeek).
 type TokenPeek struct {
-	p  peeked
-	ok bool
+	p *peeked // nil when the token is no JWT as Clerk mints them
 }
 
 // PeekToken reads token as Decide does. The answer depends on token
-// alone, so that a caller may remember it for the token (Config.Peek):
+// alone, so that a caller may remember it for the token (Cookies.SessionPeek):
 // a browser sends the same token on every page load for a minute, and
 // reading it is most of what deciding a signed-in page load costs.
 func PeekToken(token string) TokenPeek {
-	p, ok := peek(token)
-	return TokenPeek{p: p, ok: ok}
+	if p, ok := peek(token); ok {
+		return TokenPeek{p: &p}
+	}
+	return TokenPeek{}
 }
 
 // Sure reports whether the token reads as a JWT as Clerk mints them
 // (see peek): an answer worth remembering.
-func (t TokenPeek) Sure() bool { return t.ok }
+func (t TokenPeek) Sure() bool { return t.p != nil }
 
-// peek is PeekToken(token), remembered or not (Config.Peek).
-func (cfg Config) peek(token string) (peeked, bool) {
-	if cfg.Peek == nil || token == "" {
-		return peek(token)
+// peekCookie is PeekToken(token), as the caller gave it (known) or not.
+func peekCookie(token string, known TokenPeek) (peeked, bool) {
+	if known.p != nil {
+		return *known.p, true
 	}
-	t := cfg.Peek(token)
-	return t.p, t.ok
+	return peek(token)
 }
 
 // sessionReading is what Clerk's choice of cookie pair looks at in a
@@ -127,7 +132,7 @@ var suffixedReadings = func() [6]sessionReading {
 // reading a newer token there, chose the suffixed pair. (A plain
 // __session peek cannot read chooses the plain pair, rule 1, whose token
 // is then refused: it serves no session.)
-func usesSuffixedCookies(req Request, cfg Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
+func usesSuffixedCookies(req *Request, cfg *Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
 	c := req.Cookies
 	plain := sessionReading{empty: c.Session == "", p: ps, ok: sessionOK}
 	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss, ok: suffixedOK}
@@ -220,7 +225,7 @@ func readingsOf(v string) []string {
 
 // choosePair is Clerk's usesSuffixedCookies with the four cookies as
 // read.
-func choosePair(req Request, cfg Config, session, suffixedSession sessionReading, uat, suffixedUAT string) bool {
+func choosePair(req *Request, cfg *Config, session, suffixedSession sessionReading, uat, suffixedUAT string) bool {
 	if cfg.CookieSuffix == "" {
 		return false
 	}
@@ -228,7 +233,7 @@ func choosePair(req Request, cfg Config, session, suffixedSession sessionReading
 	if !session.empty && (!session.ok || !ps.hasIss) {
 		return false // 1
 	}
-	if !session.empty && trimScheme(ps.iss) != cfg.InstanceHost {
+	if !session.empty && ps.issHost != cfg.InstanceHost {
 		return true // 2
 	}
 	if suffixedUAT == "" && suffixedSession.empty {

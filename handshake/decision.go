@@ -72,10 +72,6 @@ type Config struct {
 	// OrganizationSync, when set, activates the organization a page's URL
 	// names (Clerk's organizationSyncOptions).
 	OrganizationSync *OrganizationSync
-	// Peek, when set, is PeekToken, perhaps remembered: it must answer
-	// what PeekToken answers for the same token. Nil peeks at every
-	// token.
-	Peek func(token string) TokenPeek
 }
 
 // Cookies are the request's Clerk cookies ("" when absent, or when sent
@@ -90,6 +86,12 @@ type Cookies struct {
 	// Binding and BindingSecure are clerkgate's binding cookie, under
 	// CookieBinding and CookieBindingSecure.
 	Binding, BindingSecure string
+	// SessionPeek and SessionSuffixedPeek are PeekToken(Session) and
+	// PeekToken(SessionSuffixed), when the caller has them: a caller may
+	// remember PeekToken's answers, as a browser sends one token on every
+	// page load for a minute. Decide peeks at a cookie whose answer is
+	// not Sure itself.
+	SessionPeek, SessionSuffixedPeek TokenPeek
 }
 
 // Request is what a decision looks at.
@@ -97,7 +99,7 @@ type Request struct {
 	Method string
 	// URL is the page as the browser asked for it: scheme and host as the
 	// Gate trusts them (see InsecureTrustProxyHeaders), path and query.
-	URL          *url.URL
+	URL          url.URL
 	SecFetchDest string
 	Accept       string
 	Referer      string
@@ -169,15 +171,15 @@ type Decision struct {
 // Decide is Clerk's decision for a request whose session token comes from
 // cookies (a request with an Authorization token never handshakes).
 func Decide(req Request, cfg Config) Decision {
-	c := req.Cookies
+	c := &req.Cookies
 	// Each session cookie is peeked at once (a browser often holds the
 	// same token under both names).
-	plain, plainOK := cfg.peek(c.Session)
+	plain, plainOK := peekCookie(c.Session, c.SessionPeek)
 	suffixedPeek, suffixedOK := plain, plainOK
 	if c.SessionSuffixed != c.Session {
-		suffixedPeek, suffixedOK = cfg.peek(c.SessionSuffixed)
+		suffixedPeek, suffixedOK = peekCookie(c.SessionSuffixed, c.SessionSuffixedPeek)
 	}
-	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek, suffixedOK)
+	suffixed, ambiguous := usesSuffixedCookies(&req, &cfg, plain, plainOK, suffixedPeek, suffixedOK)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
@@ -194,9 +196,9 @@ func Decide(req Request, cfg Config) Decision {
 		}
 	}
 	uat := parseUAT(uatRaw)
-	q := query(req.URL)
+	q := query(&req.URL)
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
-	st := state{req: req, cfg: cfg, token: token, suffixed: suffixed, devBrowser: devBrowser}
+	st := state{&req, &cfg, &reading{token: token, suffixed: suffixed, devBrowser: devBrowser}}
 
 	// 1. Back from a handshake: one the genuine flow could have sent (in
 	// production the Frontend API, on the app's own site, hands it over
@@ -210,7 +212,7 @@ func Decide(req Request, cfg Config) Decision {
 		} else {
 			nonce, hs = or(q.Get(CookieHandshakeNonce), c.HandshakeNonce), or(q.Get(CookieHandshake), c.Handshake)
 		}
-		if (nonce != "" || hs != "") && bound(req, cfg) {
+		if (nonce != "" || hs != "") && bound(&req, &cfg) {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
@@ -224,10 +226,10 @@ func Decide(req Request, cfg Config) Decision {
 			return st.signedOut(ReasonSessionTokenAndUATMissing, "")
 		case !hasCookies || synced == "false":
 			location := ""
-			if !cfg.Production && !oversized(req.URL) {
+			if !cfg.Production && !oversized(&req.URL) {
 				location = appendQuery(cfg.SignInURL, QueryRedirectURL, req.URL.String())
 			}
-			return st.maybeRedirect(ReasonSatelliteNeedsSyncing, "", location, st.verify)
+			return st.maybeRedirect(ReasonSatelliteNeedsSyncing, "", location, Verify)
 		}
 	}
 
@@ -243,16 +245,16 @@ func Decide(req Request, cfg Config) Decision {
 			}
 			pq.set(QuerySynced, "true")
 			u.RawQuery, u.ForceQuery = pq.encode(), false
-			return st.maybeRedirect(ReasonPrimaryRespondsToSyncing, "", u.String(), st.verify)
+			return st.maybeRedirect(ReasonPrimaryRespondsToSyncing, "", u.String(), Verify)
 		}
 	}
 
 	// 6–7. Development instances need the dev browser.
 	if !cfg.Production && q.Has(CookieDevBrowser) {
-		return st.maybeRedirect(ReasonDevBrowserSync, "", "", st.verify)
+		return st.maybeRedirect(ReasonDevBrowserSync, "", "", Verify)
 	}
 	if !cfg.Production && devBrowser == "" {
-		return st.maybeRedirect(ReasonDevBrowserMissing, "", "", st.verify)
+		return st.maybeRedirect(ReasonDevBrowserMissing, "", "", Verify)
 	}
 
 	// 8–10. The client's state against the session cookie.
@@ -260,9 +262,9 @@ func Decide(req Request, cfg Config) Decision {
 	case uat == 0 && token == "":
 		return st.signedOut(ReasonSessionTokenAndUATMissing, "")
 	case uat == 0:
-		return st.maybeRedirect(ReasonSessionTokenWithoutClientUAT, "", "", st.verify)
+		return st.maybeRedirect(ReasonSessionTokenWithoutClientUAT, "", "", Verify)
 	case token == "":
-		return st.maybeRedirect(ReasonClientUATWithoutSessionToken, "", "", st.verify)
+		return st.maybeRedirect(ReasonClientUATWithoutSessionToken, "", "", Verify)
 	}
 
 	// 11–13. What the token says before it is verified.
@@ -275,7 +277,7 @@ func Decide(req Request, cfg Config) Decision {
 		// A token without iat is not older than anything (Clerk's
 		// undefined < n is false); the Gate refuses it anyway, for its
 		// lifetime cannot be known.
-		return st.maybeRedirect(ReasonSessionTokenIATBeforeClientUAT, "", "", st.verify)
+		return st.maybeRedirect(ReasonSessionTokenIATBeforeClientUAT, "", "", Verify)
 	}
 	return st.verify("", "")
 }
@@ -307,11 +309,11 @@ const (
 // the handshake when the request can be redirected; anything else, and
 // any request that cannot, is signed out.
 func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
+	st := state{&req, &cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
 	reason, cure := FailureReason(f)
 	if cure {
-		return st.maybeRedirect(reason, message, "", st.signedOut)
+		return st.maybeRedirect(reason, message, "", SignedOut)
 	}
 	return st.signedOut(reason, message)
 }
@@ -352,51 +354,67 @@ type Session struct {
 // organization than the session's active one (OrganizationSync), which a
 // handshake activates.
 func AfterSignIn(req Request, cfg Config, d Decision, s Session) Decision {
-	st := state{req: req, cfg: cfg, token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}
+	st := state{&req, &cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
-		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
+		crossOriginReferer(&req) && !knownClerkReferer(req.Referer, &cfg) && redirectCount(&req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
-			"Cross-origin request from satellite domain requires handshake", "", st.signedIn)
+			"Cross-origin request from satellite domain requires handshake", "", SignedIn)
 	}
 	if s.UserID != "" && cfg.OrganizationSync != nil {
 		// A target the Frontend API could not activate (no such
 		// organization, or not the user's) comes back unchanged: the loop
 		// counter stops the handshakes, and the page is served as it is.
 		if t, ok := cfg.OrganizationSync.Target(req.URL.EscapedPath()); ok && t.mismatch(s.Org) {
-			return st.maybeRedirect(ReasonActiveOrganizationMismatch, "", "", st.signedIn)
+			return st.maybeRedirect(ReasonActiveOrganizationMismatch, "", "", SignedIn)
 		}
 	}
 	return st.signedIn("", "")
 }
 
-// state carries one decision's inputs through its branches.
+// state carries one decision's inputs through its branches, by
+// reference: a Request and a Config are a few hundred bytes each, which
+// a page load would otherwise copy at every step. The token's reading
+// sits behind a pointer of its own, as the Request and Config do: the
+// strings of all three end up in the Decision, and escape analysis, which
+// does not tell a struct's fields apart, would otherwise move the
+// caller's Request and Config to the heap on every call.
 type state struct {
-	req        Request
-	cfg        Config
+	req *Request
+	cfg *Config
+	t   *reading
+}
+
+// reading is the session cookie a decision is about.
+type reading struct {
 	token      string
 	suffixed   bool
 	devBrowser string
 }
 
-func (s state) verify(reason, message string) Decision {
-	return Decision{Action: Verify, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
-}
+func (s state) verify(reason, message string) Decision { return s.decision(Verify, reason, message) }
 
-func (s state) signedIn(string, string) Decision {
-	return Decision{Action: SignedIn, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
-}
+func (s state) signedIn(string, string) Decision { return s.decision(SignedIn, "", "") }
 
 func (s state) signedOut(reason, message string) Decision {
-	return Decision{Action: SignedOut, Reason: reason, Message: message, Token: s.token, Suffixed: s.suffixed, DevBrowser: s.devBrowser}
+	return s.decision(SignedOut, reason, message)
+}
+
+// decision is a Verify, SignedIn or SignedOut of this request's token;
+// a SignedIn has no reason.
+func (s state) decision(a Action, reason, message string) Decision {
+	if a == SignedIn {
+		reason, message = "", ""
+	}
+	return Decision{Action: a, Reason: reason, Message: message, Token: s.t.token, Suffixed: s.t.suffixed, DevBrowser: s.t.devBrowser}
 }
 
 // maybeRedirect sends the browser to location (the handshake when empty)
 // if the request can be redirected and is not caught in a loop; else it
-// decides by fallback.
-func (s state) maybeRedirect(reason, message, location string, fallback func(reason, message string) Decision) Decision {
+// decides by fallback (Verify, SignedIn or SignedOut).
+func (s state) maybeRedirect(reason, message, location string, fallback Action) Decision {
 	n := redirectCount(s.req)
-	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects || oversized(s.req.URL) {
-		return fallback(reason, message)
+	if !Eligible(s.req.Method, s.req.SecFetchDest, s.req.Accept) || n >= MaxRedirects || oversized(&s.req.URL) {
+		return s.decision(fallback, reason, message)
 	}
 	cookies := []string{CookieRedirectCount + "=" + formatCount(n+1) + "; SameSite=Lax; HttpOnly; Max-Age=2"}
 	if location == "" {
@@ -406,7 +424,7 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		}
 	}
 	if len(location) > MaxLocation {
-		return fallback(reason, message)
+		return s.decision(fallback, reason, message)
 	}
 	return Decision{
 		Action:     Redirect,
@@ -414,9 +432,9 @@ func (s state) maybeRedirect(reason, message, location string, fallback func(rea
 		Message:    message,
 		Location:   location,
 		Cookies:    cookies,
-		Token:      s.token,
-		Suffixed:   s.suffixed,
-		DevBrowser: s.devBrowser,
+		Token:      s.t.token,
+		Suffixed:   s.t.suffixed,
+		DevBrowser: s.t.devBrowser,
 	}
 }
 
@@ -514,12 +532,12 @@ func (s state) handshakeURL(reason string) string {
 	if s.cfg.TokenFormat {
 		format = "token"
 	}
-	page := withoutParams(s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String()
+	page := withoutParams(&s.req.URL, CookieDevBrowser, QueryDevSession, CookieHandshake, CookieHandshakeNonce).String()
 	var b strings.Builder
 	// Room for all of it at once: the escaped page, the session token and
 	// the dev browser token are most of it, and growing the buffer as it
 	// fills cost a redirect several allocations.
-	b.Grow(len(base) + 3*len(page) + len(s.token) + len(s.devBrowser) + 256)
+	b.Grow(len(base) + 3*len(page) + len(s.t.token) + len(s.t.devBrowser) + 256)
 	b.WriteString(strings.TrimRight(base, "/"))
 	b.WriteString("/v1/client/handshake")
 	add := func(sep, k, v string) {
@@ -533,14 +551,14 @@ func (s state) handshakeURL(reason string) string {
 	// round again: it would come back first in the query.
 	add("?", "redirect_url", page)
 	add("&", "__clerk_api_version", APIVersion)
-	add("&", "suffixed_cookies", strconv.FormatBool(s.suffixed))
+	add("&", "suffixed_cookies", strconv.FormatBool(s.t.suffixed))
 	add("&", "__clerk_hs_reason", reason)
 	add("&", "format", format)
-	if s.token != "" {
-		add("&", CookieSession, s.token)
+	if s.t.token != "" {
+		add("&", CookieSession, s.t.token)
 	}
-	if !s.cfg.Production && s.devBrowser != "" {
-		add("&", CookieDevBrowser, s.devBrowser)
+	if !s.cfg.Production && s.t.devBrowser != "" {
+		add("&", CookieDevBrowser, s.t.devBrowser)
 	}
 	if s.cfg.OrganizationSync != nil {
 		if t, ok := s.cfg.OrganizationSync.Target(s.req.URL.EscapedPath()); ok {
@@ -554,7 +572,7 @@ func (s state) handshakeURL(reason string) string {
 // Number(v) || 0: a decimal (fractions, exponents and a sign included),
 // 0x/0o/0b digits or Infinity, around white space; anything else is 0.
 // A counter of -1 is thus -1, and the next handshake sets it to 0.
-func redirectCount(req Request) float64 {
+func redirectCount(req *Request) float64 {
 	v := req.Cookies.RedirectCount
 	if v == "" {
 		return 0

@@ -58,16 +58,24 @@ func devConfig() handshake.Config {
 
 // page is a browser's navigation to /page?q=1.
 func page(mod ...func(*handshake.Request)) handshake.Request {
-	u, _ := url.Parse(app + "/page?q=1")
-	r := handshake.Request{Method: "GET", URL: u, SecFetchDest: "document", Accept: "text/html", Now: now}
+	r := handshake.Request{Method: "GET", URL: pageURL(app + "/page?q=1"), SecFetchDest: "document", Accept: "text/html", Now: now}
 	for _, m := range mod {
 		m(&r)
 	}
 	return r
 }
 
+// pageURL is the page at s, which must parse.
+func pageURL(s string) url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return *u
+}
+
 func withQuery(q string) func(*handshake.Request) {
-	return func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/page?" + q) }
+	return func(r *handshake.Request) { r.URL = pageURL(app + "/page?" + q) }
 }
 
 func signedIn(r *handshake.Request) {
@@ -412,7 +420,7 @@ func TestOrganizationSync(t *testing.T) {
 	acme := handshake.Session{UserID: "user_1", Org: handshake.ActiveOrganization{ID: "org_acme", Slug: "acme"}}
 	personal := handshake.Session{UserID: "user_1"}
 	at := func(path string, mod ...func(*handshake.Request)) handshake.Request {
-		return page(append([]func(*handshake.Request){signedIn, func(r *handshake.Request) { r.URL, _ = url.Parse(app + path) }}, mod...)...)
+		return page(append([]func(*handshake.Request){signedIn, func(r *handshake.Request) { r.URL = pageURL(app + path) }}, mod...)...)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -451,7 +459,7 @@ func TestOrganizationSync(t *testing.T) {
 	}
 
 	t.Run("every handshake on a matching page carries the target", func(t *testing.T) {
-		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/orgs/globex") }, func(r *handshake.Request) {
+		req := page(func(r *handshake.Request) { r.URL = pageURL(app + "/orgs/globex") }, func(r *handshake.Request) {
 			r.Cookies.Session = session(now.Unix() - 10)
 		})
 		d := handshake.Decide(req, cfg)
@@ -459,7 +467,7 @@ func TestOrganizationSync(t *testing.T) {
 		u, _ := url.Parse(d.Location)
 		require.Equal(t, "globex", u.Query().Get("organization_id"))
 
-		req.URL, _ = url.Parse(app + "/elsewhere")
+		req.URL = pageURL(app + "/elsewhere")
 		u, _ = url.Parse(handshake.Decide(req, cfg).Location)
 		require.False(t, u.Query().Has("organization_id"))
 	})
@@ -642,7 +650,7 @@ func TestBinding(t *testing.T) {
 	}
 
 	t.Run("https: the __Host- cookie, Secure; the http name does not count", func(t *testing.T) {
-		https := func(r *handshake.Request) { r.URL, _ = url.Parse(app + "/page?__clerk_handshake_nonce=n1") }
+		https := func(r *handshake.Request) { r.URL = pageURL(app + "/page?__clerk_handshake_nonce=n1") }
 		d := handshake.Decide(page(), dev)
 		sc, err := http.ParseSetCookie(d.Cookies[1])
 		require.NoError(t, err)
@@ -652,7 +660,7 @@ func TestBinding(t *testing.T) {
 		require.NotEqual(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.Binding = sc.Value }), dev).Action)
 	})
 	t.Run("plain http: no Secure, no prefix", func(t *testing.T) {
-		req := page(func(r *handshake.Request) { r.URL, _ = url.Parse("http://localhost:3000/page") })
+		req := page(func(r *handshake.Request) { r.URL = pageURL("http://localhost:3000/page") })
 		d := handshake.Decide(req, dev)
 		sc, err := http.ParseSetCookie(d.Cookies[1])
 		require.NoError(t, err)
@@ -738,7 +746,7 @@ func FuzzDecide(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req := handshake.Request{Method: method, URL: u, SecFetchDest: dest, Accept: "text/html", Now: now,
+		req := handshake.Request{Method: method, URL: *u, SecFetchDest: dest, Accept: "text/html", Now: now,
 			Cookies: handshake.Cookies{Session: token, ClientUAT: uat, RedirectCount: count, SessionSuffixed: token,
 				HandshakeNonce: "n", Binding: binding, BindingSecure: binding}}
 		bound := devConfig()

@@ -8,8 +8,9 @@
 // is coming back from one that must be resolved.
 //
 // Every function here is pure: no clock but the one in the Request, no
-// network, no state (Config.Peek may remember PeekToken's answers, which
-// depend on the token alone: that memory is the caller's). The root package gathers the facts, calls Decide (and
+// network, no state (a caller may remember PeekToken's answers, which
+// depend on the token alone, and give them in Cookies.SessionPeek: that
+// memory is the caller's). The root package gathers the facts, calls Decide (and
 // AfterVerify once the token is checked), and acts on the Decision:
 // verifying, refreshing, redirecting and resolving are its job.
 //

@@ -33,6 +33,18 @@ func parseUAT(v string) float64 {
 		return 0 // NaN || 0
 	}
 	digits := v[:i]
+	if !hex && i <= 15 {
+		// A Unix time: an integer below 2^53, which a float64 holds
+		// exactly, as ParseFloat would give it.
+		var n uint64
+		for _, d := range []byte(digits) {
+			n = n*10 + uint64(d-'0')
+		}
+		if n == 0 {
+			return 0 // -0 || 0
+		}
+		return sign * float64(n)
+	}
 	if hex {
 		digits = "0x" + digits + "p0" // a hexadecimal float literal: rounded as JavaScript rounds
 	}

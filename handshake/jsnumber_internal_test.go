@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +33,11 @@ func TestParseUATAsJavaScript(t *testing.T) {
 		"\u180e5":                        0, // not white space since Unicode 6.3
 		"\u00855":                        0, // NEL is not JavaScript white space
 		"-0":                             0,
+		"-000":                           0,
+		"000000000000001":                1,
+		"999999999999999":                999999999999999,
+		"-999999999999999x":              -999999999999999,
+		"9999999999999999":               1e16, // 16 digits: rounded, as JavaScript rounds
 		"--1":                            0,
 		"abc":                            0,
 		"0xFFFFFFFFFFFFFFFFFFFF":         1208925819614629174706175,
@@ -50,5 +56,11 @@ func FuzzParseUAT(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		n := parseUAT(s)
 		require.False(t, math.IsNaN(n))
+		// A plain decimal reads as ParseFloat reads it (the short
+		// ones take an integer path of their own).
+		if digits := strings.TrimPrefix(s, "+"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+			want, _ := strconv.ParseFloat(digits, 64)
+			require.Equal(t, want, n, "parseInt(%q)", s)
+		}
 	})
 }

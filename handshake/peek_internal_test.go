@@ -147,6 +147,9 @@ func peekJSON(token string) (peeked, bool) {
 	}
 	p.iat, p.hasIat = number(c.Iat), c.Iat != ""
 	p.exp, p.hasExp = number(c.Exp), c.Exp != ""
+	if p.hasIss {
+		p.issHost = trimScheme(p.iss) // as peek derives it
+	}
 	return p, true
 }
 

@@ -17,7 +17,7 @@ import (
 // the Referer counts as cross-origin: the page then goes through a
 // handshake, which costs a redirect but never signs in a session that
 // Clerk would not.
-func crossOriginReferer(req Request) bool {
+func crossOriginReferer(req *Request) bool {
 	ref, ok := webURL(req.Referer)
 	if !ok {
 		return false
@@ -30,7 +30,7 @@ func crossOriginReferer(req Request) bool {
 // isKnownClerkReferrer reads it (new URL(referer).hostname and .origin):
 // the Frontend API, the instance's account portal, or (outside
 // production) Clerk's development account portals.
-func knownClerkReferer(referer string, cfg Config) bool {
+func knownClerkReferer(referer string, cfg *Config) bool {
 	ref, ok := webURL(referer)
 	if !ok || ref.hostname == "" {
 		return false

@@ -32,7 +32,7 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 	var plain, suffixed string
 	var havePlain, haveSuffixed bool
 	for _, d := range directives {
-		c, ok := clerkCookie(d, cfg)
+		c, ok := clerkCookie(d, &cfg)
 		if !ok {
 			res.Refused++
 			continue
@@ -52,19 +52,19 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 		res.Token = plain
 	}
 	if cfg.BindingKey != nil {
-		res.Cookies = append(res.Cookies, unbindCookie(req))
+		res.Cookies = append(res.Cookies, unbindCookie(&req))
 	}
-	if !cfg.Production && !oversized(req.URL) {
+	if !cfg.Production && !oversized(&req.URL) {
 		// An oversized URL (MaxURL) is served where it is: the cookies
 		// are set on this answer all the same.
-		res.Location = withoutParams(req.URL, CookieHandshake, QueryHelp, CookieDevBrowser, CookieHandshakeNonce).String()
+		res.Location = withoutParams(&req.URL, CookieHandshake, QueryHelp, CookieDevBrowser, CookieHandshakeNonce).String()
 	}
 	return res
 }
 
 // clerkCookie parses one directive and accepts it if it sets one of
 // Clerk's cookies.
-func clerkCookie(directive string, cfg Config) (*http.Cookie, bool) {
+func clerkCookie(directive string, cfg *Config) (*http.Cookie, bool) {
 	if strings.ContainsAny(directive, "\r\n\x00") {
 		return nil, false
 	}

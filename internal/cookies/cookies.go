@@ -11,7 +11,7 @@
 // planted it.
 //
 //	var found [2]cookies.Found
-//	cookies.Find(r.Header["Cookie"], []string{"__session", "__client_uat"}, found[:])
+//	cookies.Find(r.Header["Cookie"], []string{"__session", "__client_uat"}, found[:], nil)
 package cookies
 
 import "strings"
@@ -45,7 +45,7 @@ type Found struct {
 // MaxBytes); see Find.
 func FindOne(lines []string, name string) (value string, unusable bool) {
 	var found [1]Found
-	Find(lines, []string{name}, found[:])
+	Find(lines, []string{name}, found[:], nil)
 	return found[0].Value, found[0].Unusable
 }
 
@@ -54,23 +54,34 @@ func FindOne(lines []string, name string) (value string, unusable bool) {
 // pair's name once. Names and pairs are trimmed of white space, as both
 // net/http and Clerk trim them; a pair without "=" has the empty value.
 // names must be valid cookie names, and found as long as names.
-func Find(lines, names []string, found []Found) {
+//
+// known, when not nil, vouches for long values the caller has read
+// before: a value it knows skips the octet check, which is most of what
+// reading a kilobyte session token on every page load costs. It must know
+// only values that ValidValue accepts.
+func Find(lines, names []string, found []Found, known func(value string) bool) {
 	clear(found)
-	size, count := 0, 0
+	size := 0
 	for _, line := range lines {
-		size += len(line)
-		if size > MaxBytes {
+		if size += len(line); size > MaxBytes {
 			return
 		}
-		count += strings.Count(line, ";") + 1
 	}
-	if count > MaxCount {
-		return
-	}
+	// Pairs are counted as they are read (each line's first, then one
+	// for each ";"): past MaxCount, what was read is dropped.
+	count := 0
 	for _, line := range lines {
+		count++
 		for line != "" {
 			var pair string
-			pair, line, _ = strings.Cut(line, ";")
+			var more bool
+			pair, line, more = strings.Cut(line, ";")
+			if more {
+				if count++; count > MaxCount {
+					clear(found)
+					return
+				}
+			}
 			name, v, _ := strings.Cut(pair, "=")
 			i := indexOf(names, trimSpace(name))
 			if i < 0 || found[i].Unusable {
@@ -78,13 +89,17 @@ func Find(lines, names []string, found []Found) {
 			}
 			v = trimRight(v) // white space after "=" is the value's (net/http), or not (Clerk)
 			switch {
-			case len(v) > MaxValue || !validValue(v):
+			case len(v) > MaxValue || !(len(v) > knownFrom && known != nil && known(v) || ValidValue(v)):
 				found[i] = Found{Unusable: true}
 			case !found[i].Found:
 				found[i] = Found{Value: v, Found: true}
 			case v != found[i].Value:
 				found[i] = Found{Unusable: true}
 			}
+		}
+		if count > MaxCount {
+			clear(found)
+			return
 		}
 	}
 }
@@ -109,14 +124,18 @@ func indexOf(names []string, name string) int {
 // each (see TestHostilePageLoadCost).
 const MaxValue = 4 << 10
 
-// validValue reports whether v holds only RFC 6265 cookie-octets other
+// knownFrom is the shortest value Find asks known about: checking a
+// short one costs less than looking it up.
+const knownFrom = 128
+
+// ValidValue reports whether v holds only RFC 6265 cookie-octets other
 // than '%': 0x21 to 0x7e, less '"', ',', ';', '\\' and '%'. A session
 // token is a kilobyte or more and is checked on every page load, so this
 // is a table lookup per byte, eight to a round with one test at its end:
 // about half the time of testing the bytes eight at a time in a word
 // (seven comparisons of each byte), and a quarter of testing each byte in
 // turn.
-func validValue(v string) bool {
+func ValidValue(v string) bool {
 	var bad byte
 	i := 0
 	for ; i+8 <= len(v); i += 8 {

@@ -2,6 +2,7 @@ package cookies
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,14 @@ func FuzzFindCookie(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
 		r := &http.Request{Header: http.Header{"Cookie": {line1, line2}}}
 		found := make([]Found, len(names))
-		Find(r.Header["Cookie"], names, found)
+		Find(r.Header["Cookie"], names, found, nil)
+		// A known that vouches only for values the octet check accepts
+		// (as the Gate's peek memo does) changes nothing.
+		vouched := make([]Found, len(names))
+		Find(r.Header["Cookie"], names, vouched, ValidValue)
+		if !slices.Equal(found, vouched) {
+			t.Fatalf("in %q: %v without known, %v with it", r.Header["Cookie"], found, vouched)
+		}
 		for i, name := range names {
 			want, wantUnusable := netHTTPCookie(r, name)
 			got, ambiguous := FindOne(r.Header["Cookie"], name)
@@ -79,7 +87,7 @@ func FuzzValidCookieValue(f *testing.F) {
 				want = false
 			}
 		}
-		if got := validValue(v); got != want {
+		if got := ValidValue(v); got != want {
 			t.Fatalf("%q: got %v, want %v", v, got, want)
 		}
 	})
@@ -98,7 +106,7 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 		w := []byte(word)
 		for b := range 256 {
 			w[i] = byte(b)
-			if got := validValue(string(w)); got != valid(byte(b)) {
+			if got := ValidValue(string(w)); got != valid(byte(b)) {
 				t.Fatalf("%q: got %v", w, got)
 			}
 		}
@@ -109,7 +117,7 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 		for b1 := range 256 {
 			for b2 := range 256 {
 				w[i], w[i+1] = byte(b1), byte(b2)
-				if got := validValue(string(w[:])); got != (valid(byte(b1)) && valid(byte(b2))) {
+				if got := ValidValue(string(w[:])); got != (valid(byte(b1)) && valid(byte(b2))) {
 					t.Fatalf("%q: got %v", w, got)
 				}
 			}
@@ -128,6 +136,8 @@ func TestFindCookieLimits(t *testing.T) {
 	}{
 		{[]string{strings.Repeat(";", MaxCount-2) + "__session=at", "x=y"}, "at"},
 		{[]string{strings.Repeat(";", MaxCount-1) + "__session=over", "x=y"}, ""},
+		{[]string{"__session=over" + strings.Repeat(";", MaxCount)}, ""}, // read first, dropped once past the count
+		{[]string{"__session=at" + strings.Repeat(";", MaxCount-1)}, "at"},
 		{[]string{"__session=at; x=" + strings.Repeat("y", MaxBytes-16)}, "at"},
 		{[]string{"__session=over; x=" + strings.Repeat("y", MaxBytes-17)}, ""},
 		{[]string{"__session=over", strings.Repeat("y", MaxBytes-13)}, ""},
