@@ -41,9 +41,24 @@ type peekEntry struct {
 
 func newPeekMemo() *peekMemo { return &peekMemo{seed: maphash.MakeSeed()} }
 
+// slot is token's slot, chosen by a hash of its last bytes alone: a
+// token's signature, which differs between any two tokens Clerk mints
+// (their headers, at the start, are alike), and the bytes an attacker
+// would have to vary to spread junk over the slots, which the seed hides.
+// Hashing a kilobyte token whole cost as much as the octet check the memo
+// saves; an entry is still compared on the whole token.
+func (m *peekMemo) slot(token string) *atomic.Pointer[peekEntry] {
+	tail := token[max(0, len(token)-peekTail):]
+	return &m.slots[maphash.String(m.seed, tail)%peekSlots]
+}
+
+// peekTail is how many of a token's last bytes choose its slot: the
+// last 48 bytes of a 342-byte RS256 signature.
+const peekTail = 64
+
 // lookup is token's entry, or nil.
 func (m *peekMemo) lookup(token string) *peekEntry {
-	if e := m.slots[maphash.String(m.seed, token)%peekSlots].Load(); e != nil && e.token == token {
+	if e := m.slot(token).Load(); e != nil && e.token == token {
 		return e
 	}
 	return nil
@@ -51,7 +66,7 @@ func (m *peekMemo) lookup(token string) *peekEntry {
 
 // peek is handshake.PeekToken(token), remembered.
 func (m *peekMemo) peek(token string) handshake.TokenPeek {
-	slot := &m.slots[maphash.String(m.seed, token)%peekSlots]
+	slot := m.slot(token)
 	if e := slot.Load(); e != nil && e.token == token {
 		return e.peek
 	}

@@ -3,7 +3,6 @@ package clerkgate
 import (
 	"encoding/base64"
 	"fmt"
-	"hash/maphash"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,7 +26,7 @@ func peekToken(sub string, iat int) string {
 func TestPeekMemoAnswersAsPeekToken(t *testing.T) {
 	t.Parallel()
 	m := newPeekMemo()
-	slot := func(token string) uint64 { return maphash.String(m.seed, token) % peekSlots }
+	slot := m.slot
 	a := peekToken("user_a", 1800000000)
 	// Another user's token in the same slot, which must not be taken
 	// for a's.
@@ -44,14 +43,36 @@ func TestPeekMemoAnswersAsPeekToken(t *testing.T) {
 			t.Fatalf("%q: memo %+v, PeekToken %+v", token, got, want)
 		}
 	}
-	if e := m.slots[slot(b)].Load(); e == nil || e.token != b {
+	if e := slot(b).Load(); e == nil || e.token != b {
 		t.Fatalf("b's slot holds %+v, want b, the last token peeked there", e)
 	}
-	if e := m.slots[slot(junk)].Load(); e != nil && e.token == junk {
+	if e := slot(junk).Load(); e != nil && e.token == junk {
 		t.Fatal("a token that is no JWT was remembered")
 	}
 	if reflect.DeepEqual(handshake.PeekToken(a), handshake.PeekToken(b)) {
 		t.Fatal("two users' tokens peek alike: the test proves nothing")
+	}
+}
+
+// TestPeekMemoTellsTokensWithOneSignatureApart: two tokens that end alike
+// (a signature copied onto another payload) share a slot, and each is
+// still answered as PeekToken answers it.
+func TestPeekMemoTellsTokensWithOneSignatureApart(t *testing.T) {
+	t.Parallel()
+	m := newPeekMemo()
+	sig := "." + strings.Repeat("s", 2*peekTail)
+	a := strings.TrimSuffix(peekToken("user_a", 1800000000), ".c2ln") + sig
+	b := strings.TrimSuffix(peekToken("user_b", 1800000001), ".c2ln") + sig
+	if m.slot(a) != m.slot(b) {
+		t.Fatal("tokens that end alike were given different slots: the test proves nothing")
+	}
+	for _, token := range []string{a, b, a, b} {
+		if got, want := m.peek(token), handshake.PeekToken(token); !reflect.DeepEqual(got, want) || !want.Sure() {
+			t.Fatalf("%q: memo %+v, PeekToken %+v", token, got, want)
+		}
+	}
+	if reflect.DeepEqual(handshake.PeekToken(a), handshake.PeekToken(b)) {
+		t.Fatal("the two tokens peek alike: the test proves nothing")
 	}
 }
 
@@ -64,7 +85,7 @@ func TestPeekMemoKeepsNoRequestMemory(t *testing.T) {
 	header := "theme=dark; __session=" + token + "; x=y"
 	cut := header[len("theme=dark; __session=") : len(header)-len("; x=y")]
 	m.peek(cut)
-	e := m.slots[maphash.String(m.seed, token)%peekSlots].Load()
+	e := m.slot(token).Load()
 	if e == nil || e.token != token {
 		t.Fatal("the token was not remembered")
 	}

@@ -97,9 +97,13 @@ func WebHost(scheme, host string) string {
 	if !ok {
 		return host
 	}
-	if port != "" {
+	if len(port) > 1 && port[0] == '0' {
+		// Leading zeros, the one way a port's digits can be written
+		// otherwise (it would cost every page load an allocation).
 		n, _ := strconv.ParseUint(port, 10, 32) // splitPlausible checked it
 		port = strconv.FormatUint(n, 10)
+	}
+	if port != "" {
 		if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
 			port = ""
 		}

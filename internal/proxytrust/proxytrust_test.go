@@ -71,8 +71,21 @@ func TestWebHost(t *testing.T) {
 		{"https", "[::1]:443", "[::1]"},
 		{"http", "localhost:3000:443", "localhost:3000:443"}, // not read: left as it is
 		{"https", "", ""},
+		{"http", "localhost:03000", "localhost:3000"},
+		{"http", "localhost:0", "localhost:0"},
+		{"http", "localhost:000", "localhost:0"},
+		{"http", "localhost:080", "localhost"},
 	} {
 		require.Equal(t, tc.want, WebHost(tc.scheme, tc.host), "%s %q", tc.scheme, tc.host)
+	}
+}
+
+// TestWebHostAsWrittenAllocatesNothing: a host already so written costs
+// no allocation, for every page load of a development server on
+// localhost:3000 asks for it.
+func TestWebHostAsWrittenAllocatesNothing(t *testing.T) {
+	if n := testing.AllocsPerRun(10, func() { WebHost("http", "localhost:3000") }); n != 0 {
+		t.Errorf("%v allocations for localhost:3000, want 0", n)
 	}
 }
 
