@@ -183,7 +183,7 @@ func handshakeNonce(hs, nonce cookies.Found) string {
 func (g *Gate) cookieToken(q *parsedRequest) string {
 	c := g.cookies(q).Cookies
 	if g.browser != nil {
-		return handshake.Decide(q.page, g.browser.cfg).Token
+		return handshake.Decide(&q.page, &g.browser.cfg).Token
 	}
 	if c.SessionSuffixed != "" {
 		return c.SessionSuffixed
@@ -358,7 +358,7 @@ func (g *Gate) refreshHeaderToken(q *parsedRequest, token string, old *Claims) (
 	if g.browser != nil {
 		req := *g.cookies(q)
 		req.Resolved = true // the cookies, not a handshake's
-		d := handshake.Decide(req, g.browser.cfg)
+		d := handshake.Decide(&req, &g.browser.cfg)
 		suffixed = d.Suffixed
 		if d.Token != "" && d.Token != token {
 			expired, old = d.Token, nil
@@ -472,9 +472,9 @@ func (g *Gate) tryRefresh(q *parsedRequest, expired string, old *Claims, suffixe
 // handshake on: Clerk's decision, then the Gate's verification and
 // refresh.
 func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
-	cfg := g.browser.cfg
+	cfg := &g.browser.cfg
 	req := g.cookies(q)
-	d := handshake.Decide(*req, cfg)
+	d := handshake.Decide(req, cfg)
 	if d.Action == handshake.Resolve {
 		claims, aerr, resolved, decided := g.resolveHandshake(q, req, d)
 		g.observeHandshake(q.r, d.Nonce != "", resolved)
@@ -484,7 +484,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 		// Clerk goes on as if there had been no handshake; the loop
 		// counter stops a browser that keeps coming back with a bad one.
 		req.Resolved = true
-		d = handshake.Decide(*req, cfg)
+		d = handshake.Decide(req, cfg)
 	}
 	switch d.Action {
 	case handshake.Redirect:
@@ -502,7 +502,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 		// A refreshed session is signed in as it is, as Clerk's is.
 		return claims, aerr
 	}
-	if after := handshake.AfterSignIn(*req, cfg, d, handshakeSession(claims)); after.Action == handshake.Redirect {
+	if after := handshake.AfterSignIn(req, cfg, d, handshakeSession(claims)); after.Action == handshake.Redirect {
 		return nil, redirect(q.w, after)
 	}
 	return claims, nil
@@ -527,7 +527,7 @@ func (g *Gate) pageToken(q *parsedRequest, req *handshake.Request, d handshake.D
 			// for an expired one, if a token issued now would pass (not
 			// for a deleted user, whose every token is refused).
 			if !g.store.UserRevoked(claims.Subject, g.now()) {
-				after := handshake.AfterVerify(*req, g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
+				after := handshake.AfterVerify(req, &g.browser.cfg, d, handshake.Failure{Reason: handshake.VerifyTokenOutdated})
 				if after.Action == handshake.Redirect {
 					return nil, false, redirect(w, after)
 				}
@@ -565,13 +565,13 @@ func (g *Gate) pageToken(q *parsedRequest, req *handshake.Request, d handshake.D
 		// browser through the handshake; a pending session counts there
 		// as signed out, as its auth object does.
 		if errors.As(err, &ve) && ve.Reason == ReasonSessionPending {
-			if after := handshake.AfterSignIn(*req, g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
+			if after := handshake.AfterSignIn(req, &g.browser.cfg, d, handshake.Session{}); after.Action == handshake.Redirect {
 				return nil, false, redirect(w, after)
 			}
 		}
 		return nil, false, refusal
 	}
-	after := handshake.AfterVerify(*req, g.browser.cfg, d, failure)
+	after := handshake.AfterVerify(req, &g.browser.cfg, d, failure)
 	if after.Action == handshake.Redirect {
 		return nil, false, redirect(w, after)
 	}
@@ -618,7 +618,7 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req *handshake.Request, d hand
 			return nil, nil, false, false
 		}
 	}
-	res := handshake.Resolved(*req, g.browser.cfg, directives)
+	res := handshake.Resolved(req, &g.browser.cfg, directives)
 	if res.Refused > 0 {
 		g.log.Warn("clerkgate: handshake directives refused: not Clerk's cookies", "refused", res.Refused)
 	}

@@ -35,7 +35,7 @@ func TestUnreadableClientUATChoosesNoAmbiguousPair(t *testing.T) {
 		{"suffixed pair", handshake.Cookies{SessionSuffixed: suffixed, ClientUATSuffixed: "1"}, suffixed},
 		{"suffixed uat 0", handshake.Cookies{SessionSuffixed: suffixed, ClientUATSuffixed: "0"}, ""},
 	} {
-		d := handshake.Decide(page(api, func(r *handshake.Request) { r.Cookies = tc.cookies }), prodConfig())
+		d := decide(page(api, func(r *handshake.Request) { r.Cookies = tc.cookies }), prodConfig())
 		require.Equal(t, tc.token, d.Token, tc.name)
 	}
 }
@@ -69,7 +69,7 @@ func TestUnreadableSessionCookieChoosesNoAmbiguousPair(t *testing.T) {
 		{"suffixed uat 0", handshake.Cookies{Session: plain, ClientUAT: "1", SessionSuffixed: handshake.Unreadable, ClientUATSuffixed: "0"}, plain},
 		{"unreadable plain session alone", handshake.Cookies{Session: handshake.Unreadable, ClientUAT: "1"}, handshake.Unreadable},
 	} {
-		d := handshake.Decide(page(api, func(r *handshake.Request) { r.Cookies = tc.cookies }), prodConfig())
+		d := decide(page(api, func(r *handshake.Request) { r.Cookies = tc.cookies }), prodConfig())
 		require.Equal(t, tc.token, d.Token, tc.name)
 	}
 }
@@ -90,7 +90,7 @@ func TestSuffixedSessionExpiredAsClerkFindsIt(t *testing.T) {
 		{noExp, noExp},
 		{session(now.Unix() - 100), plain}, // expired 40 s ago
 	} {
-		d := handshake.Decide(page(api, func(r *handshake.Request) {
+		d := decide(page(api, func(r *handshake.Request) {
 			r.Cookies = handshake.Cookies{Session: plain, ClientUAT: "0", SessionSuffixed: tc.suffixed, ClientUATSuffixed: "1", DevBrowser: "dvb_1", DevBrowserSuffixed: "dvb_1"}
 		}), devConfig())
 		require.Equal(t, tc.token, d.Token, "%.30s", tc.suffixed)
@@ -115,7 +115,7 @@ func TestUnsureSessionTokenChoosesNoAmbiguousPair(t *testing.T) {
 		{"not three parts", "not.a-jwt", plain},
 		{"three parts, no object", "a.b.c", plain},
 	} {
-		d := handshake.Decide(page(api, func(r *handshake.Request) {
+		d := decide(page(api, func(r *handshake.Request) {
 			r.Cookies = handshake.Cookies{Session: plain, ClientUAT: "1", SessionSuffixed: tc.suffixed, ClientUATSuffixed: "1"}
 		}), prodConfig())
 		require.Equal(t, tc.token, d.Token, tc.name)

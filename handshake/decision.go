@@ -170,7 +170,7 @@ type Decision struct {
 
 // Decide is Clerk's decision for a request whose session token comes from
 // cookies (a request with an Authorization token never handshakes).
-func Decide(req Request, cfg Config) Decision {
+func Decide(req *Request, cfg *Config) Decision {
 	c := &req.Cookies
 	// Each session cookie is peeked at once (a browser often holds the
 	// same token under both names).
@@ -179,7 +179,7 @@ func Decide(req Request, cfg Config) Decision {
 	if c.SessionSuffixed != c.Session {
 		suffixedPeek, suffixedOK = peekCookie(c.SessionSuffixed, c.SessionSuffixedPeek)
 	}
-	suffixed, ambiguous := usesSuffixedCookies(&req, &cfg, plain, plainOK, suffixedPeek, suffixedOK)
+	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek, suffixedOK)
 	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
 	if suffixed {
 		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
@@ -198,7 +198,7 @@ func Decide(req Request, cfg Config) Decision {
 	uat := parseUAT(uatRaw)
 	q := query(&req.URL)
 	devBrowser := or(q.Get(CookieDevBrowser), devCookie)
-	st := state{&req, &cfg, &reading{token: token, suffixed: suffixed, devBrowser: devBrowser}}
+	st := state{req, cfg, &reading{token: token, suffixed: suffixed, devBrowser: devBrowser}}
 
 	// 1. Back from a handshake: one the genuine flow could have sent (in
 	// production the Frontend API, on the app's own site, hands it over
@@ -212,7 +212,7 @@ func Decide(req Request, cfg Config) Decision {
 		} else {
 			nonce, hs = or(q.Get(CookieHandshakeNonce), c.HandshakeNonce), or(q.Get(CookieHandshake), c.Handshake)
 		}
-		if (nonce != "" || hs != "") && bound(&req, &cfg) {
+		if (nonce != "" || hs != "") && bound(req, cfg) {
 			return Decision{Action: Resolve, Nonce: nonce, HandshakeToken: hs, Suffixed: suffixed}
 		}
 	}
@@ -308,8 +308,8 @@ const (
 // decision d) failed verification: a token the clock refused goes through
 // the handshake when the request can be redirected; anything else, and
 // any request that cannot, is signed out.
-func AfterVerify(req Request, cfg Config, d Decision, f Failure) Decision {
-	st := state{&req, &cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
+func AfterVerify(req *Request, cfg *Config, d Decision, f Failure) Decision {
+	st := state{req, cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
 	message := "(reason=" + f.Reason + ", token-carrier=cookie)"
 	reason, cure := FailureReason(f)
 	if cure {
@@ -353,10 +353,10 @@ type Session struct {
 // Clerk syncs through a handshake first, or the page's URL names another
 // organization than the session's active one (OrganizationSync), which a
 // handshake activates.
-func AfterSignIn(req Request, cfg Config, d Decision, s Session) Decision {
-	st := state{&req, &cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
+func AfterSignIn(req *Request, cfg *Config, d Decision, s Session) Decision {
+	st := state{req, cfg, &reading{token: d.Token, suffixed: d.Suffixed, devBrowser: d.DevBrowser}}
 	if !cfg.IsSatellite && req.Method == "GET" && req.SecFetchDest == "document" &&
-		crossOriginReferer(&req) && !knownClerkReferer(req.Referer, &cfg) && redirectCount(&req) == 0 {
+		crossOriginReferer(req) && !knownClerkReferer(req.Referer, cfg) && redirectCount(req) == 0 {
 		return st.maybeRedirect(ReasonPrimaryDomainCrossOriginSync,
 			"Cross-origin request from satellite domain requires handshake", "", SignedIn)
 	}

@@ -65,6 +65,24 @@ func page(mod ...func(*handshake.Request)) handshake.Request {
 	return r
 }
 
+// decide, afterVerify, afterSignIn and resolved are the package's
+// functions for a request and a configuration the test builds in place.
+func decide(req handshake.Request, cfg handshake.Config) handshake.Decision {
+	return handshake.Decide(&req, &cfg)
+}
+
+func afterVerify(req handshake.Request, cfg handshake.Config, d handshake.Decision, f handshake.Failure) handshake.Decision {
+	return handshake.AfterVerify(&req, &cfg, d, f)
+}
+
+func afterSignIn(req handshake.Request, cfg handshake.Config, d handshake.Decision, s handshake.Session) handshake.Decision {
+	return handshake.AfterSignIn(&req, &cfg, d, s)
+}
+
+func resolved(req handshake.Request, cfg handshake.Config, directives []string) handshake.Resolution {
+	return handshake.Resolved(&req, &cfg, directives)
+}
+
 // pageURL is the page at s, which must parse.
 func pageURL(s string) url.URL {
 	u, err := url.Parse(s)
@@ -277,7 +295,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
-			d := handshake.Decide(tc.req, tc.cfg)
+			d := decide(tc.req, tc.cfg)
 			require.Equal(t, tc.action, d.Action, "%+v", d)
 			require.Equal(t, tc.reason, d.Reason)
 			if tc.check != nil {
@@ -312,7 +330,7 @@ func TestSuffixedCookies(t *testing.T) {
 			if tc.dev {
 				cfg = devConfig()
 			}
-			d := handshake.Decide(page(func(r *handshake.Request) { r.Cookies = tc.c }), cfg)
+			d := decide(page(func(r *handshake.Request) { r.Cookies = tc.c }), cfg)
 			require.Equal(t, tc.suffixed, d.Suffixed, "%+v", d)
 		})
 	}
@@ -346,9 +364,9 @@ func TestAfterVerify(t *testing.T) {
 			handshake.Failure{Reason: handshake.VerifyTokenExpired, Refresh: handshake.RefreshNoCookie}, handshake.SignedOut, "session-token-expired-refresh-non-eligible-no-refresh-cookie"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := handshake.Decide(tc.req, cfg)
+			d := decide(tc.req, cfg)
 			require.Equal(t, handshake.Verify, d.Action)
-			out := handshake.AfterVerify(tc.req, cfg, d, tc.f)
+			out := afterVerify(tc.req, cfg, d, tc.f)
 			require.Equal(t, tc.action, out.Action)
 			require.Equal(t, tc.reason, out.Reason)
 			require.Contains(t, out.Message, "token-carrier=cookie")
@@ -395,7 +413,7 @@ func TestAfterSignIn(t *testing.T) {
 			if tc.mod != nil {
 				tc.mod(&req)
 			}
-			d := handshake.AfterSignIn(req, tc.cfg, handshake.Decide(req, tc.cfg), handshake.Session{UserID: "user_1"})
+			d := afterSignIn(req, tc.cfg, decide(req, tc.cfg), handshake.Session{UserID: "user_1"})
 			require.Equal(t, tc.action, d.Action)
 			if d.Action == handshake.Redirect {
 				require.Equal(t, handshake.ReasonPrimaryDomainCrossOriginSync, d.Reason)
@@ -444,7 +462,7 @@ func TestOrganizationSync(t *testing.T) {
 		{"an API call is never redirected", at("/orgs/globex", api), acme, "-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := handshake.AfterSignIn(tc.req, cfg, handshake.Decide(tc.req, cfg), tc.session)
+			d := afterSignIn(tc.req, cfg, decide(tc.req, cfg), tc.session)
 			if tc.orgID == "-" {
 				require.Equal(t, handshake.SignedIn, d.Action, d.Location)
 				return
@@ -462,18 +480,18 @@ func TestOrganizationSync(t *testing.T) {
 		req := page(func(r *handshake.Request) { r.URL = pageURL(app + "/orgs/globex") }, func(r *handshake.Request) {
 			r.Cookies.Session = session(now.Unix() - 10)
 		})
-		d := handshake.Decide(req, cfg)
+		d := decide(req, cfg)
 		require.Equal(t, handshake.ReasonSessionTokenWithoutClientUAT, d.Reason)
 		u, _ := url.Parse(d.Location)
 		require.Equal(t, "globex", u.Query().Get("organization_id"))
 
 		req.URL = pageURL(app + "/elsewhere")
-		u, _ = url.Parse(handshake.Decide(req, cfg).Location)
+		u, _ = url.Parse(decide(req, cfg).Location)
 		require.False(t, u.Query().Has("organization_id"))
 	})
 	t.Run("without OrganizationSync nothing is synced", func(t *testing.T) {
 		req := at("/orgs/globex")
-		d := handshake.AfterSignIn(req, prodConfig(), handshake.Decide(req, prodConfig()), acme)
+		d := afterSignIn(req, prodConfig(), decide(req, prodConfig()), acme)
 		require.Equal(t, handshake.SignedIn, d.Action)
 	})
 }
@@ -575,7 +593,7 @@ func TestBinding(t *testing.T) {
 
 	// The 307 to the handshake sets the cookie; the browser that follows
 	// it comes back with it.
-	start := handshake.Decide(page(), dev)
+	start := decide(page(), dev)
 	require.Equal(t, handshake.Redirect, start.Action)
 	require.Len(t, start.Cookies, 2)
 	sc, err := http.ParseSetCookie(start.Cookies[1])
@@ -619,7 +637,7 @@ func TestBinding(t *testing.T) {
 		{"another instance's cookie", bind(devConfig()), back("__clerk_handshake_nonce=n1", func(r *handshake.Request) {
 			c := devConfig()
 			c.BindingKey = handshake.BindingKey("sk_test_other")
-			d := handshake.Decide(page(), c)
+			d := decide(page(), c)
 			o, _ := http.ParseSetCookie(d.Cookies[1])
 			r.Cookies.BindingSecure = o.Value
 		}), false},
@@ -633,7 +651,7 @@ func TestBinding(t *testing.T) {
 		{"development without a binding key resolves any, as Clerk", devConfig(), back("__clerk_handshake_nonce=n1"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := handshake.Decide(tc.req, tc.cfg)
+			d := decide(tc.req, tc.cfg)
 			if tc.resolve {
 				require.Equal(t, handshake.Resolve, d.Action)
 				return
@@ -651,17 +669,17 @@ func TestBinding(t *testing.T) {
 
 	t.Run("https: the __Host- cookie, Secure; the http name does not count", func(t *testing.T) {
 		https := func(r *handshake.Request) { r.URL = pageURL(app + "/page?__clerk_handshake_nonce=n1") }
-		d := handshake.Decide(page(), dev)
+		d := decide(page(), dev)
 		sc, err := http.ParseSetCookie(d.Cookies[1])
 		require.NoError(t, err)
 		require.Equal(t, handshake.CookieBindingSecure, sc.Name)
 		require.True(t, sc.Secure)
-		require.Equal(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }), dev).Action)
-		require.NotEqual(t, handshake.Resolve, handshake.Decide(page(https, func(r *handshake.Request) { r.Cookies.Binding = sc.Value }), dev).Action)
+		require.Equal(t, handshake.Resolve, decide(page(https, func(r *handshake.Request) { r.Cookies.BindingSecure = sc.Value }), dev).Action)
+		require.NotEqual(t, handshake.Resolve, decide(page(https, func(r *handshake.Request) { r.Cookies.Binding = sc.Value }), dev).Action)
 	})
 	t.Run("plain http: no Secure, no prefix", func(t *testing.T) {
 		req := page(func(r *handshake.Request) { r.URL = pageURL("http://localhost:3000/page") })
-		d := handshake.Decide(req, dev)
+		d := decide(req, dev)
 		sc, err := http.ParseSetCookie(d.Cookies[1])
 		require.NoError(t, err)
 		require.Equal(t, handshake.CookieBinding, sc.Name)
@@ -670,15 +688,15 @@ func TestBinding(t *testing.T) {
 	t.Run("only handshakes set it", func(t *testing.T) {
 		c := dev
 		c.SatelliteOrigins = []string{"https://sat.example"}
-		d := handshake.Decide(page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x")), signedIn), c)
+		d := decide(page(withQuery("__clerk_redirect_url="+url.QueryEscape("https://sat.example/x")), signedIn), c)
 		require.Equal(t, handshake.ReasonPrimaryRespondsToSyncing, d.Reason)
 		require.Len(t, d.Cookies, 1)
-		d = handshake.Decide(page(), devConfig())
+		d = decide(page(), devConfig())
 		require.Len(t, d.Cookies, 1, "no binding key, no binding cookie")
 	})
 	t.Run("resolving a handshake removes it: each serves once", func(t *testing.T) {
 		req := page(withQuery("__clerk_handshake_nonce=n1"), genuine)
-		res := handshake.Resolved(req, dev, nil)
+		res := resolved(req, dev, nil)
 		var found bool
 		for _, c := range res.Cookies {
 			sc, err := http.ParseSetCookie(c)
@@ -689,7 +707,7 @@ func TestBinding(t *testing.T) {
 			}
 		}
 		require.True(t, found, res.Cookies)
-		require.Empty(t, handshake.Resolved(req, devConfig(), nil).Cookies)
+		require.Empty(t, resolved(req, devConfig(), nil).Cookies)
 	})
 }
 
@@ -698,7 +716,7 @@ func TestResolved(t *testing.T) {
 	t.Parallel()
 	cfg := devConfig()
 	req := page(withQuery("q=1&__clerk_handshake=hs&__clerk_help=1&__clerk_db_jwt=d&__clerk_handshake_nonce=n"))
-	res := handshake.Resolved(req, cfg, []string{
+	res := resolved(req, cfg, []string{
 		"__session=plain; Path=/",
 		"__session_" + suffix + "=suffixed; Path=/; Secure",
 		"__client_uat=1; Path=/",
@@ -719,7 +737,7 @@ func TestResolved(t *testing.T) {
 	require.Equal(t, app+"/page?q=1", res.Location)
 
 	// Production: no redirect; a cleared session cookie signs out.
-	res = handshake.Resolved(req, prodConfig(), []string{"__session=; Path=/; Max-Age=0"})
+	res = resolved(req, prodConfig(), []string{"__session=; Path=/; Max-Age=0"})
 	require.Empty(t, res.Location)
 	require.Empty(t, res.Token)
 	require.Len(t, res.Cookies, 1)
@@ -751,16 +769,16 @@ func FuzzDecide(f *testing.F) {
 				HandshakeNonce: "n", Binding: binding, BindingSecure: binding}}
 		bound := devConfig()
 		bound.BindingKey, bound.OrganizationSync = handshake.BindingKey("sk_test_fuzz"), sync
-		if d := handshake.Decide(req, bound); d.Action == handshake.Resolve {
+		if d := decide(req, bound); d.Action == handshake.Resolve {
 			t.Fatalf("resolved a handshake with a binding cookie the Gate never set: %q", binding)
 		}
-		if d := handshake.AfterSignIn(req, bound, handshake.Decide(req, bound), handshake.Session{UserID: "u"}); d.Action == handshake.Redirect {
+		if d := afterSignIn(req, bound, decide(req, bound), handshake.Session{UserID: "u"}); d.Action == handshake.Redirect {
 			if _, err := url.Parse(d.Location); err != nil {
 				t.Fatalf("bad location %q", d.Location)
 			}
 		}
 		for _, cfg := range []handshake.Config{prodConfig(), devConfig(), bound} {
-			d := handshake.Decide(req, cfg)
+			d := decide(req, cfg)
 			if d.Action == handshake.Redirect {
 				if !handshake.Eligible(method, dest, "text/html") {
 					t.Fatalf("redirected a request that cannot be: %+v", d)
@@ -784,7 +802,7 @@ func FuzzResolved(f *testing.F) {
 		"__session_" + suffix: true, "__client_uat_" + suffix: true, "__clerk_db_jwt_" + suffix: true, "__refresh_" + suffix: true,
 	}
 	f.Fuzz(func(t *testing.T, a, b, c string) {
-		res := handshake.Resolved(page(), devConfig(), []string{a, b, c})
+		res := resolved(page(), devConfig(), []string{a, b, c})
 		if len(res.Cookies)+res.Refused != 3 {
 			t.Fatalf("%d cookies and %d refused of 3", len(res.Cookies), res.Refused)
 		}

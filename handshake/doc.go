@@ -14,7 +14,7 @@
 // AfterVerify once the token is checked), and acts on the Decision:
 // verifying, refreshing, redirecting and resolving are its job.
 //
-//	d := handshake.Decide(req, cfg)
+//	d := handshake.Decide(&req, &cfg)
 //	switch d.Action {
 //	case handshake.Verify:    // verify d.Token; on failure ask AfterVerify
 //	case handshake.SignedOut: // refuse, with d.Reason in the auth headers

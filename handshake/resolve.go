@@ -27,12 +27,12 @@ type Resolution struct {
 // the handshake's own __clerk_handshake, __clerk_handshake_nonce and
 // __clerk_redirect_count), each parsed and written anew: a directive
 // cannot set another cookie of the app's, nor smuggle a header.
-func Resolved(req Request, cfg Config, directives []string) Resolution {
+func Resolved(req *Request, cfg *Config, directives []string) Resolution {
 	var res Resolution
 	var plain, suffixed string
 	var havePlain, haveSuffixed bool
 	for _, d := range directives {
-		c, ok := clerkCookie(d, &cfg)
+		c, ok := clerkCookie(d, cfg)
 		if !ok {
 			res.Refused++
 			continue
@@ -52,7 +52,7 @@ func Resolved(req Request, cfg Config, directives []string) Resolution {
 		res.Token = plain
 	}
 	if cfg.BindingKey != nil {
-		res.Cookies = append(res.Cookies, unbindCookie(&req))
+		res.Cookies = append(res.Cookies, unbindCookie(req))
 	}
 	if !cfg.Production && !oversized(&req.URL) {
 		// An oversized URL (MaxURL) is served where it is: the cookies
