@@ -1,7 +1,6 @@
 package clerkgate
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -82,8 +81,8 @@ func (c *Claims) Clone() *Claims { return (*Claims)(c.v().Clone()) }
 // token the same claims, and a handler that edits its claims (a role
 // normalised in place, a permission appended) must change nothing for the
 // next request. One allocation, the price of that guarantee.
-func (g *Gate) verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := g.verifier.Verify(ctx, token)
+func (g *Gate) verify(q *parsedRequest, token string) (*Claims, error) {
+	c, err := g.verifier.VerifyAt(q.ctx, token, q.at(g.now))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/clerkgate/clerkgate/handshake"
 	"github.com/clerkgate/clerkgate/internal/cookies"
@@ -49,6 +50,18 @@ type parsedRequest struct {
 
 	parsed bool
 	page   handshake.Request // cookies and page view, once parsed
+
+	now time.Time // the instant the request is decided at; zero until read (at)
+}
+
+// at is the instant q is decided at: the clock is read once per request
+// (a page load's cookies and its token are judged at the same instant),
+// and only when something needs it.
+func (q *parsedRequest) at(clock func() time.Time) time.Time {
+	if q.now.IsZero() {
+		q.now = clock()
+	}
+	return q.now
 }
 
 func (g *Gate) httpRequest(w http.ResponseWriter, r *http.Request) parsedRequest {
@@ -118,7 +131,7 @@ func (g *Gate) cookies(q *parsedRequest) *handshake.Request {
 		SecFetchDest: headerValue(r, "Sec-Fetch-Dest"),
 		Accept:       headerValue(r, "Accept"),
 		Referer:      headerValue(r, "Referer"),
-		Now:          g.now(),
+		Now:          q.at(g.now),
 		Cookies: handshake.Cookies{
 			Session:            orMalformed(found[0]),
 			SessionSuffixed:    orMalformed(found[1]),
@@ -298,7 +311,7 @@ func (g *Gate) sessionToken(q *parsedRequest, token string) (*Claims, *AuthError
 	if err := refuseOpaqueMachine(token); err != nil {
 		return nil, g.headerRefusal(q, err, "")
 	}
-	claims, err := g.verify(q.ctx, token)
+	claims, err := g.verify(q, token)
 	if err == nil {
 		if aerr := g.admit(claims); aerr != nil {
 			return nil, g.headerRefusal(q, aerr, "")
@@ -362,7 +375,7 @@ func (g *Gate) refreshHeaderToken(q *parsedRequest, token string, old *Claims) (
 		suffixed = d.Suffixed
 		if d.Token != "" && d.Token != token {
 			expired, old = d.Token, nil
-			c, err := g.verify(q.ctx, d.Token)
+			c, err := g.verify(q, d.Token)
 			var cve *verifier.Error
 			switch {
 			case err == nil:
@@ -513,7 +526,7 @@ func (g *Gate) pageSession(q *parsedRequest) (*Claims, *AuthError) {
 // browser goes through the handshake.
 func (g *Gate) pageToken(q *parsedRequest, req *handshake.Request, d handshake.Decision) (_ *Claims, refreshed bool, _ *AuthError) {
 	w := q.w
-	claims, err := g.verify(q.ctx, d.Token)
+	claims, err := g.verify(q, d.Token)
 	if err == nil {
 		aerr := g.admit(claims)
 		switch {
@@ -624,8 +637,10 @@ func (g *Gate) resolveHandshake(q *parsedRequest, req *handshake.Request, d hand
 	}
 	if res.Token != "" {
 		// The new token earns no trust for having come through the
-		// handshake: it is verified like any other.
-		c, err := g.verify(q.ctx, res.Token)
+		// handshake: it is verified like any other. (Clerk issued it
+		// when the browser passed through the Frontend API, before this
+		// request began, so the request's instant judges it fairly.)
+		c, err := g.verify(q, res.Token)
 		if err != nil && handshake.RetryWithClockSkew(g.browser.cfg, clerkVerifyReason(err)) {
 			g.log.Warn("clerkgate: clock skew: a development handshake gave a session token the clock refuses; accepted with a day's leeway, as Clerk does. Check this machine's clock", "err", err)
 			var vc *verifier.Claims

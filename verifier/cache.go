@@ -46,7 +46,7 @@ func newTokenCache(size int) *tokenCache {
 // that can change while the token sits in the cache: the clock (exp, nbf,
 // iat) and the key (a key that left the key set takes its tokens with it).
 // ok is false on a miss; the caller then verifies from scratch.
-func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Error, ok bool) {
+func (v *Verifier) lookup(ctx context.Context, token string, now int64) (c *Claims, err *Error, ok bool) {
 	e, found := v.cached(ctx, token)
 	if !found || e.claims == nil {
 		// A machine JWT's entry is no session's: verify from scratch,
@@ -55,7 +55,7 @@ func (v *Verifier) lookup(ctx context.Context, token string) (c *Claims, err *Er
 		return nil, nil, false
 	}
 	v.cache.hits.Add(1)
-	if err := checkTime(e.claims, v.now().Unix(), v.skew); err != nil {
+	if err := checkTime(e.claims, now, v.skew); err != nil {
 		if err.Reason == ReasonTokenExpired {
 			// A copy: the refusal goes to the caller, the entry stays the
 			// cache's. (An expired token is off the hot path.)

@@ -35,6 +35,37 @@ func TestCacheHitRechecksTime(t *testing.T) {
 	require.Equal(t, "sess_123", ve.Claims.SessionID, "an expired hit still offers its claims for refresh")
 }
 
+// TestVerifyAtJudgesAtTheInstantGiven: VerifyAt uses the instant it is
+// given, not the Verifier's clock, on a first check and on a cache hit
+// alike: a token that is good by the clock is expired at a later instant,
+// and one the clock calls expired is good at an earlier one.
+func TestVerifyAtJudgesAtTheInstantGiven(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := f.vec.Now
+	v := f.verifier(t, func(c *verifier.Config) { c.Clock = func() time.Time { return time.Unix(now, 0) } })
+	ctx := context.Background()
+	later := time.Unix(f.vec.Now+65, 0) // exp = Now+60, past the skew
+	for i, tok := range []string{f.sign(t, f.header(), f.claims()), f.sign(t, f.header(), testkit.With(f.claims(), "sid", "sess_2"))} {
+		if i == 1 {
+			_, err := v.Verify(ctx, tok) // the second token is judged from the cache
+			require.NoError(t, err)
+		}
+		_, err := v.VerifyAt(ctx, tok, later)
+		require.ErrorIs(t, err, verifier.ReasonTokenExpired, "token %d", i)
+		_, err = v.Verify(ctx, tok)
+		require.NoError(t, err, "token %d by the clock", i)
+	}
+	require.Equal(t, uint64(2), v.CacheStats().Hits, "the second token's VerifyAt and Verify after it were hits")
+
+	now += 65
+	tok := f.sign(t, f.header(), testkit.With(f.claims(), "sid", "sess_3"))
+	_, err := v.Verify(ctx, tok)
+	require.ErrorIs(t, err, verifier.ReasonTokenExpired)
+	_, err = v.VerifyAt(ctx, tok, time.Unix(f.vec.Now, 0))
+	require.NoError(t, err, "good at the instant it was issued")
+}
+
 func TestCacheHitRechecksNotBefore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -127,7 +127,14 @@ func New(cfg Config) (*Verifier, error) {
 // When the token's only fault is that it expired, the *Error carries the
 // authentic claims so that the caller can refresh the session.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := v.verify(ctx, token)
+	return v.VerifyAt(ctx, token, v.now())
+}
+
+// VerifyAt is Verify at the instant now instead of the Verifier's clock's
+// reading: a caller that decides a whole request (a page load's cookies,
+// then its token) decides it at one instant, and reads the clock once.
+func (v *Verifier) VerifyAt(ctx context.Context, token string, now time.Time) (*Claims, error) {
+	c, err := v.verify(ctx, token, now.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -147,13 +154,13 @@ func (v *Verifier) VerifyWithClockSkew(ctx context.Context, token string, skew t
 	return c, nil
 }
 
-func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
+func (v *Verifier) verify(ctx context.Context, token string, now int64) (*Claims, *Error) {
 	if v.cache != nil {
-		if c, err, ok := v.lookup(ctx, token); ok {
+		if c, err, ok := v.lookup(ctx, token, now); ok {
 			return c, err
 		}
 	}
-	c, kid, key, err := v.check(ctx, token, v.skew)
+	c, kid, key, err := v.check(ctx, token, v.skew, now)
 	if err != nil {
 		return nil, err
 	}
@@ -162,12 +169,13 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *Error) {
 }
 
 func (v *Verifier) verifyUncached(ctx context.Context, token string, skew int64) (*Claims, *Error) {
-	c, _, _, err := v.check(ctx, token, skew)
+	c, _, _, err := v.check(ctx, token, skew, v.now().Unix())
 	return c, err
 }
 
-// check verifies token with the given leeway, without the cache.
-func (v *Verifier) check(ctx context.Context, token string, skew int64) (*Claims, string, jwks.Key, *Error) {
+// check verifies token with the given leeway at the Unix time now,
+// without the cache.
+func (v *Verifier) check(ctx context.Context, token string, skew, now int64) (*Claims, string, jwks.Key, *Error) {
 	var key jwks.Key
 	p, err := parse(token)
 	if err != nil {
@@ -193,7 +201,7 @@ func (v *Verifier) check(ctx context.Context, token string, skew int64) (*Claims
 	if err := v.checkClaims(c); err != nil {
 		return nil, "", key, err
 	}
-	if err := checkTime(c, v.now().Unix(), skew); err != nil {
+	if err := checkTime(c, now, skew); err != nil {
 		if err.Reason == ReasonTokenExpired {
 			err.Claims = c
 		}
