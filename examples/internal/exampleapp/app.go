@@ -391,21 +391,33 @@ func ok(body any) Result { return Result{http.StatusOK, body} }
 // check and compact them: a third of a /me request's cost in-process.
 func (r Result) JSON() ([]byte, error) {
 	if me, ok := r.Body.(meBody); ok {
-		user, err := json.Marshal(me.UserID)
+		b := make([]byte, 0, len(`{"user_id":"","session_id":"","claims":}`)+len(me.UserID)+len(me.SessionID)+len(me.Claims)+1)
+		b, err := appendJSONString(append(b, `{"user_id":`...), me.UserID)
 		if err != nil {
 			return nil, err
 		}
-		sess, err := json.Marshal(me.SessionID)
-		if err != nil {
+		if b, err = appendJSONString(append(b, `,"session_id":`...), me.SessionID); err != nil {
 			return nil, err
 		}
-		b := make([]byte, 0, len(`{"user_id":,"session_id":,"claims":}`)+len(user)+len(sess)+len(me.Claims)+1)
-		b = append(append(append(b, `{"user_id":`...), user...), `,"session_id":`...)
-		b = append(append(append(b, sess...), `,"claims":`...), me.Claims...)
+		b = append(append(b, `,"claims":`...), me.Claims...)
 		return append(b, "}\n"...), nil
 	}
 	b, err := json.Marshal(r.Body)
 	return append(b, '\n'), err
+}
+
+// appendJSONString appends s as encoding/json writes a string. Clerk's
+// ids are plain ASCII, which it writes between quotes as they are; a
+// string with anything it escapes (a quote, a backslash, <, > or &, a
+// control or non-ASCII byte) goes through encoding/json.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			return append(b, q...), err
+		}
+	}
+	return append(append(append(b, '"'), s...), '"'), nil
 }
 
 func failure(status int, reason, msg string) Result {

@@ -396,3 +396,19 @@ func TestResultJSONWritesWhatTheEncoderWrites(t *testing.T) {
 		require.Equal(t, want.String(), string(got))
 	}
 }
+
+// FuzzMeJSON: the /me body's ids, written by hand when they need no
+// escaping, are what encoding/json's Encoder writes for any string.
+func FuzzMeJSON(f *testing.F) {
+	for _, s := range []string{"user_2abc", "sess_1", "", `"`, "\\", "<", ">", "&", "\x7f", "\x1f", "é", "\u2028", "\xff"} {
+		f.Add(s, "sess_1")
+	}
+	f.Fuzz(func(t *testing.T, user, sess string) {
+		res := Result{http.StatusOK, meBody{UserID: user, SessionID: sess, Claims: []byte(`{"sub":"user_1"}`)}}
+		got, err := res.JSON()
+		require.NoError(t, err)
+		var want bytes.Buffer
+		require.NoError(t, json.NewEncoder(&want).Encode(res.Body))
+		require.Equal(t, want.String(), string(got))
+	})
+}
