@@ -432,3 +432,23 @@ func referenceClaims(in []byte) (*Claims, Reason) {
 	}
 	return c, ""
 }
+
+// TestJWTBytesEveryByte holds jwtBytes's table to isBase64URL and '.':
+// every byte alone, and every byte at each place of an eight-byte round
+// and of the tail after it.
+func TestJWTBytesEveryByte(t *testing.T) {
+	t.Parallel()
+	for b := range 256 {
+		want := isBase64URL(byte(b)) || b == '.'
+		for _, at := range []int{0, 3, 7, 8, 10} {
+			s := []byte("abcdefghijk")
+			s[at] = byte(b)
+			if got := jwtBytes(string(s)); got != want {
+				t.Fatalf("byte %#x at %d: jwtBytes %v, want %v", b, at, got, want)
+			}
+		}
+	}
+	if !jwtBytes("") || !jwtBytes("eyJhbGciOiJSUzI1NiJ9.e30.c2ln-_") {
+		t.Fatal("a token of the alphabet and dots refused")
+	}
+}

@@ -69,9 +69,11 @@ func split(token string) (parsed, *Error) {
 	// Go's base64 decoder skips CR and LF even in strict mode, and would
 	// give one token endless spellings, each its own cache entry. Nothing
 	// but the base64url alphabet and the two dots may appear.
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; !isBase64URL(c) && c != '.' {
-			return p, fail(ReasonTokenMalformed, "byte %q at offset %d is not base64url", c, i)
+	if !jwtBytes(token) {
+		for i := 0; i < len(token); i++ {
+			if c := token[i]; !isBase64URL(c) && c != '.' {
+				return p, fail(ReasonTokenMalformed, "byte %q at offset %d is not base64url", c, i)
+			}
 		}
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
@@ -100,6 +102,39 @@ func split(token string) (parsed, *Error) {
 func isBase64URL(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
+
+// jwtBytes reports whether token holds only the base64url alphabet and
+// dots. Every token never seen before is checked, a kilobyte or more of
+// random letters on which isBase64URL's comparisons mispredict branch
+// after branch (4% of a never-seen request over HTTP): this is a table
+// lookup per byte, eight to a round, with one test at its end.
+func jwtBytes(token string) bool {
+	var bad byte
+	i := 0
+	for ; i+8 <= len(token); i += 8 {
+		w := token[i : i+8]
+		bad |= notJWTByte[w[0]] | notJWTByte[w[1]] | notJWTByte[w[2]] | notJWTByte[w[3]] |
+			notJWTByte[w[4]] | notJWTByte[w[5]] | notJWTByte[w[6]] | notJWTByte[w[7]]
+	}
+	for ; i < len(token); i++ {
+		bad |= notJWTByte[token[i]]
+	}
+	return bad == 0
+}
+
+// notJWTByte is 1 at each byte jwtBytes refuses, 0 at the base64url
+// alphabet and '.', 32 bytes to a line: a constant, so that nothing can
+// change it (TestJWTBytesEveryByte checks it against isBase64URL).
+const notJWTByte = "" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01\x01\x01\x01" +
+	"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01\x01\x00" +
+	"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01" +
+	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+
 
 // decodeHeader decodes a session token's header: readHeader, then
 // checkSessionHeader.
