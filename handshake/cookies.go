@@ -73,7 +73,8 @@ var uatReadings = [...]string{"", "0", "1"}
 // verification, as Decide reads it: PeekToken's answer, for a caller
 // that remembers it (Cookies.SessionPeek).
 type TokenPeek struct {
-	p *peeked // nil when the token is no JWT as Clerk mints them
+	p    *peeked // nil when the token is no JWT as Clerk mints them
+	read bool    // PeekToken's answer, not the zero TokenPeek
 }
 
 // PeekToken reads token as Decide does. The answer depends on token
@@ -82,19 +83,23 @@ type TokenPeek struct {
 // reading it is most of what deciding a signed-in page load costs.
 func PeekToken(token string) TokenPeek {
 	if p, ok := peek(token); ok {
-		return TokenPeek{p: &p}
+		return TokenPeek{p: &p, read: true}
 	}
-	return TokenPeek{}
+	return TokenPeek{read: true}
 }
 
 // Sure reports whether the token reads as a JWT as Clerk mints them
 // (see peek): an answer worth remembering.
 func (t TokenPeek) Sure() bool { return t.p != nil }
 
-// peekCookie is PeekToken(token), as the caller gave it (known) or not.
+// peekCookie is PeekToken(token), as the caller gave it (known) or not:
+// a token the caller found no JWT is not read again.
 func peekCookie(token string, known TokenPeek) (peeked, bool) {
-	if known.p != nil {
+	switch {
+	case known.p != nil:
 		return *known.p, true
+	case known.read:
+		return peeked{}, false
 	}
 	return peek(token)
 }

@@ -89,8 +89,8 @@ type Cookies struct {
 	// SessionPeek and SessionSuffixedPeek are PeekToken(Session) and
 	// PeekToken(SessionSuffixed), when the caller has them: a caller may
 	// remember PeekToken's answers, as a browser sends one token on every
-	// page load for a minute. Decide peeks at a cookie whose answer is
-	// not Sure itself.
+	// page load for a minute. Decide peeks at a cookie itself when its
+	// TokenPeek is the zero value.
 	SessionPeek, SessionSuffixedPeek TokenPeek
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -777,8 +778,14 @@ func FuzzDecide(f *testing.F) {
 				t.Fatalf("bad location %q", d.Location)
 			}
 		}
+		// The peeks a caller gives are the peeks Decide would make.
+		peeked := req
+		peeked.Cookies.SessionPeek, peeked.Cookies.SessionSuffixedPeek = handshake.PeekToken(token), handshake.PeekToken(token)
 		for _, cfg := range []handshake.Config{prodConfig(), devConfig(), bound} {
 			d := decide(req, cfg)
+			if p := decide(peeked, cfg); !reflect.DeepEqual(p, d) {
+				t.Fatalf("given its peeks, %+v; peeking itself, %+v", p, d)
+			}
 			if d.Action == handshake.Redirect {
 				if !handshake.Eligible(method, dest, "text/html") {
 					t.Fatalf("redirected a request that cannot be: %+v", d)

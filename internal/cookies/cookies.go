@@ -14,7 +14,10 @@
 //	cookies.Find(r.Header["Cookie"], []string{"__session", "__client_uat"}, found[:], nil)
 package cookies
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 // MaxCount bounds the cookies of one request: past it, the Gate reads
 // none. Browsers keep at most 180 cookies for a site (Chrome, Firefox),
@@ -61,27 +64,20 @@ func FindOne(lines []string, name string) (value string, unusable bool) {
 // only values that ValidValue accepts.
 func Find(lines, names []string, found []Found, known func(value string) bool) {
 	clear(found)
-	size := 0
+	size, count := 0, 0
 	for _, line := range lines {
 		if size += len(line); size > MaxBytes {
 			return
 		}
+		count += strings.Count(line, ";") + 1
 	}
-	// Pairs are counted as they are read (each line's first, then one
-	// for each ";"): past MaxCount, what was read is dropped.
-	count := 0
+	if count > MaxCount {
+		return
+	}
 	for _, line := range lines {
-		count++
 		for line != "" {
 			var pair string
-			var more bool
-			pair, line, more = strings.Cut(line, ";")
-			if more {
-				if count++; count > MaxCount {
-					clear(found)
-					return
-				}
-			}
+			pair, line, _ = strings.Cut(line, ";")
 			name, v, _ := strings.Cut(pair, "=")
 			i := indexOf(names, trimSpace(name))
 			if i < 0 || found[i].Unusable {
@@ -96,10 +92,6 @@ func Find(lines, names []string, found []Found, known func(value string) bool) {
 			case v != found[i].Value:
 				found[i] = Found{Unusable: true}
 			}
-		}
-		if count > MaxCount {
-			clear(found)
-			return
 		}
 	}
 }
@@ -130,23 +122,53 @@ const knownFrom = 128
 
 // ValidValue reports whether v holds only RFC 6265 cookie-octets other
 // than '%': 0x21 to 0x7e, less '"', ',', ';', '\\' and '%'. A session
-// token is a kilobyte or more and is checked on every page load, so this
-// is a table lookup per byte, eight to a round with one test at its end:
-// about half the time of testing the bytes eight at a time in a word
-// (seven comparisons of each byte), and a quarter of testing each byte in
-// turn.
+// token is a kilobyte or more, and a hostile page load brings several of
+// four: the range is tested sixteen bytes to a round, in two words, and
+// the five excluded bytes are looked for with strings.IndexByte, which
+// scans in vector registers (a fifth faster than a table lookup per byte,
+// itself twice as fast as testing each byte in turn). A short value is
+// looked up byte by byte.
 func ValidValue(v string) bool {
-	var bad byte
+	if len(v) < 64 {
+		// A short value, as most cookies are: one table lookup per byte
+		// costs less than five calls to IndexByte.
+		var bad byte
+		for i := 0; i < len(v); i++ {
+			bad |= notOctet[v[i]]
+		}
+		return bad == 0
+	}
+	var out uint64
 	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		w := v[i : i+8]
-		bad |= notOctet[w[0]] | notOctet[w[1]] | notOctet[w[2]] | notOctet[w[3]] |
-			notOctet[w[4]] | notOctet[w[5]] | notOctet[w[6]] | notOctet[w[7]]
+	for ; i+16 <= len(v); i += 16 {
+		x := binary.LittleEndian.Uint64([]byte(v[i : i+8]))
+		y := binary.LittleEndian.Uint64([]byte(v[i+8 : i+16]))
+		out |= outOfRange(x) | outOfRange(y)
+	}
+	if out != 0 {
+		return false
 	}
 	for ; i < len(v); i++ {
-		bad |= notOctet[v[i]]
+		if notOctet[v[i]] != 0 {
+			return false
+		}
 	}
-	return bad == 0
+	for _, c := range []byte{'"', ',', ';', '\\', '%'} {
+		if strings.IndexByte(v, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// outOfRange has a byte's high bit set, for some byte of x outside 0x21
+// to 0x7e (and is 0 when there is none): x - 0x21 sets it under 0x21, x +
+// 1 at 0x7f, and x itself from 0x80. A borrow or a carry between bytes
+// starts only at a byte out of range, so it can add no false alarm to a
+// word whose bytes are all in it.
+func outOfRange(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return ((x - 0x21*ones) | (x + ones) | x) & highs
 }
 
 // notOctet is 1 at each byte that is not a cookie-octet other than

@@ -94,26 +94,29 @@ func FuzzValidCookieValue(f *testing.F) {
 }
 
 // TestValidCookieValueEveryByte tries every byte at every place of a
-// word, and every pair of bytes side by side, where a borrow from one byte
-// into the next could hide or invent a bad one.
+// round, and every pair of bytes side by side, where a borrow from one
+// byte into the next could hide or invent a bad one.
 func TestValidCookieValueEveryByte(t *testing.T) {
 	t.Parallel()
 	valid := func(b byte) bool {
 		return b > 0x20 && b < 0x7f && b != '"' && b != ',' && b != ';' && b != '\\' && b != '%'
 	}
 	const word = "abcdefghijklmnop"
-	for i := range len(word) {
-		w := []byte(word)
-		for b := range 256 {
-			w[i] = byte(b)
-			if got := ValidValue(string(w)); got != valid(byte(b)) {
-				t.Fatalf("%q: got %v", w, got)
+	long := strings.Repeat(word, 4) // 64 bytes: ValidValue's word loop, not its short path
+	for _, word := range []string{word, long, long + "q"} {
+		for i := range len(word) {
+			w := []byte(word)
+			for b := range 256 {
+				w[i] = byte(b)
+				if got := ValidValue(string(w)); got != valid(byte(b)) {
+					t.Fatalf("%q: got %v", w, got)
+				}
 			}
 		}
 	}
-	var w [8]byte
-	copy(w[:], word)
-	for i := range 7 {
+	var w [64]byte
+	copy(w[:], long)
+	for i := range 16 { // every pair within one round of the word loop, and across into the next
 		for b1 := range 256 {
 			for b2 := range 256 {
 				w[i], w[i+1] = byte(b1), byte(b2)
@@ -122,7 +125,7 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 				}
 			}
 		}
-		w[i], w[i+1] = word[i], word[i+1]
+		w[i], w[i+1] = long[i], long[i+1]
 	}
 }
 
