@@ -32,6 +32,15 @@ const (
 	catIgnore  = "cl_I7d4PD111III"
 )
 
+// iatOr0 is p's iat, 0 when p (a token's peek, nil for no JWT) has none,
+// as Clerk compares them.
+func (p *peeked) iatOr0() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.iat
+}
+
 // otherClass reports a token of a class other than a session token that
 // Clerk signs with the same key: machine tokens, JWT templates, OAuth
 // access tokens.
@@ -92,24 +101,25 @@ func PeekToken(token string) TokenPeek {
 // (see peek): an answer worth remembering.
 func (t TokenPeek) Sure() bool { return t.p != nil }
 
-// peekCookie is PeekToken(token), as the caller gave it (known) or not:
-// a token the caller found no JWT is not read again.
-func peekCookie(token string, known TokenPeek) (peeked, bool) {
-	switch {
-	case known.p != nil:
-		return *known.p, true
-	case known.read:
-		return peeked{}, false
+// peekCookie is PeekToken(token), as the caller gave it (known) or not,
+// nil when it is no JWT as Clerk mints them: a token the caller found no
+// JWT is not read again. A peek is a hundred bytes, which a decision
+// passes on by reference.
+func peekCookie(token string, known TokenPeek) *peeked {
+	if known.read {
+		return known.p
 	}
-	return peek(token)
+	if p, ok := peek(token); ok {
+		return &p
+	}
+	return nil
 }
 
 // sessionReading is what Clerk's choice of cookie pair looks at in a
 // session cookie: whether it is empty, and what decodeJwt makes of it.
 type sessionReading struct {
 	empty bool
-	p     peeked
-	ok    bool
+	p     *peeked // nil when it is no JWT
 }
 
 // suffixedReadings are the classes of value Clerk's choice of cookie
@@ -119,7 +129,7 @@ type sessionReading struct {
 // with the clock). Its issuer is not looked at.
 var suffixedReadings = func() [6]sessionReading {
 	jwt := func(iat, exp int64) sessionReading {
-		return sessionReading{p: peeked{iat: iat, hasIat: true, exp: exp, hasExp: true}, ok: true}
+		return sessionReading{p: &peeked{iat: iat, hasIat: true, exp: exp, hasExp: true}}
 	}
 	const never = math.MaxInt64
 	return [6]sessionReading{{empty: true}, {}, jwt(0, 0), jwt(0, never), jwt(never, 0), jwt(never, never)}
@@ -137,11 +147,11 @@ var suffixedReadings = func() [6]sessionReading {
 // reading a newer token there, chose the suffixed pair. (A plain
 // __session peek cannot read chooses the plain pair, rule 1, whose token
 // is then refused: it serves no session.)
-func usesSuffixedCookies(req *Request, cfg *Config, ps peeked, sessionOK bool, pss peeked, suffixedOK bool) (suffixed, ambiguous bool) {
-	c := req.Cookies
-	plain := sessionReading{empty: c.Session == "", p: ps, ok: sessionOK}
-	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss, ok: suffixedOK}
-	suffixedAny := unsure(c.SessionSuffixed, suffixedOK)
+func usesSuffixedCookies(req *Request, cfg *Config, ps, pss *peeked) (suffixed, ambiguous bool) {
+	c := &req.Cookies
+	plain := sessionReading{empty: c.Session == "", p: ps}
+	suffixedSession := sessionReading{empty: c.SessionSuffixed == "", p: pss}
+	suffixedAny := unsure(c.SessionSuffixed, pss != nil)
 	if c.ClientUAT != Unreadable && c.ClientUATSuffixed != Unreadable && !suffixedAny {
 		return choosePair(req, cfg, plain, suffixedSession, c.ClientUAT, c.ClientUATSuffixed), false
 	}
@@ -235,7 +245,7 @@ func choosePair(req *Request, cfg *Config, session, suffixedSession sessionReadi
 		return false
 	}
 	ps, pss := session.p, suffixedSession.p
-	if !session.empty && (!session.ok || !ps.hasIss) {
+	if !session.empty && (ps == nil || !ps.hasIss) {
 		return false // 1
 	}
 	if !session.empty && ps.issHost != cfg.InstanceHost {
@@ -244,7 +254,7 @@ func choosePair(req *Request, cfg *Config, session, suffixedSession sessionReadi
 	if suffixedUAT == "" && suffixedSession.empty {
 		return false // 3
 	}
-	if suffixedUAT != "0" && uat != "0" && ps.iat > pss.iat {
+	if suffixedUAT != "0" && uat != "0" && ps.iatOr0() > pss.iatOr0() {
 		return false // 4
 	}
 	if suffixedUAT == "0" && uat != "0" {
@@ -252,7 +262,7 @@ func choosePair(req *Request, cfg *Config, session, suffixedSession sessionReadi
 	}
 	// Clerk's sessionExpired: a cookie that is no JWT, or a JWT without
 	// exp, is not expired.
-	expired := suffixedSession.ok && pss.hasExp && pss.exp <= req.Now.Unix()
+	expired := pss != nil && pss.hasExp && pss.exp <= req.Now.Unix()
 	if !cfg.Production && suffixedUAT != "0" && uat == "0" && expired {
 		return false // 6
 	}

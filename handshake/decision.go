@@ -174,15 +174,15 @@ func Decide(req *Request, cfg *Config) Decision {
 	c := &req.Cookies
 	// Each session cookie is peeked at once (a browser often holds the
 	// same token under both names).
-	plain, plainOK := peekCookie(c.Session, c.SessionPeek)
-	suffixedPeek, suffixedOK := plain, plainOK
+	plain := peekCookie(c.Session, c.SessionPeek)
+	suffixedPeek := plain
 	if c.SessionSuffixed != c.Session {
-		suffixedPeek, suffixedOK = peekCookie(c.SessionSuffixed, c.SessionSuffixedPeek)
+		suffixedPeek = peekCookie(c.SessionSuffixed, c.SessionSuffixedPeek)
 	}
-	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, plainOK, suffixedPeek, suffixedOK)
-	token, uatRaw, devCookie, p, ok := c.Session, c.ClientUAT, c.DevBrowser, plain, plainOK
+	suffixed, ambiguous := usesSuffixedCookies(req, cfg, plain, suffixedPeek)
+	token, uatRaw, devCookie, p := c.Session, c.ClientUAT, c.DevBrowser, plain
 	if suffixed {
-		token, uatRaw, devCookie, p, ok = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek, suffixedOK
+		token, uatRaw, devCookie, p = c.SessionSuffixed, c.ClientUATSuffixed, c.DevBrowserSuffixed, suffixedPeek
 	}
 	if ambiguous {
 		// Which session cookie Clerk reads depends on how it reads an
@@ -190,8 +190,8 @@ func Decide(req *Request, cfg *Config) Decision {
 		// serves a session Clerk does not. Where a session cookie is
 		// the Unreadable one, the request carries a token it cannot use
 		// (malformed, as when that cookie's pair is chosen), not none.
-		token, p, ok = "", peeked{}, false
-		if c.Session == Unreadable || unsure(c.SessionSuffixed, suffixedOK) {
+		token, p = "", nil
+		if c.Session == Unreadable || unsure(c.SessionSuffixed, suffixedPeek != nil) {
 			token = Unreadable
 		}
 	}
@@ -269,7 +269,7 @@ func Decide(req *Request, cfg *Config) Decision {
 
 	// 11–13. What the token says before it is verified.
 	switch {
-	case !ok:
+	case p == nil:
 		return st.signedOut(ReasonTokenInvalid, "")
 	case p.otherClass():
 		return st.signedOut(ReasonTokenTypeMismatch, "")
