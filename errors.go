@@ -216,10 +216,32 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *AuthError) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error   Reason `json:"error"`
-		Message string `json:"message"`
-	}{e.Reason, e.Message})
+	_, _ = w.Write(errorBody(e.Reason, e.Message))
+}
+
+// errorBody is a refusal's body, {"error":…,"message":…} and a newline,
+// as encoding/json's Encoder writes it, written by hand: a flood of bad
+// tokens is all refusals, and the Encoder's reflection cost a hostile page
+// load a tenth of its time.
+func errorBody(reason Reason, message string) []byte {
+	b := make([]byte, 0, len(`{"error":"","message":""}`)+len(reason)+len(message)+1)
+	b = appendJSONString(append(b, `{"error":`...), string(reason))
+	b = appendJSONString(append(b, `,"message":`...), message)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as encoding/json writes a string. A string
+// of printable ASCII but for what it escapes (a quote, a backslash, <, >
+// and &) goes between quotes as it is; any other goes through
+// encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // writeRedirect answers a handshake redirect: the headers Authenticate set

@@ -1,8 +1,10 @@
 package clerkgate_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,3 +76,19 @@ type nopWriter struct{}
 func (nopWriter) Header() http.Header         { return http.Header{} }
 func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (nopWriter) WriteHeader(int)             {}
+
+// FuzzErrorBody: a refusal's body, written by hand, is what encoding/json's
+// Encoder writes for its reason and message, whatever they hold.
+func FuzzErrorBody(f *testing.F) {
+	for _, s := range []string{"token-expired", "no token", `a "quoted" <b>&</b> \ message`, "\x00\x1f\x7f", "é\u2028", "\xff"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, reason, message string) {
+		e := &clerkgate.AuthError{Status: http.StatusUnauthorized, Reason: clerkgate.Reason(reason), Message: message}
+		rec := httptest.NewRecorder()
+		clerkgate.WriteError(rec, httptest.NewRequest(http.MethodGet, "/", nil), e)
+		var want bytes.Buffer
+		require.NoError(t, json.NewEncoder(&want).Encode(map[string]string{"error": reason, "message": message}))
+		require.Equal(t, want.String(), rec.Body.String())
+	})
+}

@@ -76,21 +76,31 @@ func Find(lines, names []string, found []Found, known func(value string) bool) {
 	}
 	for _, line := range lines {
 		for line != "" {
-			var pair string
-			pair, line, _ = strings.Cut(line, ";")
-			name, v, _ := strings.Cut(pair, "=")
+			// strings.IndexByte, not strings.Cut: a header of MaxCount
+			// tiny cookies is two searches a pair, and Cut's general
+			// separator costs a third of the pair.
+			pair := line
+			if j := strings.IndexByte(line, ';'); j >= 0 {
+				pair, line = line[:j], line[j+1:]
+			} else {
+				line = ""
+			}
+			name, v := pair, ""
+			if j := strings.IndexByte(pair, '='); j >= 0 {
+				name, v = pair[:j], pair[j+1:]
+			}
 			i := indexOf(names, trimSpace(name))
 			if i < 0 || found[i].Unusable {
 				continue
 			}
 			v = trimRight(v) // white space after "=" is the value's (net/http), or not (Clerk)
 			switch {
-			case len(v) > MaxValue || !(len(v) > knownFrom && known != nil && known(v) || ValidValue(v)):
-				found[i] = Found{Unusable: true}
-			case !found[i].Found:
+			case found[i].Found && v == found[i].Value:
+				// The same value again, read already.
+			case found[i].Found, len(v) > MaxValue || !(len(v) > knownFrom && known != nil && known(v) || ValidValue(v)):
+				found[i] = Found{Unusable: true} // another value, or one no parser reads alike
+			default:
 				found[i] = Found{Value: v, Found: true}
-			case v != found[i].Value:
-				found[i] = Found{Unusable: true}
 			}
 		}
 	}
