@@ -52,8 +52,8 @@ func (m *peekMemo) slot(token string) *atomic.Pointer[peekEntry] {
 	return &m.slots[maphash.String(m.seed, tail)%peekSlots]
 }
 
-// peekTail is how many of a token's last bytes choose its slot: the
-// last 48 bytes of a 342-byte RS256 signature.
+// peekTail is how many of a token's last bytes choose its slot: 64 of
+// the 342 characters of an RS256 signature.
 const peekTail = 64
 
 // lookup is token's entry, or nil.
