@@ -232,5 +232,10 @@ func (s *Store) shareUnsharedNow() {
 	if pending == 0 || time.Since(s.lastShare) < healthInterval {
 		return
 	}
-	_ = s.shareUnshared()
+	if err := s.shareUnshared(); err != nil {
+		// The slot's master may have failed over: the next try should
+		// find the new one, as the next subscription does.
+		s.log.Debug("redisstore: revocations Redis missed are not shared yet", "pending", pending, "err", err)
+		s.reloadSlots()
+	}
 }
