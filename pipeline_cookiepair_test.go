@@ -58,10 +58,7 @@ func TestUnusableSessionCookieTipsNoPair(t *testing.T) {
 	session2 := b.fake.CreateSession("user_2").ID
 	newer := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)))
 	huge := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)), clerktest.WithClaims(map[string]any{"pad": strings.Repeat("p", 4200)}))
-	send := func(suffixed string) reply {
-		return get(t, b.srv, cookieHeader("__session="+older+"; __client_uat=1; "+suffixed+"; __client_uat_"+sfx+"=1; "+
-			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
-	}
+	send := func(suffixed string) reply { return sendPairs(t, b, "__session="+older+"; __client_uat=1", suffixed) }
 	name := "__session_" + sfx
 	for _, suffixed := range []string{
 		name + "= " + newer + " ",
@@ -97,8 +94,7 @@ func TestSuffixedSessionWithoutExpIsNotExpired(t *testing.T) {
 	plain := b.fake.Token(b.fake.CreateSession("user_1").ID)
 	session2 := b.fake.CreateSession("user_2").ID
 	send := func(suffixed string) reply {
-		return get(t, b.srv, cookieHeader("__session="+plain+"; __client_uat=0; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
-			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
+		return sendPairs(t, b, "__session="+plain+"; __client_uat=0", "__session_"+sfx+"="+suffixed)
 	}
 	for _, suffixed := range []string{
 		"junk",
@@ -129,8 +125,7 @@ func TestHandMadeSuffixedTokenTipsNoPair(t *testing.T) {
 	older := b.fake.Token(b.fake.CreateSession("user_1").ID, clerktest.IssuedAt(now.Add(-30*time.Second)))
 	session2 := b.fake.CreateSession("user_2").ID
 	send := func(suffixed string) reply {
-		return get(t, b.srv, cookieHeader("__session="+older+"; __client_uat=1; __session_"+sfx+"="+suffixed+"; __client_uat_"+sfx+"=1; "+
-			"__clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
+		return sendPairs(t, b, "__session="+older+"; __client_uat=1", "__session_"+sfx+"="+suffixed)
 	}
 	float := b.fake.Token(session2, clerktest.IssuedAt(now.Add(-5*time.Second)),
 		clerktest.WithClaims(map[string]any{"iat": float64(now.Unix()) - 4.5}))
@@ -140,4 +135,14 @@ func TestHandMadeSuffixedTokenTipsNoPair(t *testing.T) {
 	rep = send("not.a-jwt")
 	require.Equal(t, http.StatusOK, rep.status, rep.body)
 	require.Equal(t, "user_1", rep.body)
+}
+
+// sendPairs sends a page load to b with both of Clerk's cookie pairs:
+// plain (__session and __client_uat, as given), and the suffixed pair,
+// the suffixed cookies given (a raw Cookie header part) beside
+// __client_uat_<suffix>=1. Both dev browser cookies are there, so that
+// the development instance decides by the session cookies alone.
+func sendPairs(t *testing.T, b *backend, plain, suffixed string) reply {
+	sfx := b.fake.CookieSuffix()
+	return get(t, b.srv, cookieHeader(plain+"; "+suffixed+"; __client_uat_"+sfx+"=1; __clerk_db_jwt=dvb_test; __clerk_db_jwt_"+sfx+"=dvb_test"))
 }

@@ -160,20 +160,13 @@ func TestBareTokensPerClient(t *testing.T) {
 		_, err := route.AuthenticateToken(peerCtx(t, "192.0.2.1"), "ak_"+randomHex(16))
 		require.Error(t, err)
 	}
-	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
-	c, err := route.AuthenticateToken(peerCtx(t, "192.0.2.2"), key)
-	require.NoError(t, err)
-	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
+	requireNewKeyAccepted(t, rig, route, peerCtx(t, "192.0.2.2"), "")
 
 	// Without an address, the bare tokens of every client share one share.
 	for range 40 {
 		_, _ = route.AuthenticateToken(t.Context(), "ak_"+randomHex(16))
 	}
-	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
-	_, err = route.AuthenticateToken(t.Context(), other)
-	var aerr *clerkgate.AuthError
-	require.ErrorAs(t, err, &aerr)
-	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+	requireNewKeyRefused(t, rig, route, t.Context(), "")
 }
 
 // Many addresses of one network are one network's share: 100 clients of
@@ -194,16 +187,8 @@ func TestBareTokensPerNetwork(t *testing.T) {
 	t.Logf("100 clients of one /24, 500 random keys: %d calls (network burst %d)", calls, fairshare.DefaultPrefixBurst)
 	require.LessOrEqual(t, calls, fairshare.DefaultPrefixBurst)
 
-	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
-	c, err := route.AuthenticateToken(peerCtx(t, "198.51.101.1"), key)
-	require.NoError(t, err, "a client of another /24 keeps its share")
-	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
-
-	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
-	_, err = route.AuthenticateToken(peerCtx(t, "198.51.100.250"), other)
-	var aerr *clerkgate.AuthError
-	require.ErrorAs(t, err, &aerr, "a new client of the flooded /24 shares its spent share")
-	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+	requireNewKeyAccepted(t, rig, route, peerCtx(t, "198.51.101.1"), "a client of another /24 keeps its share")
+	requireNewKeyRefused(t, rig, route, peerCtx(t, "198.51.100.250"), "a new client of the flooded /24 shares its spent share")
 }
 
 // Half the global bucket is kept for quiet networks: 20 /24s flooding
@@ -230,20 +215,34 @@ func TestBareTokensQuietNetworkDuringFlood(t *testing.T) {
 	require.LessOrEqual(t, calls, fairshare.DefaultGlobalBurst-reserve+nets*fairshare.DefaultQuietBurst)
 	require.GreaterOrEqual(t, calls, fairshare.DefaultGlobalBurst-reserve, "the flood spends all above the reserve")
 
-	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "quiet")
-	c, err := route.AuthenticateToken(peerCtx(t, "198.51.100.7"), key)
-	require.NoError(t, err, "a new key from a quiet /24 is made from the reserve")
-	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
-
-	_, other := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "flooded")
-	_, err = route.AuthenticateToken(peerCtx(t, "10.0.3.200"), other)
-	var aerr *clerkgate.AuthError
-	require.ErrorAs(t, err, &aerr, "a new client of a flooding /24 may not spend the reserve")
-	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason)
+	requireNewKeyAccepted(t, rig, route, peerCtx(t, "198.51.100.7"), "a new key from a quiet /24 is made from the reserve")
+	requireNewKeyRefused(t, rig, route, peerCtx(t, "10.0.3.200"), "a new client of a flooding /24 may not spend the reserve")
 }
 
 // peerCtx is a bare token's context from the client at addr
 // (ContextWithClientAddr), as a WebSocket or queue handler would give it.
 func peerCtx(t *testing.T, addr string) context.Context {
 	return clerkgate.ContextWithClientAddr(t.Context(), netip.MustParseAddr(addr))
+}
+
+// requireNewKeyAccepted: a genuine API key made now, sent from ctx's
+// client, is verified with the Backend API and accepted.
+func requireNewKeyAccepted(t *testing.T, rig *machineRig, route *clerkgate.Policy, ctx context.Context, why string) {
+	t.Helper()
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "fresh")
+	c, err := route.AuthenticateToken(ctx, key)
+	require.NoError(t, err, why)
+	require.Equal(t, "user_2abcdefghijklmnopqrstuvwxyz", c.Subject())
+}
+
+// requireNewKeyRefused: a genuine API key made now, sent from ctx's
+// client, is refused as unavailable: its client (or network) has spent
+// what it may ask of the Backend API.
+func requireNewKeyRefused(t *testing.T, rig *machineRig, route *clerkgate.Policy, ctx context.Context, why string) {
+	t.Helper()
+	_, key := rig.fake.CreateAPIKey("user_2abcdefghijklmnopqrstuvwxyz", "other")
+	_, err := route.AuthenticateToken(ctx, key)
+	var aerr *clerkgate.AuthError
+	require.ErrorAs(t, err, &aerr, why)
+	require.Equal(t, clerkgate.ReasonMachineUnavailable, aerr.Reason, why)
 }
